@@ -1,0 +1,200 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Device buffers and the scratch arena. */
+#include "buffer.h"
+
+#include <stdlib.h>
+
+#define HOST_ALIGN 4096
+
+gpointer
+ib_cl_host_alloc (gsize size)
+{
+  void *p = NULL;
+
+  if (posix_memalign (&p, HOST_ALIGN, MAX (size, 1)) != 0)
+    return NULL;
+  return p;
+}
+
+void
+ib_cl_host_free (gpointer p)
+{
+  free (p);
+}
+
+static gboolean
+check_size (IbClDevice *dev, gsize size, GError **error)
+{
+  const IbClDeviceInfo *info = ib_cl_device_get_info (dev);
+
+  if (size > info->max_alloc) {
+    g_set_error (error, IB_CL_ERROR, IB_CL_ERROR_NO_MEMORY,
+        "buffer of %" G_GSIZE_FORMAT " bytes exceeds the largest allocation "
+        "%s allows (%" G_GUINT64_FORMAT " bytes)",
+        size, info->name, info->max_alloc);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+IbClBuffer *
+ib_cl_buffer_new (IbClDevice *dev, gsize size, GError **error)
+{
+  IbClBuffer *buf;
+  cl_int st = CL_SUCCESS;
+
+  if (!check_size (dev, size, error))
+    return NULL;
+  buf = g_new0 (IbClBuffer, 1);
+  buf->size = size;
+  buf->mem = clCreateBuffer (ib_cl_device_get_context (dev), CL_MEM_READ_WRITE,
+      MAX (size, 4), NULL, &st);
+  if (st != CL_SUCCESS) {
+    ib_cl_set_error (error, st, "clCreateBuffer");
+    g_free (buf);
+    return NULL;
+  }
+  return buf;
+}
+
+IbClBuffer *
+ib_cl_buffer_new_take_host (IbClDevice *dev, gpointer host, gsize size,
+    GError **error)
+{
+  const IbClDeviceInfo *info = ib_cl_device_get_info (dev);
+  IbClBuffer *buf;
+  cl_int st = CL_SUCCESS;
+  gboolean zero_copy = info->is_cpu || info->host_unified;
+
+  if (!check_size (dev, size, error)) {
+    ib_cl_host_free (host);
+    return NULL;
+  }
+  buf = g_new0 (IbClBuffer, 1);
+  buf->size = size;
+  buf->mem = clCreateBuffer (ib_cl_device_get_context (dev),
+      CL_MEM_READ_ONLY |
+          (zero_copy ? CL_MEM_USE_HOST_PTR : CL_MEM_COPY_HOST_PTR),
+      MAX (size, 4), host, &st);
+  if (st != CL_SUCCESS) {
+    ib_cl_set_error (error, st, "clCreateBuffer");
+    ib_cl_host_free (host);
+    g_free (buf);
+    return NULL;
+  }
+  if (zero_copy)
+    buf->host = host;
+  else
+    ib_cl_host_free (host);
+  return buf;
+}
+
+void
+ib_cl_buffer_free (IbClBuffer *buf)
+{
+  if (buf == NULL)
+    return;
+  if (buf->mem)
+    clReleaseMemObject (buf->mem);
+  ib_cl_host_free (buf->host);
+  g_free (buf);
+}
+
+struct _IbClArena
+{
+  IbClDevice *dev;
+  IbClBuffer *base;
+  gsize used;
+  GPtrArray *allocs; /* IbClBuffer sub-buffers */
+};
+
+gsize
+ib_cl_arena_footprint (const IbClDevice *dev, gsize size)
+{
+  gsize align = ib_cl_device_get_info (dev)->mem_base_align;
+  return (MAX (size, 4) + align - 1) / align * align;
+}
+
+static void
+sub_buffer_free (gpointer p)
+{
+  IbClBuffer *b = p;
+  clReleaseMemObject (b->mem);
+  g_free (b);
+}
+
+IbClArena *
+ib_cl_arena_new (IbClDevice *dev, gsize capacity, GError **error)
+{
+  IbClArena *arena;
+  IbClBuffer *base = ib_cl_buffer_new (dev, capacity, error);
+
+  if (base == NULL)
+    return NULL;
+  arena = g_new0 (IbClArena, 1);
+  arena->dev = ib_cl_device_ref (dev);
+  arena->base = base;
+  arena->allocs = g_ptr_array_new_with_free_func (sub_buffer_free);
+  return arena;
+}
+
+void
+ib_cl_arena_free (IbClArena *arena)
+{
+  if (arena == NULL)
+    return;
+  g_ptr_array_unref (arena->allocs);
+  ib_cl_buffer_free (arena->base);
+  ib_cl_device_unref (arena->dev);
+  g_free (arena);
+}
+
+IbClBuffer *
+ib_cl_arena_alloc (IbClArena *arena, gsize size, GError **error)
+{
+  gsize need = ib_cl_arena_footprint (arena->dev, size);
+  cl_buffer_region region;
+  IbClBuffer *sub;
+  cl_int st = CL_SUCCESS;
+
+  if (need > arena->base->size - arena->used) {
+    g_set_error (error, IB_CL_ERROR, IB_CL_ERROR_NO_MEMORY,
+        "scratch arena full: %" G_GSIZE_FORMAT
+        " bytes requested, %" G_GSIZE_FORMAT " of %" G_GSIZE_FORMAT " used",
+        size, arena->used, arena->base->size);
+    return NULL;
+  }
+  region.origin = arena->used;
+  region.size = MAX (size, 4);
+  sub = g_new0 (IbClBuffer, 1);
+  sub->size = size;
+  sub->mem = clCreateSubBuffer (arena->base->mem, CL_MEM_READ_WRITE,
+      CL_BUFFER_CREATE_TYPE_REGION, &region, &st);
+  if (st != CL_SUCCESS) {
+    ib_cl_set_error (error, st, "clCreateSubBuffer");
+    g_free (sub);
+    return NULL;
+  }
+  arena->used += need;
+  g_ptr_array_add (arena->allocs, sub);
+  return sub;
+}
+
+void
+ib_cl_arena_reset (IbClArena *arena)
+{
+  g_ptr_array_set_size (arena->allocs, 0);
+  arena->used = 0;
+}
+
+gsize
+ib_cl_arena_used (const IbClArena *arena)
+{
+  return arena->used;
+}
+
+gsize
+ib_cl_arena_capacity (const IbClArena *arena)
+{
+  return arena->base->size;
+}

@@ -1,0 +1,457 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Device selection, context creation and the once-per-device kernel build. */
+#include "device.h"
+
+#include <string.h>
+
+#include "cl_sources.h"
+#include "gemm-priv.h"
+
+struct _IbClDevice
+{
+  gint refcount;
+  cl_platform_id platform;
+  cl_device_id id;
+  cl_context context;
+  cl_program program;
+  IbClDeviceInfo info;
+  IbClGemmBackend gemm;
+};
+
+/* Options for every kernel build: OpenCL C 1.2, exact math (parity with the
+ * reference needs IEEE exp/erf; nothing is relaxed), and the CPU GEMM tile. */
+#define IB_CL_BUILD_OPTIONS "-cl-std=CL1.2 " IB_CL_GEMM_BUILD_DEFINES
+
+void
+ib_cl_device_params_init (IbClDeviceParams *params)
+{
+  memset (params, 0, sizeof (*params));
+  params->type = IB_CL_DEVICE_TYPE_AUTO;
+  params->platform_index = -1;
+  params->device_index = -1;
+  params->gemm = IB_CL_GEMM_AUTO;
+}
+
+static gboolean
+parse_index (const char *s, int *out)
+{
+  guint64 v;
+
+  if (!g_ascii_string_to_unsigned (s, 10, 0, 4096, &v, NULL))
+    return FALSE;
+  *out = (int) v;
+  return TRUE;
+}
+
+gboolean
+ib_cl_device_params_parse (IbClDeviceParams *params, const char *spec,
+    GError **error)
+{
+  gboolean ok = TRUE;
+  char **parts;
+
+  if (spec == NULL || *spec == '\0' || g_ascii_strcasecmp (spec, "auto") == 0)
+    params->type = IB_CL_DEVICE_TYPE_AUTO;
+  else if (g_ascii_strcasecmp (spec, "gpu") == 0)
+    params->type = IB_CL_DEVICE_TYPE_GPU;
+  else if (g_ascii_strcasecmp (spec, "cpu") == 0)
+    params->type = IB_CL_DEVICE_TYPE_CPU;
+  else if (g_ascii_isdigit (spec[0])) {
+    /* "P:D" or "D" */
+    parts = g_strsplit (spec, ":", 3);
+    if (g_strv_length (parts) == 2)
+      ok = parse_index (parts[0], &params->platform_index) &&
+          parse_index (parts[1], &params->device_index);
+    else if (g_strv_length (parts) == 1)
+      ok = parse_index (parts[0], &params->device_index);
+    else
+      ok = FALSE;
+    g_strfreev (parts);
+    if (!ok)
+      g_set_error (error, IB_CL_ERROR, IB_CL_ERROR_INVALID_ARG,
+          "invalid device '%s': expected auto, gpu, cpu, PLATFORM:DEVICE, "
+          "DEVICE or part of a device name",
+          spec);
+  } else
+    params->name = spec;
+  return ok;
+}
+
+static void
+set_cache_dir (const char *cache_dir)
+{
+  static gsize done = 0;
+
+  /* PoCL reads POCL_CACHE_DIR when the ICD loader first initialises it, so
+   * this only has an effect before the process opens its first device. A
+   * persistent cache turns seconds of kernel compilation into milliseconds
+   * on the next start. */
+  if (g_once_init_enter (&done)) {
+    if (cache_dir)
+      g_setenv ("POCL_CACHE_DIR", cache_dir, TRUE);
+    else if (g_getenv ("POCL_CACHE_DIR") == NULL) {
+      char *dir = g_build_filename (g_get_user_cache_dir (), "gst-instructblip",
+          "pocl", NULL);
+      if (g_mkdir_with_parents (dir, 0755) == 0)
+        g_setenv ("POCL_CACHE_DIR", dir, FALSE);
+      g_free (dir);
+    }
+    g_once_init_leave (&done, 1);
+  }
+}
+
+static cl_device_type
+device_type (cl_device_id id)
+{
+  cl_device_type t = 0;
+  clGetDeviceInfo (id, CL_DEVICE_TYPE, sizeof (t), &t, NULL);
+  return t;
+}
+
+static gboolean
+name_matches (cl_device_id id, const char *needle)
+{
+  char name[256] = "";
+  char *a, *b;
+  gboolean ok;
+
+  if (needle == NULL)
+    return TRUE;
+  clGetDeviceInfo (id, CL_DEVICE_NAME, sizeof (name) - 1, name, NULL);
+  a = g_ascii_strdown (name, -1);
+  b = g_ascii_strdown (needle, -1);
+  ok = strstr (a, b) != NULL;
+  g_free (a);
+  g_free (b);
+  return ok;
+}
+
+static gboolean
+type_matches (cl_device_id id, IbClDeviceType want)
+{
+  switch (want) {
+    case IB_CL_DEVICE_TYPE_GPU:
+      return (device_type (id) & CL_DEVICE_TYPE_GPU) != 0;
+    case IB_CL_DEVICE_TYPE_CPU:
+      return (device_type (id) & CL_DEVICE_TYPE_CPU) != 0;
+    default:
+      return TRUE;
+  }
+}
+
+static gboolean
+get_platforms (cl_platform_id **platforms, cl_uint *n, GError **error)
+{
+  cl_int st = clGetPlatformIDs (0, NULL, n);
+
+  if (st == -1001 /* CL_PLATFORM_NOT_FOUND_KHR */ ||
+      (st == CL_SUCCESS && *n == 0)) {
+    g_set_error (error, IB_CL_ERROR, IB_CL_ERROR_NO_PLATFORM,
+        "no OpenCL platform found: install an OpenCL driver (for a CPU, the "
+        "Debian package pocl-opencl-icd) and check /etc/OpenCL/vendors");
+    return FALSE;
+  }
+  if (st != CL_SUCCESS)
+    return ib_cl_set_error (error, st, "clGetPlatformIDs");
+  *platforms = g_new0 (cl_platform_id, *n);
+  st = clGetPlatformIDs (*n, *platforms, NULL);
+  if (st != CL_SUCCESS) {
+    g_clear_pointer (platforms, g_free);
+    return ib_cl_set_error (error, st, "clGetPlatformIDs");
+  }
+  return TRUE;
+}
+
+static cl_device_id *
+get_devices (cl_platform_id p, cl_uint *n)
+{
+  cl_device_id *ids;
+
+  *n = 0;
+  if (clGetDeviceIDs (p, CL_DEVICE_TYPE_ALL, 0, NULL, n) != CL_SUCCESS ||
+      *n == 0)
+    return NULL;
+  ids = g_new0 (cl_device_id, *n);
+  if (clGetDeviceIDs (p, CL_DEVICE_TYPE_ALL, *n, ids, NULL) != CL_SUCCESS) {
+    g_free (ids);
+    *n = 0;
+    return NULL;
+  }
+  return ids;
+}
+
+/* Finds the device @params asks for. AUTO takes the first GPU of any
+ * platform, else the first CPU, else the first device. */
+static gboolean
+pick_device (const IbClDeviceParams *params, cl_platform_id *out_p,
+    cl_device_id *out_d, GError **error)
+{
+  cl_platform_id *platforms = NULL;
+  cl_uint n_platforms = 0, pi;
+  gboolean found = FALSE;
+  int pass;
+
+  if (!get_platforms (&platforms, &n_platforms, error))
+    return FALSE;
+
+  if (params->platform_index >= (int) n_platforms) {
+    g_set_error (error, IB_CL_ERROR, IB_CL_ERROR_NO_DEVICE,
+        "OpenCL platform %d does not exist (%u platform%s found)",
+        params->platform_index, n_platforms, n_platforms == 1 ? "" : "s");
+    goto out;
+  }
+
+  /* AUTO: pass 0 looks for GPUs, pass 1 for CPUs, pass 2 for anything. */
+  for (pass = 0; pass < 3 && !found; pass++) {
+    IbClDeviceType want = params->type;
+    if (want == IB_CL_DEVICE_TYPE_AUTO)
+      want = pass == 0 ? IB_CL_DEVICE_TYPE_GPU :
+          pass == 1    ? IB_CL_DEVICE_TYPE_CPU :
+                         IB_CL_DEVICE_TYPE_AUTO;
+    else if (pass > 0)
+      break;
+    for (pi = 0; pi < n_platforms && !found; pi++) {
+      cl_uint n_dev = 0, di;
+      cl_device_id *ids;
+
+      if (params->platform_index >= 0 && (int) pi != params->platform_index)
+        continue;
+      ids = get_devices (platforms[pi], &n_dev);
+      for (di = 0; di < n_dev && !found; di++) {
+        if (!type_matches (ids[di], want) ||
+            !name_matches (ids[di], params->name))
+          continue;
+        if (params->device_index >= 0) {
+          /* An index counts every device of the platform, as clinfo -l. */
+          if ((int) di != params->device_index)
+            continue;
+        }
+        *out_p = platforms[pi];
+        *out_d = ids[di];
+        found = TRUE;
+      }
+      g_free (ids);
+    }
+  }
+
+  if (!found) {
+    char *list = ib_cl_device_list (NULL);
+    const char *what = params->type == IB_CL_DEVICE_TYPE_GPU ? "GPU " :
+        params->type == IB_CL_DEVICE_TYPE_CPU                ? "CPU " :
+                                                               "";
+    if (params->name)
+      g_set_error (error, IB_CL_ERROR, IB_CL_ERROR_NO_DEVICE,
+          "no OpenCL %sdevice whose name contains '%s'; devices:\n%s", what,
+          params->name, list ? list : "");
+    else if (params->device_index >= 0)
+      g_set_error (error, IB_CL_ERROR, IB_CL_ERROR_NO_DEVICE,
+          "OpenCL device %d:%d does not exist; devices:\n%s",
+          MAX (params->platform_index, 0), params->device_index,
+          list ? list : "");
+    else
+      g_set_error (error, IB_CL_ERROR, IB_CL_ERROR_NO_DEVICE,
+          "no OpenCL %sdevice found; devices:\n%s", what, list ? list : "");
+    g_free (list);
+  }
+out:
+  g_free (platforms);
+  return found;
+}
+
+char *
+ib_cl_device_list (GError **error)
+{
+  cl_platform_id *platforms = NULL;
+  cl_uint n_platforms = 0, pi;
+  GString *s;
+
+  if (!get_platforms (&platforms, &n_platforms, error))
+    return NULL;
+  s = g_string_new (NULL);
+  for (pi = 0; pi < n_platforms; pi++) {
+    cl_uint n_dev = 0, di;
+    cl_device_id *ids = get_devices (platforms[pi], &n_dev);
+    for (di = 0; di < n_dev; di++) {
+      char name[256] = "";
+      cl_device_type t = device_type (ids[di]);
+      clGetDeviceInfo (ids[di], CL_DEVICE_NAME, sizeof (name) - 1, name, NULL);
+      g_string_append_printf (s, "  %u:%u %s (%s)\n", pi, di, name,
+          (t & CL_DEVICE_TYPE_GPU)     ? "gpu" :
+              (t & CL_DEVICE_TYPE_CPU) ? "cpu" :
+                                         "other");
+    }
+    g_free (ids);
+  }
+  g_free (platforms);
+  return g_string_free (s, FALSE);
+}
+
+static void
+query_info (IbClDevice *dev)
+{
+  IbClDeviceInfo *info = &dev->info;
+  cl_ulong u64 = 0;
+  cl_uint u32 = 0;
+  cl_bool b = CL_FALSE;
+  char ext[8192] = "";
+
+  clGetDeviceInfo (dev->id, CL_DEVICE_NAME, sizeof (info->name) - 1, info->name,
+      NULL);
+  clGetDeviceInfo (dev->id, CL_DEVICE_VENDOR, sizeof (info->vendor) - 1,
+      info->vendor, NULL);
+  clGetDeviceInfo (dev->id, CL_DEVICE_VERSION, sizeof (info->version) - 1,
+      info->version, NULL);
+  clGetPlatformInfo (dev->platform, CL_PLATFORM_NAME,
+      sizeof (info->platform) - 1, info->platform, NULL);
+  clGetDeviceInfo (dev->id, CL_DEVICE_GLOBAL_MEM_SIZE, sizeof (u64), &u64,
+      NULL);
+  info->global_mem = u64;
+  clGetDeviceInfo (dev->id, CL_DEVICE_MAX_MEM_ALLOC_SIZE, sizeof (u64), &u64,
+      NULL);
+  info->max_alloc = u64;
+  clGetDeviceInfo (dev->id, CL_DEVICE_MAX_COMPUTE_UNITS, sizeof (u32), &u32,
+      NULL);
+  info->compute_units = u32;
+  clGetDeviceInfo (dev->id, CL_DEVICE_MEM_BASE_ADDR_ALIGN, sizeof (u32), &u32,
+      NULL);
+  info->mem_base_align = MAX (u32 / 8, 128);
+  clGetDeviceInfo (dev->id, CL_DEVICE_HOST_UNIFIED_MEMORY, sizeof (b), &b,
+      NULL);
+  info->host_unified = b == CL_TRUE;
+  clGetDeviceInfo (dev->id, CL_DEVICE_EXTENSIONS, sizeof (ext) - 1, ext, NULL);
+  info->has_fp16 = strstr (ext, "cl_khr_fp16") != NULL;
+  info->is_cpu = (device_type (dev->id) & CL_DEVICE_TYPE_CPU) != 0;
+}
+
+cl_program
+ib_cl_program_build (IbClDevice *dev, const char *const *sources,
+    guint n_sources, const char *options, GError **error)
+{
+  cl_int st = CL_SUCCESS;
+  cl_program prog;
+
+  prog = clCreateProgramWithSource (dev->context, n_sources,
+      (const char **) sources, NULL, &st);
+  if (st != CL_SUCCESS) {
+    ib_cl_set_error (error, st, "clCreateProgramWithSource");
+    return NULL;
+  }
+  st = clBuildProgram (prog, 1, &dev->id, options, NULL, NULL);
+  if (st != CL_SUCCESS) {
+    size_t len = 0;
+    char *log;
+
+    clGetProgramBuildInfo (prog, dev->id, CL_PROGRAM_BUILD_LOG, 0, NULL, &len);
+    log = g_malloc0 (len + 1);
+    clGetProgramBuildInfo (prog, dev->id, CL_PROGRAM_BUILD_LOG, len, log, NULL);
+    /* The head of the log names the first error; the rest is noise. */
+    if (strlen (log) > 2000)
+      strcpy (log + 1990, "\n[...]");
+    g_set_error (error, IB_CL_ERROR, IB_CL_ERROR_BUILD,
+        "OpenCL kernel build failed on %s (%s):\n%s", dev->info.name,
+        ib_cl_status_name (st), g_strstrip (log));
+    g_free (log);
+    clReleaseProgram (prog);
+    return NULL;
+  }
+  return prog;
+}
+
+IbClDevice *
+ib_cl_device_new (const IbClDeviceParams *params, GError **error)
+{
+  IbClDeviceParams defaults;
+  IbClDevice *dev = NULL;
+  const char *srcs[IB_CL_N_SOURCES];
+  cl_context_properties props[3];
+  cl_int st = CL_SUCCESS;
+  guint i;
+
+  if (params == NULL) {
+    ib_cl_device_params_init (&defaults);
+    params = &defaults;
+  }
+  set_cache_dir (params->cache_dir);
+
+  dev = g_new0 (IbClDevice, 1);
+  dev->refcount = 1;
+  if (!pick_device (params, &dev->platform, &dev->id, error))
+    goto fail;
+  query_info (dev);
+
+  props[0] = CL_CONTEXT_PLATFORM;
+  props[1] = (cl_context_properties) dev->platform;
+  props[2] = 0;
+  dev->context = clCreateContext (props, 1, &dev->id, NULL, NULL, &st);
+  if (st != CL_SUCCESS) {
+    ib_cl_set_error (error, st, "clCreateContext");
+    goto fail;
+  }
+
+  dev->gemm = params->gemm;
+  if (dev->gemm == IB_CL_GEMM_AUTO)
+    dev->gemm = dev->info.is_cpu ? IB_CL_GEMM_OWN : IB_CL_GEMM_CLBLAST;
+  if (dev->gemm == IB_CL_GEMM_CLBLAST && !ib_cl_clblast_setup (dev, error))
+    goto fail;
+
+  for (i = 0; i < IB_CL_N_SOURCES; i++)
+    srcs[i] = ib_cl_sources[i].source;
+  dev->program = ib_cl_program_build (dev, srcs, IB_CL_N_SOURCES,
+      IB_CL_BUILD_OPTIONS, error);
+  if (dev->program == NULL)
+    goto fail;
+  return dev;
+
+fail:
+  ib_cl_device_unref (dev);
+  return NULL;
+}
+
+IbClDevice *
+ib_cl_device_ref (IbClDevice *dev)
+{
+  g_atomic_int_inc (&dev->refcount);
+  return dev;
+}
+
+void
+ib_cl_device_unref (IbClDevice *dev)
+{
+  if (dev == NULL || !g_atomic_int_dec_and_test (&dev->refcount))
+    return;
+  if (dev->program)
+    clReleaseProgram (dev->program);
+  if (dev->context)
+    clReleaseContext (dev->context);
+  g_free (dev);
+}
+
+const IbClDeviceInfo *
+ib_cl_device_get_info (const IbClDevice *dev)
+{
+  return &dev->info;
+}
+
+IbClGemmBackend
+ib_cl_device_get_gemm (const IbClDevice *dev)
+{
+  return dev->gemm;
+}
+
+cl_context
+ib_cl_device_get_context (const IbClDevice *dev)
+{
+  return dev->context;
+}
+
+cl_device_id
+ib_cl_device_get_id (const IbClDevice *dev)
+{
+  return dev->id;
+}
+
+cl_program
+ib_cl_device_get_program (const IbClDevice *dev)
+{
+  return dev->program;
+}

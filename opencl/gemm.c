@@ -1,0 +1,352 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Weight packing and the dispatch of matrix products to a backend. */
+#include "gemm-priv.h"
+
+#include <string.h>
+
+#include "half.h"
+
+struct _IbClWeight
+{
+  IbClDevice *dev;
+  IbClGemmBackend backend;
+  IbClDtype storage;
+  int n, k;
+  int n_padded; /* OWN: n rounded up to whole panels */
+  IbClBuffer *w; /* OWN: [n_padded/NR][k][NR]; CLBLAST: [k,n] */
+  IbClBuffer *bias; /* [n_padded] f32, or NULL */
+};
+
+gsize
+ib_cl_dtype_size (IbClDtype dtype)
+{
+  return dtype == IB_CL_DTYPE_F32 ? 4 : 2;
+}
+
+const char *
+ib_cl_dtype_name (IbClDtype dtype)
+{
+  switch (dtype) {
+    case IB_CL_DTYPE_F32:
+      return "f32";
+    case IB_CL_DTYPE_F16:
+      return "f16";
+    case IB_CL_DTYPE_BF16:
+      return "bf16";
+  }
+  return "?";
+}
+
+static inline float
+load_f32 (const void *src, IbClDtype dtype, gsize i)
+{
+  switch (dtype) {
+    case IB_CL_DTYPE_F16:
+      return ib_cl_f16_to_f32 (((const guint16 *) src)[i]);
+    case IB_CL_DTYPE_BF16:
+      return ib_cl_bf16_to_f32 (((const guint16 *) src)[i]);
+    default:
+      return ((const float *) src)[i];
+  }
+}
+
+static inline void
+store (void *dst, IbClDtype storage, gsize i, float v)
+{
+  if (storage == IB_CL_DTYPE_F16)
+    ((guint16 *) dst)[i] = ib_cl_f32_to_f16 (v);
+  else
+    ((float *) dst)[i] = v;
+}
+
+/* Panels for the OWN backend: dst[p][kk][r] = W[p*NR + r][kk], zero past n.
+ * Reads each weight row once, sequentially. */
+static void
+pack_panels (void *dst, const void *w, IbClDtype src, IbClDtype storage, int n,
+    int k, int n_padded)
+{
+  const int nr = IB_CL_GEMM_NR;
+  int col, kk;
+
+  for (col = 0; col < n_padded; col++) {
+    gsize base = (gsize) (col / nr) * k * nr + col % nr;
+    for (kk = 0; kk < k; kk++)
+      store (dst, storage, base + (gsize) kk * nr,
+          col < n ? load_f32 (w, src, (gsize) col * k + kk) : 0.0f);
+  }
+}
+
+/* [k,n] for CLBlast's NN product (its NT path transposes on every call). */
+static void
+pack_transposed (void *dst, const void *w, IbClDtype src, IbClDtype storage,
+    int n, int k)
+{
+  int col, kk;
+
+  for (col = 0; col < n; col++)
+    for (kk = 0; kk < k; kk++)
+      store (dst, storage, (gsize) kk * n + col,
+          load_f32 (w, src, (gsize) col * k + kk));
+}
+
+IbClWeight *
+ib_cl_weight_new (IbClDevice *dev, const void *w, IbClDtype src, int n, int k,
+    const void *bias, IbClDtype storage, GError **error)
+{
+  IbClWeight *wt = NULL;
+  gsize bytes;
+  gpointer host;
+
+  if (n <= 0 || k <= 0 || (gsize) n * k > G_MAXINT32) {
+    g_set_error (error, IB_CL_ERROR, IB_CL_ERROR_INVALID_ARG,
+        "invalid weight shape [%d, %d]", n, k);
+    return NULL;
+  }
+  if (storage == IB_CL_DTYPE_BF16) {
+    g_set_error (error, IB_CL_ERROR, IB_CL_ERROR_UNSUPPORTED,
+        "bf16 weight storage is not supported; use f32 or f16");
+    return NULL;
+  }
+
+  wt = g_new0 (IbClWeight, 1);
+  wt->dev = ib_cl_device_ref (dev);
+  wt->backend = ib_cl_device_get_gemm (dev);
+  wt->storage = storage;
+  wt->n = n;
+  wt->k = k;
+  wt->n_padded = wt->backend == IB_CL_GEMM_OWN ?
+      (n + IB_CL_GEMM_NR - 1) / IB_CL_GEMM_NR * IB_CL_GEMM_NR :
+      n;
+
+  bytes = (gsize) wt->n_padded * k * ib_cl_dtype_size (storage);
+  host = ib_cl_host_alloc (bytes);
+  if (host == NULL)
+    goto oom;
+  if (wt->backend == IB_CL_GEMM_OWN)
+    pack_panels (host, w, src, storage, n, k, wt->n_padded);
+  else
+    pack_transposed (host, w, src, storage, n, k);
+  wt->w = ib_cl_buffer_new_take_host (dev, host, bytes, error);
+  if (wt->w == NULL)
+    goto fail;
+
+  if (bias) {
+    float *b = ib_cl_host_alloc ((gsize) wt->n_padded * 4);
+    int i;
+    if (b == NULL)
+      goto oom;
+    for (i = 0; i < wt->n_padded; i++)
+      b[i] = i < n ? load_f32 (bias, src, i) : 0.0f;
+    wt->bias =
+        ib_cl_buffer_new_take_host (dev, b, (gsize) wt->n_padded * 4, error);
+    if (wt->bias == NULL)
+      goto fail;
+  }
+  return wt;
+
+oom:
+  g_set_error (error, IB_CL_ERROR, IB_CL_ERROR_NO_MEMORY,
+      "out of host memory packing a [%d, %d] weight", n, k);
+fail:
+  ib_cl_weight_free (wt);
+  return NULL;
+}
+
+void
+ib_cl_weight_free (IbClWeight *w)
+{
+  if (w == NULL)
+    return;
+  ib_cl_buffer_free (w->w);
+  ib_cl_buffer_free (w->bias);
+  ib_cl_device_unref (w->dev);
+  g_free (w);
+}
+
+int
+ib_cl_weight_get_n (const IbClWeight *w)
+{
+  return w->n;
+}
+
+int
+ib_cl_weight_get_k (const IbClWeight *w)
+{
+  return w->k;
+}
+
+gsize
+ib_cl_weight_get_bytes (const IbClWeight *w)
+{
+  return w->w->size + (w->bias ? w->bias->size : 0);
+}
+
+static gboolean
+check_buffer (IbClQueue *q, const IbClBuffer *buf, gsize floats,
+    const char *what)
+{
+  if (buf->size < floats * 4) {
+    GError *e = g_error_new (IB_CL_ERROR, IB_CL_ERROR_INVALID_ARG,
+        "%s buffer holds %" G_GSIZE_FORMAT
+        " bytes, the product needs %" G_GSIZE_FORMAT,
+        what, buf->size, floats * 4);
+    return ib_cl_queue_take_error (q, e);
+  }
+  return TRUE;
+}
+
+static void
+linear_own (IbClQueue *q, const IbClBuffer *a, const IbClWeight *w,
+    const IbClBuffer *residual, IbClBuffer *c, int m, int flags)
+{
+  const gboolean f16 = w->storage == IB_CL_DTYPE_F16;
+  const int mr = m == 1 ? 1 : IB_CL_GEMM_MR;
+  size_t global[2], local[2] = { 1, 1 };
+  IbClLaunch l;
+
+  if (!ib_cl_launch_begin (&l, q,
+          m == 1 ? (f16 ? "gemv_pk_f16" : "gemv_pk_f32") :
+                   (f16 ? "gemm_pk_f16" : "gemm_pk_f32")))
+    return;
+  ib_cl_launch_mem (&l, a);
+  ib_cl_launch_mem (&l, w->w);
+  ib_cl_launch_mem_opt (&l, w->bias);
+  ib_cl_launch_mem_opt (&l, residual);
+  ib_cl_launch_mem (&l, c);
+  ib_cl_launch_int (&l, m);
+  ib_cl_launch_int (&l, w->n);
+  ib_cl_launch_int (&l, w->k);
+  ib_cl_launch_int (&l, flags);
+  global[0] = (m + mr - 1) / mr;
+  global[1] = w->n_padded / IB_CL_GEMM_NR;
+  ib_cl_launch_run (&l, 2, global, local);
+}
+
+static void
+linear_clblast (IbClQueue *q, const IbClBuffer *a, const IbClWeight *w,
+    const IbClBuffer *residual, IbClBuffer *c, int m, int flags)
+{
+  const gboolean f16 = w->storage == IB_CL_DTYPE_F16;
+  const IbClBuffer *wf = w->w;
+  IbClLaunch l;
+
+  if (m == 1) {
+    size_t global = w->n;
+    if (!ib_cl_launch_begin (&l, q, f16 ? "gemv_kn_f16" : "gemv_kn_f32"))
+      return;
+    ib_cl_launch_mem (&l, a);
+    ib_cl_launch_mem (&l, w->w);
+    ib_cl_launch_mem_opt (&l, w->bias);
+    ib_cl_launch_mem_opt (&l, residual);
+    ib_cl_launch_mem (&l, c);
+    ib_cl_launch_int (&l, w->n);
+    ib_cl_launch_int (&l, w->k);
+    ib_cl_launch_int (&l, flags);
+    ib_cl_launch_run (&l, 1, &global, NULL);
+    return;
+  }
+
+  if (f16) {
+    /* No HGEMM on devices without cl_khr_fp16: widen into scratch. */
+    size_t global = (size_t) w->n * w->k;
+    IbClBuffer *s = ib_cl_queue_scratch (q, global * 4);
+    if (s == NULL || !ib_cl_launch_begin (&l, q, "convert_f16_f32"))
+      return;
+    ib_cl_launch_mem (&l, w->w);
+    ib_cl_launch_mem (&l, s);
+    ib_cl_launch_int (&l, (int) global);
+    ib_cl_launch_run (&l, 1, &global, NULL);
+    wf = s;
+  }
+  if (flags) {
+    size_t global[2] = { w->n, m };
+    if (!ib_cl_launch_begin (&l, q, "bias_residual_fill"))
+      return;
+    ib_cl_launch_mem_opt (&l, w->bias);
+    ib_cl_launch_mem_opt (&l, residual);
+    ib_cl_launch_mem (&l, c);
+    ib_cl_launch_int (&l, m);
+    ib_cl_launch_int (&l, w->n);
+    ib_cl_launch_int (&l, flags);
+    ib_cl_launch_run (&l, 2, global, NULL);
+  }
+  ib_cl_clblast_sgemm (q, FALSE, m, w->n, w->k, 1.0f, a, 0, w->k, wf, 0, w->n,
+      flags ? 1.0f : 0.0f, c, 0, w->n);
+}
+
+void
+ib_cl_linear (IbClQueue *q, const IbClBuffer *a, const IbClWeight *w,
+    const IbClBuffer *residual, IbClBuffer *c, int m)
+{
+  int flags = (w->bias ? 1 : 0) | (residual ? 2 : 0);
+
+  if (ib_cl_queue_failed (q) || m <= 0)
+    return;
+  if (!check_buffer (q, a, (gsize) m * w->k, "input") ||
+      !check_buffer (q, c, (gsize) m * w->n, "output") ||
+      (residual && !check_buffer (q, residual, (gsize) m * w->n, "residual")))
+    return;
+  if (w->backend == IB_CL_GEMM_OWN)
+    linear_own (q, a, w, residual, c, m, flags);
+  else
+    linear_clblast (q, a, w, residual, c, m, flags);
+}
+
+static gboolean
+check_matrix (IbClQueue *q, IbClMatrix mat, int rows, int cols, int batch,
+    const char *what)
+{
+  gsize last = mat.offset + (gsize) (batch - 1) * mat.stride +
+      (gsize) (rows - 1) * mat.ld + cols;
+  if (mat.ld < cols || last * 4 > mat.buf->size || last > G_MAXINT32) {
+    GError *e = g_error_new (IB_CL_ERROR, IB_CL_ERROR_INVALID_ARG,
+        "batched product: matrix %s [%d x %d, ld %d] x %d overruns its "
+        "buffer of %" G_GSIZE_FORMAT " bytes",
+        what, rows, cols, mat.ld, batch, mat.buf->size);
+    return ib_cl_queue_take_error (q, e);
+  }
+  return TRUE;
+}
+
+void
+ib_cl_gemm_batched (IbClQueue *q, gboolean trans_b, int m, int n, int k,
+    float alpha, IbClMatrix a, IbClMatrix b, IbClMatrix c, int batch)
+{
+  size_t global[3], local[3] = { 1, 1, 1 };
+  IbClLaunch l;
+
+  if (ib_cl_queue_failed (q) || m <= 0 || n <= 0 || k <= 0 || batch <= 0)
+    return;
+  if (!check_matrix (q, a, m, k, batch, "A") ||
+      !check_matrix (q, b, trans_b ? n : k, trans_b ? k : n, batch, "B") ||
+      !check_matrix (q, c, m, n, batch, "C"))
+    return;
+  if (ib_cl_device_get_gemm (ib_cl_queue_get_device (q)) ==
+      IB_CL_GEMM_CLBLAST) {
+    ib_cl_clblast_sgemm_batched (q, trans_b, m, n, k, alpha, a, b, c, batch);
+    return;
+  }
+  if (!ib_cl_launch_begin (&l, q, "gemm_batched_f32"))
+    return;
+  ib_cl_launch_mem (&l, a.buf);
+  ib_cl_launch_int (&l, (gint32) a.offset);
+  ib_cl_launch_int (&l, a.ld);
+  ib_cl_launch_int (&l, (gint32) a.stride);
+  ib_cl_launch_mem (&l, b.buf);
+  ib_cl_launch_int (&l, (gint32) b.offset);
+  ib_cl_launch_int (&l, b.ld);
+  ib_cl_launch_int (&l, (gint32) b.stride);
+  ib_cl_launch_mem (&l, c.buf);
+  ib_cl_launch_int (&l, (gint32) c.offset);
+  ib_cl_launch_int (&l, c.ld);
+  ib_cl_launch_int (&l, (gint32) c.stride);
+  ib_cl_launch_int (&l, m);
+  ib_cl_launch_int (&l, n);
+  ib_cl_launch_int (&l, k);
+  ib_cl_launch_float (&l, alpha);
+  ib_cl_launch_int (&l, trans_b);
+  global[0] = (m + 3) / 4;
+  global[1] = (n + 3) / 4;
+  global[2] = batch;
+  ib_cl_launch_run (&l, 3, global, local);
+}

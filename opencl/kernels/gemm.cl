@@ -1,0 +1,208 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Matrix products.
+ *
+ * gemm_pk_*: C[M,N] = A[M,K] · W + bias (+ R), W packed in column panels
+ *   Wp[ceil(N/NR)][K][NR] (NR = 16 * GEMM_NV), fp32 or fp16 (vload_half16,
+ *   no cl_khr_fp16 needed). Work-groups of one work-item, each computing an
+ *   MR x NR register tile with float16 vectors: PoCL compiles that to a
+ *   BLIS-like broadcast + FMA loop in 512-bit registers. Global size
+ *   (ceil(M/MR), ceil(N/NR)); dimension 0 walks M so that neighbouring
+ *   work-groups share a W panel in cache. Rows past M are clamped on load and
+ *   skipped on store; bias is padded to whole panels; columns past N are
+ *   stored one by one.
+ *
+ * gemv_pk_*: the same with MR = 1, for single-token decode.
+ *
+ *         K                    NR
+ *     +-------+            +-------+ panel p: K rows of NR contiguous
+ *  MR | A row | x  K rows  |  W_p  | weights, one stream per work-item
+ *     +-------+            +-------+
+ */
+
+#ifndef GEMM_MR
+#define GEMM_MR 6
+#endif
+#ifndef GEMM_NV
+#define GEMM_NV 2
+#endif
+#define GEMM_NR (16 * GEMM_NV)
+
+#define LOADW_F32(w, j) vload16 ((j), (w))
+#define LOADW_F16(w, j) vload_half16 ((j), (w))
+
+/* One k step of the micro-kernel: NV weight vectors, MR broadcasts. */
+#define PK_STEP(MR, LOADW, kk)                                  \
+  {                                                     \
+    const __global WT *wk = w + (size_t) (kk) * GEMM_NR;        \
+    float16 b[GEMM_NV];                                 \
+    for (int j = 0; j < GEMM_NV; j++)                   \
+      b[j] = LOADW (wk, j);                             \
+    for (int i = 0; i < MR; i++) {                      \
+      float16 av = (float16) (a[i][kk]);                \
+      for (int j = 0; j < GEMM_NV; j++)                 \
+        acc[i][j] = fma (av, b[j], acc[i][j]);          \
+    }                                                   \
+  }
+
+#define DEFINE_PK(NAME, WTYPE, LOADW, MR)                               \
+  __kernel void NAME (const __global float *A,                          \
+      const __global WTYPE *W, const __global float *bias,              \
+      const __global float *R, __global float *C, int M, int N, int K,  \
+      int flags)                                                        \
+  {                                                                     \
+    typedef WTYPE WT;                                                   \
+    const int m0 = get_global_id (0) * MR;                              \
+    const int p = get_global_id (1);                                    \
+    const int n0 = p * GEMM_NR;                                         \
+    const __global WT *w = W + (size_t) p * K * GEMM_NR;                \
+    const __global float *a[MR];                                        \
+    float16 acc[MR][GEMM_NV];                                           \
+    for (int i = 0; i < MR; i++) {                                      \
+      a[i] = A + (size_t) min (m0 + i, M - 1) * K;                      \
+      for (int j = 0; j < GEMM_NV; j++)                                 \
+        acc[i][j] = (float16) (0.0f);                                   \
+    }                                                                   \
+    int k = 0;                                                          \
+    for (; k + 4 <= K; k += 4) {                                        \
+      PK_STEP (MR, LOADW, k);                                           \
+      PK_STEP (MR, LOADW, k + 1);                                       \
+      PK_STEP (MR, LOADW, k + 2);                                       \
+      PK_STEP (MR, LOADW, k + 3);                                       \
+    }                                                                   \
+    for (; k < K; k++)                                                  \
+      PK_STEP (MR, LOADW, k);                                           \
+    for (int i = 0; i < MR; i++) {                                      \
+      const int row = m0 + i;                                           \
+      if (row >= M)                                                     \
+        break;                                                          \
+      for (int j = 0; j < GEMM_NV; j++) {                               \
+        const int n = n0 + 16 * j;                                      \
+        float16 c = acc[i][j];                                          \
+        __global float *cp = C + (size_t) row * N + n;                  \
+        const __global float *rp = R + (size_t) row * N + n;            \
+        if (flags & IB_HAS_BIAS)                                        \
+          c += vload16 (0, bias + n);                                   \
+        if (n + 16 <= N) {                                              \
+          if (flags & IB_HAS_RESIDUAL)                                  \
+            c += vload16 (0, rp);                                       \
+          vstore16 (c, 0, cp);                                          \
+        } else if (n < N) {                                             \
+          float t[16];                                                  \
+          vstore16 (c, 0, t);                                           \
+          for (int x = 0; x < N - n; x++)                               \
+            cp[x] = t[x] + ((flags & IB_HAS_RESIDUAL) ? rp[x] : 0.0f);  \
+        }                                                               \
+      }                                                                 \
+    }                                                                   \
+  }
+
+DEFINE_PK (gemm_pk_f32, float, LOADW_F32, GEMM_MR)
+DEFINE_PK (gemm_pk_f16, half, LOADW_F16, GEMM_MR)
+DEFINE_PK (gemv_pk_f32, float, LOADW_F32, 1)
+DEFINE_PK (gemv_pk_f16, half, LOADW_F16, 1)
+
+/* gemv_kn_*: y[N] = x[K] · W[K,N] + bias (+ r), W row-major [K,N] as the
+ * CLBlast backend stores it. One work-item per output column, so that
+ * neighbouring work-items read neighbouring weights (coalesced on GPUs). */
+#define DEFINE_GEMV_KN(NAME, WTYPE, LOAD)                               \
+  __kernel void NAME (const __global float *x,                          \
+      const __global WTYPE *W, const __global float *bias,              \
+      const __global float *r, __global float *y, int N, int K,         \
+      int flags)                                                        \
+  {                                                                     \
+    const int n = get_global_id (0);                                    \
+    float acc = 0.0f;                                                   \
+    if (n >= N)                                                         \
+      return;                                                           \
+    for (int k = 0; k < K; k++)                                         \
+      acc = fma (x[k], LOAD (W, (size_t) k * N + n), acc);              \
+    if (flags & IB_HAS_BIAS)                                            \
+      acc += bias[n];                                                   \
+    if (flags & IB_HAS_RESIDUAL)                                        \
+      acc += r[n];                                                      \
+    y[n] = acc;                                                         \
+  }
+
+#define LOAD_F32(p, i) ((p)[i])
+#define LOAD_F16(p, i) vload_half ((i), (p))
+
+DEFINE_GEMV_KN (gemv_kn_f32, float, LOAD_F32)
+DEFINE_GEMV_KN (gemv_kn_f16, half, LOAD_F16)
+
+/* C[m,n] = bias[n] + R[m,n] (either optional): the epilogue of the CLBlast
+ * path, written before an SGEMM with beta = 1. Global (N, M). */
+__kernel void
+bias_residual_fill (const __global float *bias, const __global float *R,
+    __global float *C, int M, int N, int flags)
+{
+  const int n = get_global_id (0), m = get_global_id (1);
+  float v = 0.0f;
+
+  if (n >= N || m >= M)
+    return;
+  if (flags & IB_HAS_BIAS)
+    v += bias[n];
+  if (flags & IB_HAS_RESIDUAL)
+    v += R[(size_t) m * N + n];
+  C[(size_t) m * N + n] = v;
+}
+
+/* Strided-batched C_b = alpha · A_b · op(B_b) for attention (QKᵀ, PV).
+ * Each work-item computes a 4x4 tile; global (ceil(M/4), ceil(N/4), batch).
+ * With trans_b, B_b is [N,K] and both operands are read along K with float4
+ * loads; otherwise B_b is [K,N]. */
+__kernel void
+gemm_batched_f32 (const __global float *A, int a_off, int lda, int a_stride,
+    const __global float *B, int b_off, int ldb, int b_stride,
+    __global float *C, int c_off, int ldc, int c_stride, int M, int N, int K,
+    float alpha, int trans_b)
+{
+  const int m0 = get_global_id (0) * 4, n0 = get_global_id (1) * 4;
+  const int b = get_global_id (2);
+  const __global float *a[4], *bp[4];
+  float acc[4][4];
+
+  A += a_off + (size_t) b * a_stride;
+  B += b_off + (size_t) b * b_stride;
+  C += c_off + (size_t) b * c_stride;
+  for (int i = 0; i < 4; i++) {
+    a[i] = A + (size_t) min (m0 + i, M - 1) * lda;
+    for (int j = 0; j < 4; j++)
+      acc[i][j] = 0.0f;
+  }
+  if (trans_b) {
+    int k = 0;
+    for (int j = 0; j < 4; j++)
+      bp[j] = B + (size_t) min (n0 + j, N - 1) * ldb;
+    for (; k + 4 <= K; k += 4) {
+      float4 av[4], bv[4];
+      for (int i = 0; i < 4; i++)
+        av[i] = vload4 (0, a[i] + k);
+      for (int j = 0; j < 4; j++)
+        bv[j] = vload4 (0, bp[j] + k);
+      for (int i = 0; i < 4; i++)
+        for (int j = 0; j < 4; j++)
+          acc[i][j] += dot (av[i], bv[j]);
+    }
+    for (; k < K; k++)
+      for (int i = 0; i < 4; i++)
+        for (int j = 0; j < 4; j++)
+          acc[i][j] = fma (a[i][k], bp[j][k], acc[i][j]);
+  } else {
+    int nn[4];
+    for (int j = 0; j < 4; j++)
+      nn[j] = min (n0 + j, N - 1);
+    for (int k = 0; k < K; k++) {
+      const __global float *brow = B + (size_t) k * ldb;
+      for (int i = 0; i < 4; i++) {
+        const float av = a[i][k];
+        for (int j = 0; j < 4; j++)
+          acc[i][j] = fma (av, brow[nn[j]], acc[i][j]);
+      }
+    }
+  }
+  for (int i = 0; i < 4; i++)
+    for (int j = 0; j < 4; j++)
+      if (m0 + i < M && n0 + j < N)
+        C[(size_t) (m0 + i) * ldc + n0 + j] = alpha * acc[i][j];
+}

@@ -1,0 +1,276 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Per-stream command queue, kernel objects and sticky error. */
+#include "queue.h"
+#include "gemm-priv.h"
+
+struct _IbClQueue
+{
+  IbClDevice *dev;
+  cl_command_queue queue;
+  GHashTable *kernels; /* name -> cl_kernel, created on first use */
+  GError *error; /* first failure since the last finish */
+  IbClBuffer *scratch; /* grown on demand, see ib_cl_queue_scratch */
+};
+
+static void
+kernel_release (gpointer k)
+{
+  clReleaseKernel (k);
+}
+
+IbClQueue *
+ib_cl_queue_new (IbClDevice *dev, GError **error)
+{
+  IbClQueue *q;
+  cl_int st = CL_SUCCESS;
+  cl_command_queue cq;
+
+  cq = clCreateCommandQueue (ib_cl_device_get_context (dev),
+      ib_cl_device_get_id (dev), 0, &st);
+  if (st != CL_SUCCESS) {
+    ib_cl_set_error (error, st, "clCreateCommandQueue");
+    return NULL;
+  }
+  q = g_new0 (IbClQueue, 1);
+  q->dev = ib_cl_device_ref (dev);
+  q->queue = cq;
+  q->kernels =
+      g_hash_table_new_full (g_str_hash, g_str_equal, g_free, kernel_release);
+  return q;
+}
+
+void
+ib_cl_queue_free (IbClQueue *q)
+{
+  if (q == NULL)
+    return;
+  clFinish (q->queue);
+  g_hash_table_unref (q->kernels);
+  ib_cl_buffer_free (q->scratch);
+  clReleaseCommandQueue (q->queue);
+  g_clear_error (&q->error);
+  ib_cl_device_unref (q->dev);
+  g_free (q);
+}
+
+IbClDevice *
+ib_cl_queue_get_device (IbClQueue *q)
+{
+  return q->dev;
+}
+
+cl_command_queue
+ib_cl_queue_get_cl (IbClQueue *q)
+{
+  return q->queue;
+}
+
+gboolean
+ib_cl_queue_take_error (IbClQueue *q, GError *error)
+{
+  if (q->error == NULL)
+    q->error = error;
+  else
+    g_error_free (error);
+  return FALSE;
+}
+
+gboolean
+ib_cl_queue_cl_error (IbClQueue *q, cl_int status, const char *call)
+{
+  GError *e = NULL;
+
+  ib_cl_set_error (&e, status, call);
+  return ib_cl_queue_take_error (q, e);
+}
+
+gboolean
+ib_cl_queue_failed (IbClQueue *q)
+{
+  return q->error != NULL;
+}
+
+gboolean
+ib_cl_queue_finish (IbClQueue *q, GError **error)
+{
+  cl_int st = clFinish (q->queue);
+
+  if (st != CL_SUCCESS)
+    ib_cl_queue_cl_error (q, st, "clFinish");
+  if (q->error) {
+    g_propagate_error (error, q->error);
+    q->error = NULL;
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static gboolean
+check_range (IbClQueue *q, const IbClBuffer *buf, gsize offset, gsize size,
+    const char *what)
+{
+  if (offset > buf->size || size > buf->size - offset) {
+    GError *e = g_error_new (IB_CL_ERROR, IB_CL_ERROR_INVALID_ARG,
+        "%s of %" G_GSIZE_FORMAT " bytes at offset %" G_GSIZE_FORMAT
+        " overruns a buffer of %" G_GSIZE_FORMAT " bytes",
+        what, size, offset, buf->size);
+    return ib_cl_queue_take_error (q, e);
+  }
+  return TRUE;
+}
+
+void
+ib_cl_queue_upload (IbClQueue *q, IbClBuffer *buf, gsize offset,
+    const void *data, gsize size)
+{
+  cl_int st;
+
+  if (q->error || size == 0 || !check_range (q, buf, offset, size, "upload"))
+    return;
+  st = clEnqueueWriteBuffer (q->queue, buf->mem, CL_FALSE, offset, size, data,
+      0, NULL, NULL);
+  if (st != CL_SUCCESS)
+    ib_cl_queue_cl_error (q, st, "clEnqueueWriteBuffer");
+}
+
+void
+ib_cl_queue_download (IbClQueue *q, const IbClBuffer *buf, gsize offset,
+    void *data, gsize size)
+{
+  cl_int st;
+
+  if (q->error || size == 0 || !check_range (q, buf, offset, size, "download"))
+    return;
+  st = clEnqueueReadBuffer (q->queue, buf->mem, CL_TRUE, offset, size, data, 0,
+      NULL, NULL);
+  if (st != CL_SUCCESS)
+    ib_cl_queue_cl_error (q, st, "clEnqueueReadBuffer");
+}
+
+void
+ib_cl_queue_copy (IbClQueue *q, const IbClBuffer *src, gsize src_offset,
+    IbClBuffer *dst, gsize dst_offset, gsize size)
+{
+  cl_int st;
+
+  if (q->error || size == 0 ||
+      !check_range (q, src, src_offset, size, "copy") ||
+      !check_range (q, dst, dst_offset, size, "copy"))
+    return;
+  st = clEnqueueCopyBuffer (q->queue, src->mem, dst->mem, src_offset,
+      dst_offset, size, 0, NULL, NULL);
+  if (st != CL_SUCCESS)
+    ib_cl_queue_cl_error (q, st, "clEnqueueCopyBuffer");
+}
+
+gboolean
+ib_cl_launch_begin (IbClLaunch *l, IbClQueue *q, const char *kernel)
+{
+  cl_kernel k;
+  cl_int st = CL_SUCCESS;
+
+  l->q = q;
+  l->kernel = NULL;
+  l->name = kernel;
+  l->n_args = 0;
+  if (q->error)
+    return FALSE;
+  k = g_hash_table_lookup (q->kernels, kernel);
+  if (k == NULL) {
+    k = clCreateKernel (ib_cl_device_get_program (q->dev), kernel, &st);
+    if (st != CL_SUCCESS) {
+      GError *e = g_error_new (IB_CL_ERROR, IB_CL_ERROR_CALL,
+          "kernel %s: clCreateKernel returned %s", kernel,
+          ib_cl_status_name (st));
+      return ib_cl_queue_take_error (q, e);
+    }
+    g_hash_table_insert (q->kernels, g_strdup (kernel), k);
+  }
+  l->kernel = k;
+  return TRUE;
+}
+
+static void
+set_arg (IbClLaunch *l, size_t size, const void *value)
+{
+  cl_int st;
+
+  if (l->kernel == NULL)
+    return;
+  st = clSetKernelArg (l->kernel, l->n_args, size, value);
+  if (st != CL_SUCCESS) {
+    GError *e = g_error_new (IB_CL_ERROR, IB_CL_ERROR_CALL,
+        "kernel %s: clSetKernelArg %u returned %s", l->name, l->n_args,
+        ib_cl_status_name (st));
+    ib_cl_queue_take_error (l->q, e);
+    l->kernel = NULL;
+  }
+  l->n_args++;
+}
+
+void
+ib_cl_launch_mem (IbClLaunch *l, const IbClBuffer *buf)
+{
+  set_arg (l, sizeof (cl_mem), &buf->mem);
+}
+
+void
+ib_cl_launch_mem_opt (IbClLaunch *l, const IbClBuffer *buf)
+{
+  if (buf)
+    set_arg (l, sizeof (cl_mem), &buf->mem);
+  else
+    set_arg (l, sizeof (cl_mem), NULL);
+}
+
+void
+ib_cl_launch_int (IbClLaunch *l, gint32 v)
+{
+  cl_int x = v;
+  set_arg (l, sizeof (x), &x);
+}
+
+void
+ib_cl_launch_float (IbClLaunch *l, float v)
+{
+  cl_float x = v;
+  set_arg (l, sizeof (x), &x);
+}
+
+void
+ib_cl_launch_run (IbClLaunch *l, guint dims, const size_t *global,
+    const size_t *local)
+{
+  cl_int st;
+  guint i;
+
+  if (l->kernel == NULL)
+    return;
+  for (i = 0; i < dims; i++)
+    if (global[i] == 0)
+      return; /* nothing to do */
+  st = clEnqueueNDRangeKernel (l->q->queue, l->kernel, dims, NULL, global,
+      local, 0, NULL, NULL);
+  if (st != CL_SUCCESS) {
+    GError *e = g_error_new (IB_CL_ERROR, IB_CL_ERROR_CALL,
+        "kernel %s: clEnqueueNDRangeKernel returned %s", l->name,
+        ib_cl_status_name (st));
+    ib_cl_queue_take_error (l->q, e);
+  }
+}
+
+IbClBuffer *
+ib_cl_queue_scratch (IbClQueue *q, gsize size)
+{
+  GError *e = NULL;
+
+  if (q->scratch && q->scratch->size >= size)
+    return q->scratch;
+  /* In-flight work may still read the old buffer: wait before replacing. */
+  clFinish (q->queue);
+  ib_cl_buffer_free (q->scratch);
+  q->scratch = ib_cl_buffer_new (q->dev, size, &e);
+  if (q->scratch == NULL)
+    ib_cl_queue_take_error (q, e);
+  return q->scratch;
+}
