@@ -2,7 +2,7 @@
 /* Matrix products.
  *
  * gemm_pk_*: C[M,N] = A[M,K] · W + bias (+ R), W packed in column panels
- *   Wp[ceil(N/NR)][K][NR] (NR = 16 * GEMM_NV), fp32 or fp16 (vload_half16,
+ *   Wp[ceil(N/NR)][K][NR] (NR = 32), fp32 or fp16 (vload_half16,
  *   no cl_khr_fp16 needed). Work-groups of one work-item, each computing an
  *   MR x NR register tile with float16 vectors: PoCL compiles that to a
  *   BLIS-like broadcast + FMA loop in 512-bit registers. Global size
@@ -19,87 +19,118 @@
  *     +-------+            +-------+
  */
 
-#ifndef GEMM_MR
-#define GEMM_MR 6
-#endif
-#ifndef GEMM_NV
-#define GEMM_NV 2
-#endif
-#define GEMM_NR (16 * GEMM_NV)
+#define GEMM_NR 32
+
+/* The micro-kernel is written out with named registers (12 float16
+ * accumulators for 6 rows x 2 vectors): arrays of vectors or of row pointers
+ * make LLVM keep them on the stack. */
+#define PK_DECL_ROW(i)                                          \
+  const __global float *a##i = A + (size_t) min (m0 + i, M - 1) * K;     \
+  float16 c##i##0 = (float16) (0.0f), c##i##1 = (float16) (0.0f);
+#define PK_FMA_ROW(i, kk)                                       \
+  {                                                             \
+    const float16 av = (float16) (a##i[kk]);                    \
+    c##i##0 = fma (av, b0, c##i##0);                            \
+    c##i##1 = fma (av, b1, c##i##1);                            \
+  }
+#define PK_LOAD(LOADW, kk)                                      \
+  const float16 b0 = LOADW (w + (size_t) (kk) * GEMM_NR, 0);    \
+  const float16 b1 = LOADW (w + (size_t) (kk) * GEMM_NR, 1);
+#define PK_STEP6(LOADW, kk)                                     \
+  {                                                             \
+    PK_LOAD (LOADW, kk);                                        \
+    PK_FMA_ROW (0, kk);                                         \
+    PK_FMA_ROW (1, kk);                                         \
+    PK_FMA_ROW (2, kk);                                         \
+    PK_FMA_ROW (3, kk);                                         \
+    PK_FMA_ROW (4, kk);                                         \
+    PK_FMA_ROW (5, kk);                                         \
+  }
+#define PK_STEP1(LOADW, kk)                                     \
+  {                                                             \
+    PK_LOAD (LOADW, kk);                                        \
+    PK_FMA_ROW (0, kk);                                         \
+  }
+
+/* Epilogue for one row: bias, residual, store (vector or column by column
+ * at the right edge). */
+#define PK_STORE_ROW(i)                                         \
+  if (m0 + i < M) {                                             \
+    store_tile (c##i##0, C, bias, R, M, N, m0 + i, n0, flags);  \
+    store_tile (c##i##1, C, bias, R, M, N, m0 + i, n0 + 16, flags);     \
+  }
+
+inline void
+store_tile (float16 c, __global float *C, const __global float *bias,
+    const __global float *R, int M, int N, int row, int n, int flags)
+{
+  __global float *cp = C + (size_t) row * N + n;
+  const __global float *rp = R + (size_t) row * N + n;
+
+  if (n >= N)
+    return;
+  if (flags & IB_HAS_BIAS)
+    c += vload16 (0, bias + n);
+  if (n + 16 <= N) {
+    if (flags & IB_HAS_RESIDUAL)
+      c += vload16 (0, rp);
+    vstore16 (c, 0, cp);
+  } else {
+    float t[16];
+    vstore16 (c, 0, t);
+    for (int x = 0; x < N - n; x++)
+      cp[x] = t[x] + ((flags & IB_HAS_RESIDUAL) ? rp[x] : 0.0f);
+  }
+}
 
 #define LOADW_F32(w, j) vload16 ((j), (w))
 #define LOADW_F16(w, j) vload_half16 ((j), (w))
 
-/* One k step of the micro-kernel: NV weight vectors, MR broadcasts. */
-#define PK_STEP(MR, LOADW, kk)                                  \
-  {                                                     \
-    const __global WT *wk = w + (size_t) (kk) * GEMM_NR;        \
-    float16 b[GEMM_NV];                                 \
-    for (int j = 0; j < GEMM_NV; j++)                   \
-      b[j] = LOADW (wk, j);                             \
-    for (int i = 0; i < MR; i++) {                      \
-      float16 av = (float16) (a[i][kk]);                \
-      for (int j = 0; j < GEMM_NV; j++)                 \
-        acc[i][j] = fma (av, b[j], acc[i][j]);          \
-    }                                                   \
-  }
-
-#define DEFINE_PK(NAME, WTYPE, LOADW, MR)                               \
+#define PK_HEAD(NAME, WTYPE, MR)                                        \
   __kernel void NAME (const __global float *A,                          \
       const __global WTYPE *W, const __global float *bias,              \
       const __global float *R, __global float *C, int M, int N, int K,  \
       int flags)                                                        \
   {                                                                     \
-    typedef WTYPE WT;                                                   \
     const int m0 = get_global_id (0) * MR;                              \
-    const int p = get_global_id (1);                                    \
-    const int n0 = p * GEMM_NR;                                         \
-    const __global WT *w = W + (size_t) p * K * GEMM_NR;                \
-    const __global float *a[MR];                                        \
-    float16 acc[MR][GEMM_NV];                                           \
-    for (int i = 0; i < MR; i++) {                                      \
-      a[i] = A + (size_t) min (m0 + i, M - 1) * K;                      \
-      for (int j = 0; j < GEMM_NV; j++)                                 \
-        acc[i][j] = (float16) (0.0f);                                   \
-    }                                                                   \
-    int k = 0;                                                          \
+    const int n0 = get_global_id (1) * GEMM_NR;                         \
+    const __global WTYPE *w = W + (size_t) get_global_id (1) * K * GEMM_NR;     \
+    int k = 0;
+
+#define DEFINE_GEMM_PK(NAME, WTYPE, LOADW)                              \
+  PK_HEAD (NAME, WTYPE, 6)                                              \
+    PK_DECL_ROW (0) PK_DECL_ROW (1) PK_DECL_ROW (2)                     \
+    PK_DECL_ROW (3) PK_DECL_ROW (4) PK_DECL_ROW (5)                     \
     for (; k + 4 <= K; k += 4) {                                        \
-      PK_STEP (MR, LOADW, k);                                           \
-      PK_STEP (MR, LOADW, k + 1);                                       \
-      PK_STEP (MR, LOADW, k + 2);                                       \
-      PK_STEP (MR, LOADW, k + 3);                                       \
+      PK_STEP6 (LOADW, k);                                              \
+      PK_STEP6 (LOADW, k + 1);                                          \
+      PK_STEP6 (LOADW, k + 2);                                          \
+      PK_STEP6 (LOADW, k + 3);                                          \
     }                                                                   \
     for (; k < K; k++)                                                  \
-      PK_STEP (MR, LOADW, k);                                           \
-    for (int i = 0; i < MR; i++) {                                      \
-      const int row = m0 + i;                                           \
-      if (row >= M)                                                     \
-        break;                                                          \
-      for (int j = 0; j < GEMM_NV; j++) {                               \
-        const int n = n0 + 16 * j;                                      \
-        float16 c = acc[i][j];                                          \
-        __global float *cp = C + (size_t) row * N + n;                  \
-        const __global float *rp = R + (size_t) row * N + n;            \
-        if (flags & IB_HAS_BIAS)                                        \
-          c += vload16 (0, bias + n);                                   \
-        if (n + 16 <= N) {                                              \
-          if (flags & IB_HAS_RESIDUAL)                                  \
-            c += vload16 (0, rp);                                       \
-          vstore16 (c, 0, cp);                                          \
-        } else if (n < N) {                                             \
-          float t[16];                                                  \
-          vstore16 (c, 0, t);                                           \
-          for (int x = 0; x < N - n; x++)                               \
-            cp[x] = t[x] + ((flags & IB_HAS_RESIDUAL) ? rp[x] : 0.0f);  \
-        }                                                               \
-      }                                                                 \
-    }                                                                   \
+      PK_STEP6 (LOADW, k);                                              \
+    PK_STORE_ROW (0) PK_STORE_ROW (1) PK_STORE_ROW (2)                  \
+    PK_STORE_ROW (3) PK_STORE_ROW (4) PK_STORE_ROW (5)                  \
   }
 
-DEFINE_PK (gemm_pk_f32, float, LOADW_F32, GEMM_MR)
-DEFINE_PK (gemm_pk_f16, half, LOADW_F16, GEMM_MR)
-DEFINE_PK (gemv_pk_f32, float, LOADW_F32, 1)
-DEFINE_PK (gemv_pk_f16, half, LOADW_F16, 1)
+#define DEFINE_GEMV_PK(NAME, WTYPE, LOADW)                              \
+  PK_HEAD (NAME, WTYPE, 1)                                              \
+    PK_DECL_ROW (0)                                                     \
+    for (; k + 4 <= K; k += 4) {                                        \
+      PK_STEP1 (LOADW, k);                                              \
+      PK_STEP1 (LOADW, k + 1);                                          \
+      PK_STEP1 (LOADW, k + 2);                                          \
+      PK_STEP1 (LOADW, k + 3);                                          \
+    }                                                                   \
+    for (; k < K; k++)                                                  \
+      PK_STEP1 (LOADW, k);                                              \
+    PK_STORE_ROW (0)                                                    \
+  }
+
+DEFINE_GEMM_PK (gemm_pk_f32, float, LOADW_F32)
+DEFINE_GEMM_PK (gemm_pk_f16, half, LOADW_F16)
+DEFINE_GEMV_PK (gemv_pk_f32, float, LOADW_F32)
+DEFINE_GEMV_PK (gemv_pk_f16, half, LOADW_F16)
 
 /* gemv_kn_*: y[N] = x[K] · W[K,N] + bias (+ r), W row-major [K,N] as the
  * CLBlast backend stores it. One work-item per output column, so that
