@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Tensor data to f32 or IEEE half in caller buffers, from F32, F16 or BF16. */
+#pragma once
+
+#include "ib-safetensors.h"
+
+G_BEGIN_DECLS
+
+/* IEEE binary16 -> binary32 (exact). */
+float ib_f16_to_f32 (guint16 h);
+
+/* binary32 -> binary16, round to nearest even; overflow gives +-inf, NaN
+ * gives a quiet NaN of the same sign (0x7e00 | sign), as torch does. */
+guint16 ib_f32_to_f16 (float f);
+
+/* bfloat16 -> binary32 (exact). */
+float ib_bf16_to_f32 (guint16 b);
+
+/* Converts elements [@first, @first + @count) of @t (row-major order) into
+ * @dst, which holds @count values. Sources F32, F16, BF16; BF16 -> f16
+ * rounds once (bf16 -> f32 is exact). Reading in slices lets a loader
+ * upload a large tensor through a small staging buffer. Fails with
+ * IB_ERROR_UNSUPPORTED for other dtypes and IB_ERROR_INVALID_ARG for a
+ * range outside the tensor. */
+gboolean ib_tensor_read_f32 (const IbTensor *t, guint64 first, gsize count,
+    float *dst, GError **error);
+gboolean ib_tensor_read_f16 (const IbTensor *t, guint64 first, gsize count,
+    guint16 *dst, GError **error);
+
+G_END_DECLS

@@ -1,0 +1,555 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* One .safetensors file: map it, parse the header, check every tensor's bytes. */
+#include "ib-safetensors-private.h"
+#include "ib-error.h"
+
+#include <json-glib/json-glib.h>
+#include <string.h>
+
+/* the reference implementation's limit (safetensors MAX_HEADER_SIZE) */
+#define MAX_HEADER_BYTES 100000000u
+
+struct _IbSafetensors
+{
+  gchar *source;
+  GPtrArray *maps; /* GMappedFile, one per file */
+  GPtrArray *files; /* gchar * paths, parallel to maps */
+  GPtrArray *tensors; /* IbTensor *, owned; sorted by name after finish */
+  GHashTable *by_name; /* name -> IbTensor * */
+};
+
+static const struct
+{
+  const char *name;
+  gsize size;
+} dtypes[] = {
+  [IB_DTYPE_F32] = { "F32", 4 },
+  [IB_DTYPE_F16] = { "F16", 2 },
+  [IB_DTYPE_BF16] = { "BF16", 2 },
+  [IB_DTYPE_F64] = { "F64", 8 },
+  [IB_DTYPE_F8_E4M3] = { "F8_E4M3", 1 },
+  [IB_DTYPE_F8_E5M2] = { "F8_E5M2", 1 },
+  [IB_DTYPE_I64] = { "I64", 8 },
+  [IB_DTYPE_I32] = { "I32", 4 },
+  [IB_DTYPE_I16] = { "I16", 2 },
+  [IB_DTYPE_I8] = { "I8", 1 },
+  [IB_DTYPE_U64] = { "U64", 8 },
+  [IB_DTYPE_U32] = { "U32", 4 },
+  [IB_DTYPE_U16] = { "U16", 2 },
+  [IB_DTYPE_U8] = { "U8", 1 },
+  [IB_DTYPE_BOOL] = { "BOOL", 1 },
+};
+
+const char *
+ib_dtype_name (IbDtype dtype)
+{
+  return (guint) dtype < G_N_ELEMENTS (dtypes) ? dtypes[dtype].name : "?";
+}
+
+gsize
+ib_dtype_size (IbDtype dtype)
+{
+  return (guint) dtype < G_N_ELEMENTS (dtypes) ? dtypes[dtype].size : 0;
+}
+
+gboolean
+ib_dtype_is_supported_weight (IbDtype dtype)
+{
+  return dtype == IB_DTYPE_F32 || dtype == IB_DTYPE_F16 ||
+      dtype == IB_DTYPE_BF16;
+}
+
+static gboolean
+dtype_from_name (const char *name, IbDtype *out)
+{
+  guint i;
+
+  for (i = 0; i < G_N_ELEMENTS (dtypes); i++) {
+    if (strcmp (name, dtypes[i].name) == 0) {
+      *out = (IbDtype) i;
+      return TRUE;
+    }
+  }
+  return FALSE;
+}
+
+gchar *
+ib_shape_to_string (guint n_dims, const gint64 *shape)
+{
+  GString *s = g_string_new ("[");
+  guint i;
+
+  for (i = 0; i < n_dims; i++)
+    g_string_append_printf (s, "%s%" G_GINT64_FORMAT, i ? ", " : "", shape[i]);
+  g_string_append_c (s, ']');
+  return g_string_free (s, FALSE);
+}
+
+static void
+tensor_free (gpointer p)
+{
+  IbTensor *t = p;
+
+  g_free ((gchar *) t->name);
+  g_free (t);
+}
+
+IbSafetensors *
+ib_safetensors_new (const char *source)
+{
+  IbSafetensors *st = g_new0 (IbSafetensors, 1);
+
+  st->source = g_strdup (source);
+  st->maps =
+      g_ptr_array_new_with_free_func ((GDestroyNotify) g_mapped_file_unref);
+  st->files = g_ptr_array_new_with_free_func (g_free);
+  st->tensors = g_ptr_array_new_with_free_func (tensor_free);
+  st->by_name = g_hash_table_new (g_str_hash, g_str_equal);
+  return st;
+}
+
+void
+ib_safetensors_free (IbSafetensors *st)
+{
+  if (st == NULL)
+    return;
+  g_hash_table_unref (st->by_name);
+  g_ptr_array_unref (st->tensors);
+  g_ptr_array_unref (st->maps);
+  g_ptr_array_unref (st->files);
+  g_free (st->source);
+  g_free (st);
+}
+
+/* A JSON integer >= 0. */
+static gboolean
+get_u64 (JsonNode *node, guint64 *out)
+{
+  gint64 v;
+
+  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) ||
+      json_node_get_value_type (node) != G_TYPE_INT64)
+    return FALSE;
+  v = json_node_get_int (node);
+  if (v < 0)
+    return FALSE;
+  *out = (guint64) v;
+  return TRUE;
+}
+
+/* A tensor entry as parsed, before the tiling check. */
+typedef struct
+{
+  IbTensor *t;
+  guint64 begin, end; /* data_offsets */
+} Entry;
+
+static gint
+entry_cmp (gconstpointer a, gconstpointer b)
+{
+  const Entry *x = a, *y = b;
+
+  if (x->begin != y->begin)
+    return x->begin < y->begin ? -1 : 1;
+  if (x->end != y->end)
+    return x->end < y->end ? -1 : 1;
+  return 0;
+}
+
+/* Parses the header entry of tensor @name into @e. */
+static gboolean
+parse_entry (const char *path, const char *name, JsonNode *node,
+    guint64 data_len, Entry *e, GError **error)
+{
+  JsonObject *obj;
+  JsonNode *dtype_node;
+  JsonArray *shape, *offsets;
+  IbTensor *t;
+  guint64 n = 1, dim, bytes;
+  guint i;
+
+  if (!JSON_NODE_HOLDS_OBJECT (node)) {
+    g_set_error (error, IB_ERROR, IB_ERROR_FORMAT,
+        "%s: tensor %s: the header entry is not an object", path, name);
+    return FALSE;
+  }
+  obj = json_node_get_object (node);
+  t = e->t = g_new0 (IbTensor, 1);
+  t->name = g_strdup (name);
+
+  dtype_node = json_object_get_member (obj, "dtype");
+  if (dtype_node == NULL || !JSON_NODE_HOLDS_VALUE (dtype_node) ||
+      json_node_get_value_type (dtype_node) != G_TYPE_STRING) {
+    g_set_error (error, IB_ERROR, IB_ERROR_FORMAT,
+        "%s: tensor %s has no dtype string", path, name);
+    return FALSE;
+  }
+  if (!dtype_from_name (json_node_get_string (dtype_node), &t->dtype)) {
+    g_set_error (error, IB_ERROR, IB_ERROR_UNSUPPORTED,
+        "%s: tensor %s has unsupported dtype \"%s\"", path, name,
+        json_node_get_string (dtype_node));
+    return FALSE;
+  }
+
+  if (!json_object_has_member (obj, "shape") ||
+      !JSON_NODE_HOLDS_ARRAY (json_object_get_member (obj, "shape"))) {
+    g_set_error (error, IB_ERROR, IB_ERROR_FORMAT,
+        "%s: tensor %s has no shape array", path, name);
+    return FALSE;
+  }
+  shape = json_object_get_array_member (obj, "shape");
+  if (json_array_get_length (shape) > IB_TENSOR_MAX_DIMS) {
+    g_set_error (error, IB_ERROR, IB_ERROR_UNSUPPORTED,
+        "%s: tensor %s has %u dimensions; at most %d are supported", path, name,
+        json_array_get_length (shape), IB_TENSOR_MAX_DIMS);
+    return FALSE;
+  }
+  t->n_dims = json_array_get_length (shape);
+  for (i = 0; i < t->n_dims; i++) {
+    if (!get_u64 (json_array_get_element (shape, i), &dim) ||
+        dim > G_MAXINT64) {
+      g_set_error (error, IB_ERROR, IB_ERROR_FORMAT,
+          "%s: tensor %s: shape[%u] is not an integer >= 0", path, name, i);
+      return FALSE;
+    }
+    t->shape[i] = (gint64) dim;
+    if (dim != 0 && n > G_MAXUINT64 / dim) {
+      g_set_error (error, IB_ERROR, IB_ERROR_FORMAT,
+          "%s: tensor %s: the shape overflows 64 bits", path, name);
+      return FALSE;
+    }
+    n *= dim;
+  }
+  t->n_elements = n;
+  if (n > G_MAXSIZE / ib_dtype_size (t->dtype)) {
+    g_set_error (error, IB_ERROR, IB_ERROR_FORMAT,
+        "%s: tensor %s: the shape is too large", path, name);
+    return FALSE;
+  }
+  bytes = n * ib_dtype_size (t->dtype);
+
+  if (!json_object_has_member (obj, "data_offsets") ||
+      !JSON_NODE_HOLDS_ARRAY (json_object_get_member (obj, "data_offsets")) ||
+      json_array_get_length (
+          offsets = json_object_get_array_member (obj, "data_offsets")) != 2 ||
+      !get_u64 (json_array_get_element (offsets, 0), &e->begin) ||
+      !get_u64 (json_array_get_element (offsets, 1), &e->end)) {
+    g_set_error (error, IB_ERROR, IB_ERROR_FORMAT,
+        "%s: tensor %s: data_offsets is not a pair of integers >= 0", path,
+        name);
+    return FALSE;
+  }
+  if (e->end < e->begin) {
+    g_set_error (error, IB_ERROR, IB_ERROR_FORMAT,
+        "%s: tensor %s: data_offsets [%" G_GUINT64_FORMAT ", %" G_GUINT64_FORMAT
+        ") end before they begin",
+        path, name, e->begin, e->end);
+    return FALSE;
+  }
+  if (e->end > data_len) {
+    g_set_error (error, IB_ERROR, IB_ERROR_FORMAT,
+        "%s: tensor %s: data_offsets [%" G_GUINT64_FORMAT ", %" G_GUINT64_FORMAT
+        ") lie outside the file's data section (%" G_GUINT64_FORMAT
+        " bytes): the file is truncated or its header is "
+        "wrong",
+        path, name, e->begin, e->end, data_len);
+    return FALSE;
+  }
+  if (e->end - e->begin != bytes) {
+    gchar *s = ib_shape_to_string (t->n_dims, t->shape);
+
+    g_set_error (error, IB_ERROR, IB_ERROR_FORMAT,
+        "%s: tensor %s: data_offsets [%" G_GUINT64_FORMAT ", %" G_GUINT64_FORMAT
+        ") hold %" G_GUINT64_FORMAT
+        " bytes, but dtype %s and shape %s need %" G_GUINT64_FORMAT,
+        path, name, e->begin, e->end, e->end - e->begin,
+        ib_dtype_name (t->dtype), s, bytes);
+    g_free (s);
+    return FALSE;
+  }
+  t->n_bytes = (gsize) bytes;
+  return TRUE;
+}
+
+/* The tensors must cover the data section exactly, in some order. */
+static gboolean
+check_tiling (const char *path, GArray *entries, guint64 data_len,
+    GError **error)
+{
+  guint64 pos = 0;
+  guint i;
+
+  g_array_sort (entries, entry_cmp);
+  for (i = 0; i < entries->len; i++) {
+    const Entry *e = &g_array_index (entries, Entry, i);
+
+    if (e->begin < pos) {
+      const Entry *prev = &g_array_index (entries, Entry, i - 1);
+
+      g_set_error (error, IB_ERROR, IB_ERROR_FORMAT,
+          "%s: tensors %s [%" G_GUINT64_FORMAT ", %" G_GUINT64_FORMAT
+          ") and %s [%" G_GUINT64_FORMAT ", %" G_GUINT64_FORMAT ") overlap",
+          path, prev->t->name, prev->begin, prev->end, e->t->name, e->begin,
+          e->end);
+      return FALSE;
+    }
+    if (e->begin > pos) {
+      g_set_error (error, IB_ERROR, IB_ERROR_FORMAT,
+          "%s: %" G_GUINT64_FORMAT " bytes of the data section before "
+          "tensor %s (offset %" G_GUINT64_FORMAT ") belong to no tensor",
+          path, e->begin - pos, e->t->name, e->begin);
+      return FALSE;
+    }
+    pos = e->end;
+  }
+  if (pos != data_len) {
+    g_set_error (error, IB_ERROR, IB_ERROR_FORMAT,
+        "%s: %" G_GUINT64_FORMAT " bytes of trailing data after the last "
+        "tensor (the tensors end at offset %" G_GUINT64_FORMAT
+        " of a %" G_GUINT64_FORMAT "-byte data section)",
+        path, data_len - pos, pos, data_len);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* Maps @path and checks its header length; sets *header, *header_len. */
+static GMappedFile *
+map_file (const char *path, const guint8 **header, guint64 *header_len,
+    GError **error)
+{
+  GMappedFile *map;
+  GError *local = NULL;
+  const guint8 *bytes;
+  guint64 len, n;
+
+  map = g_mapped_file_new (path, FALSE, &local);
+  if (map == NULL) {
+    g_set_error (error, IB_ERROR, IB_ERROR_IO, "%s: cannot open: %s", path,
+        local->message);
+    g_error_free (local);
+    return NULL;
+  }
+  len = g_mapped_file_get_length (map);
+  bytes = (const guint8 *) g_mapped_file_get_contents (map);
+  if (len < 8) {
+    g_set_error (error, IB_ERROR, IB_ERROR_FORMAT,
+        "%s: truncated: the file is %" G_GUINT64_FORMAT " bytes, too short "
+        "for the 8-byte header length",
+        path, len);
+    goto fail;
+  }
+  memcpy (&n, bytes, 8);
+  n = GUINT64_FROM_LE (n);
+  if (n > len - 8) {
+    g_set_error (error, IB_ERROR, IB_ERROR_FORMAT,
+        "%s: the header length (%" G_GUINT64_FORMAT " bytes) exceeds the "
+        "file size (%" G_GUINT64_FORMAT " bytes): the file is truncated or "
+        "not a safetensors file",
+        path, n, len);
+    goto fail;
+  }
+  if (n > MAX_HEADER_BYTES) {
+    g_set_error (error, IB_ERROR, IB_ERROR_FORMAT,
+        "%s: the header length (%" G_GUINT64_FORMAT " bytes) exceeds the "
+        "safetensors limit of %u bytes",
+        path, n, MAX_HEADER_BYTES);
+    goto fail;
+  }
+  if (n < 2 || bytes[8] != '{') {
+    g_set_error (error, IB_ERROR, IB_ERROR_FORMAT,
+        "%s: the header is not a JSON object: not a safetensors file", path);
+    goto fail;
+  }
+  *header = bytes + 8;
+  *header_len = n;
+  return map;
+
+fail:
+  g_mapped_file_unref (map);
+  return NULL;
+}
+
+gboolean
+ib_safetensors_add_file (IbSafetensors *st, const char *path, GError **error)
+{
+  GMappedFile *map = NULL;
+  JsonParser *parser = NULL;
+  GArray *entries = NULL;
+  GList *members = NULL, *l;
+  GError *local = NULL;
+  const guint8 *header = NULL, *data;
+  guint64 header_len = 0, data_len;
+  const char *stored_path;
+  JsonObject *root;
+  gboolean ok = FALSE;
+  guint i;
+
+  map = map_file (path, &header, &header_len, error);
+  if (map == NULL)
+    goto out;
+  data = header + header_len;
+  data_len = g_mapped_file_get_length (map) - 8 - header_len;
+
+  parser = json_parser_new_immutable ();
+  if (!json_parser_load_from_data (parser, (const gchar *) header,
+          (gssize) header_len, &local)) {
+    g_set_error (error, IB_ERROR, IB_ERROR_FORMAT,
+        "%s: the header is not valid JSON: %s", path, local->message);
+    goto out;
+  }
+  if (!JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser))) {
+    g_set_error (error, IB_ERROR, IB_ERROR_FORMAT,
+        "%s: the header is not a JSON object", path);
+    goto out;
+  }
+  root = json_node_get_object (json_parser_get_root (parser));
+
+  g_ptr_array_add (st->files, g_strdup (path));
+  g_ptr_array_add (st->maps, g_steal_pointer (&map));
+  stored_path = g_ptr_array_index (st->files, st->files->len - 1);
+
+  entries = g_array_new (FALSE, TRUE, sizeof (Entry));
+  members = json_object_get_members (root);
+  for (l = members; l != NULL; l = l->next) {
+    const char *name = l->data;
+    Entry e = { NULL, 0, 0 };
+
+    if (strcmp (name, "__metadata__") == 0)
+      continue;
+    if (!parse_entry (path, name, json_object_get_member (root, name), data_len,
+            &e, error)) {
+      if (e.t)
+        tensor_free (e.t);
+      goto out;
+    }
+    e.t->file = stored_path;
+    e.t->data = data + e.begin;
+    g_array_append_val (entries, e);
+  }
+  ok = check_tiling (path, entries, data_len, error);
+
+  for (i = 0; ok && i < entries->len; i++) {
+    IbTensor *t = g_array_index (entries, Entry, i).t;
+    const IbTensor *other = g_hash_table_lookup (st->by_name, t->name);
+
+    if (other != NULL) {
+      g_set_error (error, IB_ERROR, IB_ERROR_FORMAT,
+          "tensor %s is in both %s and %s", t->name, other->file, path);
+      ok = FALSE;
+    }
+  }
+  for (i = 0; ok && i < entries->len; i++) {
+    IbTensor *t = g_array_index (entries, Entry, i).t;
+
+    g_array_index (entries, Entry, i).t = NULL;
+    g_ptr_array_add (st->tensors, t);
+    g_hash_table_insert (st->by_name, (gpointer) t->name, t);
+  }
+
+out:
+  if (entries != NULL) {
+    for (i = 0; i < entries->len; i++)
+      if (g_array_index (entries, Entry, i).t)
+        tensor_free (g_array_index (entries, Entry, i).t);
+    g_array_unref (entries);
+  }
+  g_list_free (members);
+  g_clear_error (&local);
+  g_clear_object (&parser);
+  if (map)
+    g_mapped_file_unref (map);
+  return ok;
+}
+
+static gint
+tensor_name_cmp (gconstpointer a, gconstpointer b)
+{
+  const IbTensor *x = *(const IbTensor **) a;
+  const IbTensor *y = *(const IbTensor **) b;
+
+  return strcmp (x->name, y->name);
+}
+
+static gint
+path_cmp (gconstpointer a, gconstpointer b)
+{
+  return strcmp (*(const char **) a, *(const char **) b);
+}
+
+void
+ib_safetensors_finish (IbSafetensors *st)
+{
+  g_ptr_array_sort (st->tensors, tensor_name_cmp);
+  /* the maps are only held, never indexed: sorting the paths alone is
+   * fine */
+  g_ptr_array_sort (st->files, path_cmp);
+}
+
+IbSafetensors *
+ib_safetensors_open_file (const char *path, GError **error)
+{
+  IbSafetensors *st;
+
+  g_return_val_if_fail (path != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  st = ib_safetensors_new (path);
+  if (!ib_safetensors_add_file (st, path, error)) {
+    ib_safetensors_free (st);
+    return NULL;
+  }
+  ib_safetensors_finish (st);
+  return st;
+}
+
+const IbTensor *
+ib_safetensors_get (const IbSafetensors *st, const char *name)
+{
+  g_return_val_if_fail (st != NULL, NULL);
+  g_return_val_if_fail (name != NULL, NULL);
+
+  return g_hash_table_lookup (st->by_name, name);
+}
+
+guint
+ib_safetensors_get_n_tensors (const IbSafetensors *st)
+{
+  g_return_val_if_fail (st != NULL, 0);
+
+  return st->tensors->len;
+}
+
+const IbTensor *
+ib_safetensors_get_nth (const IbSafetensors *st, guint i)
+{
+  g_return_val_if_fail (st != NULL, NULL);
+  g_return_val_if_fail (i < st->tensors->len, NULL);
+
+  return g_ptr_array_index (st->tensors, i);
+}
+
+guint
+ib_safetensors_get_n_files (const IbSafetensors *st)
+{
+  g_return_val_if_fail (st != NULL, 0);
+
+  return st->files->len;
+}
+
+const char *
+ib_safetensors_get_file (const IbSafetensors *st, guint i)
+{
+  g_return_val_if_fail (st != NULL, NULL);
+  g_return_val_if_fail (i < st->files->len, NULL);
+
+  return g_ptr_array_index (st->files, i);
+}
+
+const char *
+ib_safetensors_get_source (const IbSafetensors *st)
+{
+  g_return_val_if_fail (st != NULL, NULL);
+
+  return st->source;
+}
