@@ -196,8 +196,8 @@ check_buffer (IbClQueue *q, const IbClBuffer *buf, gsize floats,
 }
 
 static void
-linear_own (IbClQueue *q, const IbClBuffer *a, const IbClWeight *w,
-    const IbClBuffer *residual, IbClBuffer *c, int m, int flags)
+linear_own (IbClQueue *q, const IbClBuffer *a, gsize a_off, const IbClWeight *w,
+    const IbClBuffer *residual, IbClBuffer *c, gsize c_off, int m, int flags)
 {
   const gboolean f16 = w->storage == IB_CL_DTYPE_F16;
   const int mr = m == 1 ? 1 : IB_CL_GEMM_MR;
@@ -217,14 +217,17 @@ linear_own (IbClQueue *q, const IbClBuffer *a, const IbClWeight *w,
   ib_cl_launch_int (&l, w->n);
   ib_cl_launch_int (&l, w->k);
   ib_cl_launch_int (&l, flags);
+  ib_cl_launch_int (&l, (gint32) a_off);
+  ib_cl_launch_int (&l, (gint32) c_off);
   global[0] = (m + mr - 1) / mr;
   global[1] = w->n_padded / IB_CL_GEMM_NR;
   ib_cl_launch_run (&l, 2, global, local);
 }
 
 static void
-linear_clblast (IbClQueue *q, const IbClBuffer *a, const IbClWeight *w,
-    const IbClBuffer *residual, IbClBuffer *c, int m, int flags)
+linear_clblast (IbClQueue *q, const IbClBuffer *a, gsize a_off,
+    const IbClWeight *w, const IbClBuffer *residual, IbClBuffer *c, gsize c_off,
+    int m, int flags)
 {
   const gboolean f16 = w->storage == IB_CL_DTYPE_F16;
   const IbClBuffer *wf = w->w;
@@ -242,6 +245,8 @@ linear_clblast (IbClQueue *q, const IbClBuffer *a, const IbClWeight *w,
     ib_cl_launch_int (&l, w->n);
     ib_cl_launch_int (&l, w->k);
     ib_cl_launch_int (&l, flags);
+    ib_cl_launch_int (&l, (gint32) a_off);
+    ib_cl_launch_int (&l, (gint32) c_off);
     ib_cl_launch_run (&l, 1, &global, NULL);
     return;
   }
@@ -268,28 +273,46 @@ linear_clblast (IbClQueue *q, const IbClBuffer *a, const IbClWeight *w,
     ib_cl_launch_int (&l, m);
     ib_cl_launch_int (&l, w->n);
     ib_cl_launch_int (&l, flags);
+    ib_cl_launch_int (&l, (gint32) c_off);
     ib_cl_launch_run (&l, 2, global, NULL);
   }
-  ib_cl_clblast_sgemm (q, FALSE, m, w->n, w->k, 1.0f, a, 0, w->k, wf, 0, w->n,
-      flags ? 1.0f : 0.0f, c, 0, w->n);
+  ib_cl_clblast_sgemm (q, FALSE, m, w->n, w->k, 1.0f, a, a_off, w->k, wf, 0,
+      w->n, flags ? 1.0f : 0.0f, c, c_off, w->n);
+}
+
+void
+ib_cl_linear_rows (IbClQueue *q, const IbClBuffer *a, int a_row,
+    const IbClWeight *w, const IbClBuffer *residual, IbClBuffer *c, int c_row,
+    int m)
+{
+  int flags = (w->bias ? 1 : 0) | (residual ? 2 : 0);
+  gsize a_off = (gsize) a_row * w->k, c_off = (gsize) c_row * w->n;
+
+  if (ib_cl_queue_failed (q) || m <= 0)
+    return;
+  if (!check_buffer (q, a, a_off + (gsize) m * w->k, "input") ||
+      !check_buffer (q, c, c_off + (gsize) m * w->n, "output") ||
+      (residual &&
+          !check_buffer (q, residual, c_off + (gsize) m * w->n, "residual")))
+    return;
+  if (a_off + (gsize) m * w->k > G_MAXINT32 ||
+      c_off + (gsize) m * w->n > G_MAXINT32) {
+    ib_cl_queue_take_error (q,
+        g_error_new (IB_CL_ERROR, IB_CL_ERROR_INVALID_ARG,
+            "linear: offsets beyond 2^31 floats"));
+    return;
+  }
+  if (w->backend == IB_CL_GEMM_OWN)
+    linear_own (q, a, a_off, w, residual, c, c_off, m, flags);
+  else
+    linear_clblast (q, a, a_off, w, residual, c, c_off, m, flags);
 }
 
 void
 ib_cl_linear (IbClQueue *q, const IbClBuffer *a, const IbClWeight *w,
     const IbClBuffer *residual, IbClBuffer *c, int m)
 {
-  int flags = (w->bias ? 1 : 0) | (residual ? 2 : 0);
-
-  if (ib_cl_queue_failed (q) || m <= 0)
-    return;
-  if (!check_buffer (q, a, (gsize) m * w->k, "input") ||
-      !check_buffer (q, c, (gsize) m * w->n, "output") ||
-      (residual && !check_buffer (q, residual, (gsize) m * w->n, "residual")))
-    return;
-  if (w->backend == IB_CL_GEMM_OWN)
-    linear_own (q, a, w, residual, c, m, flags);
-  else
-    linear_clblast (q, a, w, residual, c, m, flags);
+  ib_cl_linear_rows (q, a, 0, w, residual, c, 0, m);
 }
 
 static gboolean

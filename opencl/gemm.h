@@ -48,6 +48,12 @@ gsize ib_cl_weight_get_bytes (const IbClWeight *w);
 void ib_cl_linear (IbClQueue *q, const IbClBuffer *a, const IbClWeight *w,
     const IbClBuffer *residual, IbClBuffer *c, int m);
 
+/* The same on row ranges: A rows from @a_row, C (and R) rows from @c_row,
+ * e.g. one frame of a video's image embeddings or the last position. */
+void ib_cl_linear_rows (IbClQueue *q, const IbClBuffer *a, int a_row,
+    const IbClWeight *w, const IbClBuffer *residual, IbClBuffer *c, int c_row,
+    int m);
+
 /* A strided row-major matrix inside a buffer: element (r, c) of batch b is
  * at offset + b * stride + r * ld + c (all in floats). */
 typedef struct

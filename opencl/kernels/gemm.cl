@@ -90,9 +90,12 @@ store_tile (float16 c, __global float *C, const __global float *bias,
   __kernel void NAME (const __global float *A,                          \
       const __global WTYPE *W, const __global float *bias,              \
       const __global float *R, __global float *C, int M, int N, int K,  \
-      int flags)                                                        \
+      int flags, int a_off, int c_off)                                  \
   {                                                                     \
     const int m0 = get_global_id (0) * MR;                              \
+    A += a_off;                                                         \
+    C += c_off;                                                         \
+    R += c_off;                                                         \
     const int n0 = get_global_id (1) * GEMM_NR;                         \
     const __global WTYPE *w = W + (size_t) get_global_id (1) * K * GEMM_NR;     \
     int k = 0;
@@ -139,10 +142,13 @@ DEFINE_GEMV_PK (gemv_pk_f16, half, LOADW_F16)
   __kernel void NAME (const __global float *x,                          \
       const __global WTYPE *W, const __global float *bias,              \
       const __global float *r, __global float *y, int N, int K,         \
-      int flags)                                                        \
+      int flags, int x_off, int y_off)                                  \
   {                                                                     \
     const int n = get_global_id (0);                                    \
     float acc = 0.0f;                                                   \
+    x += x_off;                                                         \
+    y += y_off;                                                         \
+    r += y_off;                                                         \
     if (n >= N)                                                         \
       return;                                                           \
     for (int k = 0; k < K; k++)                                         \
@@ -164,7 +170,7 @@ DEFINE_GEMV_KN (gemv_kn_f16, half, LOAD_F16)
  * path, written before an SGEMM with beta = 1. Global (N, M). */
 __kernel void
 bias_residual_fill (const __global float *bias, const __global float *R,
-    __global float *C, int M, int N, int flags)
+    __global float *C, int M, int N, int flags, int c_off)
 {
   const int n = get_global_id (0), m = get_global_id (1);
   float v = 0.0f;
@@ -174,8 +180,8 @@ bias_residual_fill (const __global float *bias, const __global float *R,
   if (flags & IB_HAS_BIAS)
     v += bias[n];
   if (flags & IB_HAS_RESIDUAL)
-    v += R[(size_t) m * N + n];
-  C[(size_t) m * N + n] = v;
+    v += R[c_off + (size_t) m * N + n];
+  C[c_off + (size_t) m * N + n] = v;
 }
 
 /* Strided-batched C_b = alpha · A_b · op(B_b) for attention (QKᵀ, PV).

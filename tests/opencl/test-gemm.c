@@ -135,7 +135,7 @@ check_linear (IbClDevice *dev, IbClQueue *q, Shape s, IbClDtype src,
   }
   ib_cl_linear (q, da, wt, dr, dc, s.m);
   ib_cl_queue_download (q, dc, 0, c, nc * 4);
-  g_assert_true (ib_cl_queue_finish (q, &error));
+  ib_cl_queue_finish (q, &error);
   g_assert_no_error (error);
 
   err = rel_error (c, ref, nc);
@@ -274,6 +274,73 @@ test_batched (gconstpointer data)
   ib_cl_queue_free (q);
 }
 
+/* Row ranges: rows [a_row, a_row + m) of A into rows [c_row, ...) of C,
+ * with the residual read from the same rows of C's buffer. */
+static void
+test_rows (gconstpointer data)
+{
+  IbClGemmBackend backend = GPOINTER_TO_INT (data);
+  g_autoptr (IbClDevice) dev = open_backend (backend);
+  const int m_list[] = { 1, 5, 13 }, n = 40, k = 24, a_row = 3, c_row = 2;
+  GError *error = NULL;
+  IbClQueue *q;
+  guint mi;
+
+  if (dev == NULL)
+    return;
+  q = ib_cl_queue_new (dev, &error);
+  for (mi = 0; mi < G_N_ELEMENTS (m_list); mi++) {
+    const int m = m_list[mi], ra = a_row + m + 1, rc = c_row + m + 2;
+    float *a = g_new (float, ra *k), *w = g_new (float, n *k);
+    float *bias = g_new (float, n), *c0 = g_new (float, rc *n);
+    float *c = g_new (float, rc *n);
+    double *ref = g_new (double, rc *n);
+    guint32 seed = 99 + m;
+    IbClBuffer *da, *dc;
+    IbClWeight *wt;
+    int i, j, z;
+
+    for (i = 0; i < ra * k; i++)
+      a[i] = frand (&seed);
+    for (i = 0; i < n * k; i++)
+      w[i] = frand (&seed);
+    for (i = 0; i < n; i++)
+      bias[i] = frand (&seed);
+    for (i = 0; i < rc * n; i++)
+      ref[i] = c0[i] = frand (&seed);
+    for (i = 0; i < m; i++)
+      for (j = 0; j < n; j++) {
+        double acc = bias[j] + c0[(c_row + i) * n + j];
+        for (z = 0; z < k; z++)
+          acc += (double) a[(a_row + i) * k + z] * w[j * k + z];
+        ref[(c_row + i) * n + j] = acc;
+      }
+    wt = ib_cl_weight_new (dev, w, IB_CL_DTYPE_F32, n, k, bias, IB_CL_DTYPE_F32,
+        &error);
+    da = ib_cl_buffer_new (dev, (gsize) ra * k * 4, &error);
+    dc = ib_cl_buffer_new (dev, (gsize) rc * n * 4, &error);
+    g_assert_no_error (error);
+    ib_cl_queue_upload (q, da, 0, a, (gsize) ra * k * 4);
+    ib_cl_queue_upload (q, dc, 0, c0, (gsize) rc * n * 4);
+    ib_cl_linear_rows (q, da, a_row, wt, dc, dc, c_row, m);
+    ib_cl_queue_download (q, dc, 0, c, (gsize) rc * n * 4);
+    ib_cl_queue_finish (q, &error);
+    g_assert_no_error (error);
+    /* rows outside the range are untouched, the range matches */
+    g_assert_cmpfloat (rel_error (c, ref, (gsize) rc * n), <, 1e-6);
+    ib_cl_buffer_free (da);
+    ib_cl_buffer_free (dc);
+    ib_cl_weight_free (wt);
+    g_free (a);
+    g_free (w);
+    g_free (bias);
+    g_free (c0);
+    g_free (c);
+    g_free (ref);
+  }
+  ib_cl_queue_free (q);
+}
+
 static void
 test_errors (void)
 {
@@ -326,6 +393,10 @@ main (int argc, char **argv)
       test_batched);
   g_test_add_data_func ("/gemm/clblast/batched",
       GINT_TO_POINTER (IB_CL_GEMM_CLBLAST), test_batched);
+  g_test_add_data_func ("/gemm/own/rows", GINT_TO_POINTER (IB_CL_GEMM_OWN),
+      test_rows);
+  g_test_add_data_func ("/gemm/clblast/rows",
+      GINT_TO_POINTER (IB_CL_GEMM_CLBLAST), test_rows);
   g_test_add_func ("/gemm/errors", test_errors);
   return g_test_run ();
 }
