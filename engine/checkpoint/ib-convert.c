@@ -55,8 +55,8 @@ ib_f32_to_f16 (float f)
   guint32 ax = x & 0x7fffffff;
   guint32 e, m, h, rem, shift, q, half;
 
-  if (ax > 0x7f800000) /* NaN */
-    return sign | 0x7e00;
+  if (ax > 0x7f800000) /* NaN: quiet, top payload bits kept (as F16C) */
+    return sign | 0x7e00 | (guint16) ((ax & 0x7fffff) >> 13);
   if (ax >= 0x477ff000) /* >= 65520 rounds to inf (ties to even) */
     return sign | 0x7c00;
   if (ax < 0x38800000) { /* below 2^-14: a half subnormal or zero */

@@ -9,8 +9,9 @@ G_BEGIN_DECLS
 /* IEEE binary16 -> binary32 (exact). */
 float ib_f16_to_f32 (guint16 h);
 
-/* binary32 -> binary16, round to nearest even; overflow gives +-inf, NaN
- * gives a quiet NaN of the same sign (0x7e00 | sign), as torch does. */
+/* binary32 -> binary16, round to nearest even; overflow gives +-inf; a NaN
+ * stays a NaN of the same sign, made quiet, with the top payload bits kept
+ * (what x86 F16C and torch do). */
 guint16 ib_f32_to_f16 (float f);
 
 /* bfloat16 -> binary32 (exact). */

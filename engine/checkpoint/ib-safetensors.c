@@ -343,9 +343,9 @@ map_file (const char *path, const guint8 **header, guint64 *header_len,
   n = GUINT64_FROM_LE (n);
   if (n > len - 8) {
     g_set_error (error, IB_ERROR, IB_ERROR_FORMAT,
-        "%s: the header length (%" G_GUINT64_FORMAT " bytes) exceeds the "
-        "file size (%" G_GUINT64_FORMAT " bytes): the file is truncated or "
-        "not a safetensors file",
+        "%s: the header length (%" G_GUINT64_FORMAT " bytes, after the "
+        "8-byte length) exceeds the file size (%" G_GUINT64_FORMAT
+        " bytes): the file is truncated or not a safetensors file",
         path, n, len);
     goto fail;
   }
