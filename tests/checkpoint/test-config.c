@@ -294,6 +294,33 @@ test_t5_activation (void)
   ckpt_remove_dir (dir);
 }
 
+/* image_token_id / video_token_id (transformers' attribute_map names)
+ * stand for *_token_index; null means none. */
+static void
+test_token_index_alias (void)
+{
+  GError *error = NULL;
+  gchar *dir = g_dir_make_tmp ("ib-ckpt-XXXXXX", &error);
+  gchar *path = ckpt_path (dir, "config.json");
+  IbModelConfig *cfg;
+
+  ckpt_write_text (path,
+      "{\"model_type\": \"instructblipvideo\", "
+      "\"image_token_id\": 7, \"video_token_index\": "
+      "null, \"text_config\": {\"model_type\": "
+      "\"llama\", \"eos_token_id\": [2, 3]}}");
+  cfg = ib_model_config_load (dir, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (cfg->model_type, ==, IB_MODEL_INSTRUCTBLIP_VIDEO);
+  g_assert_cmpint (cfg->image_token_index, ==, 7);
+  g_assert_cmpint (cfg->video_token_index, ==, -1);
+  g_assert_cmpuint (cfg->text.n_eos_token_ids, ==, 2);
+  g_assert_cmpint (cfg->text.eos_token_ids[1], ==, 3);
+  ib_model_config_free (cfg);
+  g_free (path);
+  ckpt_remove_dir (dir);
+}
+
 /* A config.json that must fail: @body is the whole file. */
 static void
 expect_config_error (const char *body, gint code, const char *sub1,
@@ -480,6 +507,7 @@ main (int argc, char **argv)
     g_free (path);
   }
   g_test_add_func ("/config/t5-activation", test_t5_activation);
+  g_test_add_func ("/config/token-index-alias", test_token_index_alias);
   g_test_add_func ("/config/bad-fields", test_bad_fields);
   g_test_add_func ("/config/bad-side-files", test_bad_side_files);
   g_test_add_func ("/config/side-file-forms", test_side_file_forms);

@@ -12,8 +12,10 @@ it (config.json, generation_config.json, model.safetensors or shards plus
 model.safetensors.index.json, preprocessor_config.json), plus manifest.json:
 the config values transformers resolves (defaults applied) and, per tensor,
 dtype, shape, shard file, the first values, the first values converted to
-IEEE half by torch, and the exact sum (see tensor_manifest for the keys), so the C tests can check that they read
-the right bytes and convert them the way torch does.
+IEEE half by torch, and the exact sum (see tensor_manifest for the keys), so
+the C tests can check that they read the right bytes and convert them the
+way torch does. The video fixture's video_preprocessor_config.json is
+written by hand (InstructBlipVideoVideoProcessor needs torchvision).
 
 configs/<name>/ hold config-only fixtures written like older Hub files
 (most fields omitted), with the values transformers resolves for them.
