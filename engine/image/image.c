@@ -115,41 +115,68 @@ composite_over_white (guint32 c, guint32 a)
 }
 
 void
+ib_pixel_format_get_offsets (IbPixelFormat format, int *r, int *g, int *b,
+    int *a)
+{
+  const IbPixelLayout *l = get_layout (format);
+
+  g_return_if_fail (l != NULL);
+  if (r)
+    *r = l->r;
+  if (g)
+    *g = l->g;
+  if (b)
+    *b = l->b;
+  if (a)
+    *a = l->a;
+}
+
+/* Row @y of @img as R, G, B (and a zero byte when @out_bpp is 4). */
+static void
+row_convert (const IbImage *img, int y, gboolean composite_alpha,
+    guint8 *restrict out, int out_bpp)
+{
+  const IbPixelLayout *l = get_layout (img->format);
+  const guint8 *restrict src = img->data + (gsize) y * (gsize) img->stride;
+  const int w = img->width, bpp = l->bpp;
+  const int r = l->r, g = l->g, b = l->b;
+  int x;
+
+  if (img->format == IB_PIXEL_FORMAT_RGB && out_bpp == 3) {
+    memcpy (out, src, (gsize) w * 3);
+  } else if (composite_alpha && l->a >= 0) {
+    const int a = l->a;
+
+    for (x = 0; x < w; x++, src += bpp, out += out_bpp) {
+      out[0] = composite_over_white (src[r], src[a]);
+      out[1] = composite_over_white (src[g], src[a]);
+      out[2] = composite_over_white (src[b], src[a]);
+      if (out_bpp == 4)
+        out[3] = 0;
+    }
+  } else {
+    for (x = 0; x < w; x++, src += bpp, out += out_bpp) {
+      out[0] = src[r];
+      out[1] = src[g];
+      out[2] = src[b];
+      if (out_bpp == 4)
+        out[3] = 0;
+    }
+  }
+}
+
+void
 ib_image_row_to_rgb (const IbImage *img, int y, gboolean composite_alpha,
     guint8 *rgb_row)
 {
-  const IbPixelLayout *l = get_layout (img->format);
-  const guint8 *src = img->data + (gsize) y * (gsize) img->stride;
-  const int w = img->width;
-  int x;
+  row_convert (img, y, composite_alpha, rgb_row, 3);
+}
 
-  if (img->format == IB_PIXEL_FORMAT_RGB) {
-    memcpy (rgb_row, src, (gsize) w * 3);
-  } else if (composite_alpha && l->a >= 0) {
-    for (x = 0; x < w; x++, src += 4, rgb_row += 3) {
-      guint32 a = src[l->a];
-
-      rgb_row[0] = composite_over_white (src[l->r], a);
-      rgb_row[1] = composite_over_white (src[l->g], a);
-      rgb_row[2] = composite_over_white (src[l->b], a);
-    }
-  } else if (l->bpp == 4) {
-    const int r = l->r, g = l->g, b = l->b;
-
-    for (x = 0; x < w; x++, src += 4, rgb_row += 3) {
-      rgb_row[0] = src[r];
-      rgb_row[1] = src[g];
-      rgb_row[2] = src[b];
-    }
-  } else {
-    const int r = l->r, g = l->g, b = l->b;
-
-    for (x = 0; x < w; x++, src += 3, rgb_row += 3) {
-      rgb_row[0] = src[r];
-      rgb_row[1] = src[g];
-      rgb_row[2] = src[b];
-    }
-  }
+void
+ib_image_row_to_rgbx (const IbImage *img, int y, gboolean composite_alpha,
+    guint8 *rgbx_row)
+{
+  row_convert (img, y, composite_alpha, rgbx_row, 4);
 }
 
 gboolean

@@ -54,6 +54,11 @@ int ib_pixel_format_get_bpp (IbPixelFormat format);
 /* Whether @format carries an alpha byte (RGBA, BGRA, ARGB, ABGR). */
 gboolean ib_pixel_format_has_alpha (IbPixelFormat format);
 
+/* Byte offsets of R, G, B and alpha (-1: none) within one pixel of @format;
+ * NULL pointers are skipped. */
+void ib_pixel_format_get_offsets (IbPixelFormat format, int *r, int *g, int *b,
+    int *a);
+
 /* Checks @img: non-NULL data, known format, sizes within
  * 1 .. IB_IMAGE_MAX_DIM, stride >= width * bpp. Returns FALSE and sets
  * @error (IB_IMAGE_ERROR_INVALID_ARG) otherwise. */
@@ -67,6 +72,10 @@ gboolean ib_image_check (const IbImage *img, GError **error);
  * byte is dropped. Formats without alpha ignore @composite_alpha. */
 void ib_image_row_to_rgb (const IbImage *img, int y, gboolean composite_alpha,
     guint8 *rgb_row);
+
+/* Like ib_image_row_to_rgb, into @img->width R, G, B, 0 quadruplets. */
+void ib_image_row_to_rgbx (const IbImage *img, int y, gboolean composite_alpha,
+    guint8 *rgbx_row);
 
 /* Converts all of @img to packed RGB in @rgb: [height, rgb_stride] bytes,
  * rgb_stride >= width * 3. Fails with IB_IMAGE_ERROR_INVALID_ARG on a bad

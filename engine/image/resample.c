@@ -6,6 +6,10 @@
 #include <math.h>
 #include <string.h>
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 /* Pillow keeps 8 bits for the pixel and 2 for overshoot in an int:
  * coefficients carry 32 - 8 - 2 = 22 fractional bits. */
 #define PRECISION_BITS (32 - 8 - 2)
@@ -21,22 +25,34 @@ typedef struct
   int ksize; /* taps reserved per output; count <= ksize */
   int *bounds; /* [n_out, 2]: first input index, tap count */
   gint32 *k; /* [n_out, ksize] coefficients, 22 fractional bits */
+  /* the same coefficients split as k = hi * 65536 + lo (lo signed 16 bits)
+   * and packed two taps per int32 for SSE2's pmaddwd: */
+  int pair_stride; /* (ksize + 1) / 2 */
+  guint32 *pairs; /* [n_out, pair_stride, 2]: lo (tap 2j, 2j + 1),
+                   * hi (tap 2j, 2j + 1); an odd last tap pairs with 0 */
 } IbResampleAxis;
 
+/* Both passes work on 4-byte pixels: 4-byte formats are filtered in place
+ * (the order of channels does not matter to a filter, the padding byte is
+ * filtered and dropped), 3-byte ones and composited alpha go through a
+ * converted RGBx row first. The final rows are swizzled to packed RGB. */
 struct _IbImageResizer
 {
   int in_w, in_h, out_w, out_h;
   gboolean need_h, need_v; /* Pillow skips a pass whose size is unchanged */
+  gboolean simd; /* use the SSE2 passes (same results) */
   IbResampleAxis horiz, vert;
   int row_first; /* first source row that the vertical pass reads */
   int n_rows; /* source rows the vertical pass reads */
-  guint8 *row; /* [in_w * 3] one source row as packed RGB */
-  guint8 *tmp; /* [n_rows, out_w * 3] horizontal pass output */
-  gint32 *acc; /* [out_w * 3] vertical pass accumulators */
+  gsize tmp_stride; /* out_w * 4 rounded up to 8 bytes */
+  guint8 *row; /* [in_w * 4] one source row converted to RGBx */
+  guint8 *tmp; /* [n_rows, tmp_stride] horizontal pass output */
+  guint8 *vrow; /* [tmp_stride] one vertical pass output row */
+  gint32 *acc; /* [tmp_stride] vertical pass accumulators (scalar) */
 };
 
 /* Pillow's bicubic_filter, the same operations in the same order (the
- * build disables FMA contraction, which would change the last bits). */
+ * build disables FMA contraction, which could change the last bits). */
 static inline double
 bicubic_filter (double x)
 {
@@ -56,7 +72,30 @@ axis_clear (IbResampleAxis *ax)
 {
   g_free (ax->bounds);
   g_free (ax->k);
+  g_free (ax->pairs);
   memset (ax, 0, sizeof (*ax));
+}
+
+/* Packs the coefficients of taps @a and @b for pmaddwd: the low 16 bits of
+ * each int32 lane multiply tap 2j, the high 16 bits tap 2j + 1. */
+static inline guint32
+pack_pair (gint32 a, gint32 b)
+{
+  return (guint32) (guint16) a | (guint32) (guint16) b << 16;
+}
+
+/* k = hi * 65536 + lo with lo in -32768..32767: both sums stay exact, and
+ * (sum_hi << 16) + sum_lo, wrapping like int32, is Pillow's int sum. */
+static inline gint32
+split_lo (gint32 k)
+{
+  return (gint16) (guint16) (k & 0xffff);
+}
+
+static inline gint32
+split_hi (gint32 k)
+{
+  return (k - split_lo (k)) / 65536;
 }
 
 /* Pillow's precompute_coeffs followed by normalize_coeffs_8bpc for an
@@ -78,12 +117,15 @@ axis_init (IbResampleAxis *ax, int in_size, int out_size, GError **error)
   /* widen the filter when downscaling: this is the antialiasing */
   support = BICUBIC_SUPPORT * filterscale;
   ax->ksize = (int) ceil (support) * 2 + 1;
+  ax->pair_stride = (ax->ksize + 1) / 2;
   ax->n_out = out_size;
 
   w = g_try_new (double, ax->ksize);
   ax->bounds = g_try_new (int, (gsize) out_size * 2);
   ax->k = g_try_new0 (gint32, (gsize) out_size * (gsize) ax->ksize);
-  if (w == NULL || ax->bounds == NULL || ax->k == NULL) {
+  ax->pairs =
+      g_try_new0 (guint32, (gsize) out_size * (gsize) ax->pair_stride * 2);
+  if (w == NULL || ax->bounds == NULL || ax->k == NULL || ax->pairs == NULL) {
     g_set_error (error, IB_IMAGE_ERROR, IB_IMAGE_ERROR_NO_MEMORY,
         "out of memory for %d x %d resampling coefficients", out_size,
         ax->ksize);
@@ -95,6 +137,7 @@ axis_init (IbResampleAxis *ax, int in_size, int out_size, GError **error)
     double center = 0.0 + (xx + 0.5) * scale;
     double ww = 0.0;
     gint32 *k = &ax->k[(gsize) xx * ax->ksize];
+    guint32 *pairs = &ax->pairs[(gsize) xx * ax->pair_stride * 2];
     int xmin, xmax;
 
     /* (int) truncates toward zero, as in Pillow's "round the value" */
@@ -119,6 +162,12 @@ axis_init (IbResampleAxis *ax, int in_size, int out_size, GError **error)
       else
         k[x] = (gint32) (0.5 + v * (1 << PRECISION_BITS));
     }
+    for (x = 0; x < xmax; x += 2) {
+      gint32 k1 = x + 1 < xmax ? k[x + 1] : 0;
+
+      pairs[x + 0] = pack_pair (split_lo (k[x]), split_lo (k1));
+      pairs[x + 1] = pack_pair (split_hi (k[x]), split_hi (k1));
+    }
     ax->bounds[xx * 2 + 0] = xmin;
     ax->bounds[xx * 2 + 1] = xmax;
   }
@@ -141,9 +190,11 @@ clip8 (gint32 ss)
   return (guint8) (v < 0 ? 0 : v > 255 ? 255 : v);
 }
 
-/* Horizontal pass over one packed RGB row: [in_w * 3] -> [out_w * 3]. */
+/* Horizontal pass over one row of 4-byte pixels: [in_w * 4] ->
+ * [out_w * 4]. Pillow's loop: per channel, a rounding half plus the taps,
+ * then clip8. */
 static void
-resample_row (const IbResampleAxis *ax, const guint8 *restrict in,
+hpass_scalar (const IbResampleAxis *ax, const guint8 *restrict in,
     guint8 *restrict out)
 {
   int xx, x;
@@ -152,48 +203,139 @@ resample_row (const IbResampleAxis *ax, const guint8 *restrict in,
     const int xmin = ax->bounds[xx * 2 + 0];
     const int n = ax->bounds[xx * 2 + 1];
     const gint32 *restrict k = &ax->k[(gsize) xx * ax->ksize];
-    const guint8 *restrict p = in + (gsize) xmin * 3;
-    gint32 ss0, ss1, ss2;
+    const guint8 *restrict p = in + (gsize) xmin * 4;
+    gint32 ss0, ss1, ss2, ss3;
 
-    ss0 = ss1 = ss2 = 1 << (PRECISION_BITS - 1);
-    for (x = 0; x < n; x++, p += 3) {
+    ss0 = ss1 = ss2 = ss3 = 1 << (PRECISION_BITS - 1);
+    for (x = 0; x < n; x++, p += 4) {
       ss0 += p[0] * k[x];
       ss1 += p[1] * k[x];
       ss2 += p[2] * k[x];
+      ss3 += p[3] * k[x];
     }
-    out[xx * 3 + 0] = clip8 (ss0);
-    out[xx * 3 + 1] = clip8 (ss1);
-    out[xx * 3 + 2] = clip8 (ss2);
+    out[xx * 4 + 0] = clip8 (ss0);
+    out[xx * 4 + 1] = clip8 (ss1);
+    out[xx * 4 + 2] = clip8 (ss2);
+    out[xx * 4 + 3] = clip8 (ss3);
   }
 }
 
-/* Vertical pass: rows of [n_bytes] packed RGB at @in (@in_stride apart,
- * already offset to the first row read) -> [out_h, out_stride]. */
+/* Vertical pass for output row @yy: @n_bytes of 4-byte pixels from the
+ * rows of @in (@in_stride apart) -> @out. */
 static void
-resample_columns (const IbResampleAxis *ax, const guint8 *in, gsize in_stride,
-    int n_bytes, gint32 *restrict acc, guint8 *out, gsize out_stride)
+vpass_scalar (const IbResampleAxis *ax, int yy, const guint8 *in,
+    gsize in_stride, int n_bytes, gint32 *restrict acc, guint8 *restrict out)
 {
-  int yy, y, i;
+  const int ymin = ax->bounds[yy * 2 + 0];
+  const int n = ax->bounds[yy * 2 + 1];
+  const gint32 *k = &ax->k[(gsize) yy * ax->ksize];
+  int y, i;
 
-  for (yy = 0; yy < ax->n_out; yy++) {
-    const int ymin = ax->bounds[yy * 2 + 0];
-    const int n = ax->bounds[yy * 2 + 1];
-    const gint32 *k = &ax->k[(gsize) yy * ax->ksize];
-    guint8 *restrict o = out + (gsize) yy * out_stride;
+  for (i = 0; i < n_bytes; i++)
+    acc[i] = 1 << (PRECISION_BITS - 1);
+  for (y = 0; y < n; y++) {
+    const guint8 *restrict p = in + (gsize) (ymin + y) * in_stride;
+    const gint32 ky = k[y];
 
     for (i = 0; i < n_bytes; i++)
-      acc[i] = 1 << (PRECISION_BITS - 1);
-    for (y = 0; y < n; y++) {
-      const guint8 *restrict p = in + (gsize) (ymin + y) * in_stride;
-      const gint32 ky = k[y];
+      acc[i] += p[i] * ky;
+  }
+  for (i = 0; i < n_bytes; i++)
+    out[i] = clip8 (acc[i]);
+}
 
-      for (i = 0; i < n_bytes; i++)
-        acc[i] += p[i] * ky;
+#ifdef __SSE2__
+/* (hi << 16) + lo, shifted down and clamped to 0..255 like clip8: packs
+ * saturate to int16 and then to uint8, which is the clamp. */
+static inline __m128i
+finish_sse2 (__m128i lo, __m128i hi)
+{
+  __m128i ss = _mm_add_epi32 (_mm_slli_epi32 (hi, 16), lo);
+
+  return _mm_srai_epi32 (ss, PRECISION_BITS);
+}
+
+/* hpass_scalar with pmaddwd: two taps of the four channels at a time, as
+ * int16 [a0 b0 a1 b1 a2 b2 a3 b3] against the packed coefficient pairs. */
+static void
+hpass_sse2 (const IbResampleAxis *ax, const guint8 *restrict in,
+    guint8 *restrict out)
+{
+  const __m128i zero = _mm_setzero_si128 ();
+  const __m128i half = _mm_set1_epi32 (1 << (PRECISION_BITS - 1));
+  int xx, x;
+
+  for (xx = 0; xx < ax->n_out; xx++) {
+    const int xmin = ax->bounds[xx * 2 + 0];
+    const int n = ax->bounds[xx * 2 + 1];
+    const guint32 *pk = &ax->pairs[(gsize) xx * ax->pair_stride * 2];
+    const guint8 *p = in + (gsize) xmin * 4;
+    __m128i lo = half, hi = zero, px, ss;
+    guint32 v;
+
+    for (x = 0; x + 1 < n; x += 2, p += 8, pk += 2) {
+      /* 2 pixels -> int16 [a0 a1 a2 a3 b0 b1 b2 b3] -> [a0 b0 a1 b1 ...] */
+      px = _mm_unpacklo_epi8 (_mm_loadl_epi64 ((const __m128i *) p), zero);
+      px = _mm_unpacklo_epi16 (px, _mm_srli_si128 (px, 8));
+      lo = _mm_add_epi32 (lo, _mm_madd_epi16 (px, _mm_set1_epi32 (pk[0])));
+      hi = _mm_add_epi32 (hi, _mm_madd_epi16 (px, _mm_set1_epi32 (pk[1])));
     }
-    for (i = 0; i < n_bytes; i++)
-      o[i] = clip8 (acc[i]);
+    if (x < n) {
+      /* odd last tap, paired with a zero pixel and a zero coefficient */
+      memcpy (&v, p, 4);
+      px = _mm_unpacklo_epi8 (_mm_cvtsi32_si128 ((int) v), zero);
+      px = _mm_unpacklo_epi16 (px, zero);
+      lo = _mm_add_epi32 (lo, _mm_madd_epi16 (px, _mm_set1_epi32 (pk[0])));
+      hi = _mm_add_epi32 (hi, _mm_madd_epi16 (px, _mm_set1_epi32 (pk[1])));
+    }
+    ss = finish_sse2 (lo, hi);
+    ss = _mm_packus_epi16 (_mm_packs_epi32 (ss, ss), zero);
+    v = (guint32) _mm_cvtsi128_si32 (ss);
+    memcpy (out + (gsize) xx * 4, &v, 4);
   }
 }
+
+/* vpass_scalar with pmaddwd: 8 bytes of two rows at a time, interleaved
+ * as int16 [a0 b0 a1 b1 ...]. @n_bytes is a multiple of 8. */
+static void
+vpass_sse2 (const IbResampleAxis *ax, int yy, const guint8 *in, gsize in_stride,
+    int n_bytes, guint8 *restrict out)
+{
+  const __m128i zero = _mm_setzero_si128 ();
+  const __m128i half = _mm_set1_epi32 (1 << (PRECISION_BITS - 1));
+  const int ymin = ax->bounds[yy * 2 + 0];
+  const int n = ax->bounds[yy * 2 + 1];
+  const guint32 *pairs = &ax->pairs[(gsize) yy * ax->pair_stride * 2];
+  const guint8 *rows = in + (gsize) ymin * in_stride;
+  int i, y;
+
+  for (i = 0; i < n_bytes; i += 8) {
+    const guint8 *p = rows + i;
+    const guint32 *pk = pairs;
+    __m128i lo0 = half, lo1 = half, hi0 = zero, hi1 = zero;
+    __m128i ab, w0, w1, kl, kh;
+
+    for (y = 0; y < n; y += 2, p += 2 * in_stride, pk += 2) {
+      __m128i a = _mm_loadl_epi64 ((const __m128i *) p);
+      __m128i b = y + 1 < n ?
+          _mm_loadl_epi64 ((const __m128i *) (p + in_stride)) :
+          zero;
+
+      ab = _mm_unpacklo_epi8 (a, b);
+      w0 = _mm_unpacklo_epi8 (ab, zero);
+      w1 = _mm_unpackhi_epi8 (ab, zero);
+      kl = _mm_set1_epi32 ((int) pk[0]);
+      kh = _mm_set1_epi32 ((int) pk[1]);
+      lo0 = _mm_add_epi32 (lo0, _mm_madd_epi16 (w0, kl));
+      lo1 = _mm_add_epi32 (lo1, _mm_madd_epi16 (w1, kl));
+      hi0 = _mm_add_epi32 (hi0, _mm_madd_epi16 (w0, kh));
+      hi1 = _mm_add_epi32 (hi1, _mm_madd_epi16 (w1, kh));
+    }
+    ab = _mm_packs_epi32 (finish_sse2 (lo0, hi0), finish_sse2 (lo1, hi1));
+    _mm_storel_epi64 ((__m128i *) (out + i), _mm_packus_epi16 (ab, zero));
+  }
+}
+#endif
 
 static gboolean
 check_size (const char *what, int w, int h, GError **error)
@@ -224,6 +366,9 @@ ib_image_resizer_new (int in_width, int in_height, int out_width,
   rs->out_h = out_height;
   rs->need_h = out_width != in_width;
   rs->need_v = out_height != in_height;
+#ifdef __SSE2__
+  rs->simd = TRUE;
+#endif
 
   /* ImagingResampleInner computes the vertical bounds first: the
    * horizontal pass then only covers the source rows they read */
@@ -242,12 +387,14 @@ ib_image_resizer_new (int in_width, int in_height, int out_width,
   if (rs->need_h && !axis_init (&rs->horiz, in_width, out_width, error))
     goto fail;
 
-  rs->row = g_try_malloc ((gsize) in_width * 3);
-  if (rs->need_v) {
-    rs->tmp = g_try_malloc ((gsize) rs->n_rows * (gsize) out_width * 3);
-    rs->acc = g_try_new (gint32, (gsize) out_width * 3);
-  }
-  if (rs->row == NULL || (rs->need_v && (rs->tmp == NULL || rs->acc == NULL))) {
+  /* zeroed: the vertical pass reads the padding of each tmp row */
+  rs->tmp_stride = ((gsize) out_width * 4 + 7) & ~(gsize) 7;
+  rs->row = g_try_malloc0 ((gsize) in_width * 4);
+  rs->tmp = g_try_malloc0 ((gsize) rs->n_rows * rs->tmp_stride);
+  rs->vrow = g_try_malloc0 (rs->tmp_stride);
+  rs->acc = g_try_new0 (gint32, rs->tmp_stride);
+  if (rs->row == NULL || rs->tmp == NULL || rs->vrow == NULL ||
+      rs->acc == NULL) {
     g_set_error (error, IB_IMAGE_ERROR, IB_IMAGE_ERROR_NO_MEMORY,
         "out of memory for %dx%d -> %dx%d resize buffers", in_width, in_height,
         out_width, out_height);
@@ -271,6 +418,7 @@ ib_image_resizer_free (IbImageResizer *rs)
   axis_clear (&rs->vert);
   g_free (rs->row);
   g_free (rs->tmp);
+  g_free (rs->vrow);
   g_free (rs->acc);
   g_free (rs);
 }
@@ -284,13 +432,38 @@ ib_image_resizer_matches (const IbImageResizer *rs, int in_width, int in_height,
 }
 
 gboolean
+ib_image_resizer_set_simd (IbImageResizer *rs, gboolean simd)
+{
+  g_return_val_if_fail (rs != NULL, FALSE);
+#ifdef __SSE2__
+  rs->simd = simd;
+#else
+  rs->simd = FALSE;
+#endif
+  return rs->simd == simd;
+}
+
+/* Writes one row of 4-byte pixels as packed RGB, taking R, G and B from
+ * byte offsets @r, @g, @b. */
+static void
+swizzle_row (const guint8 *restrict in, int w, int r, int g, int b,
+    guint8 *restrict out)
+{
+  int x;
+
+  for (x = 0; x < w; x++, in += 4, out += 3) {
+    out[0] = in[r];
+    out[1] = in[g];
+    out[2] = in[b];
+  }
+}
+
+gboolean
 ib_image_resizer_run (IbImageResizer *rs, const IbImage *in,
     gboolean composite_alpha, guint8 *out, int out_stride, GError **error)
 {
-  gboolean ok = FALSE;
-  guint8 *dst; /* horizontal pass output: tmp, or @out if no vertical pass */
-  gsize dst_stride;
-  int y;
+  gboolean ok = FALSE, convert;
+  int y, r, g, b;
 
   g_return_val_if_fail (rs != NULL, FALSE);
 
@@ -314,36 +487,55 @@ ib_image_resizer_run (IbImageResizer *rs, const IbImage *in,
     goto out;
   }
 
-  if (rs->need_v) {
-    dst = rs->tmp;
-    dst_stride = (gsize) rs->out_w * 3;
+  /* 4-byte formats are filtered as they are; the rest become RGBx rows */
+  convert = ib_pixel_format_get_bpp (in->format) != 4 ||
+      (composite_alpha && ib_pixel_format_has_alpha (in->format));
+  if (convert) {
+    r = 0, g = 1, b = 2;
   } else {
-    dst = out;
-    dst_stride = (gsize) out_stride;
+    ib_pixel_format_get_offsets (in->format, &r, &g, &b, NULL);
   }
 
-  /* horizontal pass (or plain conversion) over the rows the vertical pass
-   * reads, each rounded and clipped to 8 bits */
+  /* horizontal pass (or plain copy) over the rows the vertical pass reads,
+   * each rounded and clipped to 8 bits */
   for (y = 0; y < rs->n_rows; y++) {
-    guint8 *d = dst + (gsize) y * dst_stride;
-    const guint8 *src_row;
+    const int sy = rs->row_first + y;
+    guint8 *d = rs->tmp + (gsize) y * rs->tmp_stride;
+    const guint8 *src;
 
-    if (in->format == IB_PIXEL_FORMAT_RGB) {
-      src_row = in->data + (gsize) (rs->row_first + y) * (gsize) in->stride;
+    if (convert) {
+      ib_image_row_to_rgbx (in, sy, composite_alpha, rs->row);
+      src = rs->row;
     } else {
-      ib_image_row_to_rgb (in, rs->row_first + y, composite_alpha, rs->row);
-      src_row = rs->row;
+      src = in->data + (gsize) sy * (gsize) in->stride;
     }
-    if (rs->need_h)
-      resample_row (&rs->horiz, src_row, d);
+    if (!rs->need_h)
+      memcpy (d, src, (gsize) rs->out_w * 4);
+#ifdef __SSE2__
+    else if (rs->simd)
+      hpass_sse2 (&rs->horiz, src, d);
+#endif
     else
-      memcpy (d, src_row, (gsize) rs->out_w * 3);
+      hpass_scalar (&rs->horiz, src, d);
   }
 
-  /* vertical pass, rounded and clipped again */
-  if (rs->need_v)
-    resample_columns (&rs->vert, rs->tmp, (gsize) rs->out_w * 3, rs->out_w * 3,
-        rs->acc, out, (gsize) out_stride);
+  /* vertical pass, rounded and clipped again, then packed RGB */
+  for (y = 0; y < rs->out_h; y++) {
+    const guint8 *v = rs->tmp + (gsize) y * rs->tmp_stride;
+
+    if (rs->need_v) {
+#ifdef __SSE2__
+      if (rs->simd)
+        vpass_sse2 (&rs->vert, y, rs->tmp, rs->tmp_stride, (int) rs->tmp_stride,
+            rs->vrow);
+      else
+#endif
+        vpass_scalar (&rs->vert, y, rs->tmp, rs->tmp_stride,
+            (int) rs->tmp_stride, rs->acc, rs->vrow);
+      v = rs->vrow;
+    }
+    swizzle_row (v, rs->out_w, r, g, b, out + (gsize) y * (gsize) out_stride);
+  }
   ok = TRUE;
 
 out:

@@ -26,6 +26,11 @@ void ib_image_resizer_free (IbImageResizer *rs);
 gboolean ib_image_resizer_matches (const IbImageResizer *rs, int in_width,
     int in_height, int out_width, int out_height);
 
+/* Chooses between the SSE2 passes (the default where the compiler targets
+ * SSE2) and the portable ones; both give the same bytes. Returns whether
+ * the choice is available. For tests and benchmarks. */
+gboolean ib_image_resizer_set_simd (IbImageResizer *rs, gboolean simd);
+
 /* Resizes @in (any IbPixelFormat; its size must be the resizer's input size)
  * to packed RGB in @out: [out_height, out_stride] bytes, out_stride >=
  * out_width * 3. Alpha is composited over white first when

@@ -126,6 +126,8 @@ test_resize (gconstpointer data)
   guint8 *src = load_source (c);
   gsize n = (gsize) c->out_w * c->out_h * 3;
   guint8 *out = g_malloc (n);
+  IbImage img = { c->width, c->height, c->width * 3, IB_PIXEL_FORMAT_RGB, src };
+  IbImageResizer *rs;
   guint8 *expect;
   char *file;
   gsize bad;
@@ -141,6 +143,22 @@ test_resize (gconstpointer data)
                   " bytes identical to Pillow, max diff %d",
       c->name, c->width, c->height, c->out_w, c->out_h, n - bad, n, max_diff);
   g_assert_cmpuint (bad, ==, 0);
+
+  /* the portable passes, where SIMD ones are the default */
+  rs = ib_image_resizer_new (c->width, c->height, c->out_w, c->out_h, &error);
+  g_assert_no_error (error);
+  if (ib_image_resizer_set_simd (rs, FALSE)) {
+    memset (out, 0, n);
+    g_assert_true (
+        ib_image_resizer_run (rs, &img, FALSE, out, c->out_w * 3, &error));
+    g_assert_no_error (error);
+    bad = count_diff (out, expect, n, &max_diff);
+    g_test_message ("  portable passes: %" G_GSIZE_FORMAT "/%" G_GSIZE_FORMAT
+                    " identical",
+        n - bad, n);
+    g_assert_cmpuint (bad, ==, 0);
+  }
+  ib_image_resizer_free (rs);
 
   g_free (file);
   g_free (expect);
@@ -224,7 +242,7 @@ test_formats (gconstpointer data)
   gsize n = (gsize) ow * oh * 3;
   guint8 *ref = g_malloc (n), *out = g_malloc (n + 5 * oh);
   IbImageResizer *rs;
-  int f, y, stride, composite;
+  int f, y, stride, k;
 
   rs = ib_image_resizer_new (c->width, c->height, ow, oh, &error);
   g_assert_no_error (error);
@@ -232,8 +250,13 @@ test_formats (gconstpointer data)
       c->width * 3, ref, ow, oh, &error));
   g_assert_no_error (error);
 
-  for (f = IB_PIXEL_FORMAT_RGB; f <= IB_PIXEL_FORMAT_XBGR; f++) {
-    for (composite = 0; composite < 2; composite++) {
+  for (k = 0; k < 4; k++) {
+    /* composite off/on x SIMD on/off */
+    const int composite = k & 1;
+
+    if (!ib_image_resizer_set_simd (rs, k < 2))
+      continue;
+    for (f = IB_PIXEL_FORMAT_RGB; f <= IB_PIXEL_FORMAT_XBGR; f++) {
       /* composited alpha must be opaque to leave the colours alone */
       int alpha = composite ? 255 : -1;
       guint8 *buf = make_format (src, c->width, c->height, f, alpha, &stride);
@@ -328,6 +351,67 @@ test_alpha_composite (void)
   px[3] = 127;
   ib_image_row_to_rgb (&img, 0, TRUE, rgb);
   g_assert_cmpint (rgb[0], ==, 128);
+}
+
+/* The SIMD passes give the portable passes' bytes on random sizes, formats
+ * and contents, including extreme downscales (thousands of taps). */
+static void
+test_simd (void)
+{
+  GError *error = NULL;
+  GRand *rand = g_rand_new_with_seed (11);
+  const int cases[][4] = { { 2000, 3, 1, 1 }, { 3, 2500, 2, 1 },
+    { 1, 1, 5, 300 }, { 4000, 2, 3, 2 } };
+  int t;
+
+  for (t = 0; t < 200 + (int) G_N_ELEMENTS (cases); t++) {
+    int w, h, ow, oh, bpp, stride, composite;
+    IbPixelFormat f = (IbPixelFormat) g_rand_int_range (rand, 0, 10);
+    IbImageResizer *rs;
+    guint8 *px, *a, *b;
+    gsize i, size;
+
+    if (t < (int) G_N_ELEMENTS (cases)) {
+      w = cases[t][0], h = cases[t][1], ow = cases[t][2], oh = cases[t][3];
+    } else {
+      w = g_rand_int_range (rand, 1, 300);
+      h = g_rand_int_range (rand, 1, 300);
+      ow = g_rand_int_range (rand, 1, 300);
+      oh = g_rand_int_range (rand, 1, 300);
+    }
+    composite = g_rand_boolean (rand);
+    bpp = ib_pixel_format_get_bpp (f);
+    stride = w * bpp + g_rand_int_range (rand, 0, 9);
+    size = (gsize) stride * h;
+    px = g_malloc (size);
+    /* half the images are noise, half blocks of extremes (most overshoot) */
+    for (i = 0; i < size; i++)
+      px[i] = t % 2 ? (guint8) g_rand_int (rand) : ((i / 7) % 3 == 0 ? 255 : 0);
+    a = g_malloc0 ((gsize) ow * oh * 3);
+    b = g_malloc0 ((gsize) ow * oh * 3);
+    {
+      IbImage img = { w, h, stride, f, px };
+
+      rs = ib_image_resizer_new (w, h, ow, oh, &error);
+      g_assert_no_error (error);
+      g_assert_true (
+          ib_image_resizer_run (rs, &img, composite, a, ow * 3, &error));
+      if (ib_image_resizer_set_simd (rs, FALSE)) {
+        g_assert_true (
+            ib_image_resizer_run (rs, &img, composite, b, ow * 3, &error));
+        g_assert_no_error (error);
+        if (memcmp (a, b, (gsize) ow * oh * 3) != 0)
+          g_test_message ("SIMD differs: %dx%d %d -> %dx%d", w, h, (int) f, ow,
+              oh);
+        g_assert_cmpmem (a, (gsize) ow * oh * 3, b, (gsize) ow * oh * 3);
+      }
+      ib_image_resizer_free (rs);
+    }
+    g_free (b);
+    g_free (a);
+    g_free (px);
+  }
+  g_rand_free (rand);
 }
 
 /* One preprocessor through changing input sizes matches fresh ones. */
@@ -490,22 +574,44 @@ test_errors (void)
   ib_image_preprocessor_free (NULL);
 }
 
-/* Throughput of the whole processor on 1080p RGBx frames (-m perf). */
+/* Milliseconds per call of @rs on @img (best of 3 rounds of @n). */
+static double
+time_resizer (IbImageResizer *rs, const IbImage *img, guint8 *out, int n)
+{
+  GError *error = NULL;
+  double best = G_MAXDOUBLE;
+  int round, k;
+
+  for (round = 0; round < 3; round++) {
+    gint64 t0 = g_get_monotonic_time ();
+
+    for (k = 0; k < n; k++)
+      g_assert_true (
+          ib_image_resizer_run (rs, img, TRUE, out, 224 * 3, &error));
+    best = MIN (best, (g_get_monotonic_time () - t0) / 1e3 / n);
+  }
+  g_assert_no_error (error);
+  return best;
+}
+
+/* Throughput on 1080p frames (-m perf): the whole processor on RGBx, and
+ * the resize alone on RGBx and RGB, SIMD and portable passes. */
 static void
 test_perf (void)
 {
   GError *error = NULL;
   IbPreprocessParams p;
   IbImagePreprocessor *pp;
-  const int w = 1920, h = 1080, n_frames = 50;
+  IbImageResizer *rs;
+  const int w = 1920, h = 1080, n_frames = 30;
   guint8 *px = g_malloc ((gsize) w * h * 4);
+  guint8 *rgb = g_malloc (224 * 224 * 3);
   float *out = g_new (float, 3 * 224 * 224);
   GRand *rand = g_rand_new_with_seed (1);
   IbImage img = { w, h, w * 4, IB_PIXEL_FORMAT_RGBX, px };
-  gint64 t0;
-  double secs;
+  double best = G_MAXDOUBLE;
   gsize i;
-  int k;
+  int k, round;
 
   if (!g_test_perf ()) {
     g_test_skip ("run with -m perf");
@@ -517,19 +623,40 @@ test_perf (void)
   pp = ib_image_preprocessor_new (&p, &error);
   g_assert_no_error (error);
   g_assert_true (ib_image_preprocessor_run (pp, &img, out, &error));
-  t0 = g_get_monotonic_time ();
-  for (k = 0; k < n_frames; k++)
-    g_assert_true (ib_image_preprocessor_run (pp, &img, out, &error));
-  secs = (g_get_monotonic_time () - t0) / 1e6;
-  g_test_minimized_result (secs / n_frames,
-      "1920x1080 RGBx -> 224x224: %.2f "
-      "ms/frame, %.1f frames/s",
-      1e3 * secs / n_frames, n_frames / secs);
+  for (round = 0; round < 3; round++) {
+    gint64 t0 = g_get_monotonic_time ();
+
+    for (k = 0; k < n_frames; k++)
+      g_assert_true (ib_image_preprocessor_run (pp, &img, out, &error));
+    best = MIN (best, (g_get_monotonic_time () - t0) / 1e3 / n_frames);
+  }
+  g_assert_no_error (error);
+  g_test_minimized_result (best,
+      "processor 1920x1080 RGBx -> [3, 224, 224]: %.2f ms/frame, %.1f "
+      "frames/s",
+      best, 1e3 / best);
   ib_image_preprocessor_free (pp);
+
+  rs = ib_image_resizer_new (w, h, 224, 224, &error);
+  g_assert_no_error (error);
+  for (k = 0; k < 4; k++) {
+    const gboolean simd = k % 2 == 0;
+    double ms;
+
+    img.format = k < 2 ? IB_PIXEL_FORMAT_RGBX : IB_PIXEL_FORMAT_RGB;
+    img.stride = w * ib_pixel_format_get_bpp (img.format);
+    if (!ib_image_resizer_set_simd (rs, simd))
+      continue;
+    ms = time_resizer (rs, &img, rgb, n_frames);
+    g_test_message ("resize %s %s: %.2f ms/frame, %.1f frames/s",
+        k < 2 ? "RGBx" : "RGB", simd ? "SIMD" : "portable", ms, 1e3 / ms);
+  }
+  ib_image_resizer_free (rs);
 
 out:
   g_rand_free (rand);
   g_free (out);
+  g_free (rgb);
   g_free (px);
 }
 
@@ -639,6 +766,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   add_fixture_tests ();
   g_test_add_func ("/image/alpha-composite", test_alpha_composite);
+  g_test_add_func ("/image/simd", test_simd);
   g_test_add_func ("/image/reuse", test_reuse);
   g_test_add_func ("/image/params", test_params);
   g_test_add_func ("/image/errors", test_errors);
