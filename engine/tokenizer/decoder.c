@@ -81,8 +81,28 @@ wordpiece_cleanup (const char *s)
   return cur;
 }
 
+/* whether @len bytes are UTF-8; unlike g_utf8_validate, NUL is allowed */
+static gboolean
+valid_utf8 (const guint8 *p, gsize len)
+{
+  gsize i = 0;
+
+  while (i < len) {
+    const char *end;
+    if (p[i] == 0) {
+      i++;
+      continue;
+    }
+    g_utf8_validate ((const char *) p + i, len - i, &end);
+    if ((const guint8 *) end == p + i)
+      return FALSE;
+    i = (const guint8 *) end - p;
+  }
+  return TRUE;
+}
+
 /* ByteFallback: flush collected <0xNN> bytes as one string, or one U+FFFD
- * per byte when they are not valid UTF-8 */
+ * per byte when they are not valid UTF-8 (a NUL byte ends the C string) */
 static void
 flush_bytes (GByteArray *bytes, GPtrArray *out)
 {
@@ -90,11 +110,7 @@ flush_bytes (GByteArray *bytes, GPtrArray *out)
 
   if (bytes->len == 0)
     return;
-  if (g_utf8_validate ((const char *) bytes->data, bytes->len, NULL) &&
-      memchr (bytes->data, 0, bytes->len) == NULL) {
-    g_ptr_array_add (out, g_strndup ((const char *) bytes->data, bytes->len));
-  } else if (g_utf8_validate ((const char *) bytes->data, bytes->len, NULL)) {
-    /* valid UTF-8 with NUL bytes: keep them (C strings end there) */
+  if (valid_utf8 (bytes->data, bytes->len)) {
     g_ptr_array_add (out, g_strndup ((const char *) bytes->data, bytes->len));
   } else {
     for (i = 0; i < bytes->len; i++)
@@ -266,6 +282,32 @@ ib_decoder_chain (const IbDecoder *d, GPtrArray **tokens)
   }
   g_ptr_array_free (in, TRUE);
   *tokens = out;
+}
+
+char *
+ib_clean_up_tokenization (const char *text)
+{
+  static const char *const pairs[][2] = {
+    { " .", "." },
+    { " ?", "?" },
+    { " !", "!" },
+    { " ,", "," },
+    { " ' ", "'" },
+    { " n't", "n't" },
+    { " 'm", "'m" },
+    { " 's", "'s" },
+    { " 've", "'ve" },
+    { " 're", "'re" },
+  };
+  char *cur = g_strdup (text);
+  guint i;
+
+  for (i = 0; i < G_N_ELEMENTS (pairs); i++) {
+    char *next = replace_all (cur, pairs[i][0], pairs[i][1]);
+    g_free (cur);
+    cur = next;
+  }
+  return cur;
 }
 
 void

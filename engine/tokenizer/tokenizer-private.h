@@ -143,5 +143,7 @@ IbDecoder *ib_decoder_new (JsonNode *node, GError **error);
 void ib_decoder_free (IbDecoder *d);
 /* decode_chain: @tokens is a GPtrArray of owned strings, replaced */
 void ib_decoder_chain (const IbDecoder *d, GPtrArray **tokens);
+/* transformers' clean_up_tokenization () */
+char *ib_clean_up_tokenization (const char *text);
 
 G_END_DECLS

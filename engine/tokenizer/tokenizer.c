@@ -443,3 +443,10 @@ ib_tokenizer_decode (IbTokenizer *tok, const gint32 *ids, gsize n_ids,
   g_ptr_array_free (tokens, TRUE);
   return g_string_free (out, FALSE);
 }
+
+char *
+ib_tokenizer_clean_up_spaces (const char *text)
+{
+  g_return_val_if_fail (text != NULL, NULL);
+  return ib_clean_up_tokenization (text);
+}

@@ -71,6 +71,11 @@ gboolean ib_tokenizer_encode_truncated (IbTokenizer *tok, const char *text,
 char *ib_tokenizer_decode (IbTokenizer *tok, const gint32 *ids, gsize n_ids,
     gboolean skip_special, GError **error);
 
+/* transformers' clean_up_tokenization, which PreTrainedTokenizer.decode
+ * applies after the decoder when clean_up_tokenization_spaces is true
+ * (" ." -> ".", " 's" -> "'s", ...): returns a new string. */
+char *ib_tokenizer_clean_up_spaces (const char *text);
+
 /* Added tokens first, then the model's vocabulary; -1 if absent. */
 gint32 ib_tokenizer_token_to_id (IbTokenizer *tok, const char *token);
 /* Borrowed string valid until ib_tokenizer_free, or NULL. */
