@@ -2,7 +2,11 @@
 /* OpenCL status codes as names and GErrors. */
 #include "error.h"
 
-G_DEFINE_QUARK (ib - cl - error - quark, ib_cl_error)
+GQuark
+ib_cl_error_quark (void)
+{
+  return g_quark_from_static_string ("ib-cl-error-quark");
+}
 
 const char *
 ib_cl_status_name (cl_int status)
