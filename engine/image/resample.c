@@ -84,8 +84,10 @@ pack_pair (gint32 a, gint32 b)
   return (guint32) (guint16) a | (guint32) (guint16) b << 16;
 }
 
-/* k = hi * 65536 + lo with lo in -32768..32767: both sums stay exact, and
- * (sum_hi << 16) + sum_lo, wrapping like int32, is Pillow's int sum. */
+/* k = hi * 65536 + lo with lo in -32768..32767, so that pixel * lo pairs
+ * fit pmaddwd. The lane sums add modulo 2^32 (long filters may wrap the lo
+ * sum), and since Pillow's int sum fits in 32 bits, (sum_hi << 16) + sum_lo
+ * modulo 2^32 is exactly that sum. */
 static inline gint32
 split_lo (gint32 k)
 {
