@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Multi-head scaled dot-product attention from the device layer's products:
+ * per head h, ctx_h = softmax(scale · Q_h K_hᵀ + bias_h + mask) V_h. */
+#pragma once
+
+#include "ops.h"
+
+G_BEGIN_DECLS
+
+typedef struct
+{
+  int n_heads;
+  int head_dim;
+  float scale; /* 1/sqrt(head_dim); T5: 1 */
+  const IbClBuffer *bias; /* [bias_batch, lq, lk] additive, or NULL */
+  int bias_batch;
+  const IbClBuffer *key_mask; /* [lk] additive, or NULL */
+  int causal_offset; /* < 0: not causal */
+} IbAttention;
+
+/* @q, @k, @v: matrices whose rows are tokens and whose head h occupies
+ * columns [h·head_dim, (h+1)·head_dim) (ld = row stride, e.g. 3·hidden in a
+ * fused qkv buffer; stride is ignored). @scores: [n_heads, lq, lk] scratch.
+ * @ctx: [lq, n_heads·head_dim] output (ld as given). */
+void ib_attention (IbClQueue *q, const IbAttention *a, IbClMatrix qm,
+    IbClMatrix km, IbClMatrix vm, int lq, int lk, IbClBuffer *scores,
+    IbClMatrix ctx);
+
+G_END_DECLS

@@ -1,0 +1,423 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* LLaMA decoder forward pass on the device. */
+#include "llama.h"
+
+#include <math.h>
+
+#include "attention.h"
+#include "ib-error.h"
+
+typedef struct
+{
+  IbClBuffer *attn_norm; /* input_layernorm [H] */
+  IbClWeight *qkv; /* q|k|v_proj fused [3H, H] */
+  IbClWeight *o; /* o_proj [H, H] */
+  IbClBuffer *mlp_norm; /* post_attention_layernorm [H] */
+  IbClWeight *gate_up; /* gate|up_proj fused [2F, H] */
+  IbClWeight *down; /* down_proj [H, F] */
+} LlamaLayer;
+
+struct _IbLlama
+{
+  IbTextConfig cfg;
+  int H, F, V, hd;
+  IbClBuffer *embed; /* embed_tokens [V, H], f32 or f16 */
+  IbClDtype embed_dtype;
+  LlamaLayer *layers;
+  IbClBuffer *norm; /* model.norm [H] */
+  IbClWeight *lm_head; /* [V, H] */
+};
+
+struct _IbLlamaState
+{
+  int n_ctx, n_beams;
+  IbClBuffer *ids; /* [max(n_ctx, beams)] int32 */
+  IbClBuffer *x; /* [n_ctx, H] input / residual stream */
+  IbClBuffer *h; /* [n_ctx, H] */
+  IbClBuffer *qkv; /* [n_ctx, 3H] */
+  IbClBuffer *scores; /* [heads, n_ctx, n_ctx] */
+  IbClBuffer *ctx; /* [n_ctx, H] */
+  IbClBuffer *gu; /* [n_ctx, 2F] */
+  IbClBuffer *act; /* [n_ctx, F] */
+  IbClBuffer *logits; /* [beams, V] */
+  IbClBuffer **k, **v; /* per layer [beams, n_ctx, H] */
+  IbClBuffer *spare; /* [beams, n_ctx, H]: beam reordering */
+  int n_layers;
+};
+
+#define LM "language_model."
+#define LY LM "model.layers.%d."
+
+static IbClWeight *
+load_fused (IbLoader *l, int i, const char *a, const char *b, const char *c,
+    GError **error)
+{
+  char *n0 = g_strdup_printf (LY "%s.weight", i, a);
+  char *n1 = g_strdup_printf (LY "%s.weight", i, b);
+  char *n2 = c ? g_strdup_printf (LY "%s.weight", i, c) : NULL;
+  const char *ws[] = { n0, n1, n2, NULL };
+  IbClWeight *w = ib_load_linear (l, ws, NULL, error);
+
+  g_free (n0);
+  g_free (n1);
+  g_free (n2);
+  return w;
+}
+
+IbLlama *
+ib_llama_new (IbLoader *l, const IbTextConfig *cfg, GError **error)
+{
+  IbLlama *llm = g_new0 (IbLlama, 1);
+  const char *head = LM "lm_head.weight";
+  int i;
+
+  llm->cfg = *cfg;
+  llm->H = cfg->hidden_dim;
+  llm->F = cfg->intermediate_dim;
+  llm->V = cfg->vocab_size;
+  llm->hd = cfg->head_dim;
+  llm->embed_dtype = l->storage;
+  llm->layers = g_new0 (LlamaLayer, cfg->n_layers);
+  if (cfg->n_kv_heads != cfg->n_heads ||
+      cfg->head_dim * cfg->n_heads != cfg->hidden_dim || cfg->attention_bias ||
+      cfg->mlp_bias || cfg->act != IB_ACT_SILU) {
+    g_set_error (error, IB_ERROR, IB_ERROR_UNSUPPORTED,
+        "config.json: this LLaMA variant (grouped-query attention, head_dim "
+        "* heads != hidden, biases or a non-SiLU MLP) is not supported");
+    goto fail;
+  }
+  if (!(llm->embed = ib_load_table (l, LM "model.embed_tokens.weight", llm->V,
+            llm->H, error)))
+    goto fail;
+  for (i = 0; i < cfg->n_layers; i++) {
+    LlamaLayer *y = &llm->layers[i];
+    if (!(y->attn_norm = ib_load_vector (l, llm->H, error,
+              LY "input_layernorm.weight", i)) ||
+        !(y->qkv = load_fused (l, i, "self_attn.q_proj", "self_attn.k_proj",
+              "self_attn.v_proj", error)) ||
+        !(y->o = ib_load_linear1 (l, FALSE, error, LY "self_attn.o_proj", i)) ||
+        !(y->mlp_norm = ib_load_vector (l, llm->H, error,
+              LY "post_attention_layernorm.weight", i)) ||
+        !(y->gate_up = load_fused (l, i, "mlp.gate_proj", "mlp.up_proj", NULL,
+              error)) ||
+        !(y->down = ib_load_linear1 (l, FALSE, error, LY "mlp.down_proj", i)))
+      goto fail;
+  }
+  if (!(llm->norm = ib_load_vector (l, llm->H, error, LM "model.norm.weight")))
+    goto fail;
+  /* a tied head reads the embedding matrix */
+  if (ib_safetensors_get (l->st, head) == NULL && cfg->tie_word_embeddings)
+    head = LM "model.embed_tokens.weight";
+  {
+    const char *ws[] = { head, NULL };
+    if (!(llm->lm_head = ib_load_linear (l, ws, NULL, error)))
+      goto fail;
+  }
+  return llm;
+
+fail:
+  ib_llama_free (llm);
+  return NULL;
+}
+
+void
+ib_llama_free (IbLlama *llm)
+{
+  int i;
+
+  if (llm == NULL)
+    return;
+  for (i = 0; llm->layers && i < llm->cfg.n_layers; i++) {
+    LlamaLayer *y = &llm->layers[i];
+    ib_cl_buffer_free (y->attn_norm);
+    ib_cl_weight_free (y->qkv);
+    ib_cl_weight_free (y->o);
+    ib_cl_buffer_free (y->mlp_norm);
+    ib_cl_weight_free (y->gate_up);
+    ib_cl_weight_free (y->down);
+  }
+  g_free (llm->layers);
+  ib_cl_buffer_free (llm->embed);
+  ib_cl_buffer_free (llm->norm);
+  ib_cl_weight_free (llm->lm_head);
+  g_free (llm);
+}
+
+int
+ib_llama_get_vocab (const IbLlama *llm)
+{
+  return llm->V;
+}
+
+#define N_FIXED 9
+
+static void
+state_sizes (const IbLlama *llm, int n_ctx, int n_beams, gsize s[N_FIXED + 1])
+{
+  const gsize C = n_ctx, H = llm->H, F = llm->F;
+
+  s[0] = MAX (C, (gsize) n_beams);
+  s[1] = C * H;
+  s[2] = C * H;
+  s[3] = C * 3 * H;
+  s[4] = (gsize) llm->cfg.n_heads * C * C;
+  s[5] = C * H;
+  s[6] = C * 2 * F;
+  s[7] = C * F;
+  s[8] = (gsize) n_beams * llm->V;
+  s[9] = (gsize) n_beams * C * H; /* one K or V cache */
+}
+
+gsize
+ib_llama_state_footprint (const IbLlama *llm, const IbClDevice *dev, int n_ctx,
+    int n_beams)
+{
+  gsize s[N_FIXED + 1], total = 0;
+  int i;
+
+  state_sizes (llm, n_ctx, n_beams, s);
+  for (i = 0; i < N_FIXED; i++)
+    total += ib_cl_arena_footprint (dev, s[i] * 4);
+  return total +
+      (2 * llm->cfg.n_layers + 1) * ib_cl_arena_footprint (dev, s[N_FIXED] * 4);
+}
+
+IbLlamaState *
+ib_llama_state_new (const IbLlama *llm, IbClArena *arena, int n_ctx,
+    int n_beams, GError **error)
+{
+  IbLlamaState *st = g_new0 (IbLlamaState, 1);
+  IbClBuffer **slots[N_FIXED] = { &st->ids, &st->x, &st->h, &st->qkv,
+    &st->scores, &st->ctx, &st->gu, &st->act, &st->logits };
+  gsize s[N_FIXED + 1];
+  int i;
+
+  st->n_ctx = n_ctx;
+  st->n_beams = n_beams;
+  st->n_layers = llm->cfg.n_layers;
+  st->k = g_new0 (IbClBuffer *, st->n_layers);
+  st->v = g_new0 (IbClBuffer *, st->n_layers);
+  state_sizes (llm, n_ctx, n_beams, s);
+  for (i = 0; i < N_FIXED; i++)
+    if (!(*slots[i] = ib_cl_arena_alloc (arena, s[i] * 4, error)))
+      goto fail;
+  if (!(st->spare = ib_cl_arena_alloc (arena, s[N_FIXED] * 4, error)))
+    goto fail;
+  for (i = 0; i < st->n_layers; i++)
+    if (!(st->k[i] = ib_cl_arena_alloc (arena, s[N_FIXED] * 4, error)) ||
+        !(st->v[i] = ib_cl_arena_alloc (arena, s[N_FIXED] * 4, error)))
+      goto fail;
+  return st;
+
+fail:
+  ib_llama_state_free (st);
+  return NULL;
+}
+
+void
+ib_llama_state_free (IbLlamaState *st)
+{
+  if (st == NULL)
+    return;
+  g_free (st->k);
+  g_free (st->v);
+  g_free (st);
+}
+
+IbClBuffer *
+ib_llama_state_input (IbLlamaState *st)
+{
+  return st->x;
+}
+
+IbClBuffer *
+ib_llama_state_logits (IbLlamaState *st)
+{
+  return st->logits;
+}
+
+static gboolean
+check_ids (const IbLlama *llm, IbClQueue *q, const gint32 *ids, int n)
+{
+  int i;
+
+  for (i = 0; i < n; i++)
+    if (ids[i] < 0 || ids[i] >= llm->V)
+      return ib_cl_queue_take_error (q,
+          g_error_new (IB_ERROR, IB_ERROR_INVALID_ARG,
+              "token id %d is outside the vocabulary "
+              "(%d)",
+              ids[i], llm->V));
+  return TRUE;
+}
+
+void
+ib_llama_embed (const IbLlama *llm, IbClQueue *q, IbLlamaState *st,
+    const gint32 *ids, int n, int row)
+{
+  if (!check_ids (llm, q, ids, n))
+    return;
+  if (row + n > st->n_ctx) {
+    ib_cl_queue_take_error (q,
+        g_error_new (IB_ERROR, IB_ERROR_INVALID_ARG,
+            "the prompt needs %d positions; the context holds %d", row + n,
+            st->n_ctx));
+    return;
+  }
+  /* the ids buffer is reused right away: upload synchronously */
+  ib_cl_queue_upload (q, st->ids, 0, ids, (gsize) n * 4);
+  ib_cl_embed (q, llm->embed, llm->embed_dtype, llm->V, st->ids, st->h, n,
+      llm->H);
+  ib_cl_copy_rows (q, st->h, 0, llm->H, st->x, (gsize) row * llm->H, llm->H, n,
+      llm->H);
+  ib_cl_queue_finish (q, NULL);
+}
+
+/* One decoder layer over @n rows of st->x, which sit at positions
+ * pos0 .. pos0+n-1 of beam @beam (prefill: n tokens of beam 0; decode: one
+ * row per beam, called with n = 1 per beam row through @row). */
+static void
+attention_block (const IbLlama *llm, const LlamaLayer *y, int layer,
+    IbClQueue *q, IbLlamaState *st, int rows, int pos0, gboolean decode)
+{
+  const int H = llm->H, heads = llm->cfg.n_heads, hd = llm->hd;
+  const gsize beam_stride = (gsize) st->n_ctx * H;
+  IbAttention att = { heads, hd, 1.0f / sqrtf ((float) hd), NULL, 0, NULL,
+    decode ? -1 : pos0 };
+  int b;
+
+  /* h = RMSNorm(x); q|k|v = h W   [rows, 3H] */
+  ib_cl_rmsnorm (q, st->x, y->attn_norm, st->h, rows, H,
+      (float) llm->cfg.norm_eps);
+  ib_cl_linear (q, st->h, y->qkv, NULL, st->qkv, rows);
+
+  if (!decode) {
+    /* prefill (beam 0): rotate q and k, append k, v to the cache, causal
+     * attention over positions 0 .. pos0 + r */
+    ib_cl_rope (q, st->qkv, 0, rows, heads, hd, 3 * H, pos0,
+        (float) llm->cfg.rope_theta);
+    ib_cl_rope (q, st->qkv, H, rows, heads, hd, 3 * H, pos0,
+        (float) llm->cfg.rope_theta);
+    ib_cl_copy_rows (q, st->qkv, H, 3 * H, st->k[layer], (gsize) pos0 * H, H,
+        rows, H);
+    ib_cl_copy_rows (q, st->qkv, 2 * H, 3 * H, st->v[layer], (gsize) pos0 * H,
+        H, rows, H);
+    ib_attention (q, &att, (IbClMatrix){ st->qkv, 0, 3 * H, 0 },
+        (IbClMatrix){ st->k[layer], 0, H, 0 },
+        (IbClMatrix){ st->v[layer], 0, H, 0 }, rows, pos0 + rows, st->scores,
+        (IbClMatrix){ st->ctx, 0, H, 0 });
+  } else {
+    /* decode: row b is beam b's token at position pos0 */
+    for (b = 0; b < rows; b++) {
+      gsize r = (gsize) b * 3 * H, c = b * beam_stride + (gsize) pos0 * H;
+      ib_cl_rope (q, st->qkv, r, 1, heads, hd, 3 * H, pos0,
+          (float) llm->cfg.rope_theta);
+      ib_cl_rope (q, st->qkv, r + H, 1, heads, hd, 3 * H, pos0,
+          (float) llm->cfg.rope_theta);
+      ib_cl_copy_rows (q, st->qkv, r + H, 3 * H, st->k[layer], c, H, 1, H);
+      ib_cl_copy_rows (q, st->qkv, r + 2 * H, 3 * H, st->v[layer], c, H, 1, H);
+      ib_attention (q, &att, (IbClMatrix){ st->qkv, r, 3 * H, 0 },
+          (IbClMatrix){ st->k[layer], b * beam_stride, H, 0 },
+          (IbClMatrix){ st->v[layer], b * beam_stride, H, 0 }, 1, pos0 + 1,
+          st->scores, (IbClMatrix){ st->ctx, (gsize) b * H, H, 0 });
+    }
+  }
+  /* x = x + ctx Wo */
+  ib_cl_linear (q, st->ctx, y->o, st->x, st->x, rows);
+}
+
+static void
+mlp_block (const IbLlama *llm, const LlamaLayer *y, IbClQueue *q,
+    IbLlamaState *st, int rows)
+{
+  /* x = x + down(SiLU(gate(h)) · up(h)),  h = RMSNorm(x)   [rows, F] */
+  ib_cl_rmsnorm (q, st->x, y->mlp_norm, st->h, rows, llm->H,
+      (float) llm->cfg.norm_eps);
+  ib_cl_linear (q, st->h, y->gate_up, NULL, st->gu, rows);
+  ib_cl_gated (q, IB_CL_ACT_SILU, st->gu, st->act, rows, llm->F);
+  ib_cl_linear (q, st->act, y->down, st->x, st->x, rows);
+}
+
+void
+ib_llama_prefill (const IbLlama *llm, IbClQueue *q, IbLlamaState *st, int n)
+{
+  int i;
+
+  if (n <= 0 || n > st->n_ctx) {
+    ib_cl_queue_take_error (q,
+        g_error_new (IB_ERROR, IB_ERROR_INVALID_ARG,
+            "prefill of %d positions; the context holds %d", n, st->n_ctx));
+    return;
+  }
+  for (i = 0; i < llm->cfg.n_layers; i++) {
+    attention_block (llm, &llm->layers[i], i, q, st, n, 0, FALSE);
+    mlp_block (llm, &llm->layers[i], q, st, n);
+  }
+  /* logits of the last position only: RMSNorm, lm_head */
+  ib_cl_copy_rows (q, st->x, (gsize) (n - 1) * llm->H, llm->H, st->x, 0, llm->H,
+      1, llm->H);
+  ib_cl_rmsnorm (q, st->x, llm->norm, st->h, 1, llm->H,
+      (float) llm->cfg.norm_eps);
+  ib_cl_linear (q, st->h, llm->lm_head, NULL, st->logits, 1);
+}
+
+void
+ib_llama_decode (const IbLlama *llm, IbClQueue *q, IbLlamaState *st,
+    const gint32 *ids, int n_beams, int pos)
+{
+  int i;
+
+  if (n_beams > st->n_beams || pos >= st->n_ctx) {
+    ib_cl_queue_take_error (q,
+        g_error_new (IB_ERROR, IB_ERROR_INVALID_ARG,
+            "decode at position %d with %d beams; the state holds %d "
+            "positions and %d beams",
+            pos, n_beams, st->n_ctx, st->n_beams));
+    return;
+  }
+  if (!check_ids (llm, q, ids, n_beams))
+    return;
+  ib_cl_queue_upload (q, st->ids, 0, ids, (gsize) n_beams * 4);
+  ib_cl_embed (q, llm->embed, llm->embed_dtype, llm->V, st->ids, st->x, n_beams,
+      llm->H);
+  for (i = 0; i < llm->cfg.n_layers; i++) {
+    attention_block (llm, &llm->layers[i], i, q, st, n_beams, pos, TRUE);
+    mlp_block (llm, &llm->layers[i], q, st, n_beams);
+  }
+  ib_cl_rmsnorm (q, st->x, llm->norm, st->h, n_beams, llm->H,
+      (float) llm->cfg.norm_eps);
+  ib_cl_linear (q, st->h, llm->lm_head, NULL, st->logits, n_beams);
+}
+
+void
+ib_llama_reorder (const IbLlama *llm, IbClQueue *q, IbLlamaState *st,
+    const int *src, int n_beams, int len)
+{
+  const gsize beam_stride = (gsize) st->n_ctx * llm->H;
+  gboolean identity = TRUE;
+  int i, b, c;
+
+  for (b = 0; b < n_beams; b++) {
+    if (src[b] < 0 || src[b] >= st->n_beams) {
+      ib_cl_queue_take_error (q,
+          g_error_new (IB_ERROR, IB_ERROR_INVALID_ARG,
+              "beam reorder: source beam %d does not exist", src[b]));
+      return;
+    }
+    identity = identity && src[b] == b;
+  }
+  if (identity || len <= 0)
+    return;
+  /* new[b] = old[src[b]]: through one layer-sized spare cache */
+  for (i = 0; i < st->n_layers; i++) {
+    IbClBuffer *caches[2] = { st->k[i], st->v[i] };
+    for (c = 0; c < 2; c++) {
+      ib_cl_queue_copy (q, caches[c], 0, st->spare, 0,
+          (n_beams - 1) * beam_stride * 4 + (gsize) len * llm->H * 4);
+      for (b = 0; b < n_beams; b++)
+        if (src[b] != b)
+          ib_cl_copy_rows (q, st->spare, src[b] * beam_stride, llm->H,
+              caches[c], b * beam_stride, llm->H, len, llm->H);
+    }
+  }
+}

@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Uploads checkpoint tensors to the device, tensor by tensor: linear layers
+ * packed for the GEMM backend (fusing several HF tensors along the output
+ * dimension where the forward pass wants one product), vectors and
+ * embedding tables. Host memory holds at most one tensor's conversion at a
+ * time beside the memory-mapped file. */
+#pragma once
+
+#include "gemm.h"
+#include "ib-safetensors.h"
+
+G_BEGIN_DECLS
+
+typedef struct
+{
+  IbClDevice *dev;
+  const IbSafetensors *st;
+  IbClDtype storage; /* linear weights and tables: F32 or F16 */
+} IbLoader;
+
+/* The linear layer made of the tensors @weights (NULL-terminated names,
+ * each [n_i, k]) stacked along n, with the biases @biases (parallel array,
+ * NULL for "no bias"; a NULL entry inside gives zeros for that part; the
+ * whole array NULL for no bias at all). (transfer full) */
+IbClWeight *ib_load_linear (IbLoader *l, const char *const *weights,
+    const char *const *biases, GError **error);
+
+/* A single [n, k] linear layer with an optional bias: printf-style name
+ * prefix, "%s.weight" and "%s.bias" are appended. */
+IbClWeight *ib_load_linear1 (IbLoader *l, gboolean with_bias, GError **error,
+    const char *prefix_fmt, ...) G_GNUC_PRINTF (4, 5);
+
+/* @name as an f32 device vector of exactly @n elements (any shape).
+ * (transfer full) */
+IbClBuffer *ib_load_vector (IbLoader *l, gsize n, GError **error,
+    const char *name_fmt, ...) G_GNUC_PRINTF (4, 5);
+
+/* An embedding table [rows, cols] stored as the loader's storage dtype
+ * (F32 or F16) for ib_cl_embed. (transfer full) */
+IbClBuffer *ib_load_table (IbLoader *l, const char *name, gint64 rows,
+    gint64 cols, GError **error);
+
+/* The tensor @name checked to hold @n elements, or NULL with @error set. */
+const IbTensor *ib_load_tensor (IbLoader *l, const char *name, guint64 n,
+    GError **error);
+
+G_END_DECLS

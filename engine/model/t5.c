@@ -1,0 +1,511 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Flan-T5 forward passes on the device. */
+#include "t5.h"
+
+#include <math.h>
+
+#include "attention.h"
+#include "ib-error.h"
+
+typedef struct
+{
+  IbClBuffer *ln; /* layer_norm [d] */
+  IbClWeight *qkv; /* q|k|v fused [3I, d], I = heads·d_kv */
+  IbClWeight *o; /* [d, I] */
+} SelfAttn;
+
+typedef struct
+{
+  IbClBuffer *ln; /* layer_norm [d] */
+  IbClWeight *q; /* [I, d] */
+  IbClWeight *kv; /* k|v fused [2I, d], applied to the encoder
+                                 * output once per question */
+  IbClWeight *o; /* [d, I] */
+} CrossAttn;
+
+typedef struct
+{
+  IbClBuffer *ln; /* layer_norm [d] */
+  IbClWeight *wi; /* wi_0|wi_1 fused [2F, d] */
+  IbClWeight *wo; /* [d, F] */
+} Ffn;
+
+typedef struct
+{
+  SelfAttn self;
+  CrossAttn cross; /* decoder only */
+  Ffn ffn;
+} T5Block;
+
+struct _IbT5
+{
+  IbTextConfig cfg;
+  int d, inner, F, V, heads, dkv;
+  IbClBuffer *shared; /* [V, d] f32 or f16 */
+  IbClDtype shared_dtype;
+  T5Block *enc, *dec;
+  IbClBuffer *enc_bias_table; /* [buckets, heads] */
+  IbClBuffer *dec_bias_table;
+  IbClBuffer *enc_norm, *dec_norm; /* final_layer_norm [d] */
+  IbClWeight *lm_head; /* [V, d] */
+};
+
+struct _IbT5State
+{
+  int n_enc_max, n_dec, n_beams, n_enc;
+  IbClBuffer *ids; /* int32 [max(n_enc, beams)] */
+  IbClBuffer *x; /* [n_enc, d] encoder stream; decode rows */
+  IbClBuffer *h; /* [n_enc, d] */
+  IbClBuffer *qkv; /* [n_enc, 3I] */
+  IbClBuffer *scores; /* [heads, n_enc, max(n_enc, n_dec)] */
+  IbClBuffer *bias; /* [heads, n_enc, n_enc] position bias */
+  IbClBuffer *ctx; /* [n_enc, I] */
+  IbClBuffer *ff; /* [n_enc, 2F] */
+  IbClBuffer *act; /* [n_enc, F] */
+  IbClBuffer *enc_out; /* [n_enc, d] */
+  IbClBuffer *logits; /* [beams, V] */
+  IbClBuffer **ckv; /* per decoder layer [n_enc, 2I] */
+  IbClBuffer **k, **v; /* per decoder layer [beams, n_dec, I] */
+  IbClBuffer *spare; /* [beams, n_dec, I] */
+  int n_dec_layers;
+};
+
+#define LM "language_model."
+
+static IbClWeight *
+load_fused (IbLoader *l, const char *prefix, const char *const *parts,
+    GError **error)
+{
+  char *names[4] = { NULL, NULL, NULL, NULL };
+  IbClWeight *w;
+  int i;
+
+  for (i = 0; parts[i]; i++)
+    names[i] = g_strdup_printf ("%s%s.weight", prefix, parts[i]);
+  w = ib_load_linear (l, (const char *const *) names, NULL, error);
+  for (i = 0; i < 4; i++)
+    g_free (names[i]);
+  return w;
+}
+
+static gboolean
+load_block (IbLoader *l, const char *stack, int i, gboolean decoder, T5Block *b,
+    int d, GError **error)
+{
+  static const char *const qkv[] = { "q", "k", "v", NULL };
+  static const char *const kv[] = { "k", "v", NULL };
+  static const char *const wi[] = { "wi_0", "wi_1", NULL };
+  char *p = g_strdup_printf (LM "%s.block.%d.layer.", stack, i);
+  char *sa = g_strconcat (p, "0.SelfAttention.", NULL);
+  char *ca = g_strconcat (p, "1.EncDecAttention.", NULL);
+  char *ff = g_strdup_printf ("%s%d.DenseReluDense.", p, decoder ? 2 : 1);
+  gboolean ok;
+
+  ok =
+      (b->self.ln = ib_load_vector (l, d, error, "%s0.layer_norm.weight", p)) &&
+      (b->self.qkv = load_fused (l, sa, qkv, error)) &&
+      (b->self.o = ib_load_linear1 (l, FALSE, error, "%so", sa)) &&
+      (b->ffn.ln = ib_load_vector (l, d, error, "%s%d.layer_norm.weight", p,
+           decoder ? 2 : 1)) &&
+      (b->ffn.wi = load_fused (l, ff, wi, error)) &&
+      (b->ffn.wo = ib_load_linear1 (l, FALSE, error, "%swo", ff));
+  if (ok && decoder)
+    ok = (b->cross.ln =
+                 ib_load_vector (l, d, error, "%s1.layer_norm.weight", p)) &&
+        (b->cross.q = ib_load_linear1 (l, FALSE, error, "%sq", ca)) &&
+        (b->cross.kv = load_fused (l, ca, kv, error)) &&
+        (b->cross.o = ib_load_linear1 (l, FALSE, error, "%so", ca));
+  g_free (p);
+  g_free (sa);
+  g_free (ca);
+  g_free (ff);
+  return ok;
+}
+
+IbT5 *
+ib_t5_new (IbLoader *l, const IbTextConfig *cfg, GError **error)
+{
+  IbT5 *t5 = g_new0 (IbT5, 1);
+  const char *head = LM "lm_head.weight";
+  const gsize table =
+      (gsize) cfg->relative_attention_num_buckets * cfg->n_heads;
+  int i;
+
+  t5->cfg = *cfg;
+  t5->d = cfg->hidden_dim;
+  t5->heads = cfg->n_heads;
+  t5->dkv = cfg->head_dim;
+  t5->inner = t5->heads * t5->dkv;
+  t5->F = cfg->intermediate_dim;
+  t5->V = cfg->vocab_size;
+  t5->shared_dtype = l->storage;
+  t5->enc = g_new0 (T5Block, cfg->n_layers);
+  t5->dec = g_new0 (T5Block, cfg->n_decoder_layers);
+  if (!cfg->gated_ffn || cfg->act != IB_ACT_GELU) {
+    g_set_error (error, IB_ERROR, IB_ERROR_UNSUPPORTED,
+        "config.json: T5 feed-forward \"%s%s\" is not supported; InstructBLIP "
+        "checkpoints use gated exact GELU (dense_act_fn \"gelu\")",
+        cfg->gated_ffn ? "gated-" : "", ib_activation_name (cfg->act));
+    goto fail;
+  }
+  if (cfg->scale_decoder_outputs) {
+    /* TODO: tied T5 heads scale the decoder output by d_model^-0.5; no
+     * InstructBLIP checkpoint ties them, so this waits for a use. */
+    g_set_error (error, IB_ERROR, IB_ERROR_UNSUPPORTED,
+        "config.json: T5 with a tied lm_head (scale_decoder_outputs) is not "
+        "supported; InstructBLIP-FlanT5 checkpoints have an untied head");
+    goto fail;
+  }
+  if (!(t5->shared =
+              ib_load_table (l, LM "shared.weight", t5->V, t5->d, error)) ||
+      !(t5->enc_bias_table = ib_load_vector (l, table, error,
+            LM "encoder.block.0.layer.0.SelfAttention."
+               "relative_attention_bias.weight")) ||
+      !(t5->dec_bias_table = ib_load_vector (l, table, error,
+            LM "decoder.block.0.layer.0.SelfAttention."
+               "relative_attention_bias.weight")))
+    goto fail;
+  for (i = 0; i < cfg->n_layers; i++)
+    if (!load_block (l, "encoder", i, FALSE, &t5->enc[i], t5->d, error))
+      goto fail;
+  for (i = 0; i < cfg->n_decoder_layers; i++)
+    if (!load_block (l, "decoder", i, TRUE, &t5->dec[i], t5->d, error))
+      goto fail;
+  if (!(t5->enc_norm = ib_load_vector (l, t5->d, error,
+            LM "encoder.final_layer_norm.weight")) ||
+      !(t5->dec_norm = ib_load_vector (l, t5->d, error,
+            LM "decoder.final_layer_norm.weight")))
+    goto fail;
+  if (ib_safetensors_get (l->st, head) == NULL && cfg->tie_word_embeddings)
+    head = LM "shared.weight";
+  {
+    const char *ws[] = { head, NULL };
+    if (!(t5->lm_head = ib_load_linear (l, ws, NULL, error)))
+      goto fail;
+  }
+  return t5;
+
+fail:
+  ib_t5_free (t5);
+  return NULL;
+}
+
+static void
+block_free (T5Block *b)
+{
+  ib_cl_buffer_free (b->self.ln);
+  ib_cl_weight_free (b->self.qkv);
+  ib_cl_weight_free (b->self.o);
+  ib_cl_buffer_free (b->cross.ln);
+  ib_cl_weight_free (b->cross.q);
+  ib_cl_weight_free (b->cross.kv);
+  ib_cl_weight_free (b->cross.o);
+  ib_cl_buffer_free (b->ffn.ln);
+  ib_cl_weight_free (b->ffn.wi);
+  ib_cl_weight_free (b->ffn.wo);
+}
+
+void
+ib_t5_free (IbT5 *t5)
+{
+  int i;
+
+  if (t5 == NULL)
+    return;
+  for (i = 0; t5->enc && i < t5->cfg.n_layers; i++)
+    block_free (&t5->enc[i]);
+  for (i = 0; t5->dec && i < t5->cfg.n_decoder_layers; i++)
+    block_free (&t5->dec[i]);
+  g_free (t5->enc);
+  g_free (t5->dec);
+  ib_cl_buffer_free (t5->shared);
+  ib_cl_buffer_free (t5->enc_bias_table);
+  ib_cl_buffer_free (t5->dec_bias_table);
+  ib_cl_buffer_free (t5->enc_norm);
+  ib_cl_buffer_free (t5->dec_norm);
+  ib_cl_weight_free (t5->lm_head);
+  g_free (t5);
+}
+
+int
+ib_t5_get_vocab (const IbT5 *t5)
+{
+  return t5->V;
+}
+
+#define N_FIXED 11
+
+static void
+state_sizes (const IbT5 *t5, int n_enc, int n_dec, int n_beams,
+    gsize s[N_FIXED + 2])
+{
+  const gsize E = n_enc, D = n_dec, d = t5->d, I = t5->inner, F = t5->F;
+  const gsize rows = MAX (E, (gsize) n_beams);
+
+  s[0] = rows;
+  s[1] = rows * d;
+  s[2] = rows * d;
+  s[3] = rows * 3 * I;
+  s[4] = t5->heads * rows * MAX (E, D);
+  s[5] = t5->heads * MAX (E * E, D);
+  s[6] = rows * I;
+  s[7] = rows * 2 * F;
+  s[8] = rows * F;
+  s[9] = E * d;
+  s[10] = (gsize) n_beams * t5->V;
+  s[11] = E * 2 * I; /* cross k|v per decoder layer */
+  s[12] = (gsize) n_beams * D * I; /* self k or v cache per layer */
+}
+
+gsize
+ib_t5_state_footprint (const IbT5 *t5, const IbClDevice *dev, int n_enc,
+    int n_dec, int n_beams)
+{
+  gsize s[N_FIXED + 2], total = 0;
+  int i, L = t5->cfg.n_decoder_layers;
+
+  state_sizes (t5, n_enc, n_dec, n_beams, s);
+  for (i = 0; i < N_FIXED; i++)
+    total += ib_cl_arena_footprint (dev, s[i] * 4);
+  return total + L * ib_cl_arena_footprint (dev, s[N_FIXED] * 4) +
+      (2 * L + 1) * ib_cl_arena_footprint (dev, s[N_FIXED + 1] * 4);
+}
+
+IbT5State *
+ib_t5_state_new (const IbT5 *t5, IbClArena *arena, int n_enc, int n_dec,
+    int n_beams, GError **error)
+{
+  IbT5State *st = g_new0 (IbT5State, 1);
+  IbClBuffer **slots[N_FIXED] = { &st->ids, &st->x, &st->h, &st->qkv,
+    &st->scores, &st->bias, &st->ctx, &st->ff, &st->act, &st->enc_out,
+    &st->logits };
+  gsize s[N_FIXED + 2];
+  int i;
+
+  st->n_enc_max = n_enc;
+  st->n_dec = n_dec;
+  st->n_beams = n_beams;
+  st->n_dec_layers = t5->cfg.n_decoder_layers;
+  st->ckv = g_new0 (IbClBuffer *, st->n_dec_layers);
+  st->k = g_new0 (IbClBuffer *, st->n_dec_layers);
+  st->v = g_new0 (IbClBuffer *, st->n_dec_layers);
+  state_sizes (t5, n_enc, n_dec, n_beams, s);
+  for (i = 0; i < N_FIXED; i++)
+    if (!(*slots[i] = ib_cl_arena_alloc (arena, s[i] * 4, error)))
+      goto fail;
+  if (!(st->spare = ib_cl_arena_alloc (arena, s[N_FIXED + 1] * 4, error)))
+    goto fail;
+  for (i = 0; i < st->n_dec_layers; i++)
+    if (!(st->ckv[i] = ib_cl_arena_alloc (arena, s[N_FIXED] * 4, error)) ||
+        !(st->k[i] = ib_cl_arena_alloc (arena, s[N_FIXED + 1] * 4, error)) ||
+        !(st->v[i] = ib_cl_arena_alloc (arena, s[N_FIXED + 1] * 4, error)))
+      goto fail;
+  return st;
+
+fail:
+  ib_t5_state_free (st);
+  return NULL;
+}
+
+void
+ib_t5_state_free (IbT5State *st)
+{
+  if (st == NULL)
+    return;
+  g_free (st->ckv);
+  g_free (st->k);
+  g_free (st->v);
+  g_free (st);
+}
+
+IbClBuffer *
+ib_t5_state_input (IbT5State *st)
+{
+  return st->x;
+}
+
+IbClBuffer *
+ib_t5_state_logits (IbT5State *st)
+{
+  return st->logits;
+}
+
+static gboolean
+check_ids (const IbT5 *t5, IbClQueue *q, const gint32 *ids, int n)
+{
+  int i;
+
+  for (i = 0; i < n; i++)
+    if (ids[i] < 0 || ids[i] >= t5->V)
+      return ib_cl_queue_take_error (q,
+          g_error_new (IB_ERROR, IB_ERROR_INVALID_ARG,
+              "token id %d is outside the vocabulary "
+              "(%d)",
+              ids[i], t5->V));
+  return TRUE;
+}
+
+void
+ib_t5_embed (const IbT5 *t5, IbClQueue *q, IbT5State *st, const gint32 *ids,
+    int n, int row)
+{
+  if (!check_ids (t5, q, ids, n))
+    return;
+  if (row + n > st->n_enc_max) {
+    ib_cl_queue_take_error (q,
+        g_error_new (IB_ERROR, IB_ERROR_INVALID_ARG,
+            "the prompt needs %d positions; the encoder holds %d", row + n,
+            st->n_enc_max));
+    return;
+  }
+  ib_cl_queue_upload (q, st->ids, 0, ids, (gsize) n * 4);
+  ib_cl_embed (q, t5->shared, t5->shared_dtype, t5->V, st->ids, st->h, n,
+      t5->d);
+  ib_cl_copy_rows (q, st->h, 0, t5->d, st->x, (gsize) row * t5->d, t5->d, n,
+      t5->d);
+  ib_cl_queue_finish (q, NULL);
+}
+
+/* FF: x = x + wo(GELU(wi_0 h) · wi_1 h), h = LN(x)   [rows, F] */
+static void
+ffn (const IbT5 *t5, const Ffn *f, IbClQueue *q, IbT5State *st, int rows)
+{
+  ib_cl_rmsnorm (q, st->x, f->ln, st->h, rows, t5->d, (float) t5->cfg.norm_eps);
+  ib_cl_linear (q, st->h, f->wi, NULL, st->ff, rows);
+  ib_cl_gated (q, IB_CL_ACT_GELU, st->ff, st->act, rows, t5->F);
+  ib_cl_linear (q, st->act, f->wo, st->x, st->x, rows);
+}
+
+void
+ib_t5_encode (const IbT5 *t5, IbClQueue *q, IbT5State *st, int n)
+{
+  const int d = t5->d, I = t5->inner;
+  /* T5 does not scale scores; the position bias of block 0 serves all */
+  IbAttention att = { t5->heads, t5->dkv, 1.0f, st->bias, t5->heads, NULL, -1 };
+  int i;
+
+  if (n <= 0 || n > st->n_enc_max) {
+    ib_cl_queue_take_error (q,
+        g_error_new (IB_ERROR, IB_ERROR_INVALID_ARG,
+            "encoder input of %d positions; the state holds %d", n,
+            st->n_enc_max));
+    return;
+  }
+  st->n_enc = n;
+  /* bidirectional relative position bias [heads, n, n] */
+  ib_cl_t5_position_bias (q, t5->enc_bias_table, st->bias, t5->heads, n, n, 0,
+      TRUE, t5->cfg.relative_attention_num_buckets,
+      t5->cfg.relative_attention_max_distance);
+  for (i = 0; i < t5->cfg.n_layers; i++) {
+    const T5Block *b = &t5->enc[i];
+    /* x = x + o(attn(LN(x)))   q|k|v [n, 3I] */
+    ib_cl_rmsnorm (q, st->x, b->self.ln, st->h, n, d, (float) t5->cfg.norm_eps);
+    ib_cl_linear (q, st->h, b->self.qkv, NULL, st->qkv, n);
+    ib_attention (q, &att, (IbClMatrix){ st->qkv, 0, 3 * I, 0 },
+        (IbClMatrix){ st->qkv, I, 3 * I, 0 },
+        (IbClMatrix){ st->qkv, 2 * I, 3 * I, 0 }, n, n, st->scores,
+        (IbClMatrix){ st->ctx, 0, I, 0 });
+    ib_cl_linear (q, st->ctx, b->self.o, st->x, st->x, n);
+    ffn (t5, &b->ffn, q, st, n);
+  }
+  ib_cl_rmsnorm (q, st->x, t5->enc_norm, st->enc_out, n, d,
+      (float) t5->cfg.norm_eps);
+  /* every decoder layer's cross-attention keys and values, once */
+  for (i = 0; i < t5->cfg.n_decoder_layers; i++)
+    ib_cl_linear (q, st->enc_out, t5->dec[i].cross.kv, NULL, st->ckv[i], n);
+}
+
+void
+ib_t5_decode (const IbT5 *t5, IbClQueue *q, IbT5State *st, const gint32 *ids,
+    int n_beams, int pos)
+{
+  const int d = t5->d, I = t5->inner;
+  const gsize beam_stride = (gsize) st->n_dec * I;
+  IbAttention self = { t5->heads, t5->dkv, 1.0f, st->bias, t5->heads, NULL,
+    -1 };
+  IbAttention cross = { t5->heads, t5->dkv, 1.0f, NULL, 0, NULL, -1 };
+  int i, b;
+
+  if (n_beams > st->n_beams || pos >= st->n_dec || st->n_enc <= 0) {
+    ib_cl_queue_take_error (q,
+        g_error_new (IB_ERROR, IB_ERROR_INVALID_ARG,
+            "T5 decode at position %d with %d beams (state: %d positions, "
+            "%d beams, encoded %d)",
+            pos, n_beams, st->n_dec, st->n_beams, st->n_enc));
+    return;
+  }
+  if (!check_ids (t5, q, ids, n_beams))
+    return;
+  ib_cl_queue_upload (q, st->ids, 0, ids, (gsize) n_beams * 4);
+  ib_cl_embed (q, t5->shared, t5->shared_dtype, t5->V, st->ids, st->x, n_beams,
+      d);
+  /* causal relative position bias of the new position [heads, 1, pos+1] */
+  ib_cl_t5_position_bias (q, t5->dec_bias_table, st->bias, t5->heads, 1,
+      pos + 1, pos, FALSE, t5->cfg.relative_attention_num_buckets,
+      t5->cfg.relative_attention_max_distance);
+
+  for (i = 0; i < t5->cfg.n_decoder_layers; i++) {
+    const T5Block *blk = &t5->dec[i];
+    /* self-attention over this beam's cache */
+    ib_cl_rmsnorm (q, st->x, blk->self.ln, st->h, n_beams, d,
+        (float) t5->cfg.norm_eps);
+    ib_cl_linear (q, st->h, blk->self.qkv, NULL, st->qkv, n_beams);
+    for (b = 0; b < n_beams; b++) {
+      gsize r = (gsize) b * 3 * I, c = b * beam_stride + (gsize) pos * I;
+      ib_cl_copy_rows (q, st->qkv, r + I, 3 * I, st->k[i], c, I, 1, I);
+      ib_cl_copy_rows (q, st->qkv, r + 2 * I, 3 * I, st->v[i], c, I, 1, I);
+      ib_attention (q, &self, (IbClMatrix){ st->qkv, r, 3 * I, 0 },
+          (IbClMatrix){ st->k[i], b * beam_stride, I, 0 },
+          (IbClMatrix){ st->v[i], b * beam_stride, I, 0 }, 1, pos + 1,
+          st->scores, (IbClMatrix){ st->ctx, (gsize) b * I, I, 0 });
+    }
+    ib_cl_linear (q, st->ctx, blk->self.o, st->x, st->x, n_beams);
+
+    /* cross-attention to the encoder output (shared by all beams) */
+    ib_cl_rmsnorm (q, st->x, blk->cross.ln, st->h, n_beams, d,
+        (float) t5->cfg.norm_eps);
+    ib_cl_linear (q, st->h, blk->cross.q, NULL, st->qkv, n_beams);
+    ib_attention (q, &cross, (IbClMatrix){ st->qkv, 0, I, 0 },
+        (IbClMatrix){ st->ckv[i], 0, 2 * I, 0 },
+        (IbClMatrix){ st->ckv[i], I, 2 * I, 0 }, n_beams, st->n_enc, st->scores,
+        (IbClMatrix){ st->ctx, 0, I, 0 });
+    ib_cl_linear (q, st->ctx, blk->cross.o, st->x, st->x, n_beams);
+
+    ffn (t5, &blk->ffn, q, st, n_beams);
+  }
+  ib_cl_rmsnorm (q, st->x, t5->dec_norm, st->h, n_beams, d,
+      (float) t5->cfg.norm_eps);
+  ib_cl_linear (q, st->h, t5->lm_head, NULL, st->logits, n_beams);
+}
+
+void
+ib_t5_reorder (const IbT5 *t5, IbClQueue *q, IbT5State *st, const int *src,
+    int n_beams, int len)
+{
+  const gsize beam_stride = (gsize) st->n_dec * t5->inner;
+  gboolean identity = TRUE;
+  int i, b, c;
+
+  for (b = 0; b < n_beams; b++) {
+    if (src[b] < 0 || src[b] >= st->n_beams) {
+      ib_cl_queue_take_error (q,
+          g_error_new (IB_ERROR, IB_ERROR_INVALID_ARG,
+              "beam reorder: source beam %d does not exist", src[b]));
+      return;
+    }
+    identity = identity && src[b] == b;
+  }
+  if (identity || len <= 0)
+    return;
+  for (i = 0; i < st->n_dec_layers; i++) {
+    IbClBuffer *caches[2] = { st->k[i], st->v[i] };
+    for (c = 0; c < 2; c++) {
+      ib_cl_queue_copy (q, caches[c], 0, st->spare, 0,
+          ((n_beams - 1) * beam_stride + (gsize) len * t5->inner) * 4);
+      for (b = 0; b < n_beams; b++)
+        if (src[b] != b)
+          ib_cl_copy_rows (q, st->spare, src[b] * beam_stride, t5->inner,
+              caches[c], b * beam_stride, t5->inner, len, t5->inner);
+    }
+  }
+}

@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Flan-T5 encoder-decoder: RMS LayerNorm, unscaled attention with learned
+ * relative position buckets, gated GELU feed-forward, cross-attention, a
+ * decoder KV cache per beam, untied lm_head. */
+#pragma once
+
+#include "ib-config.h"
+#include "loader.h"
+
+G_BEGIN_DECLS
+
+typedef struct _IbT5 IbT5;
+
+IbT5 *ib_t5_new (IbLoader *l, const IbTextConfig *cfg, GError **error);
+void ib_t5_free (IbT5 *t5);
+int ib_t5_get_vocab (const IbT5 *t5);
+
+typedef struct _IbT5State IbT5State;
+
+/* @n_enc: most encoder positions; @n_dec: most decoder positions. */
+gsize ib_t5_state_footprint (const IbT5 *t5, const IbClDevice *dev, int n_enc,
+    int n_dec, int n_beams);
+IbT5State *ib_t5_state_new (const IbT5 *t5, IbClArena *arena, int n_enc,
+    int n_dec, int n_beams, GError **error);
+void ib_t5_state_free (IbT5State *st);
+
+/* Encoder input rows [n_enc, d_model]: embeddings and soft tokens. */
+IbClBuffer *ib_t5_state_input (IbT5State *st);
+IbClBuffer *ib_t5_state_logits (IbT5State *st);
+
+void ib_t5_embed (const IbT5 *t5, IbClQueue *q, IbT5State *st,
+    const gint32 *ids, int n, int row);
+
+/* Encodes the @n input rows and prepares every decoder layer's
+ * cross-attention keys and values. */
+void ib_t5_encode (const IbT5 *t5, IbClQueue *q, IbT5State *st, int n);
+
+/* One decoder token per beam at position @pos: logits [n_beams, vocab]. */
+void ib_t5_decode (const IbT5 *t5, IbClQueue *q, IbT5State *st,
+    const gint32 *ids, int n_beams, int pos);
+
+void ib_t5_reorder (const IbT5 *t5, IbClQueue *q, IbT5State *st, const int *src,
+    int n_beams, int len);
+
+G_END_DECLS

@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The vision encoder (EVA ViT-g/14 as in InstructBLIP): patch embedding,
+ * class token, absolute positions, pre-LN blocks, post LayerNorm. */
+#pragma once
+
+#include "ib-config.h"
+#include "loader.h"
+
+G_BEGIN_DECLS
+
+typedef struct _IbVit IbVit;
+
+/* Loads vision_model.* from the checkpoint. (transfer full) */
+IbVit *ib_vit_new (IbLoader *l, const IbVisionConfig *cfg, GError **error);
+void ib_vit_free (IbVit *vit);
+
+/* Tokens per frame: 1 + (image_size / patch_size)². */
+int ib_vit_get_n_tokens (const IbVit *vit);
+
+/* Per-stream activations, carved from an arena once. */
+typedef struct _IbVitScratch IbVitScratch;
+
+/* Arena bytes the scratch needs (for sizing the arena). */
+gsize ib_vit_scratch_footprint (const IbVit *vit, const IbClDevice *dev);
+IbVitScratch *ib_vit_scratch_new (const IbVit *vit, IbClArena *arena,
+    GError **error);
+void ib_vit_scratch_free (IbVitScratch *s);
+
+/* One frame: @pixels [3, S, S] normalised, CHW → @out rows [T, hidden]
+ * starting at float offset @out_offset. Enqueued; errors stick to @q. */
+void ib_vit_forward (const IbVit *vit, IbClQueue *q, IbVitScratch *s,
+    const IbClBuffer *pixels, IbClBuffer *out, gsize out_offset);
+
+G_END_DECLS
