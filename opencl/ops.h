@@ -2,8 +2,14 @@
 /* Host launchers, one per kernel family, for the operations InstructBLIP
  * needs besides matrix products. All tensors are dense row-major fp32 unless
  * stated; every call enqueues on @q without waiting and records failures in
- * the queue's sticky error (queue.h). In-place use (y == x) is allowed where
- * noted. */
+ * the queue's sticky error (queue.h): shapes that do not fit their buffers,
+ * or indices past 2^31 - 1 elements, are IB_CL_ERROR_INVALID_ARG. Empty
+ * shapes do nothing. In-place use (y == x) is allowed where noted.
+ *
+ * Numerics follow PyTorch/transformers fp32 (the kernel files give the math):
+ * exact erf GELU, no relaxed math. Row-wise ops (norms, softmaxes, argmax)
+ * run one work-group per row: one work-item on CPU devices, 64 on GPUs, or
+ * $IB_CL_ROW_GROUP (a power of two up to 256) to test either path. */
 #pragma once
 
 #include "gemm.h"
@@ -12,12 +18,12 @@ G_BEGIN_DECLS
 
 typedef enum
 {
-  IB_CL_ACT_GELU,               /* exact: 0.5 x (1 + erf(x / sqrt 2)) */
-  IB_CL_ACT_SILU,               /* x · sigmoid(x) */
+  IB_CL_ACT_GELU, /* exact: 0.5 x (1 + erf(x / sqrt 2)) */
+  IB_CL_ACT_SILU, /* x · sigmoid(x) */
 } IbClActivation;
 
 /* y[r,:] = (x[r,:] - mean) / sqrt(var + eps) · w + b, over @dim, biased
- * variance (torch LayerNorm). y may be x. */
+ * variance (torch LayerNorm). @b may be NULL (no bias). y may be x. */
 void ib_cl_layernorm (IbClQueue *q, const IbClBuffer *x, const IbClBuffer *w,
     const IbClBuffer *b, IbClBuffer *y, int rows, int dim, float eps);
 
@@ -45,59 +51,68 @@ void ib_cl_add_bias (IbClQueue *q, IbClBuffer *x, const IbClBuffer *bias,
 
 /* Row-wise softmax in place over x viewed as [batch, rows, cols]:
  * x[b,r,:] = softmax(scale · x[b,r,:] + bias[b % bias_batch, r, :] + mask)
- * where @bias ([bias_batch, rows, cols], may be NULL) is an additive bias
- * (T5 position bias) and @key_mask ([cols], may be NULL) an additive key
- * mask (0 or a large negative, as the reference builds it). With
- * causal_offset >= 0, key c is masked for row r when c > r + causal_offset
- * (the number of cached positions before row 0). Fully masked rows give
- * zeros, never NaN. */
-void ib_cl_softmax (IbClQueue *q, IbClBuffer *x, int batch, int rows,
-    int cols, float scale, const IbClBuffer *bias, int bias_batch,
+ * where @bias ([bias_batch, rows, cols], may be NULL; bias_batch is then
+ * ignored) is an additive bias (T5 position bias) and @key_mask ([cols],
+ * may be NULL) an additive key mask (0 or a large negative, as the
+ * reference builds it). Key c is masked, and gets exactly 0, when
+ * key_mask[c] <= -1e30 (-inf, or torch.finfo(float32).min as HF builds
+ * masks; smaller penalties such as -10000 are only added), or when
+ * causal_offset >= 0 and c > r + causal_offset (the number of cached
+ * positions before row 0). Fully masked rows give zeros, never NaN. */
+void ib_cl_softmax (IbClQueue *q, IbClBuffer *x, int batch, int rows, int cols,
+    float scale, const IbClBuffer *bias, int bias_batch,
     const IbClBuffer *key_mask, int causal_offset);
 
 /* Rotate-half RoPE in place (GPT-NeoX / HF LLaMA layout) on x viewed as
  * [rows, n_head, head_dim] starting at float @offset, with row stride @ld
- * floats: position p = pos_offset + r, inv_freq_j = theta^(-2j/head_dim),
- * x' = x·cos + rotate_half(x)·sin, rotate_half(x) = [-x2, x1]. */
+ * floats (>= n_head · head_dim): position p = pos_offset + r, inv_freq_j =
+ * theta^(-2j/head_dim), x' = x·cos + rotate_half(x)·sin, rotate_half(x) =
+ * [-x2, x1]. inv_freq and the angles p · inv_freq are fp32 as in HF (the
+ * host computes inv_freq). head_dim is even and at most 256
+ * (IB_CL_ERROR_UNSUPPORTED above). */
 void ib_cl_rope (IbClQueue *q, IbClBuffer *x, gsize offset, int rows,
     int n_head, int head_dim, int ld, int pos_offset, float theta);
 
 /* T5 relative position bias: out[h,r,c] = table[bucket(c - (r + q_offset)),
  * h] for out [heads, rows, cols] and table [num_buckets, heads] (as stored
  * by HF: relative_attention_bias.weight). Bidirectional (encoder) or causal
- * (decoder) bucketing as HF's _relative_position_bucket. */
+ * (decoder) bucketing as HF's _relative_position_bucket, bucket for bucket
+ * (fp32 log, truncation). Needs max_distance > the exact-bucket count
+ * (num_buckets / 4 bidirectional, / 2 causal), which must be >= 1. */
 void ib_cl_t5_position_bias (IbClQueue *q, const IbClBuffer *table,
     IbClBuffer *out, int heads, int rows, int cols, int q_offset,
     gboolean bidirectional, int num_buckets, int max_distance);
 
 /* out[i,:] = table[ids[i],:] for i < n; @table [vocab, dim] stored as
- * @dtype (F32 or F16), @ids an int32 buffer. Ids outside [0, vocab) give a
- * zero row (callers validate ids on the host). */
+ * @dtype (F32, F16 or BF16, widened exactly), @ids an int32 buffer. Ids
+ * outside [0, vocab) give a zero row (callers validate ids on the host). */
 void ib_cl_embed (IbClQueue *q, const IbClBuffer *table, IbClDtype dtype,
     int vocab, const IbClBuffer *ids, IbClBuffer *out, int n, int dim);
 
 /* Patches of a [channels, height, width] image for a stride-@patch
  * convolution with a [out, channels, patch, patch] kernel, as a GEMM input:
  * out[(py·(width/patch) + px), (c·patch + ky)·patch + kx]. */
-void ib_cl_im2col_patch (IbClQueue *q, const IbClBuffer *img,
-    IbClBuffer *out, int channels, int height, int width, int patch);
+void ib_cl_im2col_patch (IbClQueue *q, const IbClBuffer *img, IbClBuffer *out,
+    int channels, int height, int width, int patch);
 
 /* out[i] = (float) in[i] for i < n, @in stored as F16 or BF16 (or F32: a
  * copy). */
-void ib_cl_convert_to_f32 (IbClQueue *q, const IbClBuffer *in,
-    IbClDtype dtype, IbClBuffer *out, gsize n);
+void ib_cl_convert_to_f32 (IbClQueue *q, const IbClBuffer *in, IbClDtype dtype,
+    IbClBuffer *out, gsize n);
 
-/* Row-wise log-softmax in place over [rows, cols] (vocabulary rows). */
+/* Row-wise log-softmax in place over [rows, cols] (vocabulary rows):
+ * x - max - log Σ exp(x - max), in torch's order. */
 void ib_cl_log_softmax (IbClQueue *q, IbClBuffer *x, int rows, int cols);
 
-/* out[r] = index of the largest x[r,:] (first one on ties), int32. */
-void ib_cl_argmax (IbClQueue *q, const IbClBuffer *x, IbClBuffer *out,
-    int rows, int cols);
+/* out[r] = index of the largest x[r,:] (first one on ties), int32. NaN
+ * entries are ignored. */
+void ib_cl_argmax (IbClQueue *q, const IbClBuffer *x, IbClBuffer *out, int rows,
+    int cols);
 
 /* dst[dst_off + r·dst_ld + c] = src[src_off + r·src_ld + c] for r < rows,
- * c < cols (floats): slices, concatenation, KV-cache appends. */
+ * c < cols (floats): slices, concatenation, KV-cache appends. Both strides
+ * are >= cols; the two regions must not overlap. */
 void ib_cl_copy_rows (IbClQueue *q, const IbClBuffer *src, gsize src_off,
-    int src_ld, IbClBuffer *dst, gsize dst_off, int dst_ld, int rows,
-    int cols);
+    int src_ld, IbClBuffer *dst, gsize dst_off, int dst_ld, int rows, int cols);
 
 G_END_DECLS
