@@ -238,7 +238,8 @@ print_text (const char *text)
   JsonBuilder *b = json_builder_new ();
   JsonGenerator *gen = json_generator_new ();
   JsonNode *root;
-  char *s;
+  GString *line = g_string_new (NULL);
+  char *s, *p;
 
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "text");
@@ -247,7 +248,15 @@ print_text (const char *text)
   root = json_builder_get_root (b);
   json_generator_set_root (gen, root);
   s = json_generator_to_data (gen, NULL);
-  puts (s);
+  /* json-glib 1.6 leaves U+001F unescaped: escape every control byte */
+  for (p = s; *p; p++) {
+    if ((guchar) *p < 0x20)
+      g_string_append_printf (line, "\\u%04x", (guchar) *p);
+    else
+      g_string_append_c (line, *p);
+  }
+  puts (line->str);
+  g_string_free (line, TRUE);
   g_free (s);
   json_node_unref (root);
   g_object_unref (gen);

@@ -16,6 +16,7 @@ typedef struct
 {
   IbU64Map *edges; /* (node << 8 | byte) -> child */
   GArray *terminal; /* gint32 token id per node, -1 if none */
+  gboolean first[256]; /* bytes that start a pattern */
 } Trie;
 
 struct _IbAddedVocab
@@ -43,6 +44,7 @@ trie_init (Trie *t)
   gint32 none = -1;
 
   t->edges = ib_u64_map_new (64);
+  memset (t->first, 0, sizeof (t->first));
   t->terminal = g_array_new (FALSE, FALSE, sizeof (gint32));
   g_array_append_val (t->terminal, none);
 }
@@ -65,6 +67,7 @@ trie_insert (Trie *t, const char *s, gsize len, gint32 id)
 
   if (len == 0)
     return;
+  t->first[(guchar) s[0]] = TRUE;
   for (i = 0; i < len; i++) {
     guint64 key = (node << 8) | (guchar) s[i];
     if (!ib_u64_map_get (t->edges, key, &child)) {
@@ -92,6 +95,8 @@ trie_find (const Trie *t, const char *s, gsize len, gsize from, gsize *mstart,
     guint64 node = 0, child;
     gssize best = -1;
     gint32 best_id = -1;
+    if (!t->first[(guchar) s[i]])
+      continue;
     for (j = i; j < len; j++) {
       if (!ib_u64_map_get (t->edges, (node << 8) | (guchar) s[j], &child))
         break;

@@ -201,7 +201,7 @@ bpe_tokenize (IbModel *m, const char *s, gsize len, GArray *ids, GError **error)
     if (i + n >= len && b->suffix)
       g_string_append (piece, b->suffix);
 
-    id = ib_vocab_get (&m->vocab, piece->str);
+    id = ib_vocab_get_len (&m->vocab, piece->str, piece->len);
     if (id >= 0) {
       if (have_unk) {
         word_add (w, u_id, u_len);

@@ -81,28 +81,8 @@ wordpiece_cleanup (const char *s)
   return cur;
 }
 
-/* whether @len bytes are UTF-8; unlike g_utf8_validate, NUL is allowed */
-static gboolean
-valid_utf8 (const guint8 *p, gsize len)
-{
-  gsize i = 0;
-
-  while (i < len) {
-    const char *end;
-    if (p[i] == 0) {
-      i++;
-      continue;
-    }
-    g_utf8_validate ((const char *) p + i, len - i, &end);
-    if ((const guint8 *) end == p + i)
-      return FALSE;
-    i = (const guint8 *) end - p;
-  }
-  return TRUE;
-}
-
 /* ByteFallback: flush collected <0xNN> bytes as one string, or one U+FFFD
- * per byte when they are not valid UTF-8 (a NUL byte ends the C string) */
+ * per byte when they are not valid UTF-8 */
 static void
 flush_bytes (GByteArray *bytes, GPtrArray *out)
 {
@@ -110,8 +90,13 @@ flush_bytes (GByteArray *bytes, GPtrArray *out)
 
   if (bytes->len == 0)
     return;
-  if (valid_utf8 (bytes->data, bytes->len)) {
-    g_ptr_array_add (out, g_strndup ((const char *) bytes->data, bytes->len));
+  if (ib_utf8_validate_len ((const char *) bytes->data, bytes->len)) {
+    /* C strings cannot hold U+0000: those characters are left out */
+    GString *s = g_string_sized_new (bytes->len);
+    for (i = 0; i < bytes->len; i++)
+      if (bytes->data[i] != 0)
+        g_string_append_c (s, bytes->data[i]);
+    g_ptr_array_add (out, g_string_free (s, FALSE));
   } else {
     for (i = 0; i < bytes->len; i++)
       g_ptr_array_add (out, g_strdup ("\xef\xbf\xbd"));

@@ -12,15 +12,27 @@ library about every code point.  Grapheme-cluster properties come from the
 combining classes from `unicodedata` (only for marks the library reorders).
 
 Run by a developer (never by the build or CI):
-    pip install "tokenizers<0.23" regex
-    python3 engine/tokenizer/gen-unicode-tables.py > engine/tokenizer/unicode-tables.c
+    pip install "tokenizers<0.23" regex "unicodedata2>=16,<17"
+    python3 engine/tokenizer/gen-unicode-tables.py [T5_TOKENIZER_JSON] \
+        > engine/tokenizer/unicode-tables.c
+
+Grapheme properties: unicode-segmentation (in tokenizers 0.22) has Unicode
+16 data while `regex` may be newer, so only code points assigned in Unicode
+16 (unicodedata2) get regex's properties.  With T5's tokenizer.json (its
+Precompiled normalizer groups graphemes), the "extends the previous
+grapheme" property of every BMP code point is also measured from the
+library and wins.
 """
 
 import sys
 import unicodedata
 
+import base64
+import json
+
 import regex
 import tokenizers
+import unicodedata2
 from tokenizers import normalizers, pre_tokenizers
 
 MAX_CP = 0x110000
@@ -174,6 +186,33 @@ def main():
         if i == 0:
             continue
         mark(r"\p{InCB=" + name + "}", i, 5)
+    for cp in list(props):
+        if unicodedata2.category(chr(cp)) == "Cn" and not (props[cp] & 0x10):
+            del props[cp]  # not assigned in Unicode 16 (Extended_Pictographic keeps reserved ranges)
+
+    if len(sys.argv) > 1:
+        t5 = json.load(open(sys.argv[1], encoding="utf-8"))
+        charsmap = [n for n in t5["normalizer"]["normalizers"] if n["type"] == "Precompiled"][0]
+        pc = normalizers.Precompiled(base64.b64decode(charsmap["precompiled_charsmap"]))
+        extending = (4, 5, 8)  # Extend, ZWJ, SpacingMark
+        changed = 0
+        for cp in range(0x80, 0x10000):
+            if 0xD800 <= cp <= 0xDFFF:
+                continue
+            ch = chr(cp)
+            if pc.normalize_str(ch) == "":
+                continue  # deleted either way: cannot tell, and it does not matter
+            joins = pc.normalize_str("\u00a0" + ch) == " "
+            gcb = props.get(cp, 0) & 0x0F
+            if joins and gcb not in extending:
+                props[cp] = (props.get(cp, 0) & ~0x0F) | 4
+                changed += 1
+            elif not joins and gcb in extending:
+                props[cp] = props.get(cp, 0) & ~0x0F
+                changed += 1
+        print(f"grapheme probe changed {changed} code points", file=sys.stderr)
+    else:
+        print("no T5 tokenizer.json given: grapheme properties not probed", file=sys.stderr)
 
     print("/* SPDX-License-Identifier: LGPL-2.1-or-later */")
     print("/* Character tables measured from Hugging Face tokenizers "

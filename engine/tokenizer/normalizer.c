@@ -67,7 +67,7 @@ ns_filter (IbNormStr *ns, gboolean (*keep) (gunichar))
   gboolean have_last = FALSE;
   gunichar last = 0;
 
-  for (p = ns->s; *p; p = g_utf8_next_char (p)) {
+  for (p = ns->s; p < ns->s + ns->len; p = g_utf8_next_char (p)) {
     gunichar c = g_utf8_get_char (p);
     if (keep (c)) {
       if (have_last)
@@ -118,7 +118,7 @@ ns_map (IbNormStr *ns, gunichar (*map) (gunichar))
   Changes *ch = changes_new (ns);
   const char *p;
 
-  for (p = ns->s; *p; p = g_utf8_next_char (p))
+  for (p = ns->s; p < ns->s + ns->len; p = g_utf8_next_char (p))
     push (ch, map (g_utf8_get_char (p)), 0);
   apply (ns, ch, 0);
 }
@@ -155,7 +155,7 @@ ns_lowercase (IbNormStr *ns)
   Changes *ch = changes_new (ns);
   const char *p;
 
-  for (p = ns->s; *p; p = g_utf8_next_char (p)) {
+  for (p = ns->s; p < ns->s + ns->len; p = g_utf8_next_char (p)) {
     gunichar lo[3];
     guint n = ib_uni_to_lower (g_utf8_get_char (p), lo), i;
     for (i = 0; i < n; i++)
@@ -175,7 +175,7 @@ ns_nfd (IbNormStr *ns)
   const char *p;
   gsize run = 0, i, j;
 
-  for (p = ns->s; *p; p = g_utf8_next_char (p)) {
+  for (p = ns->s; p < ns->s + ns->len; p = g_utf8_next_char (p)) {
     gunichar d[4];
     guint n = ib_uni_nfd_char (g_utf8_get_char (p), d), k;
     for (k = 0; k < n; k++)
@@ -249,7 +249,7 @@ bert_normalize (const IbNormalizer *n, IbNormStr *ns)
   }
   if (n->chinese) {
     Changes *ch = changes_new (ns);
-    for (p = ns->s; *p; p = g_utf8_next_char (p)) {
+    for (p = ns->s; p < ns->s + ns->len; p = g_utf8_next_char (p)) {
       gunichar c = g_utf8_get_char (p);
       if (is_chinese_char (c)) {
         push (ch, ' ', 0);
@@ -274,8 +274,8 @@ static void
 precompiled_replace (Changes *ch, const char *old_part, gsize old_len,
     const char *new_part, gsize new_len)
 {
-  glong old_count = g_utf8_strlen (old_part, old_len);
-  glong new_count = g_utf8_strlen (new_part, new_len);
+  glong old_count = ib_utf8_count (old_part, old_len);
+  glong new_count = ib_utf8_count (new_part, new_len);
   glong diff = new_count - old_count, k;
   const char *p;
 

@@ -5,13 +5,56 @@
 
 #include <string.h>
 
+/* a NUL-terminated copy of @len bytes that may contain NUL */
+static char *
+bytes_dup (const char *s, gsize len)
+{
+  char *d = g_malloc (len + 1);
+
+  memcpy (d, s, len);
+  d[len] = '\0';
+  return d;
+}
+
+gboolean
+ib_utf8_validate_len (const char *s, gsize len)
+{
+  gsize i = 0;
+
+  while (i < len) {
+    const char *end;
+    if (s[i] == '\0') {
+      i++;
+      continue;
+    }
+    g_utf8_validate (s + i, len - i, &end);
+    if (end == s + i)
+      return FALSE;
+    i = end - s;
+  }
+  return TRUE;
+}
+
+gsize
+ib_utf8_count (const char *s, gsize len)
+{
+  const char *p = s, *end = s + len;
+  gsize n = 0;
+
+  while (p < end) {
+    p = g_utf8_next_char (p);
+    n++;
+  }
+  return n;
+}
+
 IbNormStr *
 ib_ns_new (const char *text, gsize len, gsize shift)
 {
   IbNormStr *ns = g_new0 (IbNormStr, 1);
   gsize i = 0;
 
-  ns->s = g_strndup (text, len);
+  ns->s = bytes_dup (text, len);
   ns->len = len;
   ns->orig_len = len;
   ns->shift = shift;
@@ -43,7 +86,7 @@ ib_ns_copy (const IbNormStr *ns)
   IbNormStr *out = g_new0 (IbNormStr, 1);
 
   *out = *ns;
-  out->s = g_strndup (ns->s, ns->len);
+  out->s = bytes_dup (ns->s, ns->len);
   out->align = g_memdup2 (ns->align, 2 * sizeof (guint32) * (ns->len + 1));
   return out;
 }
@@ -62,7 +105,7 @@ ib_ns_slice (const IbNormStr *ns, gsize start, gsize end)
     o_start = ns->align[2 * start];
     o_end = ns->align[2 * (end - 1) + 1];
   }
-  out->s = g_strndup (ns->s + start, end - start);
+  out->s = bytes_dup (ns->s + start, end - start);
   out->len = end - start;
   out->orig_len = o_end > o_start ? o_end - o_start : 0;
   out->shift = ns->shift + o_start;
@@ -269,10 +312,10 @@ ib_ns_strip (IbNormStr *ns, gboolean left, gboolean right)
   const char *p;
   GArray *ch;
 
-  for (p = ns->s; *p; p = g_utf8_next_char (p))
+  for (p = ns->s; p < ns->s + ns->len; p = g_utf8_next_char (p))
     count++;
   if (left) {
-    for (p = ns->s; *p; p = g_utf8_next_char (p)) {
+    for (p = ns->s; p < ns->s + ns->len; p = g_utf8_next_char (p)) {
       if (!ib_uni_is_whitespace (g_utf8_get_char (p)))
         break;
       leading++;
@@ -292,7 +335,7 @@ ib_ns_strip (IbNormStr *ns, gboolean left, gboolean right)
     return;
 
   ch = g_array_new (FALSE, FALSE, sizeof (IbNsChange));
-  for (i = 0, p = ns->s; *p; p = g_utf8_next_char (p), i++) {
+  for (i = 0, p = ns->s; p < ns->s + ns->len; p = g_utf8_next_char (p), i++) {
     IbNsChange c;
     if (i < leading || i + trailing >= count)
       continue;
@@ -435,7 +478,7 @@ ib_find_matches_literal (const char *s, gsize len, const char *lit)
 
   if (ll == 0) {
     /* an empty pattern matches nothing (the end is counted in chars) */
-    push_match (a, 0, g_utf8_strlen (s, len), FALSE);
+    push_match (a, 0, ib_utf8_count (s, len), FALSE);
     return a;
   }
   if (len == 0) {

@@ -49,6 +49,12 @@ typedef enum
 
 typedef gboolean (*IbCharPred) (gunichar c, gpointer user_data);
 
+/* UTF-8 validation of @len bytes that accepts NUL characters */
+gboolean ib_utf8_validate_len (const char *s, gsize len);
+
+/* number of chars in @len bytes of valid UTF-8 (NUL counts as a char) */
+gsize ib_utf8_count (const char *s, gsize len);
+
 IbNormStr *ib_ns_new (const char *text, gsize len, gsize shift);
 void ib_ns_free (IbNormStr *ns);
 IbNormStr *ib_ns_copy (const IbNormStr *ns);

@@ -314,7 +314,7 @@ encode_full (IbTokenizer *tok, const char *text, gssize len,
   g_return_val_if_fail (ids != NULL, FALSE);
   if (len < 0)
     len = strlen (text);
-  if (!g_utf8_validate (text, len, NULL)) {
+  if (!ib_utf8_validate_len (text, len)) {
     g_set_error (error, IB_TOKENIZER_ERROR, IB_TOKENIZER_ERROR_INPUT,
         "input text is not valid UTF-8");
     goto out;

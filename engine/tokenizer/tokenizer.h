@@ -54,7 +54,8 @@ void ib_tokenizer_free (IbTokenizer *tok);
 /* Appends the ids of @text (@len bytes, -1: NUL-terminated) to @ids, a
  * GArray of gint32.  @add_special applies the post-processor template
  * (e.g. <s>, [CLS] ... [SEP], </s>).  The truncation of tokenizer.json,
- * if any, applies.  Fails on invalid UTF-8; @ids is then unchanged. */
+ * if any, applies (its padding does not).  @text may hold U+0000 when
+ * @len is given.  Fails on invalid UTF-8; @ids is then unchanged. */
 gboolean ib_tokenizer_encode (IbTokenizer *tok, const char *text, gssize len,
     gboolean add_special, GArray *ids, GError **error);
 
@@ -67,7 +68,9 @@ gboolean ib_tokenizer_encode_truncated (IbTokenizer *tok, const char *text,
 
 /* Returns the text of @ids (transfer full), as Tokenizer.decode does:
  * unknown ids are dropped, @skip_special leaves out special added tokens,
- * then the decoder runs. */
+ * then the decoder runs.  U+0000 characters (byte token <0x00>) are left
+ * out of the C string.  transformers' extra clean-up of spaces is
+ * ib_tokenizer_clean_up_spaces (). */
 char *ib_tokenizer_decode (IbTokenizer *tok, const gint32 *ids, gsize n_ids,
     gboolean skip_special, GError **error);
 

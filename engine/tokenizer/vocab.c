@@ -49,6 +49,9 @@ ib_vocab_get_len (const IbVocab *v, const char *token, gsize len)
   char *tmp;
   gint32 id;
 
+  /* no token holds a NUL character */
+  if (memchr (token, '\0', len) != NULL)
+    return -1;
   if (len < sizeof (buf)) {
     memcpy (buf, token, len);
     buf[len] = '\0';

@@ -35,7 +35,7 @@ wordpiece_tokenize (IbModel *m, const char *s, gsize len, GArray *ids,
   GString *sub;
   gsize start = 0, mark = ids->len, plen = strlen (w->prefix);
 
-  if ((gsize) g_utf8_strlen (s, len) > w->max_chars)
+  if (ib_utf8_count (s, len) > w->max_chars)
     return unk (m, w->unk_token, ids, error);
 
   sub = g_string_new (NULL);
@@ -48,7 +48,7 @@ wordpiece_tokenize (IbModel *m, const char *s, gsize len, GArray *ids,
       if (start > 0)
         g_string_append_len (sub, w->prefix, plen);
       g_string_append_len (sub, s + start, end - start);
-      found = ib_vocab_get (&m->vocab, sub->str);
+      found = ib_vocab_get_len (&m->vocab, sub->str, sub->len);
       if (found >= 0)
         break;
       end = g_utf8_prev_char (s + end) - s;

@@ -53,6 +53,11 @@ test_encode_basic (void)
   g_assert_true (ib_tokenizer_encode (tok, "abXYZ", 2, FALSE, ids, NULL));
   g_assert_cmpuint (ids->len, ==, 8);
   g_assert_cmpint (g_array_index (ids, gint32, 7), ==, 6);
+  /* U+0000 is a valid character (clean_text removes it) */
+  g_assert_true (ib_tokenizer_encode (tok, "a\0b", 3, FALSE, ids, NULL));
+  g_assert_cmpuint (ids->len, ==, 9);
+  g_assert_cmpint (g_array_index (ids, gint32, 8), ==, 6);
+  g_array_set_size (ids, 8);
 
   text = ib_tokenizer_decode (tok, (const gint32 *) (void *) ids->data,
       ids->len, TRUE, NULL);
