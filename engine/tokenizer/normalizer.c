@@ -409,6 +409,7 @@ ib_normalizer_new (JsonNode *node, GError **error)
   IbNormalizer *n = NULL;
   JsonObject *obj;
   const char *type;
+  gboolean ok = FALSE;
 
   if (node == NULL || JSON_NODE_HOLDS_NULL (node))
     return NULL;
@@ -423,7 +424,7 @@ ib_normalizer_new (JsonNode *node, GError **error)
   if (type == NULL) {
     g_set_error (error, IB_TOKENIZER_ERROR, IB_TOKENIZER_ERROR_FORMAT,
         "normalizer without a type");
-    goto fail;
+    goto out;
   } else if (strcmp (type, "Sequence") == 0) {
     JsonArray *arr;
     guint i;
@@ -435,18 +436,19 @@ ib_normalizer_new (JsonNode *node, GError **error)
         !JSON_NODE_HOLDS_ARRAY (json_object_get_member (obj, "normalizers"))) {
       g_set_error (error, IB_TOKENIZER_ERROR, IB_TOKENIZER_ERROR_FORMAT,
           "Sequence normalizer without a normalizers array");
-      goto fail;
+      goto out;
     }
     arr = json_object_get_array_member (obj, "normalizers");
     for (i = 0; i < json_array_get_length (arr); i++) {
+      GError *err = NULL;
       IbNormalizer *c =
-          ib_normalizer_new (json_array_get_element (arr, i), error);
-      if (c == NULL) {
-        if (error && *error)
-          goto fail;
-        continue;
+          ib_normalizer_new (json_array_get_element (arr, i), &err);
+      if (err != NULL) {
+        g_propagate_error (error, err);
+        goto out;
       }
-      g_ptr_array_add (n->children, c);
+      if (c != NULL)
+        g_ptr_array_add (n->children, c);
     }
   } else if (strcmp (type, "Prepend") == 0) {
     n->type = NORM_PREPEND;
@@ -456,14 +458,14 @@ ib_normalizer_new (JsonNode *node, GError **error)
     n->text = g_strdup (ib_json_get_string (obj, "content", ""));
     n->re = ib_json_pattern (json_object_get_member (obj, "pattern"), error);
     if (n->re == NULL)
-      goto fail;
+      goto out;
   } else if (strcmp (type, "Precompiled") == 0) {
     const char *b64 = ib_json_get_string (obj, "precompiled_charsmap", NULL);
     n->type = NORM_PRECOMPILED;
     if (b64 != NULL && *b64) {
       n->charsmap = ib_charsmap_new (b64, error);
       if (n->charsmap == NULL)
-        goto fail;
+        goto out;
     }
   } else if (strcmp (type, "BertNormalizer") == 0 ||
       strcmp (type, "Bert") == 0) {
@@ -496,11 +498,12 @@ ib_normalizer_new (JsonNode *node, GError **error)
   } else {
     g_set_error (error, IB_TOKENIZER_ERROR, IB_TOKENIZER_ERROR_UNSUPPORTED,
         "unsupported normalizer type '%s'", type);
-    goto fail;
+    goto out;
   }
-  return n;
+  ok = TRUE;
 
-fail:
-  ib_normalizer_free (n);
-  return NULL;
+out:
+  if (!ok)
+    g_clear_pointer (&n, ib_normalizer_free);
+  return n;
 }

@@ -264,6 +264,8 @@ VARIANTS = [
     {"name": "small-unigram", "base": "local:small/small-unigram.json"},
     {"name": "small-unigram-split", "base": "local:small/small-unigram-split.json"},
     {"name": "small-wordpiece", "base": "local:small/small-wordpiece.json", "truncate": MAX_TRUNC},
+    {"name": "small-wordlevel", "base": "local:small/small-wordlevel.json", "truncate": 16},
+    {"name": "small-wordlevel-split", "base": "local:small/small-wordlevel-split.json"},
 ]
 
 LLAMA_BYTES = [f"<0x{i:02X}>" for i in range(256)]
@@ -422,6 +424,42 @@ def train_small_wordpiece(corpus):
     return d
 
 
+def train_small_wordlevel(corpus):
+    """Components the InstructBLIP tokenizers do not use, for coverage:
+    Strip, NFD, StripAccents, Lowercase, Replace(regex), Nmt, Whitespace,
+    Punctuation, Digits, Split, WordLevel, BertProcessing, BPEDecoder."""
+    from tokenizers import normalizers
+    tok = Tokenizer(models.WordLevel(unk_token="[UNK]"))
+    tok.normalizer = normalizers.Sequence([
+        normalizers.Strip(), normalizers.NFD(), normalizers.StripAccents(), normalizers.Lowercase()])
+    tok.pre_tokenizer = pre_tokenizers.Sequence([
+        pre_tokenizers.Whitespace(), pre_tokenizers.Punctuation(),
+        pre_tokenizers.Digits(individual_digits=True)])
+    trainer = trainers.WordLevelTrainer(vocab_size=1500, show_progress=False,
+                                        special_tokens=["[UNK]", "[CLS]", "[SEP]"])
+    tok.train_from_iterator(corpus, trainer)
+    d = json.loads(tok.to_str())
+    d["normalizer"]["normalizers"].append(
+        {"type": "Replace", "pattern": {"Regex": "\\s+"}, "content": " "})
+    d["post_processor"] = {"type": "BertProcessing", "sep": ["[SEP]", 2], "cls": ["[CLS]", 1]}
+    d["added_tokens"] = [added(t, id=i) for i, t in enumerate(["[UNK]", "[CLS]", "[SEP]"])]
+    split = json.loads(json.dumps(d))
+    split["normalizer"] = {"type": "Sequence", "normalizers": [
+        {"type": "Nmt"}, {"type": "Strip", "strip_left": True, "strip_right": False}, {"type": "Lowercase"}]}
+    split["pre_tokenizer"] = {"type": "Sequence", "pretokenizers": [
+        {"type": "Split", "pattern": {"Regex": "\\s+"}, "behavior": "Removed", "invert": False},
+        {"type": "Split", "pattern": {"String": "-"}, "behavior": "MergedWithPrevious", "invert": False},
+        {"type": "Split", "pattern": {"String": "."}, "behavior": "MergedWithNext", "invert": False},
+        {"type": "Split", "pattern": {"Regex": "[a-z]+"}, "behavior": "Contiguous", "invert": True},
+        {"type": "Punctuation", "behavior": "Contiguous"},
+        {"type": "Digits", "individual_digits": False}]}
+    split["decoder"] = {"type": "BPEDecoder", "suffix": "e"}
+    split["post_processor"] = {"type": "Sequence", "processors": [
+        {"type": "BertProcessing", "sep": ["[SEP]", 2], "cls": ["[CLS]", 1]},
+        {"type": "BertProcessing", "sep": ["[SEP]", 2], "cls": ["[UNK]", 0]}]}
+    return d, split
+
+
 def build_variant(v, shared):
     kind, rel = v["base"].split(":", 1)
     if kind == "shared":
@@ -507,9 +545,11 @@ def main():
     bpe_old, bpe_new = train_small_bpe(train_text)
     uni_old, uni_new = train_small_unigram(corpus, shared if have_shared else None)
     wp = train_small_wordpiece(train_text)
+    wl, wl_split = train_small_wordlevel(train_text)
     for name, d in [("small-bpe", bpe_old), ("small-bpe-metaspace", bpe_new),
                     ("small-unigram", uni_old), ("small-unigram-split", uni_new),
-                    ("small-wordpiece", wp)]:
+                    ("small-wordpiece", wp), ("small-wordlevel", wl),
+                    ("small-wordlevel-split", wl_split)]:
         Tokenizer.from_str(json.dumps(d))  # must load
         dump(f"small/{name}.json", d)
     dump("variants.json", VARIANTS, indent=1)
