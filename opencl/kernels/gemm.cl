@@ -24,40 +24,40 @@
 /* The micro-kernel is written out with named registers (12 float16
  * accumulators for 6 rows x 2 vectors): arrays of vectors or of row pointers
  * make LLVM keep them on the stack. */
-#define PK_DECL_ROW(i)                                          \
-  const __global float *a##i = A + (size_t) min (m0 + i, M - 1) * K;     \
+#define PK_DECL_ROW(i)                                               \
+  const __global float *a##i = A + (size_t) min (m0 + i, M - 1) * K; \
   float16 c##i##0 = (float16) (0.0f), c##i##1 = (float16) (0.0f);
-#define PK_FMA_ROW(i, kk)                                       \
-  {                                                             \
-    const float16 av = (float16) (a##i[kk]);                    \
-    c##i##0 = fma (av, b0, c##i##0);                            \
-    c##i##1 = fma (av, b1, c##i##1);                            \
+#define PK_FMA_ROW(i, kk)                    \
+  {                                          \
+    const float16 av = (float16) (a##i[kk]); \
+    c##i##0 = fma (av, b0, c##i##0);         \
+    c##i##1 = fma (av, b1, c##i##1);         \
   }
-#define PK_LOAD(LOADW, kk)                                      \
-  const float16 b0 = LOADW (w + (size_t) (kk) * GEMM_NR, 0);    \
-  const float16 b1 = LOADW (w + (size_t) (kk) * GEMM_NR, 1);
-#define PK_STEP6(LOADW, kk)                                     \
-  {                                                             \
-    PK_LOAD (LOADW, kk);                                        \
-    PK_FMA_ROW (0, kk);                                         \
-    PK_FMA_ROW (1, kk);                                         \
-    PK_FMA_ROW (2, kk);                                         \
-    PK_FMA_ROW (3, kk);                                         \
-    PK_FMA_ROW (4, kk);                                         \
-    PK_FMA_ROW (5, kk);                                         \
+#define PK_LOAD(LOADW, kk)                                  \
+  const float16 b0 = LOADW (w + (size_t) (kk) *GEMM_NR, 0); \
+  const float16 b1 = LOADW (w + (size_t) (kk) *GEMM_NR, 1);
+#define PK_STEP6(LOADW, kk) \
+  {                         \
+    PK_LOAD (LOADW, kk);    \
+    PK_FMA_ROW (0, kk);     \
+    PK_FMA_ROW (1, kk);     \
+    PK_FMA_ROW (2, kk);     \
+    PK_FMA_ROW (3, kk);     \
+    PK_FMA_ROW (4, kk);     \
+    PK_FMA_ROW (5, kk);     \
   }
-#define PK_STEP1(LOADW, kk)                                     \
-  {                                                             \
-    PK_LOAD (LOADW, kk);                                        \
-    PK_FMA_ROW (0, kk);                                         \
+#define PK_STEP1(LOADW, kk) \
+  {                         \
+    PK_LOAD (LOADW, kk);    \
+    PK_FMA_ROW (0, kk);     \
   }
 
 /* Epilogue for one row: bias, residual, store (vector or column by column
  * at the right edge). */
-#define PK_STORE_ROW(i)                                         \
-  if (m0 + i < M) {                                             \
-    store_tile (c##i##0, C, bias, R, M, N, m0 + i, n0, flags);  \
-    store_tile (c##i##1, C, bias, R, M, N, m0 + i, n0 + 16, flags);     \
+#define PK_STORE_ROW(i)                                             \
+  if (m0 + i < M) {                                                 \
+    store_tile (c##i##0, C, bias, R, M, N, m0 + i, n0, flags);      \
+    store_tile (c##i##1, C, bias, R, M, N, m0 + i, n0 + 16, flags); \
   }
 
 inline void
@@ -86,48 +86,49 @@ store_tile (float16 c, __global float *C, const __global float *bias,
 #define LOADW_F32(w, j) vload16 ((j), (w))
 #define LOADW_F16(w, j) vload_half16 ((j), (w))
 
-#define PK_HEAD(NAME, WTYPE, MR)                                        \
-  __kernel void NAME (const __global float *A,                          \
-      const __global WTYPE *W, const __global float *bias,              \
-      const __global float *R, __global float *C, int M, int N, int K,  \
-      int flags, int a_off, int c_off)                                  \
-  {                                                                     \
-    const int m0 = get_global_id (0) * MR;                              \
-    A += a_off;                                                         \
-    C += c_off;                                                         \
-    R += c_off;                                                         \
-    const int n0 = get_global_id (1) * GEMM_NR;                         \
-    const __global WTYPE *w = W + (size_t) get_global_id (1) * K * GEMM_NR;     \
+#define PK_HEAD(NAME, WTYPE, MR)                                              \
+  __kernel void NAME (const __global float *A, const __global WTYPE *W,       \
+      const __global float *bias, const __global float *R, __global float *C, \
+      int M, int N, int K, int flags, int a_off, int c_off)                   \
+  {                                                                           \
+    const int m0 = get_global_id (0) * MR;                                    \
+    A += a_off;                                                               \
+    C += c_off;                                                               \
+    R += c_off;                                                               \
+    const int n0 = get_global_id (1) * GEMM_NR;                               \
+    const __global WTYPE *w = W + (size_t) get_global_id (1) * K * GEMM_NR;   \
     int k = 0;
 
-#define DEFINE_GEMM_PK(NAME, WTYPE, LOADW)                              \
-  PK_HEAD (NAME, WTYPE, 6)                                              \
-    PK_DECL_ROW (0) PK_DECL_ROW (1) PK_DECL_ROW (2)                     \
-    PK_DECL_ROW (3) PK_DECL_ROW (4) PK_DECL_ROW (5)                     \
-    for (; k + 4 <= K; k += 4) {                                        \
-      PK_STEP6 (LOADW, k);                                              \
-      PK_STEP6 (LOADW, k + 1);                                          \
-      PK_STEP6 (LOADW, k + 2);                                          \
-      PK_STEP6 (LOADW, k + 3);                                          \
-    }                                                                   \
-    for (; k < K; k++)                                                  \
-      PK_STEP6 (LOADW, k);                                              \
-    PK_STORE_ROW (0) PK_STORE_ROW (1) PK_STORE_ROW (2)                  \
-    PK_STORE_ROW (3) PK_STORE_ROW (4) PK_STORE_ROW (5)                  \
+#define DEFINE_GEMM_PK(NAME, WTYPE, LOADW)                            \
+  PK_HEAD (NAME, WTYPE, 6)                                            \
+  PK_DECL_ROW (0)                                                     \
+  PK_DECL_ROW (1) PK_DECL_ROW (2) PK_DECL_ROW (3) PK_DECL_ROW (4)     \
+      PK_DECL_ROW (5) for (; k + 4 <= K; k += 4)                      \
+  {                                                                   \
+    PK_STEP6 (LOADW, k);                                              \
+    PK_STEP6 (LOADW, k + 1);                                          \
+    PK_STEP6 (LOADW, k + 2);                                          \
+    PK_STEP6 (LOADW, k + 3);                                          \
+  }                                                                   \
+  for (; k < K; k++)                                                  \
+    PK_STEP6 (LOADW, k);                                              \
+  PK_STORE_ROW (0)                                                    \
+  PK_STORE_ROW (1) PK_STORE_ROW (2) PK_STORE_ROW (3) PK_STORE_ROW (4) \
+      PK_STORE_ROW (5)                                                \
   }
 
-#define DEFINE_GEMV_PK(NAME, WTYPE, LOADW)                              \
-  PK_HEAD (NAME, WTYPE, 1)                                              \
-    PK_DECL_ROW (0)                                                     \
-    for (; k + 4 <= K; k += 4) {                                        \
-      PK_STEP1 (LOADW, k);                                              \
-      PK_STEP1 (LOADW, k + 1);                                          \
-      PK_STEP1 (LOADW, k + 2);                                          \
-      PK_STEP1 (LOADW, k + 3);                                          \
-    }                                                                   \
-    for (; k < K; k++)                                                  \
-      PK_STEP1 (LOADW, k);                                              \
-    PK_STORE_ROW (0)                                                    \
+#define DEFINE_GEMV_PK(NAME, WTYPE, LOADW) \
+  PK_HEAD (NAME, WTYPE, 1)                 \
+  PK_DECL_ROW (0)                          \
+  for (; k + 4 <= K; k += 4) {             \
+    PK_STEP1 (LOADW, k);                   \
+    PK_STEP1 (LOADW, k + 1);               \
+    PK_STEP1 (LOADW, k + 2);               \
+    PK_STEP1 (LOADW, k + 3);               \
+  }                                        \
+  for (; k < K; k++)                       \
+    PK_STEP1 (LOADW, k);                   \
+  PK_STORE_ROW (0)                         \
   }
 
 DEFINE_GEMM_PK (gemm_pk_f32, float, LOADW_F32)
@@ -138,26 +139,25 @@ DEFINE_GEMV_PK (gemv_pk_f16, half, LOADW_F16)
 /* gemv_kn_*: y[N] = x[K] · W[K,N] + bias (+ r), W row-major [K,N] as the
  * CLBlast backend stores it. One work-item per output column, so that
  * neighbouring work-items read neighbouring weights (coalesced on GPUs). */
-#define DEFINE_GEMV_KN(NAME, WTYPE, LOAD)                               \
-  __kernel void NAME (const __global float *x,                          \
-      const __global WTYPE *W, const __global float *bias,              \
-      const __global float *r, __global float *y, int N, int K,         \
-      int flags, int x_off, int y_off)                                  \
-  {                                                                     \
-    const int n = get_global_id (0);                                    \
-    float acc = 0.0f;                                                   \
-    x += x_off;                                                         \
-    y += y_off;                                                         \
-    r += y_off;                                                         \
-    if (n >= N)                                                         \
-      return;                                                           \
-    for (int k = 0; k < K; k++)                                         \
-      acc = fma (x[k], LOAD (W, (size_t) k * N + n), acc);              \
-    if (flags & IB_HAS_BIAS)                                            \
-      acc += bias[n];                                                   \
-    if (flags & IB_HAS_RESIDUAL)                                        \
-      acc += r[n];                                                      \
-    y[n] = acc;                                                         \
+#define DEFINE_GEMV_KN(NAME, WTYPE, LOAD)                                     \
+  __kernel void NAME (const __global float *x, const __global WTYPE *W,       \
+      const __global float *bias, const __global float *r, __global float *y, \
+      int N, int K, int flags, int x_off, int y_off)                          \
+  {                                                                           \
+    const int n = get_global_id (0);                                          \
+    float acc = 0.0f;                                                         \
+    x += x_off;                                                               \
+    y += y_off;                                                               \
+    r += y_off;                                                               \
+    if (n >= N)                                                               \
+      return;                                                                 \
+    for (int k = 0; k < K; k++)                                               \
+      acc = fma (x[k], LOAD (W, (size_t) k * N + n), acc);                    \
+    if (flags & IB_HAS_BIAS)                                                  \
+      acc += bias[n];                                                         \
+    if (flags & IB_HAS_RESIDUAL)                                              \
+      acc += r[n];                                                            \
+    y[n] = acc;                                                               \
   }
 
 #define LOAD_F32(p, i) ((p)[i])
