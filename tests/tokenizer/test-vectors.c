@@ -160,10 +160,12 @@ test_vectors (gconstpointer data)
     texts = g_strsplit (inp, "\n__ggml_vocab_test__\n", -1);
     lines = g_strsplit (out, "\n", -1);
     for (i = 0; texts[i] && lines[i]; i++) {
-      char **nums = g_strsplit (g_strstrip (lines[i]), " ", -1);
-      GArray *want = g_array_new (FALSE, FALSE, sizeof (gint32));
+      char **nums;
+      GArray *want;
       if (i + 1 == g_strv_length (texts) && *texts[i] == '\0')
         break;
+      nums = g_strsplit (g_strstrip (lines[i]), " ", -1);
+      want = g_array_new (FALSE, FALSE, sizeof (gint32));
       for (j = 0; nums[j]; j++) {
         gint32 x;
         if (*nums[j] == '\0')

@@ -98,7 +98,7 @@ gboolean
 tok_test_ids_equal (const GArray *a, const GArray *b)
 {
   return a->len == b->len &&
-      memcmp (a->data, b->data, a->len * sizeof (gint32)) == 0;
+      (a->len == 0 || memcmp (a->data, b->data, a->len * sizeof (gint32)) == 0);
 }
 
 char *
