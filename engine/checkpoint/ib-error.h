@@ -16,6 +16,7 @@ typedef enum
   IB_ERROR_UNSUPPORTED, /* well-formed, but beyond what the engine handles */
   IB_ERROR_INVALID_ARG, /* the caller passed an argument that cannot work */
   IB_ERROR_NO_MEMORY, /* an allocation failed */
+  IB_ERROR_NO_DEVICE, /* no OpenCL platform, or not the device asked for */
 } IbError;
 
 /* The quark of the "ib-error-quark" domain. */

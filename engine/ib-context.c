@@ -1,0 +1,640 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* IbContext: one stream's queue, arena, caches, and the answer pipeline
+ * frames → ViT → Q-Former → projection → LLM prefill → decoding → text. */
+#include "ib-model-private.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "generate.h"
+#include "ops.h"
+#include "preprocess.h"
+
+struct _IbContext
+{
+  IbModel *model;
+  IbContextParams params;
+  IbClQueue *q;
+  IbClArena *arena;
+  IbImagePreprocessor *pre;
+  int S, T, Q; /* image size, ViT tokens, queries */
+  float *pixels; /* host [3, S, S] */
+  IbClBuffer *pix; /* [3, S, S] */
+  IbClBuffer *embeds; /* [max_frames, T, vision hidden] */
+  IbClBuffer *soft; /* [max_frames·Q, text hidden] */
+  int n_frames;
+  double preprocess_ms, vision_ms;
+  IbVitScratch *vs;
+  IbQFormerScratch *qs;
+  IbLlamaState *ls;
+  IbT5State *ts;
+  int n_ctx, n_enc, n_dec;
+  float *logits; /* host [max_beams, vocab] */
+  int pos; /* next decoder position */
+};
+
+void
+ib_context_params_init (IbContextParams *params)
+{
+  params->max_frames = 4;
+  params->max_prompt_tokens = 256;
+  params->max_new_tokens = 256;
+  params->max_beams = 5;
+}
+
+static double
+ms_since (gint64 t0)
+{
+  return (g_get_monotonic_time () - t0) / 1000.0;
+}
+
+static int
+vocab (const IbModel *m)
+{
+  return m->cfg->text.vocab_size;
+}
+
+IbContext *
+ib_context_new (IbModel *model, const IbContextParams *params, GError **error)
+{
+  const IbModelConfig *cfg = model->cfg;
+  IbContextParams defaults;
+  IbPreprocessParams pp;
+  IbContext *ctx;
+  gsize bytes;
+
+  if (params == NULL) {
+    ib_context_params_init (&defaults);
+    params = &defaults;
+  }
+  if (params->max_frames < 1 || params->max_beams < 1 ||
+      params->max_prompt_tokens < 1 || params->max_new_tokens < 1) {
+    g_set_error (error, IB_ERROR, IB_ERROR_INVALID_ARG,
+        "context: max_frames, max_beams, max_prompt_tokens and "
+        "max_new_tokens must be at least 1");
+    return NULL;
+  }
+  ctx = g_new0 (IbContext, 1);
+  ctx->model = ib_model_ref (model);
+  ctx->params = *params;
+  ctx->S = cfg->vision.image_size;
+  ctx->T = ib_vit_get_n_tokens (model->vit);
+  ctx->Q = cfg->n_query_tokens;
+  ctx->n_enc = params->max_frames * ctx->Q + params->max_prompt_tokens;
+  ctx->n_ctx = ctx->n_enc + params->max_new_tokens;
+  ctx->n_dec = params->max_new_tokens + 1;
+
+  /* preprocessing as preprocessor_config.json says */
+  ib_preprocess_params_init (&pp);
+  pp.width =
+      cfg->image_processor.width > 0 ? cfg->image_processor.width : ctx->S;
+  pp.height =
+      cfg->image_processor.height > 0 ? cfg->image_processor.height : ctx->S;
+  pp.do_convert_rgb = cfg->image_processor.do_convert_rgb;
+  pp.do_rescale = cfg->image_processor.do_rescale;
+  pp.rescale_factor = cfg->image_processor.rescale_factor;
+  pp.do_normalize = cfg->image_processor.do_normalize;
+  memcpy (pp.image_mean, cfg->image_processor.image_mean, sizeof (double) * 3);
+  memcpy (pp.image_std, cfg->image_processor.image_std, sizeof (double) * 3);
+  if (pp.width != ctx->S || pp.height != ctx->S) {
+    g_set_error (error, IB_ERROR, IB_ERROR_UNSUPPORTED,
+        "preprocessor_config.json resizes to %dx%d but the vision encoder "
+        "takes %dx%d",
+        pp.width, pp.height, ctx->S, ctx->S);
+    goto fail;
+  }
+  if (!(ctx->pre = ib_image_preprocessor_new (&pp, error)))
+    goto fail;
+
+  /* one arena for every activation and cache of this stream */
+  bytes = ib_vit_scratch_footprint (model->vit, model->dev) +
+      ib_qformer_scratch_footprint (model->qformer, model->dev, ctx->T);
+  if (model->llama)
+    bytes += ib_llama_state_footprint (model->llama, model->dev, ctx->n_ctx,
+        params->max_beams);
+  else
+    bytes += ib_t5_state_footprint (model->t5, model->dev, ctx->n_enc,
+        ctx->n_dec, params->max_beams);
+  if (!(ctx->q = ib_cl_queue_new (model->dev, error)) ||
+      !(ctx->arena = ib_cl_arena_new (model->dev, bytes, error)) ||
+      !(ctx->vs = ib_vit_scratch_new (model->vit, ctx->arena, error)) ||
+      !(ctx->qs = ib_qformer_scratch_new (model->qformer, ctx->arena, ctx->T,
+            error)))
+    goto fail;
+  if (model->llama)
+    ctx->ls = ib_llama_state_new (model->llama, ctx->arena, ctx->n_ctx,
+        params->max_beams, error);
+  else
+    ctx->ts = ib_t5_state_new (model->t5, ctx->arena, ctx->n_enc, ctx->n_dec,
+        params->max_beams, error);
+  if (ctx->ls == NULL && ctx->ts == NULL)
+    goto fail;
+
+  ctx->pixels = g_new (float, 3 * (gsize) ctx->S * ctx->S);
+  ctx->logits = g_new (float, (gsize) params->max_beams *vocab (model));
+  if (!(ctx->pix = ib_cl_buffer_new (model->dev,
+            3 * (gsize) ctx->S * ctx->S * 4, error)) ||
+      !(ctx->embeds = ib_cl_buffer_new (model->dev,
+            (gsize) params->max_frames * ctx->T * cfg->vision.hidden_dim * 4,
+            error)) ||
+      !(ctx->soft = ib_cl_buffer_new (model->dev,
+            (gsize) params->max_frames * ctx->Q * cfg->text.hidden_dim * 4,
+            error)))
+    goto fail;
+  return ctx;
+
+fail:
+  ib_context_free (ctx);
+  return NULL;
+}
+
+void
+ib_context_free (IbContext *ctx)
+{
+  if (ctx == NULL)
+    return;
+  ib_vit_scratch_free (ctx->vs);
+  ib_qformer_scratch_free (ctx->qs);
+  ib_llama_state_free (ctx->ls);
+  ib_t5_state_free (ctx->ts);
+  ib_cl_arena_free (ctx->arena);
+  ib_cl_buffer_free (ctx->pix);
+  ib_cl_buffer_free (ctx->embeds);
+  ib_cl_buffer_free (ctx->soft);
+  ib_cl_queue_free (ctx->q);
+  ib_image_preprocessor_free (ctx->pre);
+  g_free (ctx->pixels);
+  g_free (ctx->logits);
+  ib_model_unref (ctx->model);
+  g_free (ctx);
+}
+
+static gboolean
+check_frames (IbContext *ctx, int n_frames, GError **error)
+{
+  if (n_frames < 1 || n_frames > ctx->params.max_frames) {
+    g_set_error (error, IB_ERROR, IB_ERROR_INVALID_ARG,
+        "%d frames given; this context takes 1 to %d (max_frames)", n_frames,
+        ctx->params.max_frames);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* The vision encoder on the pixels in ctx->pixels, into frame slot @f. */
+static gboolean
+encode_frame (IbContext *ctx, int f, GError **error)
+{
+  const IbModel *m = ctx->model;
+
+  ib_cl_queue_upload (ctx->q, ctx->pix, 0, ctx->pixels,
+      3 * (gsize) ctx->S * ctx->S * 4);
+  ib_vit_forward (m->vit, ctx->q, ctx->vs, ctx->pix, ctx->embeds,
+      (gsize) f * ctx->T * m->cfg->vision.hidden_dim);
+  /* one sync per frame: the pixel staging buffer is reused */
+  return ib_cl_queue_finish (ctx->q, error);
+}
+
+gboolean
+ib_context_set_frames (IbContext *ctx, const IbImage *frames, int n_frames,
+    GError **error)
+{
+  gint64 t0;
+  int f;
+
+  ctx->n_frames = 0;
+  ctx->preprocess_ms = ctx->vision_ms = 0;
+  if (!check_frames (ctx, n_frames, error))
+    return FALSE;
+  for (f = 0; f < n_frames; f++) {
+    t0 = g_get_monotonic_time ();
+    if (!ib_image_preprocessor_run (ctx->pre, &frames[f], ctx->pixels, error))
+      return FALSE;
+    ctx->preprocess_ms += ms_since (t0);
+    t0 = g_get_monotonic_time ();
+    if (!encode_frame (ctx, f, error))
+      return FALSE;
+    ctx->vision_ms += ms_since (t0);
+  }
+  ctx->n_frames = n_frames;
+  return TRUE;
+}
+
+gboolean
+ib_context_set_pixel_values (IbContext *ctx, const float *pixels, int n_frames,
+    GError **error)
+{
+  const gsize frame = 3 * (gsize) ctx->S * ctx->S;
+  gint64 t0 = g_get_monotonic_time ();
+  int f;
+
+  ctx->n_frames = 0;
+  ctx->preprocess_ms = ctx->vision_ms = 0;
+  if (!check_frames (ctx, n_frames, error))
+    return FALSE;
+  for (f = 0; f < n_frames; f++) {
+    memcpy (ctx->pixels, pixels + f * frame, frame * 4);
+    if (!encode_frame (ctx, f, error))
+      return FALSE;
+  }
+  ctx->vision_ms = ms_since (t0);
+  ctx->n_frames = n_frames;
+  return TRUE;
+}
+
+/* The LLM prompt: placeholders for the soft tokens (the checkpoint's
+ * <image>/<video> id, F·Q of them, as the HF processor inserts them before
+ * the tokenizer's own specials), then the tokenized instruction. Returns
+ * the number of placeholder rows (0 for legacy configs without a
+ * placeholder id: then the soft tokens are simply prepended). */
+static int
+build_prompt (IbContext *ctx, const char *instruction, GArray *ids,
+    GError **error)
+{
+  const IbModelConfig *cfg = ctx->model->cfg;
+  const int n_soft = ctx->n_frames * ctx->Q;
+  gint32 ph = cfg->image_token_index;
+  int i;
+
+  if (cfg->model_type == IB_MODEL_INSTRUCTBLIP_VIDEO &&
+      cfg->video_token_index >= 0)
+    ph = cfg->video_token_index;
+  if (ph >= 0)
+    for (i = 0; i < n_soft; i++)
+      g_array_append_val (ids, ph);
+  if (!ib_tokenizer_encode (ctx->model->tok, instruction, -1, TRUE, ids, error))
+    return -1;
+  if ((int) ids->len - (ph >= 0 ? n_soft : 0) > ctx->params.max_prompt_tokens) {
+    g_set_error (error, IB_ERROR, IB_ERROR_INVALID_ARG,
+        "the instruction has %d tokens; this context takes %d "
+        "(max_prompt_tokens)",
+        ids->len - (ph >= 0 ? n_soft : 0), ctx->params.max_prompt_tokens);
+    return -1;
+  }
+  return ph >= 0 ? n_soft : 0;
+}
+
+/* Q-Former and projection for every frame: soft tokens [F·Q, H]. */
+static gboolean
+run_qformer (IbContext *ctx, const char *instruction, GError **error)
+{
+  const IbModel *m = ctx->model;
+  GArray *qids = g_array_new (FALSE, FALSE, sizeof (gint32));
+  gboolean ok = FALSE;
+  int f;
+
+  /* LAVIS truncates the instruction from the left (max_txt_len); the
+   * Q-Former cannot take more than its position table anyway */
+  if (!ib_tokenizer_encode_truncated (m->qtok, instruction, -1, TRUE,
+          ib_qformer_get_max_text (m->qformer), IB_TRUNCATE_LEFT, qids, error))
+    goto out;
+  ib_qformer_set_instruction (m->qformer, ctx->q, ctx->qs,
+      (const gint32 *) qids->data, qids->len);
+  for (f = 0; f < ctx->n_frames; f++)
+    ib_qformer_forward (m->qformer, ctx->q, ctx->qs, ctx->embeds, f * ctx->T,
+        NULL, ctx->soft, f * ctx->Q);
+  ok = ib_cl_queue_finish (ctx->q, error);
+out:
+  g_array_unref (qids);
+  return ok;
+}
+
+/* ---- decoding callbacks ---- */
+
+static gboolean
+download_logits (IbContext *ctx, int n_beams, float *out, GError **error)
+{
+  IbClBuffer *lb =
+      ctx->ls ? ib_llama_state_logits (ctx->ls) : ib_t5_state_logits (ctx->ts);
+
+  ib_cl_queue_download (ctx->q, lb, 0, out,
+      (gsize) n_beams * vocab (ctx->model) * 4);
+  return ib_cl_queue_finish (ctx->q, error);
+}
+
+static gboolean
+gen_step (gpointer user, const gint32 *tokens, int n_beams, float *logits,
+    GError **error)
+{
+  IbContext *ctx = user;
+  const IbModel *m = ctx->model;
+
+  if ((ctx->ls && ctx->pos >= ctx->n_ctx) ||
+      (ctx->ts && ctx->pos >= ctx->n_dec)) {
+    g_set_error (error, IB_ERROR, IB_ERROR_INVALID_ARG,
+        "the answer outgrew the context (max_new_tokens)");
+    return FALSE;
+  }
+  if (m->llama)
+    ib_llama_decode (m->llama, ctx->q, ctx->ls, tokens, n_beams, ctx->pos);
+  else
+    ib_t5_decode (m->t5, ctx->q, ctx->ts, tokens, n_beams, ctx->pos);
+  ctx->pos++;
+  return download_logits (ctx, n_beams, logits, error);
+}
+
+static gboolean
+gen_reorder (gpointer user, const int *src, int n_beams, GError **error)
+{
+  IbContext *ctx = user;
+  const IbModel *m = ctx->model;
+
+  if (m->llama)
+    ib_llama_reorder (m->llama, ctx->q, ctx->ls, src, n_beams, ctx->pos);
+  else
+    ib_t5_reorder (m->t5, ctx->q, ctx->ts, src, n_beams, ctx->pos);
+  return !ib_cl_queue_failed (ctx->q) || ib_cl_queue_finish (ctx->q, error);
+}
+
+/* Prefill (LLaMA) or encode + first decoder step (T5): logits of the first
+ * generated position into ctx->logits; the generator's view of the prompt
+ * into @gen_prompt. */
+static gboolean
+prefill (IbContext *ctx, const GArray *ids, int n_ph, GArray *gen_prompt,
+    GError **error)
+{
+  const IbModel *m = ctx->model;
+  const int H = m->cfg->text.hidden_dim, n_soft = ctx->n_frames * ctx->Q;
+  const int n_rows = (int) ids->len + (n_ph ? 0 : n_soft);
+  const gint32 *p = (const gint32 *) ids->data;
+  IbClBuffer *input;
+
+  if (m->llama) {
+    input = ib_llama_state_input (ctx->ls);
+    ib_llama_embed (m->llama, ctx->q, ctx->ls, p, ids->len, n_ph ? 0 : n_soft);
+  } else {
+    input = ib_t5_state_input (ctx->ts);
+    ib_t5_embed (m->t5, ctx->q, ctx->ts, p, ids->len, n_ph ? 0 : n_soft);
+  }
+  /* the soft tokens take the placeholder rows (HF masked_scatter), or are
+   * prepended (legacy) */
+  ib_cl_copy_rows (ctx->q, ctx->soft, 0, H, input, 0, H, n_soft, H);
+  if (m->llama) {
+    ib_llama_prefill (m->llama, ctx->q, ctx->ls, n_rows);
+    ctx->pos = n_rows;
+    g_array_append_vals (gen_prompt, ids->data, ids->len);
+    return download_logits (ctx, 1, ctx->logits, error);
+  } else {
+    gint32 start = MAX (m->cfg->text.decoder_start_token_id, 0);
+    ib_t5_encode (m->t5, ctx->q, ctx->ts, n_rows);
+    ctx->pos = 0;
+    g_array_append_val (gen_prompt, start);
+    return gen_step (ctx, &start, 1, ctx->logits, error);
+  }
+}
+
+/* The ids that end an answer: the checkpoint's (generation_config.json,
+ * else text_config), and for LLaMA models also "</s>". The released Vicuna
+ * checkpoints name id 1 (<s>) as eos although the model ends its answers
+ * with </s> (2); LAVIS stops on 2, so do we (see docs/ARCHITECTURE.md). */
+static int
+eos_ids (const IbModel *m, gint32 *out)
+{
+  const IbModelConfig *cfg = m->cfg;
+  const gint32 *ids = cfg->generation.present ? cfg->generation.eos_token_ids :
+                                                cfg->text.eos_token_ids;
+  int n = cfg->generation.present ? (int) cfg->generation.n_eos_token_ids :
+                                    (int) cfg->text.n_eos_token_ids,
+      i;
+
+  for (i = 0; i < n; i++)
+    out[i] = ids[i];
+  if (m->llama) {
+    gint32 s = ib_tokenizer_token_to_id (m->tok, "</s>");
+    gboolean have = FALSE;
+    for (i = 0; i < n; i++)
+      have = have || out[i] == s;
+    if (s >= 0 && !have)
+      out[n++] = s;
+  }
+  return n;
+}
+
+void
+ib_generate_params_init (IbGenerateParams *p)
+{
+  memset (p, 0, sizeof (*p));
+  p->max_new_tokens = 30;
+  p->num_beams = 1;
+  p->length_penalty = 1.0;
+  p->repetition_penalty = 1.0;
+  p->temperature = 1.0;
+  p->top_k = 50;
+  p->top_p = 1.0;
+}
+
+void
+ib_generate_params_init_for_model (IbGenerateParams *p, const IbModel *model)
+{
+  const IbGenerationConfig *g = &model->cfg->generation;
+
+  ib_generate_params_init (p);
+  if (!g->present)
+    return;
+  if (g->max_new_tokens > 0)
+    p->max_new_tokens = g->max_new_tokens;
+  p->num_beams = MAX (g->num_beams, 1);
+  p->do_sample = g->do_sample;
+  p->temperature = g->temperature;
+  p->top_k = g->top_k;
+  p->top_p = g->top_p;
+  p->repetition_penalty = g->repetition_penalty;
+  p->length_penalty = g->length_penalty;
+}
+
+IbAnswer *
+ib_context_answer (IbContext *ctx, const char *instruction,
+    const IbGenerateParams *params, GError **error)
+{
+  const IbModel *m = ctx->model;
+  IbGenerateParams defaults;
+  GArray *ids = g_array_new (FALSE, FALSE, sizeof (gint32));
+  GArray *gen_prompt = g_array_new (FALSE, FALSE, sizeof (gint32));
+  GArray *out_ids = g_array_new (FALSE, FALSE, sizeof (gint32));
+  IbAnswer *answer = NULL;
+  IbGenModel gm;
+  IbGenParams gp;
+  IbTimings t = { 0 };
+  gint32 eos[IB_MAX_EOS_IDS + 1];
+  gint64 t0;
+  int n_ph, n_eos;
+  char *text;
+
+  if (params == NULL) {
+    ib_generate_params_init_for_model (&defaults, m);
+    params = &defaults;
+  }
+  if (ctx->n_frames == 0) {
+    g_set_error (error, IB_ERROR, IB_ERROR_INVALID_ARG,
+        "no frames: call ib_context_set_frames first");
+    goto out;
+  }
+  if (instruction == NULL || !g_utf8_validate (instruction, -1, NULL)) {
+    g_set_error (error, IB_ERROR, IB_ERROR_INVALID_ARG,
+        "the instruction must be valid UTF-8 text");
+    goto out;
+  }
+  if (params->num_beams < 1 || params->num_beams > ctx->params.max_beams ||
+      params->max_new_tokens < 1 ||
+      params->max_new_tokens > ctx->params.max_new_tokens) {
+    g_set_error (error, IB_ERROR, IB_ERROR_INVALID_ARG,
+        "num_beams %d / max_new_tokens %d: this context takes 1 to %d beams "
+        "and 1 to %d new tokens",
+        params->num_beams, params->max_new_tokens, ctx->params.max_beams,
+        ctx->params.max_new_tokens);
+    goto out;
+  }
+
+  t.preprocess_ms = ctx->preprocess_ms;
+  t.vision_ms = ctx->vision_ms;
+  t0 = g_get_monotonic_time ();
+  if (!run_qformer (ctx, instruction, error))
+    goto out;
+  t.qformer_ms = ms_since (t0);
+
+  t0 = g_get_monotonic_time ();
+  n_ph = build_prompt (ctx, instruction, ids, error);
+  if (n_ph < 0 || !prefill (ctx, ids, n_ph, gen_prompt, error))
+    goto out;
+  t.prefill_ms = ms_since (t0);
+  t.n_prompt_tokens = ids->len;
+
+  t0 = g_get_monotonic_time ();
+  gm.step = gen_step;
+  gm.reorder = gen_reorder;
+  gm.user = ctx;
+  gm.vocab = vocab (m);
+  ib_gen_params_init (&gp);
+  gp.max_new_tokens = params->max_new_tokens;
+  gp.min_new_tokens = params->min_new_tokens > 0 ? params->min_new_tokens : -1;
+  gp.num_beams = params->num_beams;
+  gp.length_penalty = params->length_penalty;
+  gp.repetition_penalty = params->repetition_penalty;
+  gp.do_sample = params->do_sample;
+  gp.temperature = params->temperature;
+  gp.top_k = params->top_k;
+  gp.top_p = params->top_p;
+  gp.seed = params->seed;
+  n_eos = eos_ids (m, eos);
+  gp.eos_ids = eos;
+  gp.n_eos = n_eos;
+  /* every beam starts from the prompt's cache (beam 0's) */
+  if (gp.num_beams > 1) {
+    int *zeros = g_new0 (int, gp.num_beams);
+    gboolean ok = gen_reorder (ctx, zeros, gp.num_beams, error);
+    g_free (zeros);
+    if (!ok)
+      goto out;
+  }
+  if (!ib_generate (&gm, &gp, (const gint32 *) gen_prompt->data,
+          gen_prompt->len, ctx->logits, out_ids, NULL, error))
+    goto out;
+  t.decode_ms = ms_since (t0);
+  t.n_generated_tokens = out_ids->len;
+
+  text = ib_tokenizer_decode (m->tok, (const gint32 *) out_ids->data,
+      out_ids->len, TRUE, error);
+  if (text == NULL)
+    goto out;
+  answer = g_new0 (IbAnswer, 1);
+  answer->text = g_strdup (g_strstrip (text));
+  g_free (text);
+  answer->n_tokens = out_ids->len;
+  answer->token_ids =
+      (gint32 *) g_array_free (g_steal_pointer (&out_ids), FALSE);
+  answer->timings = t;
+out:
+  g_array_unref (ids);
+  g_array_unref (gen_prompt);
+  if (out_ids)
+    g_array_unref (out_ids);
+  return answer;
+}
+
+void
+ib_answer_free (IbAnswer *answer)
+{
+  if (answer == NULL)
+    return;
+  g_free (answer->text);
+  g_free (answer->token_ids);
+  g_free (answer);
+}
+
+/* log p(token) under @logits [V], softmax in double. */
+static double
+log_prob (const float *logits, int V, int token)
+{
+  double max = logits[0], sum = 0;
+  int i;
+
+  for (i = 1; i < V; i++)
+    max = MAX (max, logits[i]);
+  for (i = 0; i < V; i++)
+    sum += exp ((double) logits[i] - max);
+  return (double) logits[token] - max - log (sum);
+}
+
+int
+ib_context_rank (IbContext *ctx, const char *instruction,
+    const char *const *candidates, int n, double *scores, GError **error)
+{
+  const IbModel *m = ctx->model;
+  const int V = vocab (m);
+  GArray *ids = g_array_new (FALSE, FALSE, sizeof (gint32));
+  GArray *gen_prompt = g_array_new (FALSE, FALSE, sizeof (gint32));
+  GArray *cand = g_array_new (FALSE, FALSE, sizeof (gint32));
+  float *first = NULL;
+  int best = -1, n_ph, c, base;
+  guint t;
+
+  if (ctx->n_frames == 0 || n < 1 || candidates == NULL || scores == NULL) {
+    g_set_error (error, IB_ERROR, IB_ERROR_INVALID_ARG,
+        "ranking needs frames, an instruction and at least one candidate");
+    goto out;
+  }
+  if (!run_qformer (ctx, instruction, error))
+    goto out;
+  n_ph = build_prompt (ctx, instruction, ids, error);
+  if (n_ph < 0 || !prefill (ctx, ids, n_ph, gen_prompt, error))
+    goto out;
+  first = g_memdup2 (ctx->logits, (gsize) V * 4);
+  base = ctx->pos;
+
+  /* LAVIS _predict_class: the loss of the answer tokens after the prompt
+   * (LLaMA: the candidate without its bos; T5: the candidate with its
+   * </s>); ranking by the summed log-likelihood orders candidates as the
+   * per-sample loss does, since padding positions are ignored. */
+  for (c = 0; c < n; c++) {
+    const gint32 *tok;
+    double s = 0;
+
+    g_array_set_size (cand, 0);
+    if (!ib_tokenizer_encode (m->tok, candidates[c], -1, m->t5 != NULL, cand,
+            error))
+      goto out;
+    if (cand->len == 0 || (int) cand->len > ctx->params.max_new_tokens) {
+      g_set_error (error, IB_ERROR, IB_ERROR_INVALID_ARG,
+          "candidate %d has %u tokens; it needs 1 to %d (max_new_tokens)", c,
+          cand->len, ctx->params.max_new_tokens);
+      goto out;
+    }
+    tok = (const gint32 *) cand->data;
+    memcpy (ctx->logits, first, (gsize) V * 4);
+    ctx->pos = base;
+    for (t = 0; t < cand->len; t++) {
+      s += log_prob (ctx->logits, V, tok[t]);
+      if (t + 1 < cand->len && !gen_step (ctx, &tok[t], 1, ctx->logits, error))
+        goto out;
+    }
+    scores[c] = s;
+    if (best < 0 || s > scores[best])
+      best = c;
+  }
+out:
+  g_free (first);
+  g_array_unref (ids);
+  g_array_unref (gen_prompt);
+  g_array_unref (cand);
+  return best;
+}

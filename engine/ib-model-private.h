@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The loaded model behind the public IbModel handle. */
+#pragma once
+
+#include "instructblip.h"
+#include "ib-checkpoint.h"
+#include "llama.h"
+#include "qformer.h"
+#include "t5.h"
+#include "tokenizer.h"
+#include "vit.h"
+
+G_BEGIN_DECLS
+
+struct _IbModel
+{
+  gint refcount;
+  char *dir;
+  IbModelConfig *cfg; /* owned copy of the checkpoint's config */
+  IbClDevice *dev;
+  IbTokenizer *tok; /* LLM: tokenizer.json */
+  IbTokenizer *qtok; /* Q-Former: qformer_tokenizer/ */
+  IbVit *vit;
+  IbQFormer *qformer;
+  IbLlama *llama; /* one of llama / t5 */
+  IbT5 *t5;
+  gsize weight_bytes;
+};
+
+G_END_DECLS

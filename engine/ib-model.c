@@ -1,0 +1,137 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* ib_model_load: a checkpoint directory to weights on the device. */
+#include "ib-model-private.h"
+
+#include <string.h>
+
+void
+ib_model_params_init (IbModelParams *params)
+{
+  memset (params, 0, sizeof (*params));
+  params->device = "auto";
+  params->precision = IB_PRECISION_F32;
+}
+
+static IbTokenizer *
+load_tokenizer (const char *dir, const char *sub, GError **error)
+{
+  char *path = g_build_filename (dir, sub ? sub : "", "tokenizer.json", NULL);
+  IbTokenizer *tok = NULL;
+
+  if (!g_file_test (path, G_FILE_TEST_EXISTS))
+    g_set_error (error, IB_ERROR, IB_ERROR_IO,
+        "%s: missing; a model directory needs the LLM tokenizer (tokenizer."
+        "json) and the Q-Former tokenizer (qformer_tokenizer/tokenizer.json)",
+        path);
+  else
+    tok = ib_tokenizer_new_from_file (path, error);
+  g_free (path);
+  return tok;
+}
+
+IbModel *
+ib_model_load (const char *dir, const IbModelParams *params, GError **error)
+{
+  IbModelParams defaults;
+  IbClDeviceParams dp;
+  IbCheckpoint *ckpt = NULL;
+  IbModel *m = NULL;
+  IbLoader loader;
+  GError *cl_error = NULL;
+
+  if (params == NULL) {
+    ib_model_params_init (&defaults);
+    params = &defaults;
+  }
+  ib_cl_device_params_init (&dp);
+  if (!ib_cl_device_params_parse (&dp, params->device, error))
+    return NULL;
+  if (params->gemm && g_str_equal (params->gemm, "clblast"))
+    dp.gemm = IB_CL_GEMM_CLBLAST;
+  else if (params->gemm && g_str_equal (params->gemm, "own"))
+    dp.gemm = IB_CL_GEMM_OWN;
+
+  ckpt = ib_checkpoint_open (dir, error);
+  if (ckpt == NULL)
+    return NULL;
+
+  m = g_new0 (IbModel, 1);
+  m->refcount = 1;
+  m->dir = g_strdup (dir);
+  m->cfg = g_memdup2 (ib_checkpoint_get_config (ckpt), sizeof (IbModelConfig));
+  if (!(m->tok = load_tokenizer (dir, NULL, error)) ||
+      !(m->qtok = load_tokenizer (dir, "qformer_tokenizer", error)))
+    goto fail;
+
+  m->dev = ib_cl_device_new (&dp, &cl_error);
+  if (m->dev == NULL) {
+    /* callers of the public API see one domain for "no such device" */
+    if (g_error_matches (cl_error, IB_CL_ERROR, IB_CL_ERROR_NO_PLATFORM) ||
+        g_error_matches (cl_error, IB_CL_ERROR, IB_CL_ERROR_NO_DEVICE)) {
+      g_set_error_literal (error, IB_ERROR, IB_ERROR_NO_DEVICE,
+          cl_error->message);
+      g_error_free (cl_error);
+    } else
+      g_propagate_error (error, cl_error);
+    goto fail;
+  }
+
+  loader.dev = m->dev;
+  loader.st = ib_checkpoint_get_safetensors (ckpt);
+  loader.storage =
+      params->precision == IB_PRECISION_F16 ? IB_CL_DTYPE_F16 : IB_CL_DTYPE_F32;
+  if (!(m->vit = ib_vit_new (&loader, &m->cfg->vision, error)) ||
+      !(m->qformer = ib_qformer_new (&loader, &m->cfg->qformer,
+            m->cfg->n_query_tokens, m->cfg->text.hidden_dim, error)))
+    goto fail;
+  if (m->cfg->text.arch == IB_TEXT_ARCH_LLAMA)
+    m->llama = ib_llama_new (&loader, &m->cfg->text, error);
+  else
+    m->t5 = ib_t5_new (&loader, &m->cfg->text, error);
+  if (m->llama == NULL && m->t5 == NULL)
+    goto fail;
+  ib_checkpoint_free (ckpt);
+  return m;
+
+fail:
+  ib_checkpoint_free (ckpt);
+  ib_model_unref (m);
+  return NULL;
+}
+
+IbModel *
+ib_model_ref (IbModel *model)
+{
+  g_atomic_int_inc (&model->refcount);
+  return model;
+}
+
+void
+ib_model_unref (IbModel *m)
+{
+  if (m == NULL || !g_atomic_int_dec_and_test (&m->refcount))
+    return;
+  ib_vit_free (m->vit);
+  ib_qformer_free (m->qformer);
+  ib_llama_free (m->llama);
+  ib_t5_free (m->t5);
+  ib_tokenizer_free (m->tok);
+  ib_tokenizer_free (m->qtok);
+  if (m->dev)
+    ib_cl_device_unref (m->dev);
+  ib_model_config_free (m->cfg);
+  g_free (m->dir);
+  g_free (m);
+}
+
+const char *
+ib_model_get_device_name (const IbModel *model)
+{
+  return ib_cl_device_get_info (model->dev)->name;
+}
+
+int
+ib_model_get_image_size (const IbModel *model)
+{
+  return model->cfg->vision.image_size;
+}

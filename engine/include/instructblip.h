@@ -1,0 +1,169 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* instructblip.h: the engine's public API. InstructBLIP (Dai et al. 2023)
+ * answers free-form instructions about images and video, computed on an
+ * OpenCL device from a Hugging Face checkpoint directory as downloaded.
+ *
+ * Usage:
+ *
+ *   IbModelParams mp;
+ *   ib_model_params_init (&mp);
+ *   mp.device = "auto";                         // first GPU, else CPU
+ *   IbModel *model = ib_model_load ("instructblip-vicuna-7b", &mp, &error);
+ *
+ *   IbContextParams cp;
+ *   ib_context_params_init (&cp);
+ *   IbContext *ctx = ib_context_new (model, &cp, &error);
+ *
+ *   IbImage frames[4] = { ... };                // RGB(A/x) frames, any size
+ *   ib_context_set_frames (ctx, frames, 4, &error);
+ *
+ *   IbGenerateParams gp;
+ *   ib_generate_params_init_for_model (&gp, model);  // generation_config.json
+ *   gp.max_new_tokens = 30;
+ *   IbAnswer *answer = ib_context_answer (ctx, "What is happening?", &gp,
+ *       &error);
+ *   printf ("%s\n", answer->text);
+ *   ib_answer_free (answer);
+ *
+ *   ib_context_free (ctx);
+ *   ib_model_unref (model);
+ *
+ * Threads: a model is immutable after loading and may be shared by any
+ * number of contexts in any threads. A context is used by one thread at a
+ * time. There is no global state.
+ *
+ * Errors: every fallible call returns NULL/FALSE and sets a GError: the
+ * IB_ERROR domain (ib-error.h; IB_ERROR_NO_DEVICE when there is no OpenCL
+ * platform or not the device asked for), IB_TOKENIZER_ERROR,
+ * IB_IMAGE_ERROR, or the device layer's "ib-cl-error-quark" for OpenCL
+ * failures while running. The message always says what went wrong. A
+ * failed call leaves the context usable. */
+#pragma once
+
+#include <glib.h>
+
+#include "ib-error.h"
+#include "image.h"
+
+G_BEGIN_DECLS
+
+/* ---- model ------------------------------------------------------------ */
+
+typedef enum
+{
+  IB_PRECISION_F32, /* weights stored as fp32 on the device */
+  IB_PRECISION_F16, /* weights stored as fp16: half the memory;
+                                 * a 7B model fits a 24 GB machine */
+} IbPrecision;
+
+typedef struct
+{
+  const char *device; /* "auto" (default), "gpu", "cpu", "P:D",
+                                 * "D" or part of a device name */
+  IbPrecision precision; /* default IB_PRECISION_F32 */
+  const char *gemm; /* NULL/"auto": CLBlast on GPUs, own kernels
+                                 * on CPUs; "clblast" or "own" to force */
+} IbModelParams;
+
+typedef struct _IbModel IbModel;
+
+void ib_model_params_init (IbModelParams *params);
+
+/* Loads the checkpoint directory @dir (config.json, safetensors shards,
+ * tokenizer.json, qformer_tokenizer/, preprocessor_config.json,
+ * generation_config.json), checks every tensor against the config and
+ * uploads the weights to the device, one tensor at a time. @params may be
+ * NULL for the defaults. (transfer full) */
+IbModel *ib_model_load (const char *dir, const IbModelParams *params,
+    GError **error);
+IbModel *ib_model_ref (IbModel *model);
+void ib_model_unref (IbModel *model);
+
+/* The OpenCL device the model lives on. (transfer none) */
+const char *ib_model_get_device_name (const IbModel *model);
+/* Frames the model can answer about at once (4 for video checkpoints'
+ * placeholders; any number for image checkpoints, bounded by the LLM's
+ * context). */
+int ib_model_get_image_size (const IbModel *model);
+gsize ib_model_get_weight_bytes (const IbModel *model);
+
+/* ---- generation settings ---------------------------------------------- */
+
+typedef struct
+{
+  int max_new_tokens; /* default 30 */
+  int min_new_tokens; /* default 0 */
+  int num_beams; /* 1: greedy or sampling; default 1 */
+  double length_penalty; /* beam scores / length^p; default 1 */
+  double repetition_penalty; /* 1: none; default 1 */
+  gboolean do_sample; /* default FALSE */
+  double temperature; /* default 1 */
+  int top_k; /* 0: off; default 50 */
+  double top_p; /* 1: off; default 1 */
+  guint64 seed; /* sampling RNG seed; default 0 */
+} IbGenerateParams;
+
+/* transformers' GenerationConfig defaults, max_new_tokens 30. */
+void ib_generate_params_init (IbGenerateParams *params);
+/* The same, then the checkpoint's generation_config.json on top. */
+void ib_generate_params_init_for_model (IbGenerateParams *params,
+    const IbModel *model);
+
+/* ---- context ---------------------------------------------------------- */
+
+typedef struct
+{
+  int max_frames; /* frames per question; default 4 */
+  int max_prompt_tokens; /* LLM prompt tokens; default 256 */
+  int max_new_tokens; /* generation budget; default 256 */
+  int max_beams; /* default 5 */
+} IbContextParams;
+
+typedef struct _IbContext IbContext;
+
+void ib_context_params_init (IbContextParams *params);
+
+/* A per-stream context on @model: its own command queue, KV caches and
+ * activation arena, sized once from @params (NULL: defaults) so that
+ * answering allocates nothing on the device. (transfer full) */
+IbContext *ib_context_new (IbModel *model, const IbContextParams *params,
+    GError **error);
+void ib_context_free (IbContext *ctx);
+
+/* Preprocesses @n_frames frames (resize like Pillow bicubic, normalise) and
+ * runs the vision encoder on each; the image embeddings are kept for every
+ * following question until the next call. */
+gboolean ib_context_set_frames (IbContext *ctx, const IbImage *frames,
+    int n_frames, GError **error);
+
+/* The same from already preprocessed pixels: @pixels [n_frames, 3, S, S]
+ * float32, S = ib_model_get_image_size(). */
+gboolean ib_context_set_pixel_values (IbContext *ctx, const float *pixels,
+    int n_frames, GError **error);
+
+typedef struct
+{
+  double preprocess_ms, vision_ms, qformer_ms, prefill_ms, decode_ms;
+  int n_prompt_tokens, n_generated_tokens;
+} IbTimings;
+
+typedef struct
+{
+  char *text; /* the answer, special tokens skipped */
+  gint32 *token_ids; /* generated ids (eos included if made) */
+  int n_tokens;
+  IbTimings timings;
+} IbAnswer;
+
+/* Answers @instruction about the current frames. (transfer full) */
+IbAnswer *ib_context_answer (IbContext *ctx, const char *instruction,
+    const IbGenerateParams *params, GError **error);
+void ib_answer_free (IbAnswer *answer);
+
+/* Vocabulary ranking (LAVIS _predict_class): scores each of @n candidate
+ * answers by its log-likelihood after the instruction; @scores[i] gets the
+ * score (higher is better). Returns the index of the best, or -1. */
+int ib_context_rank (IbContext *ctx, const char *instruction,
+    const char *const *candidates, int n, double *scores, GError **error);
+
+G_END_DECLS
