@@ -272,6 +272,109 @@ test_sampling_seeded (void)
   ref_close (&r);
 }
 
+/* Vocabulary ranking: the summed log-likelihood of each candidate equals
+ * transformers' (make_fixtures.py rank_candidates), so does the winner. */
+static void
+test_rank (gconstpointer data)
+{
+  const char *name = data;
+  static const char *const cands[] = { "red", "blue ball", "left",
+    "it moves right", "green" };
+  IbModel *m = load (name, IB_PRECISION_F32);
+  GError *error = NULL;
+  const IbTensor *t;
+  double scores[5], want[5];
+  int best, want_best = 0, i;
+  IbContext *ctx;
+  Ref r;
+
+  if (m == NULL)
+    return;
+  ref_open (&r, name);
+  t = ib_safetensors_get (r.ref, "rank_scores");
+  g_assert_nonnull (t);
+  memcpy (want, t->data, sizeof (want));
+  ctx = ib_context_new (m, NULL, &error);
+  g_assert_true (
+      ib_context_set_pixel_values (ctx, r.pixels, r.n_frames, &error));
+  best = ib_context_rank (ctx, ref_prompt (&r), cands, 5, scores, &error);
+  g_assert_no_error (error);
+  for (i = 0; i < 5; i++) {
+    g_test_message ("%s: %.6f (transformers %.6f)", cands[i], scores[i],
+        want[i]);
+    g_assert_cmpfloat_with_epsilon (scores[i], want[i],
+        1e-4 * MAX (1.0, ABS (want[i])));
+    if (want[i] > want[want_best])
+      want_best = i;
+  }
+  g_assert_cmpint (best, ==, want_best);
+  ib_context_free (ctx);
+  ib_model_unref (m);
+  ref_close (&r);
+}
+
+typedef struct
+{
+  IbModel *model;
+  Ref *ref;
+  const char *setting;
+  gboolean ok;
+} ThreadJob;
+
+static gpointer
+thread_answer (gpointer data)
+{
+  ThreadJob *job = data;
+  GError *error = NULL;
+  IbContext *ctx = ib_context_new (job->model, NULL, &error);
+  GArray *want = ref_ids (job->ref, job->setting, FALSE);
+  IbGenerateParams p;
+  int round;
+
+  job->ok = ctx != NULL &&
+      ib_context_set_pixel_values (ctx, job->ref->pixels, job->ref->n_frames,
+          &error);
+  settings_for (job->setting, &p);
+  for (round = 0; job->ok && round < 3; round++) {
+    IbAnswer *a = ib_context_answer (ctx, ref_prompt (job->ref), &p, &error);
+    job->ok = a && a->n_tokens == (int) want->len &&
+        memcmp (a->token_ids, want->data, want->len * 4) == 0;
+    ib_answer_free (a);
+  }
+  if (error)
+    g_printerr ("%s\n", error->message);
+  g_clear_error (&error);
+  g_array_unref (want);
+  ib_context_free (ctx);
+  return NULL;
+}
+
+/* Two contexts on one model, in two threads at once, each answering as it
+ * would alone. */
+static void
+test_two_threads (void)
+{
+  IbModel *m = load ("vicuna-tiny", IB_PRECISION_F32);
+  ThreadJob jobs[2];
+  GThread *threads[2];
+  Ref r;
+  int i;
+
+  if (m == NULL)
+    return;
+  ref_open (&r, "vicuna-tiny");
+  jobs[0] = (ThreadJob){ m, &r, "greedy", FALSE };
+  jobs[1] = (ThreadJob){ m, &r, "beam5", FALSE };
+  for (i = 0; i < 2; i++)
+    threads[i] = g_thread_new ("answer", thread_answer, &jobs[i]);
+  for (i = 0; i < 2; i++)
+    g_thread_join (threads[i]);
+  g_assert_true (jobs[0].ok);
+  g_assert_true (jobs[1].ok);
+  ib_model_unref (m);
+  ref_close (&r);
+}
+
 static void
 test_errors (void)
 {
@@ -331,6 +434,10 @@ main (int argc, char **argv)
   g_test_add_func ("/answer/from-frames", test_from_frames);
   g_test_add_func ("/answer/fp16", test_fp16);
   g_test_add_func ("/answer/sampling-seeded", test_sampling_seeded);
+  g_test_add_data_func ("/answer/rank/vicuna", "vicuna-tiny", test_rank);
+  g_test_add_data_func ("/answer/rank/t5", "t5-tiny", test_rank);
+  g_test_add_data_func ("/answer/rank/video", "vicuna-tiny-video", test_rank);
+  g_test_add_func ("/answer/two-threads", test_two_threads);
   g_test_add_func ("/answer/errors", test_errors);
   return g_test_run ();
 }

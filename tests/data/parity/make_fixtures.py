@@ -367,6 +367,39 @@ def record(model, inputs, refs, prefix, is_t5, n_frames):
     print("  %s first-step top-2 logit gap %.4f" % (prefix or "image",
                                                     float(top[0] - top[1])))
     generate_all(model, inputs, refs, prefix, is_t5)
+    rank_candidates(model, inputs, refs, is_t5)
+
+
+CANDIDATES = ["red", "blue ball", "left", "it moves right", "green"]
+
+
+@torch.no_grad()
+def rank_candidates(model, inputs, refs, is_t5):
+    """Vocabulary ranking as LAVIS _predict_class scores it: the summed
+    log-likelihood of each candidate's answer tokens after the prompt
+    (LLaMA: the candidate tokens without the bos; T5: with the </s>)."""
+    tok = model._fixture_tokenizer
+    scores = []
+    for cand in CANDIDATES:
+        if is_t5:
+            ans = tok(cand)["input_ids"]
+            dec = [model.config.text_config.decoder_start_token_id] + ans
+            out = model(**inputs,
+                        decoder_input_ids=torch.tensor([dec[:-1]]))
+            lp = torch.log_softmax(out.logits[0].double(), -1)
+            scores.append(sum(float(lp[i, t]) for i, t in enumerate(ans)))
+        else:
+            ans = tok(cand, add_special_tokens=False)["input_ids"]
+            ids = torch.cat([inputs["input_ids"], torch.tensor([ans])], 1)
+            kw = dict(inputs)
+            kw["input_ids"] = ids
+            kw["attention_mask"] = torch.ones_like(ids)
+            out = model(**kw)
+            n = inputs["input_ids"].shape[1]
+            lp = torch.log_softmax(out.logits[0].double(), -1)
+            scores.append(sum(float(lp[n - 1 + i, t])
+                              for i, t in enumerate(ans)))
+    refs["rank_scores"] = torch.tensor(scores, dtype=torch.float64)
 
 
 def build(name, text_kind, video=False, seed=0):
@@ -413,6 +446,7 @@ def build(name, text_kind, video=False, seed=0):
         model = InstructBlipForConditionalGeneration(cfg)
     randomize(model, seed)
     model.eval()
+    model._fixture_tokenizer = tok
     model.generation_config.eos_token_id = text.eos_token_id
     model.generation_config.pad_token_id = text.pad_token_id
     model.save_pretrained(out_dir)
@@ -453,6 +487,7 @@ def build(name, text_kind, video=False, seed=0):
                "images": ["images/frame%d.png" % i
                           for i in range(4 if video else 1)],
                "settings": SETTINGS,
+               "candidates": CANDIDATES,
                "transformers": __import__("transformers").__version__,
                "torch": torch.__version__},
               open(os.path.join(out_dir, "settings.json"), "w"), indent=1)
