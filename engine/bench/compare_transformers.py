@@ -37,7 +37,9 @@ def make(kind, out):
                               LlamaConfig, T5Config)
     sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..",
                                     "tests", "data", "parity"))
+    argv, sys.argv = sys.argv, sys.argv[:1]   # its SHARED_DIR argument
     import make_fixtures as fx  # tokenizers of the real kinds, small vocab
+    sys.argv = argv
     vision = dict(hidden_size=1408, num_hidden_layers=2,
                   num_attention_heads=16, intermediate_size=6144,
                   image_size=224, patch_size=14, layer_norm_eps=1e-6,
