@@ -349,6 +349,24 @@ ib_cl_gemm_batched (IbClQueue *q, gboolean trans_b, int m, int n, int k,
     ib_cl_clblast_sgemm_batched (q, trans_b, m, n, k, alpha, a, b, c, batch);
     return;
   }
+  if (trans_b) {
+    /* Kᵀ per batch, densely: [batch][k][n], then the NN kernel */
+    IbClBuffer *t = ib_cl_queue_scratch (q, (gsize) batch * k * n * 4);
+    if (t == NULL || !ib_cl_launch_begin (&l, q, "transpose_batched"))
+      return;
+    ib_cl_launch_mem (&l, b.buf);
+    ib_cl_launch_int (&l, (gint32) b.offset);
+    ib_cl_launch_int (&l, b.ld);
+    ib_cl_launch_int (&l, (gint32) b.stride);
+    ib_cl_launch_mem (&l, t);
+    ib_cl_launch_int (&l, n);
+    ib_cl_launch_int (&l, k);
+    global[0] = (k + 15) / 16;
+    global[1] = n;
+    global[2] = batch;
+    ib_cl_launch_run (&l, 3, global, local);
+    b = (IbClMatrix){ t, 0, n, (gsize) k * n };
+  }
   if (!ib_cl_launch_begin (&l, q, "gemm_batched_f32"))
     return;
   ib_cl_launch_mem (&l, a.buf);
@@ -367,9 +385,8 @@ ib_cl_gemm_batched (IbClQueue *q, gboolean trans_b, int m, int n, int k,
   ib_cl_launch_int (&l, n);
   ib_cl_launch_int (&l, k);
   ib_cl_launch_float (&l, alpha);
-  ib_cl_launch_int (&l, trans_b);
-  global[0] = (m + 3) / 4;
-  global[1] = (n + 3) / 4;
+  global[0] = (m + 5) / 6;
+  global[1] = (n + 15) / 16;
   global[2] = batch;
   ib_cl_launch_run (&l, 3, global, local);
 }

@@ -102,7 +102,8 @@ store_tile (float16 c, __global float *C, const __global float *bias,
 #define DEFINE_GEMM_PK(NAME, WTYPE, LOADW)                            \
   PK_HEAD (NAME, WTYPE, 6)                                            \
   PK_DECL_ROW (0)                                                     \
-  PK_DECL_ROW (1) PK_DECL_ROW (2) PK_DECL_ROW (3) PK_DECL_ROW (4)     \
+  PK_DECL_ROW (1)                                                     \
+  PK_DECL_ROW (2) PK_DECL_ROW (3) PK_DECL_ROW (4)                     \
       PK_DECL_ROW (5) for (; k + 4 <= K; k += 4)                      \
   {                                                                   \
     PK_STEP6 (LOADW, k);                                              \
@@ -113,8 +114,8 @@ store_tile (float16 c, __global float *C, const __global float *bias,
   for (; k < K; k++)                                                  \
     PK_STEP6 (LOADW, k);                                              \
   PK_STORE_ROW (0)                                                    \
-  PK_STORE_ROW (1) PK_STORE_ROW (2) PK_STORE_ROW (3) PK_STORE_ROW (4) \
-      PK_STORE_ROW (5)                                                \
+  PK_STORE_ROW (1)                                                    \
+  PK_STORE_ROW (2) PK_STORE_ROW (3) PK_STORE_ROW (4) PK_STORE_ROW (5) \
   }
 
 #define DEFINE_GEMV_PK(NAME, WTYPE, LOADW) \
@@ -184,62 +185,94 @@ bias_residual_fill (const __global float *bias, const __global float *R,
   C[c_off + (size_t) m * N + n] = v;
 }
 
-/* Strided-batched C_b = alpha · A_b · op(B_b) for attention (QKᵀ, PV).
- * Each work-item computes a 4x4 tile; global (ceil(M/4), ceil(N/4), batch).
- * With trans_b, B_b is [N,K] and both operands are read along K with float4
- * loads; otherwise B_b is [K,N]. */
+/* Strided-batched C_b = alpha · A_b · B_b for attention (scores·V, and
+ * Q·Kᵀ after transpose_batched lays Kᵀ out densely). Same register-tile
+ * idea as gemm_pk: each work-item owns 6 rows x 16 columns in float16
+ * accumulators, B rows are read as one vector per k (unaligned vload16 is
+ * fine), the last partial column block loads and stores lane by lane.
+ * Global (ceil(M/6), ceil(N/16), batch), work-groups of one work-item. */
+inline float16
+load16_partial (const __global float *p, int n)
+{
+  float t[16];
+
+  for (int x = 0; x < 16; x++)
+    t[x] = x < n ? p[x] : 0.0f;
+  return vload16 (0, t);
+}
+
+inline void
+store16_partial (float16 v, __global float *p, int n)
+{
+  float t[16];
+
+  vstore16 (v, 0, t);
+  for (int x = 0; x < n; x++)
+    p[x] = t[x];
+}
+
+#define BT_DECL_ROW(i)                                                 \
+  const __global float *a##i = A + (size_t) min (m0 + i, M - 1) * lda; \
+  float16 c##i = (float16) (0.0f);
+#define BT_FMA_ROW(i) c##i = fma ((float16) (a##i[k]), bv, c##i);
+#define BT_STORE_ROW(i)                                    \
+  if (m0 + i < M) {                                        \
+    __global float *cp = C + (size_t) (m0 + i) * ldc + n0; \
+    if (nn == 16)                                          \
+      vstore16 (alpha *c##i, 0, cp);                       \
+    else                                                   \
+      store16_partial (alpha *c##i, cp, nn);               \
+  }
+
 __kernel void
 gemm_batched_f32 (const __global float *A, int a_off, int lda, int a_stride,
     const __global float *B, int b_off, int ldb, int b_stride,
     __global float *C, int c_off, int ldc, int c_stride, int M, int N, int K,
-    float alpha, int trans_b)
+    float alpha)
 {
-  const int m0 = get_global_id (0) * 4, n0 = get_global_id (1) * 4;
+  const int m0 = get_global_id (0) * 6, n0 = get_global_id (1) * 16;
   const int b = get_global_id (2);
-  const __global float *a[4], *bp[4];
-  float acc[4][4];
+  const int nn = min (16, N - n0);
 
   A += a_off + (size_t) b * a_stride;
-  B += b_off + (size_t) b * b_stride;
+  B += b_off + (size_t) b * b_stride + n0;
   C += c_off + (size_t) b * c_stride;
-  for (int i = 0; i < 4; i++) {
-    a[i] = A + (size_t) min (m0 + i, M - 1) * lda;
-    for (int j = 0; j < 4; j++)
-      acc[i][j] = 0.0f;
-  }
-  if (trans_b) {
-    int k = 0;
-    for (int j = 0; j < 4; j++)
-      bp[j] = B + (size_t) min (n0 + j, N - 1) * ldb;
-    for (; k + 4 <= K; k += 4) {
-      float4 av[4], bv[4];
-      for (int i = 0; i < 4; i++)
-        av[i] = vload4 (0, a[i] + k);
-      for (int j = 0; j < 4; j++)
-        bv[j] = vload4 (0, bp[j] + k);
-      for (int i = 0; i < 4; i++)
-        for (int j = 0; j < 4; j++)
-          acc[i][j] += dot (av[i], bv[j]);
-    }
-    for (; k < K; k++)
-      for (int i = 0; i < 4; i++)
-        for (int j = 0; j < 4; j++)
-          acc[i][j] = fma (a[i][k], bp[j][k], acc[i][j]);
-  } else {
-    int nn[4];
-    for (int j = 0; j < 4; j++)
-      nn[j] = min (n0 + j, N - 1);
+  BT_DECL_ROW (0)
+  BT_DECL_ROW (1) BT_DECL_ROW (2) BT_DECL_ROW (3) BT_DECL_ROW (4)
+      BT_DECL_ROW (5) if (nn == 16)
+  {
     for (int k = 0; k < K; k++) {
-      const __global float *brow = B + (size_t) k * ldb;
-      for (int i = 0; i < 4; i++) {
-        const float av = a[i][k];
-        for (int j = 0; j < 4; j++)
-          acc[i][j] = fma (av, brow[nn[j]], acc[i][j]);
-      }
+      const float16 bv = vload16 (0, B + (size_t) k * ldb);
+      BT_FMA_ROW (0)
+      BT_FMA_ROW (1) BT_FMA_ROW (2) BT_FMA_ROW (3) BT_FMA_ROW (4) BT_FMA_ROW (5)
     }
   }
-  for (int i = 0; i < 4; i++)
-    for (int j = 0; j < 4; j++)
-      if (m0 + i < M && n0 + j < N)
-        C[(size_t) (m0 + i) * ldc + n0 + j] = alpha * acc[i][j];
+  else
+  {
+    for (int k = 0; k < K; k++) {
+      const float16 bv = load16_partial (B + (size_t) k * ldb, nn);
+      BT_FMA_ROW (0)
+      BT_FMA_ROW (1) BT_FMA_ROW (2) BT_FMA_ROW (3) BT_FMA_ROW (4) BT_FMA_ROW (5)
+    }
+  }
+  BT_STORE_ROW (0)
+  BT_STORE_ROW (1) BT_STORE_ROW (2) BT_STORE_ROW (3) BT_STORE_ROW (4)
+      BT_STORE_ROW (5)
+}
+
+/* dst_b[k][n] = src_b[n][k] for n < N, k < K: a batch of [N, K] row slices
+ * (row stride s_ld, batch stride s_stride) into dense [K, N] blocks. Global
+ * (ceil(K/16), N, batch). */
+__kernel void
+transpose_batched (const __global float *src, int s_off, int s_ld, int s_stride,
+    __global float *dst, int N, int K)
+{
+  const int k0 = get_global_id (0) * 16, n = get_global_id (1);
+  const int b = get_global_id (2);
+  const __global float *sp =
+      src + s_off + (size_t) b * s_stride + (size_t) n * s_ld;
+  __global float *dp = dst + (size_t) b * K * N + n;
+
+  for (int k = k0; k < min (k0 + 16, K); k++)
+    dp[(size_t) k * N] = sp[k];
 }
