@@ -5,6 +5,7 @@
 #include <math.h>
 
 #include "attention.h"
+#include "kvcache.h"
 #include "ib-error.h"
 
 typedef struct
@@ -40,8 +41,7 @@ struct _IbLlamaState
   IbClBuffer *gu; /* [n_ctx, 2F] */
   IbClBuffer *act; /* [n_ctx, F] */
   IbClBuffer *logits; /* [beams, V] */
-  IbClBuffer **k, **v; /* per layer [beams, n_ctx, H] */
-  IbClBuffer *spare; /* [beams, n_ctx, H]: beam reordering */
+  IbKvCache kv; /* per layer K, V [beams, n_ctx, H] */
   int n_layers;
 };
 
@@ -195,17 +195,21 @@ ib_llama_state_new (const IbLlama *llm, IbClArena *arena, int n_ctx,
   st->n_ctx = n_ctx;
   st->n_beams = n_beams;
   st->n_layers = llm->cfg.n_layers;
-  st->k = g_new0 (IbClBuffer *, st->n_layers);
-  st->v = g_new0 (IbClBuffer *, st->n_layers);
+  st->kv.n_layers = st->n_layers;
+  st->kv.n_beams = n_beams;
+  st->kv.beam_stride = (gsize) n_ctx * llm->H;
+  st->kv.width = llm->H;
+  st->kv.k = g_new0 (IbClBuffer *, st->n_layers);
+  st->kv.v = g_new0 (IbClBuffer *, st->n_layers);
   state_sizes (llm, n_ctx, n_beams, s);
   for (i = 0; i < N_FIXED; i++)
     if (!(*slots[i] = ib_cl_arena_alloc (arena, s[i] * 4, error)))
       goto fail;
-  if (!(st->spare = ib_cl_arena_alloc (arena, s[N_FIXED] * 4, error)))
+  if (!(st->kv.spare = ib_cl_arena_alloc (arena, s[N_FIXED] * 4, error)))
     goto fail;
   for (i = 0; i < st->n_layers; i++)
-    if (!(st->k[i] = ib_cl_arena_alloc (arena, s[N_FIXED] * 4, error)) ||
-        !(st->v[i] = ib_cl_arena_alloc (arena, s[N_FIXED] * 4, error)))
+    if (!(st->kv.k[i] = ib_cl_arena_alloc (arena, s[N_FIXED] * 4, error)) ||
+        !(st->kv.v[i] = ib_cl_arena_alloc (arena, s[N_FIXED] * 4, error)))
       goto fail;
   return st;
 
@@ -219,8 +223,8 @@ ib_llama_state_free (IbLlamaState *st)
 {
   if (st == NULL)
     return;
-  g_free (st->k);
-  g_free (st->v);
+  g_free (st->kv.k);
+  g_free (st->kv.v);
   g_free (st);
 }
 
@@ -236,26 +240,11 @@ ib_llama_state_logits (IbLlamaState *st)
   return st->logits;
 }
 
-static gboolean
-check_ids (const IbLlama *llm, IbClQueue *q, const gint32 *ids, int n)
-{
-  int i;
-
-  for (i = 0; i < n; i++)
-    if (ids[i] < 0 || ids[i] >= llm->V)
-      return ib_cl_queue_take_error (q,
-          g_error_new (IB_ERROR, IB_ERROR_INVALID_ARG,
-              "token id %d is outside the vocabulary "
-              "(%d)",
-              ids[i], llm->V));
-  return TRUE;
-}
-
 void
 ib_llama_embed (const IbLlama *llm, IbClQueue *q, IbLlamaState *st,
     const gint32 *ids, int n, int row)
 {
-  if (!check_ids (llm, q, ids, n))
+  if (!ib_check_ids (q, ids, n, llm->V))
     return;
   if (row + n > st->n_ctx) {
     ib_cl_queue_take_error (q,
@@ -298,13 +287,13 @@ attention_block (const IbLlama *llm, const LlamaLayer *y, int layer,
         (float) llm->cfg.rope_theta);
     ib_cl_rope (q, st->qkv, H, rows, heads, hd, 3 * H, pos0,
         (float) llm->cfg.rope_theta);
-    ib_cl_copy_rows (q, st->qkv, H, 3 * H, st->k[layer], (gsize) pos0 * H, H,
+    ib_cl_copy_rows (q, st->qkv, H, 3 * H, st->kv.k[layer], (gsize) pos0 * H, H,
         rows, H);
-    ib_cl_copy_rows (q, st->qkv, 2 * H, 3 * H, st->v[layer], (gsize) pos0 * H,
-        H, rows, H);
+    ib_cl_copy_rows (q, st->qkv, 2 * H, 3 * H, st->kv.v[layer],
+        (gsize) pos0 * H, H, rows, H);
     ib_attention (q, &att, (IbClMatrix){ st->qkv, 0, 3 * H, 0 },
-        (IbClMatrix){ st->k[layer], 0, H, 0 },
-        (IbClMatrix){ st->v[layer], 0, H, 0 }, rows, pos0 + rows, st->scores,
+        (IbClMatrix){ st->kv.k[layer], 0, H, 0 },
+        (IbClMatrix){ st->kv.v[layer], 0, H, 0 }, rows, pos0 + rows, st->scores,
         (IbClMatrix){ st->ctx, 0, H, 0 });
   } else {
     /* decode: row b is beam b's token at position pos0 */
@@ -314,11 +303,12 @@ attention_block (const IbLlama *llm, const LlamaLayer *y, int layer,
           (float) llm->cfg.rope_theta);
       ib_cl_rope (q, st->qkv, r + H, 1, heads, hd, 3 * H, pos0,
           (float) llm->cfg.rope_theta);
-      ib_cl_copy_rows (q, st->qkv, r + H, 3 * H, st->k[layer], c, H, 1, H);
-      ib_cl_copy_rows (q, st->qkv, r + 2 * H, 3 * H, st->v[layer], c, H, 1, H);
+      ib_cl_copy_rows (q, st->qkv, r + H, 3 * H, st->kv.k[layer], c, H, 1, H);
+      ib_cl_copy_rows (q, st->qkv, r + 2 * H, 3 * H, st->kv.v[layer], c, H, 1,
+          H);
       ib_attention (q, &att, (IbClMatrix){ st->qkv, r, 3 * H, 0 },
-          (IbClMatrix){ st->k[layer], b * beam_stride, H, 0 },
-          (IbClMatrix){ st->v[layer], b * beam_stride, H, 0 }, 1, pos0 + 1,
+          (IbClMatrix){ st->kv.k[layer], b * beam_stride, H, 0 },
+          (IbClMatrix){ st->kv.v[layer], b * beam_stride, H, 0 }, 1, pos0 + 1,
           st->scores, (IbClMatrix){ st->ctx, (gsize) b * H, H, 0 });
     }
   }
@@ -375,7 +365,7 @@ ib_llama_decode (const IbLlama *llm, IbClQueue *q, IbLlamaState *st,
             pos, n_beams, st->n_ctx, st->n_beams));
     return;
   }
-  if (!check_ids (llm, q, ids, n_beams))
+  if (!ib_check_ids (q, ids, n_beams, llm->V))
     return;
   ib_cl_queue_upload (q, st->ids, 0, ids, (gsize) n_beams * 4);
   ib_cl_embed (q, llm->embed, llm->embed_dtype, llm->V, st->ids, st->x, n_beams,
@@ -393,31 +383,6 @@ void
 ib_llama_reorder (const IbLlama *llm, IbClQueue *q, IbLlamaState *st,
     const int *src, int n_beams, int len)
 {
-  const gsize beam_stride = (gsize) st->n_ctx * llm->H;
-  gboolean identity = TRUE;
-  int i, b, c;
-
-  for (b = 0; b < n_beams; b++) {
-    if (src[b] < 0 || src[b] >= st->n_beams) {
-      ib_cl_queue_take_error (q,
-          g_error_new (IB_ERROR, IB_ERROR_INVALID_ARG,
-              "beam reorder: source beam %d does not exist", src[b]));
-      return;
-    }
-    identity = identity && src[b] == b;
-  }
-  if (identity || len <= 0)
-    return;
-  /* new[b] = old[src[b]]: through one layer-sized spare cache */
-  for (i = 0; i < st->n_layers; i++) {
-    IbClBuffer *caches[2] = { st->k[i], st->v[i] };
-    for (c = 0; c < 2; c++) {
-      ib_cl_queue_copy (q, caches[c], 0, st->spare, 0,
-          (n_beams - 1) * beam_stride * 4 + (gsize) len * llm->H * 4);
-      for (b = 0; b < n_beams; b++)
-        if (src[b] != b)
-          ib_cl_copy_rows (q, st->spare, src[b] * beam_stride, llm->H,
-              caches[c], b * beam_stride, llm->H, len, llm->H);
-    }
-  }
+  (void) llm; /* the caches know their shapes */
+  ib_kv_cache_reorder (q, &st->kv, src, n_beams, len);
 }

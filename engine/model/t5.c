@@ -5,6 +5,7 @@
 #include <math.h>
 
 #include "attention.h"
+#include "kvcache.h"
 #include "ib-error.h"
 
 typedef struct
@@ -65,8 +66,7 @@ struct _IbT5State
   IbClBuffer *enc_out; /* [n_enc, d] */
   IbClBuffer *logits; /* [beams, V] */
   IbClBuffer **ckv; /* per decoder layer [n_enc, 2I] */
-  IbClBuffer **k, **v; /* per decoder layer [beams, n_dec, I] */
-  IbClBuffer *spare; /* [beams, n_dec, I] */
+  IbKvCache kv; /* per decoder layer K, V [beams, n_dec, I] */
   int n_dec_layers;
 };
 
@@ -287,18 +287,22 @@ ib_t5_state_new (const IbT5 *t5, IbClArena *arena, int n_enc, int n_dec,
   st->n_beams = n_beams;
   st->n_dec_layers = t5->cfg.n_decoder_layers;
   st->ckv = g_new0 (IbClBuffer *, st->n_dec_layers);
-  st->k = g_new0 (IbClBuffer *, st->n_dec_layers);
-  st->v = g_new0 (IbClBuffer *, st->n_dec_layers);
+  st->kv.n_layers = st->n_dec_layers;
+  st->kv.n_beams = n_beams;
+  st->kv.beam_stride = (gsize) n_dec * t5->inner;
+  st->kv.width = t5->inner;
+  st->kv.k = g_new0 (IbClBuffer *, st->n_dec_layers);
+  st->kv.v = g_new0 (IbClBuffer *, st->n_dec_layers);
   state_sizes (t5, n_enc, n_dec, n_beams, s);
   for (i = 0; i < N_FIXED; i++)
     if (!(*slots[i] = ib_cl_arena_alloc (arena, s[i] * 4, error)))
       goto fail;
-  if (!(st->spare = ib_cl_arena_alloc (arena, s[N_FIXED + 1] * 4, error)))
+  if (!(st->kv.spare = ib_cl_arena_alloc (arena, s[N_FIXED + 1] * 4, error)))
     goto fail;
   for (i = 0; i < st->n_dec_layers; i++)
     if (!(st->ckv[i] = ib_cl_arena_alloc (arena, s[N_FIXED] * 4, error)) ||
-        !(st->k[i] = ib_cl_arena_alloc (arena, s[N_FIXED + 1] * 4, error)) ||
-        !(st->v[i] = ib_cl_arena_alloc (arena, s[N_FIXED + 1] * 4, error)))
+        !(st->kv.k[i] = ib_cl_arena_alloc (arena, s[N_FIXED + 1] * 4, error)) ||
+        !(st->kv.v[i] = ib_cl_arena_alloc (arena, s[N_FIXED + 1] * 4, error)))
       goto fail;
   return st;
 
@@ -313,8 +317,8 @@ ib_t5_state_free (IbT5State *st)
   if (st == NULL)
     return;
   g_free (st->ckv);
-  g_free (st->k);
-  g_free (st->v);
+  g_free (st->kv.k);
+  g_free (st->kv.v);
   g_free (st);
 }
 
@@ -330,26 +334,11 @@ ib_t5_state_logits (IbT5State *st)
   return st->logits;
 }
 
-static gboolean
-check_ids (const IbT5 *t5, IbClQueue *q, const gint32 *ids, int n)
-{
-  int i;
-
-  for (i = 0; i < n; i++)
-    if (ids[i] < 0 || ids[i] >= t5->V)
-      return ib_cl_queue_take_error (q,
-          g_error_new (IB_ERROR, IB_ERROR_INVALID_ARG,
-              "token id %d is outside the vocabulary "
-              "(%d)",
-              ids[i], t5->V));
-  return TRUE;
-}
-
 void
 ib_t5_embed (const IbT5 *t5, IbClQueue *q, IbT5State *st, const gint32 *ids,
     int n, int row)
 {
-  if (!check_ids (t5, q, ids, n))
+  if (!ib_check_ids (q, ids, n, t5->V))
     return;
   if (row + n > st->n_enc_max) {
     ib_cl_queue_take_error (q,
@@ -434,7 +423,7 @@ ib_t5_decode (const IbT5 *t5, IbClQueue *q, IbT5State *st, const gint32 *ids,
             pos, n_beams, st->n_dec, st->n_beams, st->n_enc));
     return;
   }
-  if (!check_ids (t5, q, ids, n_beams))
+  if (!ib_check_ids (q, ids, n_beams, t5->V))
     return;
   ib_cl_queue_upload (q, st->ids, 0, ids, (gsize) n_beams * 4);
   ib_cl_embed (q, t5->shared, t5->shared_dtype, t5->V, st->ids, st->x, n_beams,
@@ -452,11 +441,11 @@ ib_t5_decode (const IbT5 *t5, IbClQueue *q, IbT5State *st, const gint32 *ids,
     ib_cl_linear (q, st->h, blk->self.qkv, NULL, st->qkv, n_beams);
     for (b = 0; b < n_beams; b++) {
       gsize r = (gsize) b * 3 * I, c = b * beam_stride + (gsize) pos * I;
-      ib_cl_copy_rows (q, st->qkv, r + I, 3 * I, st->k[i], c, I, 1, I);
-      ib_cl_copy_rows (q, st->qkv, r + 2 * I, 3 * I, st->v[i], c, I, 1, I);
+      ib_cl_copy_rows (q, st->qkv, r + I, 3 * I, st->kv.k[i], c, I, 1, I);
+      ib_cl_copy_rows (q, st->qkv, r + 2 * I, 3 * I, st->kv.v[i], c, I, 1, I);
       ib_attention (q, &self, (IbClMatrix){ st->qkv, r, 3 * I, 0 },
-          (IbClMatrix){ st->k[i], b * beam_stride, I, 0 },
-          (IbClMatrix){ st->v[i], b * beam_stride, I, 0 }, 1, pos + 1,
+          (IbClMatrix){ st->kv.k[i], b * beam_stride, I, 0 },
+          (IbClMatrix){ st->kv.v[i], b * beam_stride, I, 0 }, 1, pos + 1,
           st->scores, (IbClMatrix){ st->ctx, (gsize) b * I, I, 0 });
     }
     ib_cl_linear (q, st->ctx, blk->self.o, st->x, st->x, n_beams);
@@ -482,30 +471,6 @@ void
 ib_t5_reorder (const IbT5 *t5, IbClQueue *q, IbT5State *st, const int *src,
     int n_beams, int len)
 {
-  const gsize beam_stride = (gsize) st->n_dec * t5->inner;
-  gboolean identity = TRUE;
-  int i, b, c;
-
-  for (b = 0; b < n_beams; b++) {
-    if (src[b] < 0 || src[b] >= st->n_beams) {
-      ib_cl_queue_take_error (q,
-          g_error_new (IB_ERROR, IB_ERROR_INVALID_ARG,
-              "beam reorder: source beam %d does not exist", src[b]));
-      return;
-    }
-    identity = identity && src[b] == b;
-  }
-  if (identity || len <= 0)
-    return;
-  for (i = 0; i < st->n_dec_layers; i++) {
-    IbClBuffer *caches[2] = { st->k[i], st->v[i] };
-    for (c = 0; c < 2; c++) {
-      ib_cl_queue_copy (q, caches[c], 0, st->spare, 0,
-          ((n_beams - 1) * beam_stride + (gsize) len * t5->inner) * 4);
-      for (b = 0; b < n_beams; b++)
-        if (src[b] != b)
-          ib_cl_copy_rows (q, st->spare, src[b] * beam_stride, t5->inner,
-              caches[c], b * beam_stride, t5->inner, len, t5->inner);
-    }
-  }
+  (void) t5; /* the caches know their shapes */
+  ib_kv_cache_reorder (q, &st->kv, src, n_beams, len);
 }
