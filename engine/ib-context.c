@@ -440,6 +440,10 @@ ib_generate_params_init_for_model (IbGenerateParams *p, const IbModel *model)
   p->top_p = g->top_p;
   p->repetition_penalty = g->repetition_penalty;
   p->length_penalty = g->length_penalty;
+  p->min_length = g->min_length;
+  p->early_stopping = g->early_stopping == IB_EARLY_STOPPING_TRUE ? 1 :
+      g->early_stopping == IB_EARLY_STOPPING_NEVER                ? 2 :
+                                                                    0;
 }
 
 IbAnswer *
@@ -507,7 +511,11 @@ ib_context_answer (IbContext *ctx, const char *instruction,
   ib_gen_params_init (&gp);
   gp.max_new_tokens = params->max_new_tokens;
   gp.min_new_tokens = params->min_new_tokens > 0 ? params->min_new_tokens : -1;
+  gp.min_length = params->min_length;
   gp.num_beams = params->num_beams;
+  gp.early_stopping = params->early_stopping == 1 ? IB_GEN_EARLY_STOP_TRUE :
+      params->early_stopping == 2                 ? IB_GEN_EARLY_STOP_NEVER :
+                                                    IB_GEN_EARLY_STOP_FALSE;
   gp.length_penalty = params->length_penalty;
   gp.repetition_penalty = params->repetition_penalty;
   gp.do_sample = params->do_sample;

@@ -93,8 +93,12 @@ typedef struct
 {
   int max_new_tokens; /* default 30 */
   int min_new_tokens; /* default 0 */
+  int min_length; /* transformers' min_length: the whole sequence, the
+                   * prompt included for Vicuna; default 0 */
   int num_beams; /* 1: greedy or sampling; default 1 */
   double length_penalty; /* beam scores / length^p; default 1 */
+  int early_stopping; /* beam search: 0 false (transformers' heuristic),
+                       * 1 true, 2 "never"; default 0 */
   double repetition_penalty; /* 1: none; default 1 */
   gboolean do_sample; /* default FALSE */
   double temperature; /* default 1 */
