@@ -29,6 +29,20 @@ median (double *v, int n)
   return v[n / 2];
 }
 
+/* Resident size now (VmRSS), MiB; -1 where /proc is absent. */
+static double
+rss_now_mb (void)
+{
+  char *status = NULL, *line;
+  double mb = -1;
+
+  if (g_file_get_contents ("/proc/self/status", &status, NULL, NULL) &&
+      (line = strstr (status, "VmRSS:")))
+    mb = g_ascii_strtod (line + 6, NULL) / 1024.0;
+  g_free (status);
+  return mb;
+}
+
 static double
 peak_rss_mb (void)
 {
@@ -85,7 +99,7 @@ main (int argc, char **argv)
   if (model == NULL)
     goto out;
   load_s = (g_get_monotonic_time () - t0) / 1e6;
-  rss_after_load = peak_rss_mb ();
+  rss_after_load = rss_now_mb ();
 
   ib_context_params_init (&cp);
   cp.max_frames = frames;
