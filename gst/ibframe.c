@@ -49,6 +49,19 @@ ib_frame_format_is_packed (GstVideoFormat format, IbPixelFormat *pixel_format)
   return TRUE;
 }
 
+/* Packed RGB of @in's size; GstVideoConverter wants the rest equal. */
+static void
+rgb_info (const GstVideoInfo *in, GstVideoInfo *out)
+{
+  gst_video_info_set_interlaced_format (out, GST_VIDEO_FORMAT_RGB,
+      GST_VIDEO_INFO_INTERLACE_MODE (in), GST_VIDEO_INFO_WIDTH (in),
+      GST_VIDEO_INFO_HEIGHT (in));
+  GST_VIDEO_INFO_FPS_N (out) = GST_VIDEO_INFO_FPS_N (in);
+  GST_VIDEO_INFO_FPS_D (out) = GST_VIDEO_INFO_FPS_D (in);
+  GST_VIDEO_INFO_PAR_N (out) = GST_VIDEO_INFO_PAR_N (in);
+  GST_VIDEO_INFO_PAR_D (out) = GST_VIDEO_INFO_PAR_D (in);
+}
+
 GstVideoConverter *
 ib_frame_converter_new (const GstVideoInfo *info)
 {
@@ -56,8 +69,7 @@ ib_frame_converter_new (const GstVideoInfo *info)
 
   if (ib_frame_format_is_packed (GST_VIDEO_INFO_FORMAT (info), NULL))
     return NULL;
-  gst_video_info_set_format (&out, GST_VIDEO_FORMAT_RGB,
-      GST_VIDEO_INFO_WIDTH (info), GST_VIDEO_INFO_HEIGHT (info));
+  rgb_info (info, &out);
   /* one frame now and then: no threads, no dithering */
   return gst_video_converter_new (info, &out,
       gst_structure_new ("GstVideoConverter",
@@ -93,8 +105,7 @@ copy_converted (IbFrame *f, const GstVideoFrame *vframe,
   GstVideoFrame dst;
   GstBuffer *wrap;
 
-  gst_video_info_set_format (&out, GST_VIDEO_FORMAT_RGB,
-      GST_VIDEO_FRAME_WIDTH (vframe), GST_VIDEO_FRAME_HEIGHT (vframe));
+  rgb_info (&vframe->info, &out);
   f->data = g_malloc (GST_VIDEO_INFO_SIZE (&out));
   /* a buffer around our block, only to map it as a frame; it frees nothing */
   wrap = gst_buffer_new_wrapped_full (0, f->data, GST_VIDEO_INFO_SIZE (&out), 0,
