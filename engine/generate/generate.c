@@ -8,7 +8,6 @@
 #include "topk.h"
 
 #include <math.h>
-#include <stdlib.h>
 #include <string.h>
 
 /* transformers' "very large negative value" (exact in float32) */
@@ -182,34 +181,15 @@ out:
   return ok;
 }
 
-/* (value, draw order), for beam sampling's descending sort */
-typedef struct
-{
-  float v;
-  int order;
-  int index;
-} Drawn;
-
-static int
-drawn_cmp (const void *pa, const void *pb)
-{
-  const Drawn *a = pa, *b = pb;
-
-  if (a->v > b->v)
-    return -1;
-  if (a->v < b->v)
-    return 1;
-  return (a->order > b->order) - (a->order < b->order);
-}
-
 /* Beam sampling's selection (_get_top_k_continuations, do_sample): k ids
  * drawn without replacement from softmax (acc), then sorted by acc,
- * descending.  acc is left unchanged; probs: [n] scratch. */
+ * descending (torch.sort).  acc is left unchanged; probs: [n] scratch. */
 static gboolean
 sample_k (Ctx *c, const float *acc, int n, int k, float *probs, int *idx,
     float *val, GError **error)
 {
-  Drawn *d = g_new (Drawn, k);
+  int *drawn = g_new (int, k), *order = g_new (int, k);
+  float *drawn_v = g_new (float, k);
   gboolean ok = FALSE;
   int j;
 
@@ -223,18 +203,17 @@ sample_k (Ctx *c, const float *acc, int n, int k, float *probs, int *idx,
       goto out;
     }
     probs[i] = 0.0f;
-    d[j].v = acc[i];
-    d[j].order = j;
-    d[j].index = i;
+    drawn[j] = i;
+    drawn_v[j] = acc[i];
   }
-  qsort (d, (gsize) k, sizeof (Drawn), drawn_cmp);
-  for (j = 0; j < k; j++) {
-    idx[j] = d[j].index;
-    val[j] = d[j].v;
-  }
+  ib_sort (drawn_v, k, TRUE, order, val);
+  for (j = 0; j < k; j++)
+    idx[j] = drawn[order[j]];
   ok = TRUE;
 out:
-  g_free (d);
+  g_free (drawn_v);
+  g_free (order);
+  g_free (drawn);
   return ok;
 }
 

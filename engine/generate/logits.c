@@ -6,7 +6,6 @@
 #include "topk.h"
 
 #include <math.h>
-#include <stdlib.h>
 #include <string.h>
 
 /* torch's AVX-512 float vector width: reductions keep 16 partial sums */
@@ -186,52 +185,28 @@ ib_logits_top_k (float *scores, int vocab, int top_k, int min_keep)
   g_free (val);
 }
 
-typedef struct
-{
-  float v;
-  int i;
-} Ranked;
-
-/* ascending by value, ties by index: a stable sort */
-static int
-ranked_cmp (const void *pa, const void *pb)
-{
-  const Ranked *a = pa, *b = pb;
-
-  if (a->v < b->v)
-    return -1;
-  if (a->v > b->v)
-    return 1;
-  return (a->i > b->i) - (a->i < b->i);
-}
-
 void
 ib_logits_top_p (float *scores, int vocab, double top_p, int min_keep)
 {
   const float threshold = (float) (1.0 - top_p);
-  Ranked *r;
+  int *order;
   float *sorted;
   double acc = 0.0;
   int j;
 
   g_return_if_fail (scores != NULL && vocab > 0);
 
-  r = g_new (Ranked, vocab);
+  order = g_new (int, vocab);
   sorted = g_new (float, vocab);
-  for (j = 0; j < vocab; j++) {
-    r[j].v = scores[j];
-    r[j].i = j;
-  }
-  qsort (r, (gsize) vocab, sizeof (Ranked), ranked_cmp);
-  for (j = 0; j < vocab; j++)
-    sorted[j] = r[j].v;
-  ib_softmax (sorted, vocab, sorted); /* probabilities, ascending */
+  ib_sort (scores, vocab, FALSE, order, sorted); /* ascending, torch's ties */
+  ib_softmax (sorted, vocab, sorted);
 
+  /* cumsum: double accumulator, each partial sum rounded to float */
   for (j = 0; j < vocab - MAX (min_keep, 0); j++) {
     acc += sorted[j];
     if ((float) acc <= threshold)
-      scores[r[j].i] = -INFINITY;
+      scores[order[j]] = -INFINITY;
   }
   g_free (sorted);
-  g_free (r);
+  g_free (order);
 }

@@ -42,12 +42,11 @@ void ib_logits_temperature (float *scores, int vocab, double temperature);
  * below the k-th largest becomes -inf (ties with the k-th all stay). */
 void ib_logits_top_k (float *scores, int vocab, int top_k, int min_keep);
 
-/* TopPLogitsWarper: sort ascending, softmax, cumulative sum (double
- * accumulator rounded to float per element, as torch.cumsum on the CPU);
- * ids whose cumulative probability is <= 1 - top_p (compared in float) become
- * -inf, except the min_keep most probable.  Ties are sorted by index (stable);
- * torch's sort is not stable, so among exactly tied scores straddling the
- * cut the kept ids may differ from transformers'.  Allocates. */
+/* TopPLogitsWarper: sort ascending (torch.sort's order among ties, see
+ * ib_sort), softmax, cumulative sum (double accumulator rounded to float per
+ * element, as torch.cumsum on the CPU); ids whose cumulative probability is
+ * <= 1 - top_p (compared in float) become -inf, except the min_keep most
+ * probable.  Allocates. */
 void ib_logits_top_p (float *scores, int vocab, double top_p, int min_keep);
 
 G_END_DECLS

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* torch.topk on the CPU: libstdc++'s partial_sort / nth_element + sort on
- * (value, index) pairs, written out so that tied values land where torch
- * puts them. */
+/* torch.topk and torch.sort on the CPU: libstdc++'s partial_sort,
+ * nth_element and sort on (value, index) pairs, written out so that tied
+ * values land where torch puts them. */
 #include "topk.h"
 
 #include <math.h>
@@ -13,11 +13,21 @@ typedef struct
   gint64 i;
 } Item;
 
-/* torch's comparator for largest=True: NaN first, then descending */
-static inline gboolean
-before (const Item *x, const Item *y)
+/* "x goes before y": torch's comparators */
+typedef gboolean (*Before) (const Item *x, const Item *y);
+
+/* topk largest=True and sort descending: NaN first, then descending */
+static gboolean
+before_desc (const Item *x, const Item *y)
 {
   return (isnan (x->v) && !isnan (y->v)) || x->v > y->v;
+}
+
+/* sort ascending: NaN last */
+static gboolean
+before_asc (const Item *x, const Item *y)
+{
+  return (!isnan (x->v) && isnan (y->v)) || x->v < y->v;
 }
 
 static inline void
@@ -45,7 +55,7 @@ lg (gint64 n)
 /* --- heaps (std::__push_heap, __adjust_heap, __make_heap, __pop_heap) --- */
 
 static void
-push_heap (Item *first, gint64 hole, gint64 top, Item value)
+push_heap (Item *first, gint64 hole, gint64 top, Item value, Before before)
 {
   gint64 parent = (hole - 1) / 2;
 
@@ -58,7 +68,7 @@ push_heap (Item *first, gint64 hole, gint64 top, Item value)
 }
 
 static void
-adjust_heap (Item *first, gint64 hole, gint64 len, Item value)
+adjust_heap (Item *first, gint64 hole, gint64 len, Item value, Before before)
 {
   const gint64 top = hole;
   gint64 child = hole;
@@ -75,18 +85,18 @@ adjust_heap (Item *first, gint64 hole, gint64 len, Item value)
     first[hole] = first[child - 1];
     hole = child - 1;
   }
-  push_heap (first, hole, top, value);
+  push_heap (first, hole, top, value, before);
 }
 
 static void
-make_heap (Item *first, Item *last)
+make_heap (Item *first, Item *last, Before before)
 {
   gint64 len = last - first, parent;
 
   if (len < 2)
     return;
   for (parent = (len - 2) / 2;; parent--) {
-    adjust_heap (first, parent, len, first[parent]);
+    adjust_heap (first, parent, len, first[parent], before);
     if (parent == 0)
       return;
   }
@@ -94,45 +104,45 @@ make_heap (Item *first, Item *last)
 
 /* move *first to *result and re-heap [first, last) with the old *result */
 static void
-pop_heap (Item *first, Item *last, Item *result)
+pop_heap (Item *first, Item *last, Item *result, Before before)
 {
   Item value = *result;
 
   *result = *first;
-  adjust_heap (first, 0, last - first, value);
+  adjust_heap (first, 0, last - first, value, before);
 }
 
 static void
-heap_select (Item *first, Item *middle, Item *last)
+heap_select (Item *first, Item *middle, Item *last, Before before)
 {
   Item *i;
 
-  make_heap (first, middle);
+  make_heap (first, middle, before);
   for (i = middle; i < last; i++)
     if (before (i, first))
-      pop_heap (first, middle, i);
+      pop_heap (first, middle, i, before);
 }
 
 static void
-sort_heap (Item *first, Item *last)
+sort_heap (Item *first, Item *last, Before before)
 {
   while (last - first > 1) {
     last--;
-    pop_heap (first, last, last);
+    pop_heap (first, last, last, before);
   }
 }
 
 static void
-partial_sort (Item *first, Item *middle, Item *last)
+partial_sort (Item *first, Item *middle, Item *last, Before before)
 {
-  heap_select (first, middle, last);
-  sort_heap (first, middle);
+  heap_select (first, middle, last, before);
+  sort_heap (first, middle, before);
 }
 
 /* --- insertion sorts --- */
 
 static void
-unguarded_linear_insert (Item *last)
+unguarded_linear_insert (Item *last, Before before)
 {
   Item value = *last;
   Item *next = last - 1;
@@ -146,7 +156,7 @@ unguarded_linear_insert (Item *last)
 }
 
 static void
-insertion_sort (Item *first, Item *last)
+insertion_sort (Item *first, Item *last, Before before)
 {
   Item *i;
 
@@ -159,7 +169,7 @@ insertion_sort (Item *first, Item *last)
       memmove (first + 1, first, (gsize) (i - first) * sizeof (Item));
       *first = value;
     } else {
-      unguarded_linear_insert (i);
+      unguarded_linear_insert (i, before);
     }
   }
 }
@@ -167,7 +177,7 @@ insertion_sort (Item *first, Item *last)
 /* --- quicksort partition (median of three moved to *first) --- */
 
 static void
-move_median_to_first (Item *result, Item *a, Item *b, Item *c)
+move_median_to_first (Item *result, Item *a, Item *b, Item *c, Before before)
 {
   if (before (a, b)) {
     if (before (b, c))
@@ -186,7 +196,7 @@ move_median_to_first (Item *result, Item *a, Item *b, Item *c)
 }
 
 static Item *
-unguarded_partition (Item *first, Item *last, const Item *pivot)
+unguarded_partition (Item *first, Item *last, const Item *pivot, Before before)
 {
   for (;;) {
     while (before (first, pivot))
@@ -202,44 +212,44 @@ unguarded_partition (Item *first, Item *last, const Item *pivot)
 }
 
 static Item *
-unguarded_partition_pivot (Item *first, Item *last)
+unguarded_partition_pivot (Item *first, Item *last, Before before)
 {
   Item *mid = first + (last - first) / 2;
 
-  move_median_to_first (first, first + 1, mid, last - 1);
-  return unguarded_partition (first + 1, last, first);
+  move_median_to_first (first, first + 1, mid, last - 1, before);
+  return unguarded_partition (first + 1, last, first, before);
 }
 
 /* --- std::nth_element --- */
 
 static void
-introselect (Item *first, Item *nth, Item *last, int depth_limit)
+introselect (Item *first, Item *nth, Item *last, int depth_limit, Before before)
 {
   while (last - first > 3) {
     Item *cut;
 
     if (depth_limit == 0) {
-      heap_select (first, nth + 1, last);
+      heap_select (first, nth + 1, last, before);
       /* place the nth element in its final position */
       swap_items (first, nth);
       return;
     }
     depth_limit--;
-    cut = unguarded_partition_pivot (first, last);
+    cut = unguarded_partition_pivot (first, last, before);
     if (cut <= nth)
       first = cut;
     else
       last = cut;
   }
-  insertion_sort (first, last);
+  insertion_sort (first, last, before);
 }
 
 static void
-nth_element (Item *first, Item *nth, Item *last)
+nth_element (Item *first, Item *nth, Item *last, Before before)
 {
   if (first == last || nth == last)
     return;
-  introselect (first, nth, last, lg (last - first) * 2);
+  introselect (first, nth, last, lg (last - first) * 2, before);
 }
 
 /* --- std::sort --- */
@@ -247,71 +257,99 @@ nth_element (Item *first, Item *nth, Item *last)
 #define SORT_THRESHOLD 16
 
 static void
-introsort_loop (Item *first, Item *last, int depth_limit)
+introsort_loop (Item *first, Item *last, int depth_limit, Before before)
 {
   while (last - first > SORT_THRESHOLD) {
     Item *cut;
 
     if (depth_limit == 0) {
-      partial_sort (first, last, last);
+      partial_sort (first, last, last, before);
       return;
     }
     depth_limit--;
-    cut = unguarded_partition_pivot (first, last);
-    introsort_loop (cut, last, depth_limit);
+    cut = unguarded_partition_pivot (first, last, before);
+    introsort_loop (cut, last, depth_limit, before);
     last = cut;
   }
 }
 
 static void
-final_insertion_sort (Item *first, Item *last)
+final_insertion_sort (Item *first, Item *last, Before before)
 {
   if (last - first > SORT_THRESHOLD) {
     Item *i;
 
-    insertion_sort (first, first + SORT_THRESHOLD);
+    insertion_sort (first, first + SORT_THRESHOLD, before);
     for (i = first + SORT_THRESHOLD; i != last; i++)
-      unguarded_linear_insert (i);
+      unguarded_linear_insert (i, before);
   } else {
-    insertion_sort (first, last);
+    insertion_sort (first, last, before);
   }
 }
 
 static void
-std_sort (Item *first, Item *last)
+std_sort (Item *first, Item *last, Before before)
 {
   if (first == last)
     return;
-  introsort_loop (first, last, lg (last - first) * 2);
-  final_insertion_sort (first, last);
+  introsort_loop (first, last, lg (last - first) * 2, before);
+  final_insertion_sort (first, last, before);
 }
 
-void
-ib_topk (const float *values, int n, int k, int *indices, float *out_values)
+static Item *
+load (const float *values, int n)
 {
-  Item *queue;
+  Item *queue = g_new (Item, n);
   int j;
 
-  g_return_if_fail (values != NULL && indices != NULL);
-  g_return_if_fail (k >= 1 && k <= n);
-
-  queue = g_new (Item, n);
   for (j = 0; j < n; j++) {
     queue[j].v = values[j];
     queue[j].i = j;
   }
+  return queue;
+}
 
-  if ((gint64) k * 64 <= n) {
-    partial_sort (queue, queue + k, queue + n);
-  } else {
-    nth_element (queue, queue + k - 1, queue + n);
-    std_sort (queue, queue + k - 1);
-  }
+static void
+store (const Item *queue, int k, int *indices, float *out_values)
+{
+  int j;
 
   for (j = 0; j < k; j++) {
     indices[j] = (int) queue[j].i;
     if (out_values)
       out_values[j] = queue[j].v;
   }
+}
+
+void
+ib_topk (const float *values, int n, int k, int *indices, float *out_values)
+{
+  Item *queue;
+
+  g_return_if_fail (values != NULL && indices != NULL);
+  g_return_if_fail (k >= 1 && k <= n);
+
+  queue = load (values, n);
+  if ((gint64) k * 64 <= n) {
+    partial_sort (queue, queue + k, queue + n, before_desc);
+  } else {
+    nth_element (queue, queue + k - 1, queue + n, before_desc);
+    std_sort (queue, queue + k - 1, before_desc);
+  }
+  store (queue, k, indices, out_values);
+  g_free (queue);
+}
+
+void
+ib_sort (const float *values, int n, gboolean descending, int *indices,
+    float *out_values)
+{
+  Item *queue;
+
+  g_return_if_fail (values != NULL && indices != NULL && n >= 0);
+
+  queue = load (values, n);
+  std_sort (queue, queue + n, descending ? before_desc : before_asc);
+  store (queue, n, indices, out_values);
   g_free (queue);
 }

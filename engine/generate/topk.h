@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* torch.topk on the CPU, reproduced down to the order of tied values. */
+/* torch.topk and torch.sort on the CPU, reproduced down to the order of tied
+ * values. */
 #pragma once
 
 #include <glib.h>
@@ -17,6 +18,13 @@ G_BEGIN_DECLS
  *
  * indices: [k] out; out_values: [k] out, nullable.  1 <= k <= n. */
 void ib_topk (const float *values, int n, int k, int *indices,
+    float *out_values);
+
+/* torch.sort (stable=False) on the CPU: std::sort of (value, index) pairs
+ * with "a before b" = a < b, NaN last (ascending) or a > b, NaN first
+ * (descending).  Not stable: equal values come out in std::sort's order,
+ * which is torch's.  indices: [n] out; out_values: [n] out, nullable. */
+void ib_sort (const float *values, int n, gboolean descending, int *indices,
     float *out_values);
 
 G_END_DECLS
