@@ -386,10 +386,32 @@ test_errors (void)
   g_assert_null (ib_model_load ("/nonexistent/model", NULL, &error));
   g_assert_error (error, IB_ERROR, IB_ERROR_IO);
   g_clear_error (&error);
+  /* a checkpoint without its tokenizers says which file is missing */
+  {
+    char *dir = g_test_build_filename (G_TEST_DIST, "data", "checkpoint",
+        "llama-f32", NULL);
+    g_assert_null (ib_model_load (dir, NULL, &error));
+    g_assert_error (error, IB_ERROR, IB_ERROR_IO);
+    g_assert_nonnull (strstr (error->message, "tokenizer.json"));
+    g_clear_error (&error);
+    g_free (dir);
+  }
 
   m = load ("vicuna-tiny", IB_PRECISION_F32);
   if (m == NULL)
     return;
+  /* an unknown device */
+  {
+    char *dir = fixture_dir ("vicuna-tiny");
+    IbModelParams mp;
+    ib_model_params_init (&mp);
+    mp.device = "no-such-accelerator";
+    g_assert_null (ib_model_load (dir, &mp, &error));
+    g_assert_error (error, IB_ERROR, IB_ERROR_NO_DEVICE);
+    g_assert_nonnull (strstr (error->message, "no-such-accelerator"));
+    g_clear_error (&error);
+    g_free (dir);
+  }
   ctx = ib_context_new (m, NULL, &error);
   /* no frames yet */
   g_assert_null (ib_context_answer (ctx, "what?", NULL, &error));
