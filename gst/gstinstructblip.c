@@ -625,17 +625,23 @@ on_answered (IbRequest *req, gpointer user_data)
   GstInstructBlip *self = user_data;
   GstClockTime latency;
   gboolean stale;
-  char *failure = NULL;
+
+  /* the warning goes out before anyone waiting on this request wakes up;
+   * never under our lock: bus sync handlers may call back into us */
+  g_mutex_lock (&self->lock);
+  stale = req->epoch != self->epoch;
+  g_mutex_unlock (&self->lock);
+  if (!stale && req->error)
+    GST_ELEMENT_WARNING (self, STREAM, FAILED,
+        ("Could not answer \"%s\": %s", req->instruction, req->error->message),
+        (NULL));
 
   g_mutex_lock (&self->lock);
   self->in_flight--;
-  stale = req->epoch != self->epoch;
-  if (stale) {
+  if (req->epoch != self->epoch) {
     self->stats.cancelled++;
   } else if (req->error) {
     self->stats.failed++;
-    failure = g_strdup_printf ("Could not answer \"%s\": %s", req->instruction,
-        req->error->message);
   } else {
     latency = (req->answered_us - req->submitted_us) * GST_USECOND;
     self->stats.answers++;
@@ -646,10 +652,6 @@ on_answered (IbRequest *req, gpointer user_data)
   }
   g_cond_broadcast (&self->cond);
   g_mutex_unlock (&self->lock);
-
-  if (failure)
-    GST_ELEMENT_WARNING (self, STREAM, FAILED, ("%s", failure), (NULL));
-  g_free (failure);
   ib_request_free (req);
 }
 
