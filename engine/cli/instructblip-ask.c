@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* instructblip-ask: command-line front end of the engine; one function per mode (--tokenize, --decode, ...). */
+/* instructblip-ask: command-line front end of the engine; one function per mode (--tokenize, --decode, answering in ask-answer.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <json-glib/json-glib.h>
 
+#include "ask.h"
 #include "tokenizer.h"
 
 typedef struct
@@ -27,7 +28,8 @@ static Options opts = { NULL, NULL, FALSE, FALSE, FALSE, FALSE, FALSE, 0, NULL,
 
 static GOptionEntry entries[] = {
   { "model", 'm', 0, G_OPTION_ARG_FILENAME, &opts.model_dir,
-      "Hugging Face model directory (tokenizer.json, qformer_tokenizer/)",
+      "Hugging Face model directory (default for answering: the project's "
+      "default model)",
       "DIR" },
   { "tokenizer", 't', 0, G_OPTION_ARG_FILENAME, &opts.tokenizer_file,
       "A bare tokenizer.json (instead of --model)", "FILE" },
@@ -232,20 +234,13 @@ out:
   return ok;
 }
 
-static void
-print_text (const char *text)
+void
+ask_print_json (JsonNode *root)
 {
-  JsonBuilder *b = json_builder_new ();
   JsonGenerator *gen = json_generator_new ();
-  JsonNode *root;
   GString *line = g_string_new (NULL);
   char *s, *p;
 
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "text");
-  json_builder_add_string_value (b, text);
-  json_builder_end_object (b);
-  root = json_builder_get_root (b);
   json_generator_set_root (gen, root);
   s = json_generator_to_data (gen, NULL);
   /* json-glib 1.6 leaves U+001F unescaped: escape every control byte */
@@ -258,8 +253,22 @@ print_text (const char *text)
   puts (line->str);
   g_string_free (line, TRUE);
   g_free (s);
-  json_node_unref (root);
   g_object_unref (gen);
+}
+
+static void
+print_text (const char *text)
+{
+  JsonBuilder *b = json_builder_new ();
+  JsonNode *root;
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "text");
+  json_builder_add_string_value (b, text);
+  json_builder_end_object (b);
+  root = json_builder_get_root (b);
+  ask_print_json (root);
+  json_node_unref (root);
   g_object_unref (b);
 }
 
@@ -295,21 +304,53 @@ run_decode (IbTokenizer *tok)
   return status;
 }
 
+/* --tokenize or --decode */
+static int
+run_tokenizer_mode (void)
+{
+  GError *error = NULL;
+  IbTokenizer *tok;
+  int status;
+
+  tok = load_tokenizer (&error);
+  if (tok == NULL) {
+    g_printerr ("instructblip-ask: %s\n", error->message);
+    g_clear_error (&error);
+    return ASK_EXIT_RUNTIME;
+  }
+  if (opts.tokenize && opts.bench)
+    status = run_bench (tok);
+  else if (opts.tokenize)
+    status = run_tokenize (tok);
+  else
+    status = run_decode (tok);
+  ib_tokenizer_free (tok);
+  return status;
+}
+
 int
 main (int argc, char **argv)
 {
   GOptionContext *ctx;
   GError *error = NULL;
-  IbTokenizer *tok = NULL;
-  int status = EXIT_FAILURE;
+  int status = ASK_EXIT_USAGE;
 
-  ctx = g_option_context_new ("- ask InstructBLIP about images and video");
+  ctx = g_option_context_new ("[FILE...] - ask InstructBLIP about images "
+                              "and video");
+  g_option_context_set_summary (ctx,
+      "Answers --prompt about images (PNG, JPEG: one frame each, in order) "
+      "or one video file\n(--frames sampled uniformly), or about "
+      "--pixel-values. --tokenize and --decode\nrun the model's tokenizer "
+      "on stdin instead.");
   g_option_context_add_main_entries (ctx, entries, NULL);
+#ifdef IB_ASK_ANSWER
+  g_option_context_add_main_entries (ctx, ask_answer_entries (), NULL);
+#endif
   if (!g_option_context_parse (ctx, &argc, &argv, &error)) {
     g_printerr ("instructblip-ask: %s\n", error->message);
     goto out;
   }
-  if (opts.tokenize + opts.decode != 1) {
+  if (opts.tokenize && opts.decode) {
     g_printerr ("instructblip-ask: choose one mode: --tokenize or --decode\n");
     goto out;
   }
@@ -318,24 +359,30 @@ main (int argc, char **argv)
     g_printerr ("instructblip-ask: --truncation-side is left or right\n");
     goto out;
   }
-  tok = load_tokenizer (&error);
-  if (tok == NULL) {
-    g_printerr ("instructblip-ask: %s\n", error->message);
+  if ((opts.tokenize || opts.decode) && argc > 1) {
+    g_printerr ("instructblip-ask: --tokenize and --decode read stdin, not "
+                "FILEs\n");
     goto out;
   }
-  if (opts.tokenize && opts.bench)
-    status = run_bench (tok);
-  else if (opts.tokenize)
-    status = run_tokenize (tok);
-  else
-    status = run_decode (tok);
+  if (opts.tokenize || opts.decode) {
+    status = run_tokenizer_mode ();
+    goto out;
+  }
+#ifdef IB_ASK_ANSWER
+  status = ask_answer_main (opts.model_dir, argv + 1, argc - 1);
+#else
+  g_printerr ("instructblip-ask: choose one mode: --tokenize or --decode "
+              "(this build has no engine to answer with)\n");
+#endif
 
 out:
   g_clear_error (&error);
-  ib_tokenizer_free (tok);
   g_option_context_free (ctx);
   g_free (opts.model_dir);
   g_free (opts.tokenizer_file);
   g_free (opts.truncation_side);
+#ifdef IB_ASK_ANSWER
+  ask_answer_options_clear ();
+#endif
   return status;
 }

@@ -1,0 +1,623 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Image and video decoding for instructblip-ask: GStreamer's decodebin to packed RGB(A), libjpeg for JPEG. */
+#include "ask-media.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
+#include <gst/gst.h>
+#include <gst/app/gstappsink.h>
+#include <gst/video/video.h>
+
+#ifdef HAVE_LIBJPEG
+#include <jpeglib.h>
+#endif
+
+GQuark
+ask_media_error_quark (void)
+{
+  return g_quark_from_static_string ("ask-media-error-quark");
+}
+
+gboolean
+ask_media_has_exact_jpeg (void)
+{
+#ifdef HAVE_LIBJPEG
+  return TRUE;
+#else
+  return FALSE;
+#endif
+}
+
+/* one decoded frame, owned: [height, stride] bytes, rows packed */
+typedef struct
+{
+  int width, height, stride;
+  IbPixelFormat format;
+  guint8 *data;
+} Frame;
+
+static void
+frame_free (gpointer p)
+{
+  Frame *f = p;
+
+  if (f == NULL)
+    return;
+  g_free (f->data);
+  g_free (f);
+}
+
+/* a frame of @width x @height, @bpp bytes per pixel, or NULL if too big */
+static Frame *
+frame_new (int width, int height, int bpp, IbPixelFormat format)
+{
+  Frame *f;
+
+  if (width < 1 || height < 1 || width > IB_IMAGE_MAX_DIM ||
+      height > IB_IMAGE_MAX_DIM)
+    return NULL;
+  f = g_new0 (Frame, 1);
+  f->width = width;
+  f->height = height;
+  f->stride = width * bpp;
+  f->format = format;
+  f->data = g_malloc ((gsize) f->stride * height);
+  return f;
+}
+
+/* ---- JPEG ------------------------------------------------------------- */
+
+#ifdef HAVE_LIBJPEG
+typedef struct
+{
+  struct jpeg_error_mgr mgr; /* first: libjpeg casts cinfo->err to this */
+  jmp_buf jump;
+  char message[JMSG_LENGTH_MAX];
+} JpegError;
+
+static void
+jpeg_error_exit (j_common_ptr cinfo)
+{
+  JpegError *e = (JpegError *) (void *) cinfo->err;
+
+  e->mgr.format_message (cinfo, e->message);
+  longjmp (e->jump, 1);
+}
+
+/* warnings (corrupt data that decodes anyway) are not printed: Pillow
+ * ignores them too */
+static void
+jpeg_output_message (j_common_ptr cinfo)
+{
+  (void) cinfo;
+}
+
+/* Reads the scanlines of a started decompression into @f. */
+static void
+jpeg_read_rows (struct jpeg_decompress_struct *cinfo, Frame *f)
+{
+  while (cinfo->output_scanline < cinfo->output_height) {
+    JSAMPROW row = f->data + (gsize) cinfo->output_scanline * f->stride;
+    jpeg_read_scanlines (cinfo, &row, 1);
+  }
+}
+
+/* libjpeg with its defaults (islow IDCT, fancy upsampling) and RGB output
+ * is what Pillow does, bit for bit; GStreamer's jpegdec turns fancy
+ * upsampling off and converts through I420, which is not. */
+static Frame *
+decode_jpeg (const char *path, const guint8 *bytes, gsize len, GError **error)
+{
+  struct jpeg_decompress_struct cinfo;
+  JpegError jerr;
+  Frame *volatile frame = NULL;
+
+  cinfo.err = jpeg_std_error (&jerr.mgr);
+  jerr.mgr.error_exit = jpeg_error_exit;
+  jerr.mgr.output_message = jpeg_output_message;
+  if (setjmp (jerr.jump)) {
+    g_set_error (error, ASK_MEDIA_ERROR, ASK_MEDIA_ERROR_DECODE, "%s: JPEG: %s",
+        path, jerr.message);
+    frame_free (frame);
+    frame = NULL;
+    goto out;
+  }
+  jpeg_create_decompress (&cinfo);
+  jpeg_mem_src (&cinfo, bytes, len);
+  jpeg_read_header (&cinfo, TRUE);
+  if (cinfo.jpeg_color_space == JCS_CMYK ||
+      cinfo.jpeg_color_space == JCS_YCCK) {
+    g_set_error (error, ASK_MEDIA_ERROR, ASK_MEDIA_ERROR_DECODE,
+        "%s: CMYK JPEG images are not supported; convert it to RGB", path);
+    goto out;
+  }
+  cinfo.out_color_space = JCS_RGB;
+  jpeg_start_decompress (&cinfo);
+  frame = frame_new (cinfo.output_width, cinfo.output_height, 3,
+      IB_PIXEL_FORMAT_RGB);
+  if (frame == NULL) {
+    g_set_error (error, ASK_MEDIA_ERROR, ASK_MEDIA_ERROR_DECODE,
+        "%s: %ux%u pixels: larger than %d", path, cinfo.output_width,
+        cinfo.output_height, IB_IMAGE_MAX_DIM);
+    goto out;
+  }
+  jpeg_read_rows (&cinfo, frame);
+  jpeg_finish_decompress (&cinfo);
+
+out:
+  jpeg_destroy_decompress (&cinfo);
+  return frame;
+}
+#endif
+
+/* ---- GStreamer -------------------------------------------------------- */
+
+/* One decoding pass: filesrc ! decodebin ! videoconvert ! appsink, RGB or
+ * RGBA. A probe in front of videoconvert counts every decoded frame and
+ * drops those not in @keep, so unwanted frames are never converted. */
+typedef struct
+{
+  const guint64 *keep; /* frame indices to keep, ascending, unique */
+  guint n_keep;
+  gboolean stop_early; /* stop after the last kept frame */
+  /* written by the streaming threads, read after the pipeline stopped */
+  guint next_keep;
+  guint64 n_seen; /* frames that reached videoconvert */
+  gboolean linked; /* a video stream was found */
+  GPtrArray *frames; /* Frame *, the kept frames in order */
+  GstElement *convert;
+} Pass;
+
+static void
+on_pad_added (GstElement *decodebin, GstPad *pad, gpointer user)
+{
+  Pass *p = user;
+  GstCaps *caps = gst_pad_get_current_caps (pad);
+  GstPad *sinkpad = gst_element_get_static_pad (p->convert, "sink");
+
+  (void) decodebin;
+  if (caps == NULL)
+    caps = gst_pad_query_caps (pad, NULL);
+  if (!gst_caps_is_empty (caps) &&
+      g_str_has_prefix (gst_structure_get_name (
+                            gst_caps_get_structure (caps, 0)),
+          "video/") &&
+      !gst_pad_is_linked (sinkpad) &&
+      gst_pad_link (pad, sinkpad) == GST_PAD_LINK_OK)
+    p->linked = TRUE;
+  gst_object_unref (sinkpad);
+  gst_caps_unref (caps);
+}
+
+static GstPadProbeReturn
+count_probe (GstPad *pad, GstPadProbeInfo *info, gpointer user)
+{
+  Pass *p = user;
+  guint64 i = p->n_seen++;
+
+  (void) pad;
+  (void) info;
+  if (p->next_keep < p->n_keep && p->keep[p->next_keep] == i) {
+    p->next_keep++;
+    return GST_PAD_PROBE_OK;
+  }
+  return GST_PAD_PROBE_DROP;
+}
+
+/* copies a sample's frame, rows packed */
+static Frame *
+frame_from_sample (GstSample *sample)
+{
+  GstVideoInfo info;
+  GstVideoFrame vf;
+  Frame *f = NULL;
+  IbPixelFormat format;
+  const guint8 *src;
+  int bpp, stride, y;
+
+  if (!gst_video_info_from_caps (&info, gst_sample_get_caps (sample)))
+    return NULL;
+  if (GST_VIDEO_INFO_FORMAT (&info) == GST_VIDEO_FORMAT_RGB) {
+    format = IB_PIXEL_FORMAT_RGB;
+    bpp = 3;
+  } else if (GST_VIDEO_INFO_FORMAT (&info) == GST_VIDEO_FORMAT_RGBA) {
+    format = IB_PIXEL_FORMAT_RGBA;
+    bpp = 4;
+  } else {
+    return NULL;
+  }
+  if (!gst_video_frame_map (&vf, &info, gst_sample_get_buffer (sample),
+          GST_MAP_READ))
+    return NULL;
+  f = frame_new (GST_VIDEO_FRAME_WIDTH (&vf), GST_VIDEO_FRAME_HEIGHT (&vf), bpp,
+      format);
+  if (f == NULL)
+    goto out;
+  src = GST_VIDEO_FRAME_PLANE_DATA (&vf, 0);
+  stride = GST_VIDEO_FRAME_PLANE_STRIDE (&vf, 0);
+  for (y = 0; y < f->height; y++)
+    memcpy (f->data + (gsize) y * f->stride, src + (gsize) y * stride,
+        f->stride);
+
+out:
+  gst_video_frame_unmap (&vf);
+  return f;
+}
+
+static GstFlowReturn
+on_new_sample (GstAppSink *sink, gpointer user)
+{
+  Pass *p = user;
+  GstSample *sample = gst_app_sink_pull_sample (sink);
+  Frame *f;
+
+  if (sample == NULL)
+    return GST_FLOW_EOS;
+  f = frame_from_sample (sample);
+  gst_sample_unref (sample);
+  if (f == NULL) {
+    GST_ELEMENT_ERROR (sink, STREAM, DECODE, ("cannot read a decoded frame"),
+        (NULL));
+    return GST_FLOW_ERROR;
+  }
+  g_ptr_array_add (p->frames, f);
+  if (p->stop_early && p->frames->len == p->n_keep)
+    gst_element_post_message (GST_ELEMENT (sink),
+        gst_message_new_application (GST_OBJECT (sink),
+            gst_structure_new_empty ("ask-media-done")));
+  return GST_FLOW_OK;
+}
+
+/* the bus error of a failed pass as an ASK_MEDIA_ERROR */
+static void
+set_gst_error (const char *path, const Pass *p, GstMessage *msg, GError **error)
+{
+  GError *gerr = NULL;
+  char *debug = NULL;
+  int code = ASK_MEDIA_ERROR_DECODE;
+
+  if (msg == NULL) {
+    g_set_error (error, ASK_MEDIA_ERROR, code,
+        "%s: GStreamer could not start decoding", path);
+    return;
+  }
+  gst_message_parse_error (msg, &gerr, &debug);
+  if (g_error_matches (gerr, GST_STREAM_ERROR, GST_STREAM_ERROR_TYPE_NOT_FOUND))
+    g_set_error (error, ASK_MEDIA_ERROR, ASK_MEDIA_ERROR_NOT_MEDIA,
+        "%s: not an image or video (%s)", path, gerr->message);
+  else if (g_error_matches (gerr, GST_CORE_ERROR,
+               GST_CORE_ERROR_MISSING_PLUGIN) ||
+      g_error_matches (gerr, GST_STREAM_ERROR,
+          GST_STREAM_ERROR_CODEC_NOT_FOUND))
+    g_set_error (error, ASK_MEDIA_ERROR, ASK_MEDIA_ERROR_DECODE,
+        "%s: no GStreamer decoder for this format (%s)", path, gerr->message);
+  else if (!p->linked)
+    g_set_error (error, ASK_MEDIA_ERROR, ASK_MEDIA_ERROR_NOT_MEDIA,
+        "%s: no video stream: not an image or video (%s)", path, gerr->message);
+  else if (gerr->domain == GST_RESOURCE_ERROR)
+    g_set_error (error, ASK_MEDIA_ERROR, ASK_MEDIA_ERROR_NOT_FOUND, "%s: %s",
+        path, gerr->message);
+  else
+    g_set_error (error, ASK_MEDIA_ERROR, code, "%s: %s (%s)", path,
+        gerr->message, debug ? debug : "no details");
+  g_clear_error (&gerr);
+  g_free (debug);
+}
+
+/* Runs one pass over @path, keeping the frames @p asks for. */
+static gboolean
+run_pass (const char *path, Pass *p, GError **error)
+{
+  GstElement *pipeline = gst_pipeline_new ("ask-media");
+  GstElement *src = gst_element_factory_make ("filesrc", NULL);
+  GstElement *dec = gst_element_factory_make ("decodebin", NULL);
+  GstElement *sink = gst_element_factory_make ("appsink", NULL);
+  GstAppSinkCallbacks cb = { 0 };
+  GstCaps *caps = NULL;
+  GstBus *bus = NULL;
+  GstMessage *msg = NULL;
+  GstPad *pad;
+  gboolean ok = FALSE;
+
+  p->convert = gst_element_factory_make ("videoconvert", NULL);
+  if (!src || !dec || !p->convert || !sink) {
+    g_set_error (error, ASK_MEDIA_ERROR, ASK_MEDIA_ERROR_DECODE,
+        "GStreamer elements filesrc, decodebin, videoconvert or appsink are "
+        "missing (gstreamer1.0-plugins-base)");
+    gst_clear_object (&src);
+    gst_clear_object (&dec);
+    gst_clear_object (&p->convert);
+    gst_clear_object (&sink);
+    goto out;
+  }
+  gst_bin_add_many (GST_BIN (pipeline), src, dec, p->convert, sink, NULL);
+  g_object_set (src, "location", path, NULL);
+  /* RGBA only where the source has alpha: the engine composites it over
+   * white as the reference processor's convert_to_rgb does */
+  caps = gst_caps_from_string ("video/x-raw, format = (string) { RGB, RGBA }");
+  g_object_set (sink, "caps", caps, "sync", FALSE, "qos", FALSE, NULL);
+  cb.new_sample = on_new_sample;
+  gst_app_sink_set_callbacks (GST_APP_SINK (sink), &cb, p, NULL);
+  if (!gst_element_link (src, dec) || !gst_element_link (p->convert, sink)) {
+    g_set_error (error, ASK_MEDIA_ERROR, ASK_MEDIA_ERROR_DECODE,
+        "%s: cannot link the decoding pipeline", path);
+    goto out;
+  }
+  g_signal_connect (dec, "pad-added", G_CALLBACK (on_pad_added), p);
+  pad = gst_element_get_static_pad (p->convert, "sink");
+  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, count_probe, p, NULL);
+  gst_object_unref (pad);
+
+  bus = gst_element_get_bus (pipeline);
+  if (gst_element_set_state (pipeline, GST_STATE_PLAYING) ==
+      GST_STATE_CHANGE_FAILURE) {
+    msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
+    set_gst_error (path, p, msg, error);
+    goto out;
+  }
+  msg = gst_bus_timed_pop_filtered (bus, GST_CLOCK_TIME_NONE,
+      GST_MESSAGE_EOS | GST_MESSAGE_ERROR | GST_MESSAGE_APPLICATION);
+  if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR) {
+    set_gst_error (path, p, msg, error);
+    goto out;
+  }
+  if (!p->linked || p->n_seen == 0) {
+    g_set_error (error, ASK_MEDIA_ERROR, ASK_MEDIA_ERROR_NOT_MEDIA, "%s: %s",
+        path,
+        p->linked ? "the video stream decodes to no frames" :
+                    "no video stream: not an image or video");
+    goto out;
+  }
+  ok = TRUE;
+
+out:
+  if (msg)
+    gst_message_unref (msg);
+  if (bus)
+    gst_object_unref (bus);
+  if (caps)
+    gst_caps_unref (caps);
+  /* joins the streaming threads: @p is ours again after this */
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (pipeline);
+  p->convert = NULL;
+  return ok;
+}
+
+/* ---- files ------------------------------------------------------------ */
+
+/* Reads the first bytes of @path into @magic (zero-filled if shorter),
+ * which also tells whether the file can be read at all. */
+static gboolean
+read_magic (const char *path, guint8 *magic, gsize len, GError **error)
+{
+  int fd = g_open (path, O_RDONLY, 0);
+  ssize_t n;
+  int saved;
+
+  memset (magic, 0, len);
+  if (fd < 0) {
+    saved = errno;
+    g_set_error (error, ASK_MEDIA_ERROR, ASK_MEDIA_ERROR_NOT_FOUND, "%s: %s",
+        path, g_strerror (saved));
+    return FALSE;
+  }
+  n = read (fd, magic, len);
+  saved = errno;
+  close (fd);
+  if (n < 0) {
+    g_set_error (error, ASK_MEDIA_ERROR, ASK_MEDIA_ERROR_NOT_FOUND, "%s: %s",
+        path, g_strerror (saved));
+    return FALSE;
+  }
+  if (n == 0) {
+    g_set_error (error, ASK_MEDIA_ERROR, ASK_MEDIA_ERROR_NOT_MEDIA,
+        "%s: empty file: not an image or video", path);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+#ifdef HAVE_LIBJPEG
+static Frame *
+load_jpeg (const char *path, GError **error)
+{
+  GMappedFile *map = g_mapped_file_new (path, FALSE, error);
+  Frame *f;
+
+  if (map == NULL)
+    return NULL;
+  f = decode_jpeg (path, (const guint8 *) g_mapped_file_get_contents (map),
+      g_mapped_file_get_length (map), error);
+  g_mapped_file_unref (map);
+  return f;
+}
+#endif
+
+/* frame indices floor (k * n / want), k = 0 .. want - 1, as LAVIS and the
+ * transformers examples sample a clip */
+static guint64 *
+sample_indices (guint64 n, int want)
+{
+  guint64 *idx = g_new (guint64, want);
+  int k;
+
+  for (k = 0; k < want; k++)
+    idx[k] = (guint64) k * n / (guint64) want;
+  return idx;
+}
+
+/* The frames of one video, @want of them sampled uniformly. */
+static gboolean
+load_video (const char *path, guint64 n_total, int want, GPtrArray *frames,
+    int *source_index, GError **error)
+{
+  guint64 *idx = sample_indices (n_total, want);
+  guint64 *unique = g_new (guint64, want);
+  Pass p = { 0 };
+  guint n_unique = 0, j;
+  int k;
+  gboolean ok = FALSE;
+
+  for (k = 0; k < want; k++)
+    if (n_unique == 0 || unique[n_unique - 1] != idx[k])
+      unique[n_unique++] = idx[k];
+  p.keep = unique;
+  p.n_keep = n_unique;
+  p.stop_early = TRUE;
+  p.frames = g_ptr_array_new_with_free_func (frame_free);
+  if (!run_pass (path, &p, error))
+    goto out;
+  if (p.frames->len != n_unique) {
+    g_set_error (error, ASK_MEDIA_ERROR, ASK_MEDIA_ERROR_DECODE,
+        "%s: the second decoding gave %u of the %u frames wanted "
+        "(%" G_GUINT64_FORMAT " frames, then %" G_GUINT64_FORMAT ")",
+        path, p.frames->len, n_unique, n_total, p.n_seen);
+    goto out;
+  }
+  /* repeated indices (fewer frames than asked for) share a decoded frame:
+   * copy it */
+  for (k = 0, j = 0; k < want; k++) {
+    Frame *src, *f;
+    while (unique[j] != idx[k])
+      j++;
+    src = g_ptr_array_index (p.frames, j);
+    f = g_memdup2 (src, sizeof (Frame));
+    f->data = g_memdup2 (src->data, (gsize) src->stride * src->height);
+    g_ptr_array_add (frames, f);
+    source_index[k] = (int) MIN (idx[k], (guint64) G_MAXINT);
+  }
+  ok = TRUE;
+
+out:
+  if (p.frames)
+    g_ptr_array_unref (p.frames);
+  g_free (unique);
+  g_free (idx);
+  return ok;
+}
+
+/* Decodes one file: an image (one frame), or a video if @alone. */
+static gboolean
+load_file (const char *path, gboolean alone, int video_frames,
+    GPtrArray *frames, AskFrames *res, GError **error)
+{
+  static const guint64 first[1] = { 0 };
+  guint8 magic[4];
+  Pass p = { 0 };
+  gboolean ok = FALSE;
+
+  if (g_file_test (path, G_FILE_TEST_IS_DIR)) {
+    g_set_error (error, ASK_MEDIA_ERROR, ASK_MEDIA_ERROR_NOT_FOUND,
+        "%s: a directory, not an image or video", path);
+    return FALSE;
+  }
+  if (!read_magic (path, magic, sizeof (magic), error))
+    return FALSE;
+#ifdef HAVE_LIBJPEG
+  if (magic[0] == 0xff && magic[1] == 0xd8 && magic[2] == 0xff) {
+    Frame *f = load_jpeg (path, error);
+    if (f == NULL)
+      return FALSE;
+    g_ptr_array_add (frames, f);
+    return TRUE;
+  }
+#endif
+
+  /* first pass: count the frames, keep frame 0 */
+  p.keep = first;
+  p.n_keep = 1;
+  p.frames = g_ptr_array_new_with_free_func (frame_free);
+  if (!run_pass (path, &p, error))
+    goto out;
+  if (p.frames->len != 1) {
+    g_set_error (error, ASK_MEDIA_ERROR, ASK_MEDIA_ERROR_DECODE,
+        "%s: the first frame did not arrive", path);
+    goto out;
+  }
+  if (p.n_seen == 1) {
+    g_ptr_array_add (frames, g_ptr_array_steal_index (p.frames, 0));
+    ok = TRUE;
+    goto out;
+  }
+  if (!alone) {
+    g_set_error (error, ASK_MEDIA_ERROR, ASK_MEDIA_ERROR_USAGE,
+        "%s: a video (%" G_GUINT64_FORMAT " frames): give one video file "
+        "alone, or several images",
+        path, p.n_seen);
+    goto out;
+  }
+  res->is_video = TRUE;
+  res->n_source_frames = p.n_seen;
+  res->source_index = g_new0 (int, video_frames);
+  ok = load_video (path, p.n_seen, video_frames, frames, res->source_index,
+      error);
+
+out:
+  g_ptr_array_unref (p.frames);
+  return ok;
+}
+
+AskFrames *
+ask_frames_load (const char *const *files, int n_files, int video_frames,
+    GError **error)
+{
+  GPtrArray *frames = g_ptr_array_new_with_free_func (frame_free);
+  AskFrames *res = g_new0 (AskFrames, 1), *ret = NULL;
+  GError *init_error = NULL;
+  int i;
+
+  g_return_val_if_fail (n_files >= 1 && video_frames >= 1, NULL);
+  if (!gst_init_check (NULL, NULL, &init_error)) {
+    g_set_error (error, ASK_MEDIA_ERROR, ASK_MEDIA_ERROR_DECODE,
+        "GStreamer: %s", init_error->message);
+    g_clear_error (&init_error);
+    goto out;
+  }
+  res->n_source_frames = 1;
+  for (i = 0; i < n_files; i++)
+    if (!load_file (files[i], n_files == 1, video_frames, frames, res, error))
+      goto out;
+  if (!res->is_video)
+    res->source_index = g_new0 (int, frames->len);
+
+  res->n_frames = frames->len;
+  res->frames = g_new0 (IbImage, res->n_frames);
+  res->data = g_new0 (guint8 *, res->n_frames);
+  for (i = 0; i < res->n_frames; i++) {
+    Frame *f = g_ptr_array_index (frames, i);
+    res->frames[i].width = f->width;
+    res->frames[i].height = f->height;
+    res->frames[i].stride = f->stride;
+    res->frames[i].format = f->format;
+    res->frames[i].data = f->data;
+    res->data[i] = g_steal_pointer (&f->data);
+  }
+  ret = g_steal_pointer (&res);
+
+out:
+  g_ptr_array_unref (frames);
+  ask_frames_free (res);
+  return ret;
+}
+
+void
+ask_frames_free (AskFrames *frames)
+{
+  int i;
+
+  if (frames == NULL)
+    return;
+  for (i = 0; i < frames->n_frames; i++)
+    g_free (frames->data[i]);
+  g_free (frames->data);
+  g_free (frames->frames);
+  g_free (frames->source_index);
+  g_free (frames);
+}
