@@ -78,7 +78,8 @@ ib_text_out_push (IbTextOut *t, const char *text, GstClockTime pts,
     pts = t->pos;
   if (!GST_CLOCK_TIME_IS_VALID (end) || end <= pts)
     end = pts + GST_MSECOND;
-  buf = gst_buffer_new_memdup (text, strlen (text));
+  /* an empty answer is an empty buffer: no text for that time */
+  buf = *text ? gst_buffer_new_memdup (text, strlen (text)) : gst_buffer_new ();
   GST_BUFFER_PTS (buf) = pts;
   GST_BUFFER_DURATION (buf) = end - pts;
   t->pos = end;

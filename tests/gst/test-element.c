@@ -81,13 +81,18 @@ GST_START_TEST (test_passthrough)
 GST_END_TEST;
 
 /* The answers of blocking mode equal the engine's for the same frames; the
- * answer rides on the last frame it is about. */
+ * answer rides on the last frame it is about. Questions about @n
+ * consecutive frames of @model. */
 static void
-check_reference (GstVideoFormat format, int w, int hh)
+check_reference (const char *model, int n, GstVideoFormat format, int w, int hh)
 {
   const char *instruction = "What colour is the ball?";
-  char *props = g_strdup_printf (BLOCKING4 " instruction=\"%s\"", instruction);
-  char *dir = ibt_model_dir ("vicuna-tiny");
+  char *dir = ibt_model_dir (model);
+  char *props = g_strdup_printf ("processing-mode=blocking num-frames=%d "
+                                 "interval=%" G_GUINT64_FORMAT
+                                 " max-new-tokens=8 model-path=%s "
+                                 "instruction=\"%s\"",
+      n, (guint64) n * IBT_FRAME_DUR, dir, instruction);
   IbtCollector c;
   GstHarness *h;
   GstBuffer *out;
@@ -95,24 +100,25 @@ check_reference (GstVideoFormat format, int w, int hh)
   GstStructure *m;
   char *ref;
   guint n_tokens, q = 0;
-  int i, ids[4];
+  int i, k, ids[8];
 
   ibt_collector_init (&c);
   h = ibt_harness (props, &c, format, w, hh, FALSE);
-  for (i = 0; i < 16; i++) {
+  for (i = 0; i < 4 * n; i++) {
     fail_unless_equals_int (gst_harness_push (h, ibt_frame (format, w, hh, i)),
         GST_FLOW_OK);
     out = gst_harness_pull (h);
     metas = ibt_metas (out);
-    if (i % 4 != 3) {
+    if (i % n != n - 1) {
       fail_unless_equals_int (metas->len, 0);
     } else {
       fail_unless_equals_int (metas->len, 1);
       m = g_ptr_array_index (metas, 0);
-      ids[0] = i - 3, ids[1] = i - 2, ids[2] = i - 1, ids[3] = i;
+      for (k = 0; k < n; k++)
+        ids[k] = i - n + 1 + k;
       ref =
-          ibt_reference (dir, format, w, hh, ids, 4, instruction, 8, &n_tokens);
-      GST_INFO ("frames %d..%d: %s", i - 3, i, ref);
+          ibt_reference (dir, format, w, hh, ids, n, instruction, 8, &n_tokens);
+      GST_INFO ("%s frames %d..%d: %s", model, ids[0], i, ref);
       fail_unless_equals_string (gst_structure_get_string (m, "answer"), ref);
       fail_unless_equals_string (gst_structure_get_string (m, "instruction"),
           instruction);
@@ -121,7 +127,7 @@ check_reference (GstVideoFormat format, int w, int hh)
           n_tokens);
       fail_unless_equals_uint64 (g_value_get_uint64 (
                                      gst_structure_get_value (m, "first-pts")),
-          (i - 3) * IBT_FRAME_DUR);
+          ids[0] * IBT_FRAME_DUR);
       fail_unless_equals_uint64 (g_value_get_uint64 (
                                      gst_structure_get_value (m, "last-pts")),
           GST_BUFFER_PTS (out));
@@ -133,8 +139,8 @@ check_reference (GstVideoFormat format, int w, int hh)
   }
   fail_unless_equals_int (q, 4);
   fail_unless_equals_uint64 (ibt_stat (h->element, "answers"), 4);
-  fail_unless_equals_uint64 (ibt_stat (h->element, "frames"), 16);
-  fail_unless_equals_uint64 (ibt_stat (h->element, "frames-sampled"), 16);
+  fail_unless_equals_uint64 (ibt_stat (h->element, "frames"), 4 * n);
+  fail_unless_equals_uint64 (ibt_stat (h->element, "frames-sampled"), 4 * n);
   gst_harness_teardown (h);
   ibt_collector_clear (&c);
   g_free (dir);
@@ -143,7 +149,7 @@ check_reference (GstVideoFormat format, int w, int hh)
 
 GST_START_TEST (test_reference_rgb)
 {
-  check_reference (GST_VIDEO_FORMAT_RGB, W, H);
+  check_reference ("vicuna-tiny", 4, GST_VIDEO_FORMAT_RGB, W, H);
 }
 
 GST_END_TEST;
@@ -152,10 +158,19 @@ GST_START_TEST (test_reference_formats)
 {
   /* 4-byte orders go to the engine as they are, YUV through
    * GstVideoConverter; other sizes are resized by the engine */
-  check_reference (GST_VIDEO_FORMAT_BGRx, 40, 30);
-  check_reference (GST_VIDEO_FORMAT_RGBA, W, H);
-  check_reference (GST_VIDEO_FORMAT_I420, 32, 24);
-  check_reference (GST_VIDEO_FORMAT_NV12, 32, 24);
+  check_reference ("vicuna-tiny", 4, GST_VIDEO_FORMAT_BGRx, 40, 30);
+  check_reference ("vicuna-tiny", 4, GST_VIDEO_FORMAT_RGBA, W, H);
+  check_reference ("vicuna-tiny", 4, GST_VIDEO_FORMAT_I420, 32, 24);
+  check_reference ("vicuna-tiny", 4, GST_VIDEO_FORMAT_NV12, 32, 24);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_reference_models)
+{
+  /* Flan-T5 on single images, the video checkpoint on 4 frames */
+  check_reference ("t5-tiny", 1, GST_VIDEO_FORMAT_RGB, W, H);
+  check_reference ("vicuna-tiny-video", 4, GST_VIDEO_FORMAT_RGB, W, H);
 }
 
 GST_END_TEST;
@@ -566,6 +581,7 @@ instructblip_suite (void)
   tcase_add_test (tc, test_passthrough);
   tcase_add_test (tc, test_reference_rgb);
   tcase_add_test (tc, test_reference_formats);
+  tcase_add_test (tc, test_reference_models);
   tcase_add_test (tc, test_sampling_by_time);
   tcase_add_test (tc, test_four_channels);
   tcase_add_test (tc, test_instruction_change);
