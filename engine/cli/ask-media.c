@@ -16,6 +16,7 @@
 
 #ifdef HAVE_LIBJPEG
 #include <jpeglib.h>
+#include <jerror.h>
 #endif
 
 GQuark
@@ -90,12 +91,14 @@ jpeg_error_exit (j_common_ptr cinfo)
   longjmp (e->jump, 1);
 }
 
-/* warnings (corrupt data that decodes anyway) are not printed: Pillow
- * ignores them too */
+/* A file that ends early is an error, as in Pillow ("image file is
+ * truncated"); other warnings (corrupt data that decodes anyway) are not
+ * printed. */
 static void
-jpeg_output_message (j_common_ptr cinfo)
+jpeg_emit_message (j_common_ptr cinfo, int level)
 {
-  (void) cinfo;
+  if (level < 0 && cinfo->err->msg_code == JWRN_JPEG_EOF)
+    cinfo->err->error_exit (cinfo);
 }
 
 /* Reads the scanlines of a started decompression into @f. */
@@ -120,7 +123,7 @@ decode_jpeg (const char *path, const guint8 *bytes, gsize len, GError **error)
 
   cinfo.err = jpeg_std_error (&jerr.mgr);
   jerr.mgr.error_exit = jpeg_error_exit;
-  jerr.mgr.output_message = jpeg_output_message;
+  jerr.mgr.emit_message = jpeg_emit_message;
   if (setjmp (jerr.jump)) {
     g_set_error (error, ASK_MEDIA_ERROR, ASK_MEDIA_ERROR_DECODE, "%s: JPEG: %s",
         path, jerr.message);
@@ -568,12 +571,15 @@ AskFrames *
 ask_frames_load (const char *const *files, int n_files, int video_frames,
     GError **error)
 {
-  GPtrArray *frames = g_ptr_array_new_with_free_func (frame_free);
-  AskFrames *res = g_new0 (AskFrames, 1), *ret = NULL;
+  GPtrArray *frames;
+  AskFrames *res, *ret = NULL;
   GError *init_error = NULL;
   int i;
 
-  g_return_val_if_fail (n_files >= 1 && video_frames >= 1, NULL);
+  g_return_val_if_fail (files != NULL && n_files >= 1, NULL);
+  g_return_val_if_fail (video_frames >= 1, NULL);
+  frames = g_ptr_array_new_with_free_func (frame_free);
+  res = g_new0 (AskFrames, 1);
   if (!gst_init_check (NULL, NULL, &init_error)) {
     g_set_error (error, ASK_MEDIA_ERROR, ASK_MEDIA_ERROR_DECODE,
         "GStreamer: %s", init_error->message);

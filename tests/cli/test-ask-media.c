@@ -1,0 +1,289 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* instructblip-ask's media decoding: PNG and JPEG pixels as Pillow gives them, uniform video sampling, and its errors. */
+#include <string.h>
+
+#include <glib/gstdio.h>
+
+#include "ask-media.h"
+#include "ask-test-util.h"
+
+#define W 40 /* the parity frames: 40x32 RGB */
+#define H 32
+
+static char *tmp_dir;
+static guint8 *parity_rgb[4]; /* tests/data/parity/images/frame*.rgb */
+
+static char *
+tmp_path (const char *name)
+{
+  return g_build_filename (tmp_dir, name, NULL);
+}
+
+static char *
+frame_png (int i)
+{
+  char *name = g_strdup_printf ("frame%d.png", i);
+  char *path = ask_test_path ("data", "parity", "images", name, NULL);
+
+  g_free (name);
+  return path;
+}
+
+static void
+assert_frame (const IbImage *img, IbPixelFormat format, int w, int h,
+    const guint8 *want)
+{
+  int bpp = format == IB_PIXEL_FORMAT_RGBA ? 4 : 3, y;
+
+  g_assert_cmpint (img->format, ==, format);
+  g_assert_cmpint (img->width, ==, w);
+  g_assert_cmpint (img->height, ==, h);
+  g_assert_cmpint (img->stride, >=, w * bpp);
+  for (y = 0; y < h; y++)
+    g_assert_cmpmem (img->data + (gsize) y * img->stride, w * bpp,
+        want + (gsize) y * w * bpp, w * bpp);
+}
+
+/* decodes @files expecting success */
+static AskFrames *
+load (const char *const *files, int n, int video_frames)
+{
+  GError *error = NULL;
+  AskFrames *f = ask_frames_load (files, n, video_frames, &error);
+
+  g_assert_no_error (error);
+  g_assert_nonnull (f);
+  return f;
+}
+
+/* decodes @files expecting @code; prints the message */
+static void
+load_fails (const char *const *files, int n, AskMediaError code)
+{
+  GError *error = NULL;
+  AskFrames *f = ask_frames_load (files, n, 4, &error);
+
+  g_assert_null (f);
+  g_assert_error (error, ASK_MEDIA_ERROR, (int) code);
+  g_test_message ("%s", error->message);
+  g_clear_error (&error);
+}
+
+static void
+test_png (void)
+{
+  char *files[4];
+  AskFrames *f;
+  int i;
+
+  for (i = 0; i < 4; i++)
+    files[i] = frame_png (i);
+  /* one image */
+  f = load ((const char *const *) files, 1, 4);
+  g_assert_cmpint (f->n_frames, ==, 1);
+  g_assert_false (f->is_video);
+  assert_frame (&f->frames[0], IB_PIXEL_FORMAT_RGB, W, H, parity_rgb[0]);
+  ask_frames_free (f);
+  /* several: one frame each, in order */
+  f = load ((const char *const *) files, 4, 4);
+  g_assert_cmpint (f->n_frames, ==, 4);
+  for (i = 0; i < 4; i++)
+    assert_frame (&f->frames[i], IB_PIXEL_FORMAT_RGB, W, H, parity_rgb[i]);
+  ask_frames_free (f);
+  for (i = 0; i < 4; i++)
+    g_free (files[i]);
+}
+
+/* alpha stays: the engine composites it over white like the reference */
+static void
+test_png_alpha (void)
+{
+  guint8 *rgba = g_malloc (W * H * 4);
+  char *path = tmp_path ("alpha.png");
+  const guint8 *frames[1] = { rgba };
+  GError *error = NULL;
+  AskFrames *f;
+  int i;
+
+  for (i = 0; i < W * H; i++) {
+    memcpy (rgba + 4 * i, parity_rgb[1] + 3 * i, 3);
+    rgba[4 * i + 3] = (guint8) (i * 7);
+  }
+  g_assert_true (
+      ask_test_encode (path, "RGBA", W, H, frames, 1, "pngenc", &error));
+  g_assert_no_error (error);
+  f = load ((const char *const *) &path, 1, 4);
+  g_assert_cmpint (f->n_frames, ==, 1);
+  assert_frame (&f->frames[0], IB_PIXEL_FORMAT_RGBA, W, H, rgba);
+  ask_frames_free (f);
+  g_remove (path);
+  g_free (path);
+  g_free (rgba);
+}
+
+static void
+test_jpeg (void)
+{
+  const char *names[] = { "jpeg420", "jpeg444-progressive", "jpeg-gray" };
+  guint i;
+
+  if (!ask_media_has_exact_jpeg ()) {
+    g_test_skip ("built without libjpeg: JPEG goes through jpegdec, which "
+                 "is not Pillow-exact");
+    return;
+  }
+  for (i = 0; i < G_N_ELEMENTS (names); i++) {
+    char *jpg = g_strconcat (names[i], ".jpg", NULL);
+    char *raw = g_strconcat (names[i], ".rgb", NULL);
+    char *jpg_path = ask_test_path ("cli", "data", jpg, NULL);
+    char *raw_path = ask_test_path ("cli", "data", raw, NULL);
+    guint8 *want = ask_test_read_exact (raw_path, 37 * 29 * 3);
+    AskFrames *f = load ((const char *const *) &jpg_path, 1, 4);
+
+    g_test_message ("%s", names[i]);
+    assert_frame (&f->frames[0], IB_PIXEL_FORMAT_RGB, 37, 29, want);
+    ask_frames_free (f);
+    g_free (want);
+    g_free (jpg_path);
+    g_free (raw_path);
+    g_free (jpg);
+    g_free (raw);
+  }
+}
+
+/* [f0, x, f1, x, f2, x, f3, x] with x a negative of f0: sampling 4 frames
+ * must give exactly the parity frames */
+static char *
+write_video (void)
+{
+  char *path = tmp_path ("clip.mkv");
+  guint8 *junk = g_malloc (W * H * 3);
+  const guint8 *frames[8];
+  GError *error = NULL;
+  int i;
+
+  for (i = 0; i < W * H * 3; i++)
+    junk[i] = 255 - parity_rgb[0][i];
+  for (i = 0; i < 8; i++)
+    frames[i] = i % 2 ? junk : parity_rgb[i / 2];
+  g_assert_true (
+      ask_test_encode (path, "RGB", W, H, frames, 8, "matroskamux", &error));
+  g_assert_no_error (error);
+  g_free (junk);
+  return path;
+}
+
+static void
+assert_indices (const AskFrames *f, const int *want, int n)
+{
+  int i;
+
+  g_assert_true (f->is_video);
+  g_assert_cmpuint (f->n_source_frames, ==, 8);
+  g_assert_cmpint (f->n_frames, ==, n);
+  for (i = 0; i < n; i++)
+    g_assert_cmpint (f->source_index[i], ==, want[i]);
+}
+
+static void
+test_video (void)
+{
+  static const int four[] = { 0, 2, 4, 6 }, three[] = { 0, 2, 5 },
+                   one[] = { 0 };
+  static const int twelve[] = { 0, 0, 1, 2, 2, 3, 4, 4, 5, 6, 6, 7 };
+  char *path = write_video ();
+  const char *const files[1] = { path };
+  AskFrames *f;
+  int i;
+
+  f = load (files, 1, 4);
+  assert_indices (f, four, 4);
+  for (i = 0; i < 4; i++)
+    assert_frame (&f->frames[i], IB_PIXEL_FORMAT_RGB, W, H, parity_rgb[i]);
+  ask_frames_free (f);
+
+  f = load (files, 1, 3);
+  assert_indices (f, three, 3);
+  ask_frames_free (f);
+  f = load (files, 1, 1);
+  assert_indices (f, one, 1);
+  assert_frame (&f->frames[0], IB_PIXEL_FORMAT_RGB, W, H, parity_rgb[0]);
+  ask_frames_free (f);
+  /* more frames than the clip has: repeats, as np.arange gives them */
+  f = load (files, 1, 12);
+  assert_indices (f, twelve, 12);
+  assert_frame (&f->frames[1], IB_PIXEL_FORMAT_RGB, W, H, parity_rgb[0]);
+  ask_frames_free (f);
+  g_remove (path);
+  g_free (path);
+}
+
+static void
+test_errors (void)
+{
+  char *text = tmp_path ("notes.txt");
+  char *empty = tmp_path ("empty.png");
+  char *cut = tmp_path ("cut.jpg");
+  char *video = write_video ();
+  char *png = frame_png (0);
+  char *jpg = ask_test_path ("cli", "data", "jpeg420.jpg", NULL);
+  const char *missing[] = { "/nonexistent/frame.png" };
+  const char *mixed[] = { png, video };
+  guint8 *data;
+  gsize len;
+
+  g_assert_true (g_file_set_contents (text, "not a picture\n", -1, NULL));
+  g_assert_true (g_file_set_contents (empty, "", 0, NULL));
+  g_assert_true (g_file_get_contents (jpg, (char **) &data, &len, NULL));
+  g_assert_true (g_file_set_contents (cut, (char *) data, len / 2, NULL));
+
+  load_fails (missing, 1, ASK_MEDIA_ERROR_NOT_FOUND);
+  load_fails ((const char *const *) &tmp_dir, 1, ASK_MEDIA_ERROR_NOT_FOUND);
+  load_fails ((const char *const *) &text, 1, ASK_MEDIA_ERROR_NOT_MEDIA);
+  load_fails ((const char *const *) &empty, 1, ASK_MEDIA_ERROR_NOT_MEDIA);
+  load_fails (mixed, 2, ASK_MEDIA_ERROR_USAGE);
+  if (ask_media_has_exact_jpeg ())
+    load_fails ((const char *const *) &cut, 1, ASK_MEDIA_ERROR_DECODE);
+
+  g_remove (text);
+  g_remove (empty);
+  g_remove (cut);
+  g_remove (video);
+  g_free (data);
+  g_free (text);
+  g_free (empty);
+  g_free (cut);
+  g_free (video);
+  g_free (png);
+  g_free (jpg);
+}
+
+int
+main (int argc, char **argv)
+{
+  int ret, i;
+
+  g_test_init (&argc, &argv, NULL);
+  tmp_dir = g_dir_make_tmp ("ib-ask-media-XXXXXX", NULL);
+  g_assert_nonnull (tmp_dir);
+  for (i = 0; i < 4; i++) {
+    char *name = g_strdup_printf ("frame%d.rgb", i);
+    char *path = ask_test_path ("data", "parity", "images", name, NULL);
+    parity_rgb[i] = ask_test_read_exact (path, W * H * 3);
+    g_free (path);
+    g_free (name);
+  }
+
+  g_test_add_func ("/cli/media/png", test_png);
+  g_test_add_func ("/cli/media/png-alpha", test_png_alpha);
+  g_test_add_func ("/cli/media/jpeg", test_jpeg);
+  g_test_add_func ("/cli/media/video", test_video);
+  g_test_add_func ("/cli/media/errors", test_errors);
+  ret = g_test_run ();
+
+  for (i = 0; i < 4; i++)
+    g_free (parity_rgb[i]);
+  g_rmdir (tmp_dir);
+  g_free (tmp_dir);
+  return ret;
+}
