@@ -33,6 +33,7 @@ extern guint gst_instruct_blip_signals[N_SIGNALS];
 typedef struct
 {
   guint64 frames, sampled, questions, answers, dropped, cancelled, failed;
+  guint64 n_timed; /* answers in latency_sum (answered, maybe not out) */
   GstClockTime latency_last, latency_max, latency_sum;
 } Stats;
 

@@ -230,7 +230,7 @@ stats_structure (GstInstructBlip *self)
       "async", G_TYPE_BOOLEAN, async, "latency-last", G_TYPE_UINT64,
       st.latency_last, "latency-max", G_TYPE_UINT64, st.latency_max,
       "latency-mean", G_TYPE_UINT64,
-      st.answers ? st.latency_sum / st.answers : (guint64) 0, NULL);
+      st.n_timed ? st.latency_sum / st.n_timed : (guint64) 0, NULL);
   return s;
 }
 
@@ -549,13 +549,14 @@ gst_instruct_blip_install_properties (GObjectClass *oc)
           0, G_MAXUINT64, DEFAULT_DRAIN_TIMEOUT, RW_PLAYING));
   g_object_class_install_property (oc, PROP_STATS,
       g_param_spec_boxed ("stats", "Statistics",
-          "instructblip-stats: frames, frames-sampled, questions, answers, "
-          "dropped, cancelled (flushes), failed (guint64); pending, waiting "
-          "(guint); busy, async (gboolean); latency-last, latency-max, "
-          "latency-mean (guint64 ns)",
+          "instructblip-stats: frames (seen), frames-sampled, questions "
+          "(asked), answers (handed out), dropped (drop-policy), cancelled "
+          "(flushes, EOS timeouts), failed (engine errors) as guint64; "
+          "pending (in flight), waiting (queued) as guint; busy (the worker "
+          "answers one of ours), async (mode in effect) as gboolean; "
+          "latency-last, latency-max, latency-mean as guint64 ns",
           GST_TYPE_STRUCTURE, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
 }
-
 
 void
 gst_instruct_blip_init_properties (GstInstructBlip *self)

@@ -69,6 +69,9 @@ gst_instruct_blip_deliver (GstInstructBlip *self, GstBuffer *buf,
   GST_OBJECT_LOCK (self);
   post = self->post_messages;
   GST_OBJECT_UNLOCK (self);
+  g_mutex_lock (&self->lock);
+  self->stats.answers += ready.length;
+  g_mutex_unlock (&self->lock);
 
   while ((req = g_queue_pop_head (&ready))) {
     s = answer_structure (req);
@@ -117,7 +120,7 @@ on_answered (IbRequest *req, gpointer user_data)
     self->stats.failed++;
   } else {
     latency = (req->answered_us - req->submitted_us) * GST_USECOND;
-    self->stats.answers++;
+    self->stats.n_timed++;
     self->stats.latency_last = latency;
     self->stats.latency_max = MAX (self->stats.latency_max, latency);
     self->stats.latency_sum += latency;
@@ -292,7 +295,8 @@ gst_instruct_blip_sample (GstInstructBlip *self, GstBuffer *buf,
 void
 gst_instruct_blip_clear_outbox (GstInstructBlip *self)
 {
-  /* under lock */
+  /* under lock; answered but never handed out */
+  self->stats.cancelled += self->outbox.length;
   g_queue_clear_full (&self->outbox, (GDestroyNotify) ib_request_free);
 }
 

@@ -62,6 +62,7 @@ GST_START_TEST (test_async_never_waits)
     push (h, i);
   /* ten questions asked, none answered: the pushes did not wait */
   fail_unless_equals_uint64 (ibt_stat (h->element, "questions"), 10);
+  fail_unless_equals_uint64 (ibt_stat (h->element, "pending"), 10);
   fail_unless_equals_uint64 (ibt_stat (h->element, "answers"), 0);
   fail_unless_equals_int (gst_harness_buffers_in_queue (h), 10);
   for (i = 0; i < 10; i++) {
@@ -70,7 +71,7 @@ GST_START_TEST (test_async_never_waits)
     gst_buffer_unref (out);
   }
   /* the first answer rides on the first buffer after it is ready */
-  ibt_wait_stat (h->element, "answers", 1);
+  ibt_wait_stat (h->element, "pending", 9);
   push (h, 10);
   out = gst_harness_pull (h);
   metas = ibt_metas (out);
