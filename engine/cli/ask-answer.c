@@ -253,7 +253,7 @@ read_pixel_values (const char *path, int *n_frames, int *size, GError **error)
   shape = ib_shape_to_string (t->n_dims, t->shape);
   if (!ib_dtype_is_supported_weight (t->dtype)) {
     g_set_error (error, IB_ERROR, IB_ERROR_FORMAT,
-        "%s: pixel_values is %s; it must be F32", path,
+        "%s: pixel_values is %s; it must be F32 (or F16, BF16)", path,
         ib_dtype_name (t->dtype));
     goto out;
   }
@@ -356,6 +356,9 @@ session_load (Session *s, const char *model_dir, char **files, int n_files,
     s->n_frames = s->frames->n_frames;
     if (opts.verbose)
       print_frames_info (files, s->frames);
+    if (opts.frames != UNSET_INT && !s->frames->is_video)
+      g_printerr ("instructblip-ask: warning: --frames samples a video; "
+                  "each image is one frame\n");
   }
   s->media_ms = ms_since (t0);
 
@@ -408,10 +411,10 @@ session_start (Session *s, IbContextParams *cp, GError **error)
 /* room for the prompt: every token covers at least one byte, plus the
  * specials the tokenizer adds */
 static int
-prompt_budget (gsize extra_bytes)
+prompt_budget (void)
 {
   IbContextParams defaults;
-  gsize want = strlen (opts.prompt) + extra_bytes + 16;
+  gsize want = strlen (opts.prompt) + 16;
 
   ib_context_params_init (&defaults);
   return (int) MIN (MAX (want, (gsize) defaults.max_prompt_tokens),
@@ -499,7 +502,7 @@ run_answer (const char *model_dir, char **files, int n_files, guint64 seed)
     cp.max_new_tokens = gp.max_new_tokens;
   if (gp.num_beams >= 1)
     cp.max_beams = gp.num_beams;
-  cp.max_prompt_tokens = prompt_budget (0);
+  cp.max_prompt_tokens = prompt_budget ();
   if (!session_start (&s, &cp, &error))
     goto out;
   answer = ib_context_answer (s.ctx, opts.prompt, &gp, &error);
@@ -612,8 +615,12 @@ run_rank (const char *model_dir, char **files, int n_files)
   cands = read_candidates (opts.candidates, &longest, &error);
   if (cands == NULL || !session_load (&s, model_dir, files, n_files, &error))
     goto out;
+  /* each candidate is decoded after the prompt, one beam */
   ib_context_params_init (&cp);
-  cp.max_prompt_tokens = prompt_budget (longest);
+  cp.max_prompt_tokens = prompt_budget ();
+  cp.max_new_tokens = (int) MAX ((gsize) cp.max_new_tokens,
+      MIN (longest + 16, (gsize) G_MAXINT / 2));
+  cp.max_beams = 1;
   if (!session_start (&s, &cp, &error))
     goto out;
   scores = g_new0 (double, cands->len);
