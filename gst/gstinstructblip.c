@@ -332,33 +332,26 @@ post_load_error (GstInstructBlip *self, const char *dir, const char *device,
     const GError *err)
 {
   const char *domain = g_quark_to_string (err->domain);
+  const char *msg = err->message;
 
   if (err->domain == GST_RESOURCE_ERROR)
-    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS, ("%s", err->message), (NULL));
+    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS, ("%s", msg), (NULL));
   else if ((err->domain == IB_ERROR && err->code == IB_ERROR_NO_DEVICE) ||
       g_str_equal (domain, "ib-cl-error-quark"))
     GST_ELEMENT_ERROR (self, LIBRARY, INIT,
-        ("Could not use the OpenCL "
-         "device \"%s\" (property device): %s",
-            device, err->message),
+        ("Could not use the OpenCL device \"%s\" (property device): %s", device,
+            msg),
         ("model-path: %s", dir));
   else if (err->domain == IB_ERROR && err->code == IB_ERROR_IO)
     GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND,
-        ("Could not load the model "
-         "in %s (property model-path): %s",
-            dir, err->message),
+        ("Could not load the model in %s (property model-path): %s", dir, msg),
         (NULL));
   else if (err->domain == IB_ERROR && err->code == IB_ERROR_NO_MEMORY)
     GST_ELEMENT_ERROR (self, RESOURCE, NO_SPACE_LEFT,
-        ("Not enough memory for "
-         "the model in %s: %s",
-            dir, err->message),
-        (NULL));
+        ("Not enough memory for the model in %s: %s", dir, msg), (NULL));
   else
     GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
-        ("Could not load the model "
-         "in %s (property model-path): %s",
-            dir, err->message),
+        ("Could not load the model in %s (property model-path): %s", dir, msg),
         (NULL));
 }
 
@@ -372,32 +365,29 @@ gst_instruct_blip_start (GstBaseTransform *trans)
   GError *err = NULL;
   char *dir, *device, *id, *text;
   guint n_frames;
-  gboolean ok = FALSE;
+  gboolean has_path, ok = FALSE;
 
   GST_OBJECT_LOCK (self);
-  dir = g_strdup (self->model_path ? self->model_path : IB_DEFAULT_MODEL_DIR);
+  has_path = self->model_path != NULL;
+  dir = g_strdup (has_path ? self->model_path : IB_DEFAULT_MODEL_DIR);
   device = g_strdup (self->device);
   id = g_strdup (self->instance_id);
   n_frames = self->num_frames;
   ib_model_params_init (&mp);
-  mp.precision = self->precision == GST_INSTRUCT_BLIP_PRECISION_FP16 ?
-      IB_PRECISION_F16 :
-      IB_PRECISION_F32;
+  if (self->precision == GST_INSTRUCT_BLIP_PRECISION_FP16)
+    mp.precision = IB_PRECISION_F16;
   GST_OBJECT_UNLOCK (self);
   mp.device = device;
 
   if (!g_file_test (dir, G_FILE_TEST_IS_DIR)) {
-    if (self->model_path)
+    if (has_path)
       GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND,
-          ("The model directory %s "
-           "does not exist (property model-path)",
-              dir),
+          ("The model directory %s does not exist (property model-path)", dir),
           (NULL));
     else
       GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND,
-          ("No model-path is set "
-           "and the default model is not at %s; set model-path to a "
-           "checkpoint directory",
+          ("No model-path is set and the default model is not at %s; set "
+           "model-path to a checkpoint directory",
               dir),
           (NULL));
     goto out;
@@ -420,6 +410,8 @@ gst_instruct_blip_start (GstBaseTransform *trans)
   self->device_name =
       g_strdup (ib_model_get_device_name (ib_worker_get_model (worker)));
   GST_OBJECT_UNLOCK (self);
+  GST_INFO_OBJECT (self, "model %s on %s", dir,
+      ib_model_get_device_name (ib_worker_get_model (worker)));
   if (!ib_worker_reserve (worker, n_frames, gp.max_new_tokens, gp.num_beams,
           &err)) {
     post_progress (self, GST_PROGRESS_TYPE_ERROR, err->message);
@@ -427,7 +419,6 @@ gst_instruct_blip_start (GstBaseTransform *trans)
     goto out;
   }
   post_progress (self, GST_PROGRESS_TYPE_COMPLETE, "Model loaded");
-  GST_INFO_OBJECT (self, "model %s on %s", dir, self->device_name);
 
   g_mutex_lock (&self->lock);
   self->worker = g_steal_pointer (&worker);

@@ -307,10 +307,9 @@ void
 gst_instruct_blip_drain (GstInstructBlip *self)
 {
   GstClockTime interval, timeout;
-  guint n_frames, i, n = 0;
+  guint n_frames, i, n = 0, left;
   IbWindow *w;
   gint64 deadline;
-  gboolean done;
 
   if (self->worker == NULL)
     return;
@@ -338,19 +337,22 @@ gst_instruct_blip_drain (GstInstructBlip *self)
   deadline = g_get_monotonic_time () + (gint64) (timeout / GST_USECOND);
   gst_instruct_blip_wait_answers (self, deadline);
   g_mutex_lock (&self->lock);
-  done = self->in_flight == 0 || self->flushing;
+  left = self->flushing ? 0 : self->in_flight;
+  /* the question being answered cannot be stopped: its answer will be
+   * stale */
+  if (left)
+    self->epoch++;
   g_mutex_unlock (&self->lock);
-  if (!done) {
+  if (left) {
     n = ib_worker_cancel (self->worker, self, FALSE);
     g_mutex_lock (&self->lock);
     self->in_flight -= n;
     self->stats.cancelled += n;
     g_mutex_unlock (&self->lock);
     GST_ELEMENT_WARNING (self, STREAM, FAILED,
-        ("Questions were still "
-         "unanswered %" GST_TIME_FORMAT " after EOS (drain-timeout); "
-         "%u were dropped",
-            GST_TIME_ARGS (timeout), n),
+        ("%u questions were still unanswered when drain-timeout "
+         "(%" GST_TIME_FORMAT ") ran out at EOS; they are dropped",
+            left, GST_TIME_ARGS (timeout)),
         (NULL));
   }
   gst_instruct_blip_deliver (self, NULL, self->last_end_pts, self->last_end_rt);
