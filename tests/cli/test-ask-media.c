@@ -121,6 +121,33 @@ test_png_alpha (void)
   g_free (rgba);
 }
 
+/* grey PNG: R = G = B = the grey level, as Pillow's convert ("RGB") */
+static void
+test_png_gray (void)
+{
+  guint8 *gray = g_malloc (W * H), *rgb = g_malloc (W * H * 3);
+  char *path = tmp_path ("gray.png");
+  const guint8 *frames[1] = { gray };
+  GError *error = NULL;
+  AskFrames *f;
+  int i;
+
+  for (i = 0; i < W * H; i++) {
+    gray[i] = parity_rgb[2][3 * i + 1];
+    memset (rgb + 3 * i, gray[i], 3);
+  }
+  g_assert_true (
+      ask_test_encode (path, "GRAY8", W, H, frames, 1, "pngenc", &error));
+  g_assert_no_error (error);
+  f = load ((const char *const *) &path, 1, 4);
+  assert_frame (&f->frames[0], IB_PIXEL_FORMAT_RGB, W, H, rgb);
+  ask_frames_free (f);
+  g_remove (path);
+  g_free (path);
+  g_free (gray);
+  g_free (rgb);
+}
+
 static void
 test_jpeg (void)
 {
@@ -276,6 +303,7 @@ main (int argc, char **argv)
 
   g_test_add_func ("/cli/media/png", test_png);
   g_test_add_func ("/cli/media/png-alpha", test_png_alpha);
+  g_test_add_func ("/cli/media/png-gray", test_png_gray);
   g_test_add_func ("/cli/media/jpeg", test_jpeg);
   g_test_add_func ("/cli/media/video", test_video);
   g_test_add_func ("/cli/media/errors", test_errors);
