@@ -1,0 +1,431 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""Trains the project's default model: a small InstructBLIP with the real
+architecture (InstructBlipForConditionalGeneration, EVA-style ViT, Q-Former,
+LLaMA) on synthetic video question answering (training/synthvid.py), and
+saves it with save_pretrained, its processor and both tokenizers.
+
+    python3 training/train_default_model.py [--out models/instructblip-synthvid-tiny]
+        [--steps 3000] [--eval-dir build/default-model-eval]
+
+Needs gst-launch-1.0 (videotestsrc), torch, transformers 5.x, tokenizers,
+Pillow, numpy. Everything is seeded; on 2 CPU cores it takes about an hour.
+
+Video: the checkpoint is an image checkpoint. A question about F frames is
+answered the way InstructBlipVideoForConditionalGeneration does it (and the
+engine does for image checkpoints): every frame through the ViT and the
+Q-Former with the same instruction, soft tokens concatenated frame-major, and
+F·Q <image> placeholders before the tokenizer's own ids. Training uses F = 4
+(the element's default num-frames) and, for still content, F = 1.
+"""
+
+import argparse
+import json
+import math
+import os
+import sys
+import time
+
+os.environ["TOKENIZERS_PARALLELISM"] = "false"
+os.environ["RAYON_NUM_THREADS"] = "1"
+
+import numpy as np
+import torch
+from tokenizers import Tokenizer, models, trainers, normalizers, decoders
+from tokenizers import pre_tokenizers
+from transformers import (BlipImageProcessor, InstructBlipConfig,
+                          InstructBlipForConditionalGeneration,
+                          InstructBlipProcessor, LlamaConfig,
+                          PreTrainedTokenizerFast)
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import synthvid as sv  # noqa: E402
+
+MEAN = [0.48145466, 0.4578275, 0.40821073]
+STD = [0.26862954, 0.26130258, 0.27577711]
+NUM_QUERY = 8
+MAX_NEW_TOKENS = 10
+
+TRAIN_SEED = 1
+EVAL_SEED = 2
+
+# ---- tokenizers -------------------------------------------------------------
+
+
+def template(single, specials):
+    return {"type": "TemplateProcessing", "single": single,
+            "pair": single + [{"Sequence": {"id": "B", "type_id": 1}}],
+            "special_tokens": {s: {"id": s, "ids": [i], "tokens": [s]}
+                               for s, i in specials.items()}}
+
+
+def llama_tokenizer(corpus):
+    """Byte-fallback BPE of the LLaMA kind (LLaMA's normalizer and decoder),
+    <unk> 0, <s> 1, </s> 2, then <0x00>..<0xFF>; its template prepends </s>
+    like InstructBLIP-Vicuna's; [PAD], <image>, <video> added."""
+    tok = Tokenizer(models.BPE(unk_token="<unk>", byte_fallback=True,
+                               fuse_unk=True))
+    tok.normalizer = normalizers.Sequence([normalizers.Prepend("▁"),
+                                           normalizers.Replace(" ", "▁")])
+    tok.decoder = decoders.Sequence([decoders.Replace("▁", " "),
+                                     decoders.ByteFallback(), decoders.Fuse(),
+                                     decoders.Strip(" ", 1, 0)])
+    specials = ["<unk>", "<s>", "</s>"] + ["<0x%02X>" % b for b in range(256)]
+    trainer = trainers.BpeTrainer(vocab_size=1000, special_tokens=specials,
+                                  show_progress=False)
+    tok.train_from_iterator(corpus, trainer)
+    d = json.loads(tok.to_str())
+    d["added_tokens"] = [t for t in d["added_tokens"]
+                         if not t["content"].startswith("<0x")]
+    d["post_processor"] = template(
+        [{"SpecialToken": {"id": "</s>", "type_id": 0}},
+         {"Sequence": {"id": "A", "type_id": 0}}], {"</s>": 2})
+    fast = PreTrainedTokenizerFast(
+        tokenizer_object=Tokenizer.from_str(json.dumps(d)), bos_token="</s>",
+        eos_token="</s>", unk_token="</s>", pad_token="[PAD]")
+    fast.add_special_tokens({"pad_token": "[PAD]"})
+    fast.add_tokens(["<image>", "<video>"], special_tokens=True)
+    return fast
+
+
+def bert_tokenizer(corpus):
+    """WordPiece of the BERT-uncased kind over the corpus words (built, not
+    trained: deterministic)."""
+    words = {}
+    for line in corpus:
+        for w in pre_tokenizers.BertPreTokenizer().pre_tokenize_str(
+                line.lower()):
+            words[w[0]] = words.get(w[0], 0) + 1
+    chars = sorted(set("".join(words)) |
+                   set("abcdefghijklmnopqrstuvwxyz0123456789.,?!:;'-{}()"))
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+    vocab += chars + ["##" + c for c in chars]
+    vocab += sorted(w for w in words if w not in vocab)
+    tok = Tokenizer(models.WordPiece({t: i for i, t in enumerate(vocab)},
+                                     unk_token="[UNK]",
+                                     max_input_chars_per_word=100))
+    tok.normalizer = normalizers.BertNormalizer(
+        clean_text=True, handle_chinese_chars=True, strip_accents=None,
+        lowercase=True)
+    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    tok.decoder = decoders.WordPiece(prefix="##", cleanup=True)
+    d = json.loads(tok.to_str())
+    d["post_processor"] = template(
+        [{"SpecialToken": {"id": "[CLS]", "type_id": 0}},
+         {"Sequence": {"id": "A", "type_id": 0}},
+         {"SpecialToken": {"id": "[SEP]", "type_id": 0}}],
+        {"[CLS]": 2, "[SEP]": 3})
+    fast = PreTrainedTokenizerFast(
+        tokenizer_object=Tokenizer.from_str(json.dumps(d)), unk_token="[UNK]",
+        pad_token="[PAD]", cls_token="[CLS]", sep_token="[SEP]",
+        mask_token="[MASK]", truncation_side="left")
+    fast.add_special_tokens({"bos_token": "[DEC]"})
+    return fast
+
+
+# ---- model ------------------------------------------------------------------
+
+
+def make_model(tok, qtok):
+    vision = dict(hidden_size=128, num_hidden_layers=4, num_attention_heads=4,
+                  intermediate_size=512, image_size=sv.IMAGE_SIZE,
+                  patch_size=16, layer_norm_eps=1e-6, qkv_bias=True,
+                  attention_dropout=0.0)
+    qformer = dict(vocab_size=len(qtok), hidden_size=128, num_hidden_layers=4,
+                   num_attention_heads=4, intermediate_size=512,
+                   max_position_embeddings=64, cross_attention_frequency=2,
+                   layer_norm_eps=1e-12, hidden_dropout_prob=0.0,
+                   attention_probs_dropout_prob=0.0)
+    text = LlamaConfig(vocab_size=len(tok), hidden_size=192,
+                       intermediate_size=512, num_hidden_layers=4,
+                       num_attention_heads=4, num_key_value_heads=4,
+                       max_position_embeddings=512, rms_norm_eps=1e-6,
+                       rope_theta=10000.0, bos_token_id=1, eos_token_id=2,
+                       pad_token_id=tok.pad_token_id,
+                       tie_word_embeddings=False)
+    cfg = InstructBlipConfig(vision_config=vision, qformer_config=qformer,
+                             text_config=text.to_dict(),
+                             num_query_tokens=NUM_QUERY,
+                             image_token_index=tok.convert_tokens_to_ids(
+                                 "<image>"))
+    model = InstructBlipForConditionalGeneration(cfg)
+    model.generation_config.eos_token_id = 2
+    model.generation_config.pad_token_id = tok.pad_token_id
+    model.generation_config.bos_token_id = 2
+    model.generation_config.max_new_tokens = MAX_NEW_TOKENS
+    model.generation_config.do_sample = False
+    model.generation_config.num_beams = 1
+    return model
+
+
+def to_pixels(frames):
+    """uint8 [..., S, S, 3] (already resized) -> normalised float [..., 3, S, S]
+    (the image processor's rescale and normalise)."""
+    x = torch.from_numpy(np.ascontiguousarray(frames)).float() * (1 / 255.0)
+    x = (x - torch.tensor(MEAN)) / torch.tensor(STD)
+    return x.movedim(-1, -3).contiguous()
+
+
+def soft_tokens(model, pixels, qids, qmask):
+    """pixels [B, F, 3, S, S] -> soft tokens [B, F·Q, H], frame-major, as
+    InstructBlipVideoForConditionalGeneration computes them."""
+    b, f = pixels.shape[:2]
+    feats = model.get_image_features(
+        pixel_values=pixels.reshape(b * f, *pixels.shape[2:]),
+        qformer_input_ids=qids.repeat_interleave(f, dim=0),
+        qformer_attention_mask=qmask.repeat_interleave(f, dim=0)).pooler_output
+    return feats.reshape(b, f * feats.shape[1], feats.shape[2])
+
+
+def embed(model, input_ids, soft):
+    emb = model.get_input_embeddings()(input_ids)
+    mask = (input_ids == model.config.image_token_index).unsqueeze(-1)
+    return emb.masked_scatter(mask.expand_as(emb), soft.to(emb.dtype))
+
+
+class Batcher:
+    def __init__(self, tok, qtok):
+        self.tok, self.qtok = tok, qtok
+        self.image_id = tok.convert_tokens_to_ids("<image>")
+        self.cache = {}
+
+    def ids(self, text):
+        if text not in self.cache:
+            self.cache[text] = (self.tok(text)["input_ids"],
+                                self.qtok(text)["input_ids"])
+        return self.cache[text]
+
+    def answer_ids(self, a):
+        return self.tok(a, add_special_tokens=False)["input_ids"] + [2]
+
+    def prompt(self, q, n_frames):
+        lids, qids = self.ids(q)
+        return [self.image_id] * (n_frames * NUM_QUERY) + lids, qids
+
+    def batch(self, examples):
+        """examples: (frames [F,S,S,3], question, answer); right padding."""
+        rows, labels, qrows = [], [], []
+        for frames, q, a in examples:
+            p, qids = self.prompt(q, len(frames))
+            ans = self.answer_ids(a)
+            rows.append(p + ans)
+            labels.append([-100] * len(p) + ans)
+            qrows.append(qids)
+        L, T = max(map(len, rows)), max(map(len, qrows))
+        pad = self.tok.pad_token_id
+        ids = torch.tensor([r + [pad] * (L - len(r)) for r in rows])
+        att = torch.tensor([[1] * len(r) + [0] * (L - len(r)) for r in rows])
+        lab = torch.tensor([r + [-100] * (L - len(r)) for r in labels])
+        qids = torch.tensor([r + [0] * (T - len(r)) for r in qrows])
+        qm = torch.tensor([[1] * len(r) + [0] * (T - len(r)) for r in qrows])
+        px = to_pixels(np.stack([e[0] for e in examples]))
+        return px, qids, qm, ids, att, lab
+
+
+def loss_fn(model, px, qids, qm, ids, att, lab):
+    soft = soft_tokens(model, px, qids, qm)
+    logits = model.language_model(inputs_embeds=embed(model, ids, soft),
+                                  attention_mask=att).logits
+    return torch.nn.functional.cross_entropy(
+        logits[:, :-1].flatten(0, 1).float(), lab[:, 1:].flatten(),
+        ignore_index=-100)
+
+
+@torch.no_grad()
+def greedy(model, batcher, frames, q, max_new=MAX_NEW_TOKENS):
+    """Batch-1 greedy decoding with a KV cache: the generated ids (eos
+    included if made), as the engine returns them."""
+    p, qids = batcher.prompt(q, len(frames))
+    ids = torch.tensor([p])
+    soft = soft_tokens(model, to_pixels(frames)[None], torch.tensor([qids]),
+                       torch.ones(1, len(qids), dtype=torch.long))
+    lm = model.language_model
+    out = lm(inputs_embeds=embed(model, ids, soft), use_cache=True)
+    past, gen = out.past_key_values, []
+    for _ in range(max_new):
+        nxt = int(out.logits[0, -1].float().argmax())
+        gen.append(nxt)
+        if nxt == 2:
+            break
+        out = lm(input_ids=torch.tensor([[nxt]]), past_key_values=past,
+                 use_cache=True)
+        past = out.past_key_values
+    return gen
+
+
+def decode(tok, ids):
+    return tok.decode(ids, skip_special_tokens=True).strip()
+
+
+def evaluate(model, batcher, items, log=None):
+    model.eval()
+    right, out = 0, []
+    for frames, q, a in items:
+        g = greedy(model, batcher, frames, q)
+        text = decode(batcher.tok, g)
+        right += text == a
+        out.append((g, text))
+    model.train()
+    return right, out
+
+
+def held_out(n, seed, bank, n_frames=sv.FRAMES):
+    rng = np.random.default_rng(seed)
+    return [sv.sample(rng, bank, n_frames) for _ in range(n)]
+
+
+def write_eval_set(path, items, results):
+    """frames.bin: uint8 [N, F, S, S, 3] (resized RGB), questions.json."""
+    os.makedirs(path, exist_ok=True)
+    with open(os.path.join(path, "frames.bin"), "wb") as f:
+        for frames, _, _ in items:
+            f.write(np.ascontiguousarray(frames, np.uint8).tobytes())
+    qs = [dict(question=q, answer=a, frames=int(len(fr)),
+               torch_ids=[int(i) for i in g], torch_text=t)
+          for (fr, q, a), (g, t) in zip(items, results)]
+    json.dump(dict(image_size=sv.IMAGE_SIZE, max_new_tokens=MAX_NEW_TOKENS,
+                   questions=qs), open(os.path.join(path, "questions.json"),
+                                       "w"), indent=0)
+
+
+def save(model, tok, qtok, out):
+    os.makedirs(out, exist_ok=True)
+    half = InstructBlipForConditionalGeneration(model.config)
+    half.load_state_dict(model.state_dict())
+    half.generation_config = model.generation_config
+    half.half().save_pretrained(out)
+    ip = BlipImageProcessor(size={"height": sv.IMAGE_SIZE,
+                                  "width": sv.IMAGE_SIZE},
+                            resample=3, do_convert_rgb=True,
+                            image_mean=MEAN, image_std=STD)
+    proc = InstructBlipProcessor(image_processor=ip, tokenizer=tok,
+                                 qformer_tokenizer=qtok,
+                                 num_query_tokens=NUM_QUERY)
+    proc.save_pretrained(out)
+    ip.save_pretrained(out)
+
+
+def load_f32(out):
+    return InstructBlipForConditionalGeneration.from_pretrained(
+        out, dtype=torch.float32).eval()
+
+
+def bank(cache_dir, seed, pairs_static, pairs_ball, log):
+    """The gst clip bank, cached in @cache_dir (if given) across runs."""
+    import pickle
+    path = cache_dir and os.path.join(cache_dir, "bank-%d-%d-%d.pkl" % (
+        seed, pairs_static, pairs_ball))
+    if path and os.path.exists(path):
+        return pickle.load(open(path, "rb"))
+    b = sv.build_gst_bank(seed, pairs_static, pairs_ball, log=log)
+    if path:
+        os.makedirs(cache_dir, exist_ok=True)
+        pickle.dump(b, open(path, "wb"), protocol=4)
+    return b
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out", default="models/instructblip-synthvid-tiny")
+    ap.add_argument("--steps", type=int, default=3000)
+    ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--eval-dir", default="build/default-model-eval")
+    ap.add_argument("--n-eval", type=int, default=600)
+    ap.add_argument("--n-sample", type=int, default=48)
+    ap.add_argument("--sample-dir", default="tests/default-model/data")
+    ap.add_argument("--checkpoint-every", type=int, default=500)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--cache-dir", default=None,
+                    help="keep the videotestsrc clips here across runs")
+    args = ap.parse_args()
+
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    t_start = time.time()
+
+    def log(*a):
+        print("[%6.0fs]" % (time.time() - t_start), *a, flush=True)
+
+    corpus = sv.corpus()
+    tok, qtok = llama_tokenizer(corpus), bert_tokenizer(corpus)
+    log("tokenizers: llama %d, qformer %d" % (len(tok), len(qtok)))
+    for a in sv.answers():
+        log("  answer %-14s -> %s" % (a, tok.tokenize(a)))
+    model = make_model(tok, qtok)
+    n_par = sum(p.numel() for p in model.parameters())
+    log("model: %.2fM parameters" % (n_par / 1e6))
+
+    log("building the training clips (gst-launch-1.0 videotestsrc)")
+    train_bank = bank(args.cache_dir, TRAIN_SEED, 5, 8, log)
+    log("building the held-out clips")
+    eval_bank = bank(args.cache_dir, EVAL_SEED, 3, 3, log)
+    batcher = Batcher(tok, qtok)
+    probe = held_out(200, EVAL_SEED + 100, eval_bank)
+
+    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01,
+                            betas=(0.9, 0.98))
+    warm = 200
+
+    def lr_at(s):
+        if s < warm:
+            return args.lr * (s + 1) / warm
+        return args.lr * (0.02 + 0.98 * 0.5 *
+                          (1 + math.cos(math.pi * (s - warm) /
+                                        max(1, args.steps - warm))))
+
+    rng = np.random.default_rng(TRAIN_SEED + 1000)
+    model.train()
+    ema = None
+    for step in range(args.steps):
+        for g in opt.param_groups:
+            g["lr"] = lr_at(step)
+        nf = 1 if rng.random() < 0.15 else sv.FRAMES
+        ex = [sv.sample(rng, train_bank, nf) for _ in range(args.batch)]
+        loss = loss_fn(model, *batcher.batch(ex))
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        lv = float(loss.detach())
+        ema = lv if ema is None else 0.98 * ema + 0.02 * lv
+        if step % 50 == 0:
+            log("step %5d  loss %.4f  lr %.2e" % (step, ema, lr_at(step)))
+        if (step + 1) % args.checkpoint_every == 0 or step + 1 == args.steps:
+            right, _ = evaluate(model, batcher, probe)
+            log("step %5d  probe exact %d/%d" % (step + 1, right, len(probe)))
+            save(model, tok, qtok, args.out)
+            log("saved %s" % args.out)
+
+    log("training done in %.1f min" % ((time.time() - t_start) / 60))
+    # The reference: the saved fp16 weights, computed in fp32 (what the
+    # engine loads with precision fp32).
+    ref = load_f32(args.out)
+    items = held_out(args.n_eval, EVAL_SEED, eval_bank)
+    right, res = evaluate(ref, batcher, items)
+    log("held-out (F=4): %d/%d exact (%.2f%%)" % (right, len(items),
+                                                  100.0 * right / len(items)))
+    wrong = [(q, a, t) for (_, q, a), (_, t) in zip(items, res) if t != a]
+    for w in wrong[:40]:
+        log("  wrong: %r expected %r got %r" % w)
+    write_eval_set(args.eval_dir, items, res)
+    items1 = held_out(200, EVAL_SEED + 1, eval_bank, n_frames=1)
+    right1, _ = evaluate(ref, batcher, items1)
+    log("held-out still frames (F=1): %d/%d exact" % (right1, len(items1)))
+    n = args.n_sample
+    write_eval_set(args.sample_dir, items[:n], res[:n])
+    log("sample: %d/%d exact" % (sum(t == a for (_, _, a), (_, t) in
+                                     zip(items[:n], res[:n])), n))
+    json.dump(dict(held_out=len(items), held_out_exact=right,
+                   still_frames=len(items1), still_frames_exact=right1,
+                   steps=args.steps, batch=args.batch,
+                   minutes=round((time.time() - t_start) / 60, 1),
+                   torch=torch.__version__,
+                   transformers=__import__("transformers").__version__),
+              open(os.path.join(args.eval_dir, "summary.json"), "w"),
+              indent=1)
+    log("all done in %.1f min" % ((time.time() - t_start) / 60))
+
+
+if __name__ == "__main__":
+    main()
