@@ -36,7 +36,7 @@ ib_model_load (const char *dir, const IbModelParams *params, GError **error)
   IbClDeviceParams dp;
   IbCheckpoint *ckpt = NULL;
   IbModel *m = NULL;
-  IbLoader loader;
+  IbLoader loader = { 0 };
   GError *cl_error = NULL;
 
   if (params == NULL) {
@@ -90,6 +90,7 @@ ib_model_load (const char *dir, const IbModelParams *params, GError **error)
     m->t5 = ib_t5_new (&loader, &m->cfg->text, error);
   if (m->llama == NULL && m->t5 == NULL)
     goto fail;
+  m->weight_bytes = loader.bytes;
   ib_checkpoint_free (ckpt);
   return m;
 
@@ -134,4 +135,10 @@ int
 ib_model_get_image_size (const IbModel *model)
 {
   return model->cfg->vision.image_size;
+}
+
+gsize
+ib_model_get_weight_bytes (const IbModel *model)
+{
+  return model->weight_bytes;
 }

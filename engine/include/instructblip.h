@@ -81,10 +81,10 @@ void ib_model_unref (IbModel *model);
 
 /* The OpenCL device the model lives on. (transfer none) */
 const char *ib_model_get_device_name (const IbModel *model);
-/* Frames the model can answer about at once (4 for video checkpoints'
- * placeholders; any number for image checkpoints, bounded by the LLM's
- * context). */
+/* The side in pixels of the square frames the vision encoder takes
+ * (preprocessing resizes every frame to it). */
 int ib_model_get_image_size (const IbModel *model);
+/* Device memory the weights take, in bytes. */
 gsize ib_model_get_weight_bytes (const IbModel *model);
 
 /* ---- generation settings ---------------------------------------------- */

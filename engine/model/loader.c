@@ -103,6 +103,8 @@ ib_load_linear (IbLoader *l, const char *const *weights,
   }
   w = ib_cl_weight_new (l->dev, wbuf, IB_CL_DTYPE_F32, (int) n, (int) k, bbuf,
       l->storage, error);
+  if (w)
+    l->bytes += ib_cl_weight_get_bytes (w);
 out:
   g_free (wbuf);
   g_free (bbuf);
@@ -158,6 +160,8 @@ ib_load_vector (IbLoader *l, gsize n, GError **error, const char *name_fmt, ...)
   }
   drop_pages (t);
   buf = ib_cl_buffer_new_take_host (l->dev, host, n * sizeof (float), error);
+  if (buf)
+    l->bytes += buf->size;
 out:
   g_free (name);
   return buf;
@@ -185,5 +189,6 @@ ib_load_table (IbLoader *l, const char *name, gint64 rows, gint64 cols,
     return NULL;
   }
   drop_pages (t);
+  l->bytes += n * (f16 ? 2 : 4);
   return ib_cl_buffer_new_take_host (l->dev, host, n * (f16 ? 2 : 4), error);
 }

@@ -16,6 +16,7 @@ typedef struct
   IbClDevice *dev;
   const IbSafetensors *st;
   IbClDtype storage; /* linear weights and tables: F32 or F16 */
+  gsize bytes; /* device bytes loaded so far */
 } IbLoader;
 
 /* The linear layer made of the tensors @weights (NULL-terminated names,
