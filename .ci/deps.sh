@@ -13,5 +13,5 @@ $SUDO apt-get install -y -q --no-install-recommends \
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good \
   check \
   ocl-icd-opencl-dev opencl-headers ocl-icd-libopencl1 pocl-opencl-icd clinfo \
-  libclblast-dev libopenblas-dev \
+  libclblast-dev libopenblas-dev libjpeg-dev \
   python3-gi gir1.2-gstreamer-1.0
