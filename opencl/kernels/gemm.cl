@@ -26,7 +26,7 @@
  * make LLVM keep them on the stack. */
 #define PK_DECL_ROW(i)                                               \
   const __global float *a##i = A + (size_t) min (m0 + i, M - 1) * K; \
-  float16 c##i##0 = (float16) (0.0f), c##i##1 = (float16) (0.0f);
+  float16 c##i##0 = (float16) (0.0f), c##i##1 = (float16) (0.0f)
 #define PK_FMA_ROW(i, kk)                    \
   {                                          \
     const float16 av = (float16) (a##i[kk]); \
@@ -99,28 +99,33 @@ store_tile (float16 c, __global float *C, const __global float *bias,
     const __global WTYPE *w = W + (size_t) get_global_id (1) * K * GEMM_NR;   \
     int k = 0;
 
-#define DEFINE_GEMM_PK(NAME, WTYPE, LOADW)                            \
-  PK_HEAD (NAME, WTYPE, 6)                                            \
-  PK_DECL_ROW (0)                                                     \
-  PK_DECL_ROW (1)                                                     \
-  PK_DECL_ROW (2) PK_DECL_ROW (3) PK_DECL_ROW (4)                     \
-      PK_DECL_ROW (5) for (; k + 4 <= K; k += 4)                      \
-  {                                                                   \
-    PK_STEP6 (LOADW, k);                                              \
-    PK_STEP6 (LOADW, k + 1);                                          \
-    PK_STEP6 (LOADW, k + 2);                                          \
-    PK_STEP6 (LOADW, k + 3);                                          \
-  }                                                                   \
-  for (; k < K; k++)                                                  \
-    PK_STEP6 (LOADW, k);                                              \
-  PK_STORE_ROW (0)                                                    \
-  PK_STORE_ROW (1)                                                    \
-  PK_STORE_ROW (2) PK_STORE_ROW (3) PK_STORE_ROW (4) PK_STORE_ROW (5) \
+#define DEFINE_GEMM_PK(NAME, WTYPE, LOADW) \
+  PK_HEAD (NAME, WTYPE, 6)                 \
+  PK_DECL_ROW (0);                         \
+  PK_DECL_ROW (1);                         \
+  PK_DECL_ROW (2);                         \
+  PK_DECL_ROW (3);                         \
+  PK_DECL_ROW (4);                         \
+  PK_DECL_ROW (5);                         \
+  for (; k + 4 <= K; k += 4) {             \
+    PK_STEP6 (LOADW, k);                   \
+    PK_STEP6 (LOADW, k + 1);               \
+    PK_STEP6 (LOADW, k + 2);               \
+    PK_STEP6 (LOADW, k + 3);               \
+  }                                        \
+  for (; k < K; k++)                       \
+    PK_STEP6 (LOADW, k);                   \
+  PK_STORE_ROW (0);                        \
+  PK_STORE_ROW (1);                        \
+  PK_STORE_ROW (2);                        \
+  PK_STORE_ROW (3);                        \
+  PK_STORE_ROW (4);                        \
+  PK_STORE_ROW (5);                        \
   }
 
 #define DEFINE_GEMV_PK(NAME, WTYPE, LOADW) \
   PK_HEAD (NAME, WTYPE, 1)                 \
-  PK_DECL_ROW (0)                          \
+  PK_DECL_ROW (0);                         \
   for (; k + 4 <= K; k += 4) {             \
     PK_STEP1 (LOADW, k);                   \
     PK_STEP1 (LOADW, k + 1);               \
@@ -129,7 +134,7 @@ store_tile (float16 c, __global float *C, const __global float *bias,
   }                                        \
   for (; k < K; k++)                       \
     PK_STEP1 (LOADW, k);                   \
-  PK_STORE_ROW (0)                         \
+  PK_STORE_ROW (0);                        \
   }
 
 DEFINE_GEMM_PK (gemm_pk_f32, float, LOADW_F32)
@@ -213,8 +218,8 @@ store16_partial (float16 v, __global float *p, int n)
 
 #define BT_DECL_ROW(i)                                                 \
   const __global float *a##i = A + (size_t) min (m0 + i, M - 1) * lda; \
-  float16 c##i = (float16) (0.0f);
-#define BT_FMA_ROW(i) c##i = fma ((float16) (a##i[k]), bv, c##i);
+  float16 c##i = (float16) (0.0f)
+#define BT_FMA_ROW(i) c##i = fma ((float16) (a##i[k]), bv, c##i)
 #define BT_STORE_ROW(i)                                    \
   if (m0 + i < M) {                                        \
     __global float *cp = C + (size_t) (m0 + i) * ldc + n0; \
@@ -237,27 +242,39 @@ gemm_batched_f32 (const __global float *A, int a_off, int lda, int a_stride,
   A += a_off + (size_t) b * a_stride;
   B += b_off + (size_t) b * b_stride + n0;
   C += c_off + (size_t) b * c_stride;
-  BT_DECL_ROW (0)
-  BT_DECL_ROW (1) BT_DECL_ROW (2) BT_DECL_ROW (3) BT_DECL_ROW (4)
-      BT_DECL_ROW (5) if (nn == 16)
-  {
+  BT_DECL_ROW (0);
+  BT_DECL_ROW (1);
+  BT_DECL_ROW (2);
+  BT_DECL_ROW (3);
+  BT_DECL_ROW (4);
+  BT_DECL_ROW (5);
+  if (nn == 16) {
     for (int k = 0; k < K; k++) {
       const float16 bv = vload16 (0, B + (size_t) k * ldb);
-      BT_FMA_ROW (0)
-      BT_FMA_ROW (1) BT_FMA_ROW (2) BT_FMA_ROW (3) BT_FMA_ROW (4) BT_FMA_ROW (5)
+      BT_FMA_ROW (0);
+      BT_FMA_ROW (1);
+      BT_FMA_ROW (2);
+      BT_FMA_ROW (3);
+      BT_FMA_ROW (4);
+      BT_FMA_ROW (5);
     }
-  }
-  else
-  {
+  } else {
     for (int k = 0; k < K; k++) {
       const float16 bv = load16_partial (B + (size_t) k * ldb, nn);
-      BT_FMA_ROW (0)
-      BT_FMA_ROW (1) BT_FMA_ROW (2) BT_FMA_ROW (3) BT_FMA_ROW (4) BT_FMA_ROW (5)
+      BT_FMA_ROW (0);
+      BT_FMA_ROW (1);
+      BT_FMA_ROW (2);
+      BT_FMA_ROW (3);
+      BT_FMA_ROW (4);
+      BT_FMA_ROW (5);
     }
   }
-  BT_STORE_ROW (0)
-  BT_STORE_ROW (1) BT_STORE_ROW (2) BT_STORE_ROW (3) BT_STORE_ROW (4)
-      BT_STORE_ROW (5)
+  BT_STORE_ROW (0);
+  BT_STORE_ROW (1);
+  BT_STORE_ROW (2);
+  BT_STORE_ROW (3);
+  BT_STORE_ROW (4);
+  BT_STORE_ROW (5);
 }
 
 /* dst_b[k][n] = src_b[n][k] for n < N, k < K: a batch of [N, K] row slices
