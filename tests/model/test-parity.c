@@ -77,7 +77,8 @@ rel_error (const float *out, const float *ref, gsize n)
 }
 
 static gboolean
-fixture_open (Fixture *f, const char *name, IbClDtype storage)
+fixture_open (Fixture *f, const char *name, IbClDtype storage,
+    IbClGemmBackend gemm)
 {
   char *dir = fixture_dir (name),
        *ref = g_build_filename (dir, "reference.safetensors", NULL);
@@ -85,7 +86,11 @@ fixture_open (Fixture *f, const char *name, IbClDtype storage)
   GError *error = NULL;
 
   memset (f, 0, sizeof (*f));
-  f->dev = ib_cl_device_new (NULL, &error);
+  IbClDeviceParams dp;
+
+  ib_cl_device_params_init (&dp);
+  dp.gemm = gemm;
+  f->dev = ib_cl_device_new (&dp, &error);
   if (f->dev == NULL) {
     g_test_skip (error->message);
     g_error_free (error);
@@ -144,7 +149,7 @@ test_vision_qformer (gconstpointer data)
   int n_qids, n_frames, T, Q, fr;
   double err;
 
-  if (!fixture_open (&f, name, IB_CL_DTYPE_F32))
+  if (!fixture_open (&f, name, IB_CL_DTYPE_F32, IB_CL_GEMM_AUTO))
     return;
   cfg = ib_checkpoint_get_config (f.ckpt);
   T = ib_vit_get_n_tokens (f.vit);
@@ -291,6 +296,7 @@ typedef struct
 {
   const char *name;
   IbClDtype storage;
+  IbClGemmBackend gemm;
 } Case;
 
 static void
@@ -314,7 +320,7 @@ test_language_model (gconstpointer data)
   int n_ids, n_greedy, n_soft, V, step, H;
   double err;
 
-  if (!fixture_open (&f, name, c->storage))
+  if (!fixture_open (&f, name, c->storage, c->gemm))
     return;
   cfg = ib_checkpoint_get_config (f.ckpt);
   tc = &cfg->text;
@@ -405,18 +411,24 @@ main (int argc, char **argv)
   g_test_add_data_func ("/parity/video/vision-qformer", "vicuna-tiny-video",
       test_vision_qformer);
   static const Case lm[] = {
-    { "vicuna-tiny", IB_CL_DTYPE_F32 },
-    { "t5-tiny", IB_CL_DTYPE_F32 },
-    { "vicuna-tiny-video", IB_CL_DTYPE_F32 },
-    { "vicuna-tiny", IB_CL_DTYPE_F16 },
-    { "t5-tiny", IB_CL_DTYPE_F16 },
-    { "vicuna-tiny-video", IB_CL_DTYPE_F16 },
+    { "vicuna-tiny", IB_CL_DTYPE_F32, IB_CL_GEMM_AUTO },
+    { "t5-tiny", IB_CL_DTYPE_F32, IB_CL_GEMM_AUTO },
+    { "vicuna-tiny-video", IB_CL_DTYPE_F32, IB_CL_GEMM_AUTO },
+    { "vicuna-tiny", IB_CL_DTYPE_F16, IB_CL_GEMM_AUTO },
+    { "t5-tiny", IB_CL_DTYPE_F16, IB_CL_GEMM_AUTO },
+    { "vicuna-tiny-video", IB_CL_DTYPE_F16, IB_CL_GEMM_AUTO },
+    /* the GPU path (CLBlast GEMMs, [K,N] weights, kn GEMV) runs on PoCL
+     * too, so CI covers it */
+    { "vicuna-tiny", IB_CL_DTYPE_F32, IB_CL_GEMM_CLBLAST },
+    { "t5-tiny", IB_CL_DTYPE_F32, IB_CL_GEMM_CLBLAST },
+    { "vicuna-tiny", IB_CL_DTYPE_F16, IB_CL_GEMM_CLBLAST },
   };
   guint i;
 
   for (i = 0; i < G_N_ELEMENTS (lm); i++) {
-    char *path = g_strdup_printf ("/parity/%s/language-model/%s", lm[i].name,
-        ib_cl_dtype_name (lm[i].storage));
+    char *path = g_strdup_printf ("/parity/%s/language-model/%s%s", lm[i].name,
+        ib_cl_dtype_name (lm[i].storage),
+        lm[i].gemm == IB_CL_GEMM_CLBLAST ? "/clblast" : "");
     g_test_add_data_func (path, &lm[i], test_language_model);
     g_free (path);
   }
