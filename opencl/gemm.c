@@ -59,34 +59,67 @@ store (void *dst, IbClDtype storage, gsize i, float v)
     ((float *) dst)[i] = v;
 }
 
-/* Panels for the OWN backend: dst[p][kk][r] = W[p*NR + r][kk], zero past n.
- * Reads each weight row once, sequentially. */
-static void
-pack_panels (void *dst, const void *w, IbClDtype src, IbClDtype storage, int n,
-    int k, int n_padded)
+/* One packing job: columns [col0, col1) of W into the backend layout. */
+typedef struct
 {
+  void *dst;
+  const void *w;
+  IbClDtype src, storage;
+  int n, k, n_padded, col0, col1;
+  gboolean panels;
+} PackJob;
+
+/* Panels for the OWN backend: dst[p][kk][r] = W[p*NR + r][kk], zero past n.
+ * Transposed for CLBlast: dst[kk][col] = W[col][kk], its fast NN case (its
+ * NT path transposes on every call). Each weight row is read once,
+ * sequentially. */
+static gpointer
+pack_columns (gpointer data)
+{
+  const PackJob *j = data;
   const int nr = IB_CL_GEMM_NR;
   int col, kk;
 
-  for (col = 0; col < n_padded; col++) {
-    gsize base = (gsize) (col / nr) * k * nr + col % nr;
-    for (kk = 0; kk < k; kk++)
-      store (dst, storage, base + (gsize) kk * nr,
-          col < n ? load_f32 (w, src, (gsize) col * k + kk) : 0.0f);
+  for (col = j->col0; col < j->col1; col++) {
+    gsize base =
+        j->panels ? (gsize) (col / nr) * j->k * nr + col % nr : (gsize) col;
+    gsize step = j->panels ? nr : (gsize) j->n;
+    for (kk = 0; kk < j->k; kk++)
+      store (j->dst, j->storage, base + (gsize) kk * step,
+          col < j->n ? load_f32 (j->w, j->src, (gsize) col * j->k + kk) : 0.0f);
   }
+  return NULL;
 }
 
-/* [k,n] for CLBlast's NN product (its NT path transposes on every call). */
+/* Packing converts every weight once at load: spread the columns over the
+ * cores (a 7B checkpoint is billions of conversions). */
 static void
-pack_transposed (void *dst, const void *w, IbClDtype src, IbClDtype storage,
-    int n, int k)
+pack (void *dst, const void *w, IbClDtype src, IbClDtype storage, int n, int k,
+    int n_padded, gboolean panels)
 {
-  int col, kk;
+  const int cols = panels ? n_padded : n;
+  int n_threads = (gsize) cols * k < (1u << 20) ?
+      1 :
+      (int) MIN (g_get_num_processors (), 16);
+  PackJob jobs[16];
+  GThread *threads[16];
+  int t;
 
-  for (col = 0; col < n; col++)
-    for (kk = 0; kk < k; kk++)
-      store (dst, storage, (gsize) kk * n + col,
-          load_f32 (w, src, (gsize) col * k + kk));
+  for (t = 0; t < n_threads; t++) {
+    jobs[t] = (PackJob){ dst, w, src, storage, n, k, n_padded,
+      (int) ((gint64) cols * t / n_threads),
+      (int) ((gint64) cols * (t + 1) / n_threads), panels };
+    threads[t] = t == 0 ?
+        NULL :
+        g_thread_try_new ("ib-pack", pack_columns, &jobs[t], NULL);
+  }
+  pack_columns (&jobs[0]);
+  for (t = 1; t < n_threads; t++) {
+    if (threads[t])
+      g_thread_join (threads[t]);
+    else
+      pack_columns (&jobs[t]); /* no thread: do it here */
+  }
 }
 
 IbClWeight *
@@ -123,9 +156,9 @@ ib_cl_weight_new (IbClDevice *dev, const void *w, IbClDtype src, int n, int k,
   if (host == NULL)
     goto oom;
   if (wt->backend == IB_CL_GEMM_OWN)
-    pack_panels (host, w, src, storage, n, k, wt->n_padded);
+    pack (host, w, src, storage, n, k, wt->n_padded, TRUE);
   else
-    pack_transposed (host, w, src, storage, n, k);
+    pack (host, w, src, storage, n, k, n, FALSE);
   wt->w = ib_cl_buffer_new_take_host (dev, host, bytes, error);
   if (wt->w == NULL)
     goto fail;

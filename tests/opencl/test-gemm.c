@@ -23,6 +23,8 @@ static const Shape shapes[] = {
   { 13, 96, 72 },
   { 64, 128, 256 },
   { 257, 96, 88 },
+  /* large enough (n·k >= 2^20) that packing runs on several threads */
+  { 3, 1061, 1000 },
 };
 
 static float
@@ -89,8 +91,8 @@ check_linear (IbClDevice *dev, IbClQueue *q, Shape s, IbClDtype src,
   gsize na = (gsize) s.m * s.k, nw = (gsize) s.n * s.k, nc = (gsize) s.m * s.n;
   float *a = g_new (float, na), *w = g_new (float, nw), *c = g_new (float, nc);
   float *wv = g_new (float, nw), *r = g_new (float, nc);
-  float bias[512], bv[512];
-  guint16 *raw = g_new (guint16, nw), braw[512];
+  float *bias = g_new (float, s.n), *bv = g_new (float, s.n);
+  guint16 *raw = g_new (guint16, nw), *braw = g_new (guint16, s.n);
   double *ref = g_new0 (double, nc);
   IbClBuffer *da, *dc, *dr = NULL;
   IbClWeight *wt;
@@ -157,6 +159,9 @@ check_linear (IbClDevice *dev, IbClQueue *q, Shape s, IbClDtype src,
   g_free (r);
   g_free (raw);
   g_free (ref);
+  g_free (bias);
+  g_free (bv);
+  g_free (braw);
 }
 
 static void
