@@ -25,6 +25,28 @@ drop_pages (const IbTensor *t)
     madvise ((void *) start, end - start, MADV_DONTNEED);
 }
 
+/* The device layer's name for @t's dtype, if it can read @t in place (its
+ * data aligned for its element size). */
+static gboolean
+cl_dtype (const IbTensor *t, IbClDtype *out)
+{
+  if ((guintptr) t->data % ib_dtype_size (t->dtype) != 0)
+    return FALSE;
+  switch (t->dtype) {
+    case IB_DTYPE_F32:
+      *out = IB_CL_DTYPE_F32;
+      return TRUE;
+    case IB_DTYPE_F16:
+      *out = IB_CL_DTYPE_F16;
+      return TRUE;
+    case IB_DTYPE_BF16:
+      *out = IB_CL_DTYPE_BF16;
+      return TRUE;
+    default:
+      return FALSE;
+  }
+}
+
 const IbTensor *
 ib_load_tensor (IbLoader *l, const char *name, guint64 n, GError **error)
 {
@@ -78,8 +100,28 @@ ib_load_linear (IbLoader *l, const char *const *weights,
     n += t->shape[0];
   }
 
-  /* Conversion to f32 (and stacking) one layer at a time: at most one
-   * layer's weights live on the host beside the mapping. */
+  /* One tensor (and a bias of its dtype): packed straight from the
+   * mapping, converting on the fly. */
+  if (count == 1) {
+    const IbTensor *b = NULL;
+    IbClDtype dt;
+    t = ib_safetensors_get (l->st, weights[0]);
+    if (biases && biases[0] &&
+        !(b = ib_load_tensor (l, biases[0], t->shape[0], error)))
+      return NULL;
+    if (cl_dtype (t, &dt) && (b == NULL || b->dtype == t->dtype) &&
+        (biases == NULL || biases[0] != NULL)) {
+      w = ib_cl_weight_new (l->dev, t->data, dt, (int) n, (int) k,
+          b ? b->data : NULL, l->storage, error);
+      if (w)
+        l->bytes += ib_cl_weight_get_bytes (w);
+      drop_pages (t);
+      return w;
+    }
+  }
+
+  /* Otherwise conversion to f32 (and stacking) one layer at a time: at most
+   * one layer's weights live on the host beside the mapping. */
   wbuf = g_try_malloc ((gsize) n * k * sizeof (float));
   if (biases)
     bbuf = g_try_malloc0 ((gsize) n * sizeof (float));
