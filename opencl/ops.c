@@ -138,25 +138,6 @@ run_rows (IbClLaunch *l, size_t n_rows)
   ib_cl_launch_run (l, 1, &global, &group);
 }
 
-/* A by-value argument of @size bytes (a struct). */
-static void
-launch_bytes (IbClLaunch *l, size_t size, const void *value)
-{
-  cl_int st;
-
-  if (l->kernel == NULL)
-    return;
-  st = clSetKernelArg (l->kernel, l->n_args, size, value);
-  if (st != CL_SUCCESS) {
-    GError *e = g_error_new (IB_CL_ERROR, IB_CL_ERROR_CALL,
-        "kernel %s: clSetKernelArg %u returned %s", l->name, l->n_args,
-        ib_cl_status_name (st));
-    ib_cl_queue_take_error (l->q, e);
-    l->kernel = NULL;
-  }
-  l->n_args++;
-}
-
 /* Shared checks of the row-wise ops on a dense [rows, dim] x and y. */
 static gboolean
 check_rows (IbClQueue *q, const char *op, const IbClBuffer *x,
@@ -421,7 +402,7 @@ ib_cl_rope (IbClQueue *q, IbClBuffer *x, gsize offset, int rows, int n_head,
   ib_cl_launch_int (&l, head_dim);
   ib_cl_launch_int (&l, ld);
   ib_cl_launch_int (&l, pos_offset);
-  launch_bytes (&l, sizeof (inv_freq), &inv_freq);
+  ib_cl_launch_bytes (&l, sizeof (inv_freq), &inv_freq);
   sizes_2d (q, chunks16 (half), rows, global, local);
   ib_cl_launch_run (&l, 2, global, local);
 }

@@ -190,8 +190,8 @@ ib_cl_launch_begin (IbClLaunch *l, IbClQueue *q, const char *kernel)
   return TRUE;
 }
 
-static void
-set_arg (IbClLaunch *l, size_t size, const void *value)
+void
+ib_cl_launch_bytes (IbClLaunch *l, size_t size, const void *value)
 {
   cl_int st;
 
@@ -211,30 +211,30 @@ set_arg (IbClLaunch *l, size_t size, const void *value)
 void
 ib_cl_launch_mem (IbClLaunch *l, const IbClBuffer *buf)
 {
-  set_arg (l, sizeof (cl_mem), &buf->mem);
+  ib_cl_launch_bytes (l, sizeof (cl_mem), &buf->mem);
 }
 
 void
 ib_cl_launch_mem_opt (IbClLaunch *l, const IbClBuffer *buf)
 {
   if (buf)
-    set_arg (l, sizeof (cl_mem), &buf->mem);
+    ib_cl_launch_bytes (l, sizeof (cl_mem), &buf->mem);
   else
-    set_arg (l, sizeof (cl_mem), NULL);
+    ib_cl_launch_bytes (l, sizeof (cl_mem), NULL);
 }
 
 void
 ib_cl_launch_int (IbClLaunch *l, gint32 v)
 {
   cl_int x = v;
-  set_arg (l, sizeof (x), &x);
+  ib_cl_launch_bytes (l, sizeof (x), &x);
 }
 
 void
 ib_cl_launch_float (IbClLaunch *l, float v)
 {
   cl_float x = v;
-  set_arg (l, sizeof (x), &x);
+  ib_cl_launch_bytes (l, sizeof (x), &x);
 }
 
 void

@@ -55,6 +55,8 @@ void ib_cl_launch_mem (IbClLaunch *l, const IbClBuffer *buf);
 void ib_cl_launch_mem_opt (IbClLaunch *l, const IbClBuffer *buf);
 void ib_cl_launch_int (IbClLaunch *l, gint32 v);
 void ib_cl_launch_float (IbClLaunch *l, float v);
+/* A by-value argument of @size bytes (a struct, a private array). */
+void ib_cl_launch_bytes (IbClLaunch *l, size_t size, const void *value);
 void ib_cl_launch_run (IbClLaunch *l, guint dims, const size_t *global,
     const size_t *local);
 
