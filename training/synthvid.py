@@ -317,16 +317,17 @@ def ball_sample(rng, clip):
     return clip["frames"][idx], qs
 
 
-def sample(rng, bank, n_frames=FRAMES):
+def sample(rng, bank, n_frames=FRAMES, mix=(0.3, 0.25)):
     """One (frames [F, S, S, 3] uint8, question, answer) example. With
-    n_frames 1 only still content and no motion questions."""
+    n_frames 1 only still content and no motion questions. @mix: the shares
+    of still patterns and ball clips; shape scenes make the rest."""
     static, balls = bank
     u = rng.random()
-    if u < 0.3:
+    if u < mix[0]:
         clip = pick(rng, static)
         idx = sorted(rng.choice(8, FRAMES, replace=False))
         frames, qs = clip["frames"][idx], static_questions(rng, clip)
-    elif u < 0.55:
+    elif u < mix[0] + mix[1]:
         frames, qs = ball_sample(rng, pick(rng, balls))
     else:
         frames, scene = shape_scene(rng)
@@ -335,7 +336,7 @@ def sample(rng, bank, n_frames=FRAMES):
     if n_frames == 1:
         if a in ("up", "down") or (a in ("left", "right") and
                                    ("mov" in q or "going" in q)):
-            return sample(rng, bank, n_frames)
+            return sample(rng, bank, n_frames, mix)
         frames = frames[:1]
     return frames, q, a
 

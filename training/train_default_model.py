@@ -6,7 +6,7 @@ LLaMA) on synthetic video question answering (training/synthvid.py), and
 saves it with save_pretrained, its processor and both tokenizers.
 
     python3 training/train_default_model.py [--out models/instructblip-synthvid-tiny]
-        [--steps 3000] [--eval-dir build/default-model-eval]
+        [--steps 4000] [--eval-dir build/default-model-eval]
 
 Needs gst-launch-1.0 (videotestsrc), torch, transformers 5.x, tokenizers,
 Pillow, numpy. Everything is seeded; on 2 CPU cores it takes about an hour.
@@ -149,6 +149,7 @@ def make_model(tok, qtok):
                              image_token_index=tok.convert_tokens_to_ids(
                                  "<image>"))
     model = InstructBlipForConditionalGeneration(cfg)
+    init_weights(model)
     model.generation_config.eos_token_id = 2
     model.generation_config.pad_token_id = tok.pad_token_id
     model.generation_config.bos_token_id = 2
@@ -156,6 +157,30 @@ def make_model(tok, qtok):
     model.generation_config.do_sample = False
     model.generation_config.num_beams = 1
     return model
+
+
+def init_weights(model):
+    """transformers' initialisation is meant for loading pretrained weights:
+    the vision tower gets std 1e-10 (its initializer_range default), the
+    query tokens zeros, everything else N(0, 0.02), which at these small
+    widths leaves the Q-Former's cross-attention uniform for thousands of
+    steps (it then only sees the mean of the image). Here every linear and
+    convolution weight is N(0, 1/fan_in) (biases 0, norms 1), embeddings and
+    query tokens N(0, 0.02) as in LAVIS."""
+    gen = torch.Generator().manual_seed(1234)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if "norm" in name.lower():
+                continue
+            if name.endswith("bias"):
+                p.zero_()
+            elif p.dim() >= 2 and ("embed" not in name or
+                                   "patch_embedding" in name) and \
+                    "query_tokens" not in name:
+                fan_in = p[0].numel()
+                p.copy_(torch.randn(p.shape, generator=gen) / fan_in ** 0.5)
+            else:
+                p.copy_(torch.randn(p.shape, generator=gen) * 0.02)
 
 
 def to_pixels(frames):
@@ -327,15 +352,23 @@ def bank(cache_dir, seed, pairs_static, pairs_ball, log):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default="models/instructblip-synthvid-tiny")
-    ap.add_argument("--steps", type=int, default=3000)
+    ap.add_argument("--steps", type=int, default=4000)
     ap.add_argument("--batch", type=int, default=32)
-    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--lr", type=float, default=5e-4)
     ap.add_argument("--eval-dir", default="build/default-model-eval")
     ap.add_argument("--n-eval", type=int, default=600)
     ap.add_argument("--n-sample", type=int, default=48)
     ap.add_argument("--sample-dir", default="tests/default-model/data")
     ap.add_argument("--checkpoint-every", type=int, default=500)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--init-from", default=None,
+                    help="start from a checkpoint this script saved (with "
+                    "--steps 0: only evaluate it and write the sets)")
+    ap.add_argument("--data-seed", type=int, default=TRAIN_SEED + 1000)
+    ap.add_argument("--warmup", type=int, default=200)
+    ap.add_argument("--mix", default="0.2,0.25",
+                    help="shares of still-pattern and ball examples; shape "
+                    "scenes make the rest")
     ap.add_argument("--cache-dir", default=None,
                     help="keep the videotestsrc clips here across runs")
     args = ap.parse_args()
@@ -353,6 +386,10 @@ def main():
     for a in sv.answers():
         log("  answer %-14s -> %s" % (a, tok.tokenize(a)))
     model = make_model(tok, qtok)
+    if args.init_from:
+        # a second cycle: start from a saved (fp16) checkpoint of this script
+        model.load_state_dict(load_f32(args.init_from).state_dict())
+        log("initialised from %s" % args.init_from)
     n_par = sum(p.numel() for p in model.parameters())
     log("model: %.2fM parameters" % (n_par / 1e6))
 
@@ -365,7 +402,7 @@ def main():
 
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01,
                             betas=(0.9, 0.98))
-    warm = 200
+    warm = args.warmup
 
     def lr_at(s):
         if s < warm:
@@ -374,14 +411,15 @@ def main():
                           (1 + math.cos(math.pi * (s - warm) /
                                         max(1, args.steps - warm))))
 
-    rng = np.random.default_rng(TRAIN_SEED + 1000)
+    rng = np.random.default_rng(args.data_seed)
+    mix = tuple(float(x) for x in args.mix.split(","))
     model.train()
     ema = None
     for step in range(args.steps):
         for g in opt.param_groups:
             g["lr"] = lr_at(step)
         nf = 1 if rng.random() < 0.15 else sv.FRAMES
-        ex = [sv.sample(rng, train_bank, nf) for _ in range(args.batch)]
+        ex = [sv.sample(rng, train_bank, nf, mix) for _ in range(args.batch)]
         loss = loss_fn(model, *batcher.batch(ex))
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -400,7 +438,7 @@ def main():
     log("training done in %.1f min" % ((time.time() - t_start) / 60))
     # The reference: the saved fp16 weights, computed in fp32 (what the
     # engine loads with precision fp32).
-    ref = load_f32(args.out)
+    ref = load_f32(args.out if args.steps > 0 else args.init_from)
     items = held_out(args.n_eval, EVAL_SEED, eval_bank)
     right, res = evaluate(ref, batcher, items)
     log("held-out (F=4): %d/%d exact (%.2f%%)" % (right, len(items),
