@@ -1,0 +1,205 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The shipped default model (models/instructblip-synthvid-tiny) through the
+ * public engine API on held-out synthetic questions: exact answers, and the
+ * same greedy ids as PyTorch. The committed sample is small; set
+ * IB_DEFAULT_MODEL_EVAL to a directory written by
+ * training/train_default_model.py (--eval-dir) to run the full held-out set. */
+#include <string.h>
+
+#include <json-glib/json-glib.h>
+
+#include "instructblip.h"
+
+static char *
+model_dir (void)
+{
+  const char *env = g_getenv ("IB_DEFAULT_MODEL");
+  if (env != NULL)
+    return g_strdup (env);
+  return g_test_build_filename (G_TEST_DIST, "..", "models",
+      "instructblip-synthvid-tiny", NULL);
+}
+
+static IbModel *
+load (IbPrecision precision)
+{
+  char *dir = model_dir ();
+  IbModelParams mp;
+  GError *error = NULL;
+  IbModel *m;
+
+  ib_model_params_init (&mp);
+  mp.precision = precision;
+  m = ib_model_load (dir, &mp, &error);
+  g_free (dir);
+  if (m == NULL && g_error_matches (error, IB_ERROR, IB_ERROR_NO_DEVICE)) {
+    g_test_skip (error->message);
+    g_error_free (error);
+    return NULL;
+  }
+  g_assert_no_error (error);
+  return m;
+}
+
+typedef struct
+{
+  JsonParser *parser;
+  JsonArray *questions;
+  guint8 *frames; /* [N, F, S, S, 3] uint8, resized RGB */
+  gsize frames_len;
+  int size;
+  int max_new_tokens;
+} EvalSet;
+
+static void
+eval_set_open (EvalSet *s, const char *dir)
+{
+  char *qpath = g_build_filename (dir, "questions.json", NULL);
+  char *fpath = g_build_filename (dir, "frames.bin", NULL);
+  GError *error = NULL;
+  JsonObject *root;
+
+  s->parser = json_parser_new ();
+  g_assert_true (json_parser_load_from_file (s->parser, qpath, &error));
+  g_assert_no_error (error);
+  root = json_node_get_object (json_parser_get_root (s->parser));
+  s->questions = json_object_get_array_member (root, "questions");
+  s->size = (int) json_object_get_int_member (root, "image_size");
+  s->max_new_tokens = (int) json_object_get_int_member (root,
+      "max_new_tokens");
+  g_assert_true (g_file_get_contents (fpath, (char **) &s->frames,
+          &s->frames_len, &error));
+  g_assert_no_error (error);
+  g_free (qpath);
+  g_free (fpath);
+}
+
+static void
+eval_set_close (EvalSet *s)
+{
+  g_object_unref (s->parser);
+  g_free (s->frames);
+}
+
+/* Answers every question of @dir greedily; asserts the shares of exact
+ * answers and of ids equal to PyTorch's. */
+static void
+run_set (const char *dir, double min_exact, double min_same_ids)
+{
+  IbModel *m = load (IB_PRECISION_F32);
+  IbContext *ctx;
+  IbGenerateParams p;
+  GError *error = NULL;
+  EvalSet s;
+  guint i, n, exact = 0, same = 0;
+  gsize off = 0;
+
+  if (m == NULL)
+    return;
+  eval_set_open (&s, dir);
+  g_assert_cmpint (ib_model_get_image_size (m), ==, s.size);
+  ctx = ib_context_new (m, NULL, &error);
+  g_assert_no_error (error);
+  ib_generate_params_init_for_model (&p, m);
+  p.num_beams = 1;
+  p.do_sample = FALSE;
+  p.max_new_tokens = s.max_new_tokens;
+  n = json_array_get_length (s.questions);
+  g_assert_cmpuint (n, >, 0);
+  for (i = 0; i < n; i++) {
+    JsonObject *q = json_array_get_object_element (s.questions, i);
+    const char *question = json_object_get_string_member (q, "question");
+    const char *want = json_object_get_string_member (q, "answer");
+    JsonArray *ids = json_object_get_array_member (q, "torch_ids");
+    int nf = (int) json_object_get_int_member (q, "frames");
+    gsize frame_bytes = (gsize) s.size * s.size * 3;
+    IbImage frames[8];
+    IbAnswer *a;
+    gboolean ids_equal;
+    int f;
+
+    g_assert_cmpint (nf, >=, 1);
+    g_assert_cmpint (nf, <=, 8);
+    g_assert_cmpuint (off + nf * frame_bytes, <=, s.frames_len);
+    for (f = 0; f < nf; f++)
+      frames[f] = (IbImage){ s.size, s.size, s.size * 3, IB_PIXEL_FORMAT_RGB,
+        s.frames + off + f * frame_bytes };
+    off += nf * frame_bytes;
+    g_assert_true (ib_context_set_frames (ctx, frames, nf, &error));
+    g_assert_no_error (error);
+    a = ib_context_answer (ctx, question, &p, &error);
+    g_assert_no_error (error);
+    ids_equal = (guint) a->n_tokens == json_array_get_length (ids);
+    for (f = 0; ids_equal && f < a->n_tokens; f++)
+      ids_equal = a->token_ids[f] == json_array_get_int_element (ids, f);
+    exact += strcmp (a->text, want) == 0;
+    same += ids_equal;
+    if (strcmp (a->text, want) != 0 || !ids_equal)
+      g_test_message ("%u: %s -> \"%s\" (expected \"%s\", PyTorch \"%s\")%s",
+          i, question, a->text, want,
+          json_object_get_string_member (q, "torch_text"),
+          ids_equal ? "" : " ids differ from PyTorch");
+    ib_answer_free (a);
+  }
+  g_assert_cmpuint (off, ==, s.frames_len);
+  g_test_message ("%s: %u questions, %u exact (%.1f%%), %u with PyTorch's ids "
+      "(%.1f%%)", dir, n, exact, 100.0 * exact / n, same, 100.0 * same / n);
+  g_assert_cmpfloat ((double) exact / n, >=, min_exact);
+  g_assert_cmpfloat ((double) same / n, >=, min_same_ids);
+  ib_context_free (ctx);
+  ib_model_unref (m);
+  eval_set_close (&s);
+}
+
+/* The committed sample: every answer's ids equal PyTorch's. The exact share
+ * is a regression floor for the model as trained now (33 of 48); the
+ * project's goal is 0.95 (issue 6), which this model does not reach yet. */
+static void
+test_sample (void)
+{
+  char *dir = g_test_build_filename (G_TEST_DIST, "default-model", "data",
+      NULL);
+  run_set (dir, 0.65, 1.0);
+  g_free (dir);
+}
+
+/* The whole held-out set (not committed), when asked for: 418 of 600 exact
+ * and 600 of 600 with PyTorch's ids at the time of writing. */
+static void
+test_full (void)
+{
+  const char *dir = g_getenv ("IB_DEFAULT_MODEL_EVAL");
+
+  if (dir == NULL) {
+    g_test_skip ("set IB_DEFAULT_MODEL_EVAL to a held-out set directory");
+    return;
+  }
+  run_set (dir, 0.65, 0.99);
+}
+
+/* generation_config.json: greedy, short answers ending with </s>. */
+static void
+test_generation_config (void)
+{
+  IbModel *m = load (IB_PRECISION_F32);
+  IbGenerateParams p;
+
+  if (m == NULL)
+    return;
+  ib_generate_params_init_for_model (&p, m);
+  g_assert_cmpint (p.num_beams, ==, 1);
+  g_assert_false (p.do_sample);
+  g_assert_cmpint (p.max_new_tokens, ==, 10);
+  g_assert_cmpint (ib_model_get_image_size (m), ==, 64);
+  ib_model_unref (m);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/default-model/generation-config", test_generation_config);
+  g_test_add_func ("/default-model/sample", test_sample);
+  g_test_add_func ("/default-model/full", test_full);
+  return g_test_run ();
+}
