@@ -65,10 +65,9 @@ eval_set_open (EvalSet *s, const char *dir)
   root = json_node_get_object (json_parser_get_root (s->parser));
   s->questions = json_object_get_array_member (root, "questions");
   s->size = (int) json_object_get_int_member (root, "image_size");
-  s->max_new_tokens = (int) json_object_get_int_member (root,
-      "max_new_tokens");
+  s->max_new_tokens = (int) json_object_get_int_member (root, "max_new_tokens");
   g_assert_true (g_file_get_contents (fpath, (char **) &s->frames,
-          &s->frames_len, &error));
+      &s->frames_len, &error));
   g_assert_no_error (error);
   g_free (qpath);
   g_free (fpath);
@@ -135,15 +134,16 @@ run_set (const char *dir, double min_exact, double min_same_ids)
     exact += strcmp (a->text, want) == 0;
     same += ids_equal;
     if (strcmp (a->text, want) != 0 || !ids_equal)
-      g_test_message ("%u: %s -> \"%s\" (expected \"%s\", PyTorch \"%s\")%s",
-          i, question, a->text, want,
+      g_test_message ("%u: %s -> \"%s\" (expected \"%s\", PyTorch \"%s\")%s", i,
+          question, a->text, want,
           json_object_get_string_member (q, "torch_text"),
           ids_equal ? "" : " ids differ from PyTorch");
     ib_answer_free (a);
   }
   g_assert_cmpuint (off, ==, s.frames_len);
   g_test_message ("%s: %u questions, %u exact (%.1f%%), %u with PyTorch's ids "
-      "(%.1f%%)", dir, n, exact, 100.0 * exact / n, same, 100.0 * same / n);
+                  "(%.1f%%)",
+      dir, n, exact, 100.0 * exact / n, same, 100.0 * same / n);
   g_assert_cmpfloat ((double) exact / n, >=, min_exact);
   g_assert_cmpfloat ((double) same / n, >=, min_same_ids);
   ib_context_free (ctx);
@@ -157,8 +157,8 @@ run_set (const char *dir, double min_exact, double min_same_ids)
 static void
 test_sample (void)
 {
-  char *dir = g_test_build_filename (G_TEST_DIST, "default-model", "data",
-      NULL);
+  char *dir =
+      g_test_build_filename (G_TEST_DIST, "default-model", "data", NULL);
   run_set (dir, 0.65, 1.0);
   g_free (dir);
 }
