@@ -9,7 +9,6 @@ G_BEGIN_DECLS
 /* Tile of the OWN backend: MR rows x NR columns per work-item. */
 #define IB_CL_GEMM_MR 6
 #define IB_CL_GEMM_NR 32
-#define IB_CL_GEMM_BUILD_DEFINES ""
 
 /* CLBlast: parameters for devices its tuning database does not know, and the
  * calls. Only gemm-clblast.c includes clblast_c.h. */
