@@ -80,6 +80,39 @@ eval_set_close (EvalSet *s)
   g_free (s->frames);
 }
 
+/* Per kind of question ("pattern", "position", ...): [0] right, [1] asked. */
+static void
+tally_kind (GHashTable *kinds, JsonObject *q, gboolean right)
+{
+  const char *kind =
+      json_object_get_string_member_with_default (q, "kind", "unlabelled");
+  guint *t = g_hash_table_lookup (kinds, kind);
+
+  if (t == NULL) {
+    t = g_new0 (guint, 2);
+    g_hash_table_insert (kinds, g_strdup (kind), t);
+  }
+  t[0] += right;
+  t[1]++;
+}
+
+static void
+report_kinds (GHashTable *kinds)
+{
+  GList *keys =
+      g_list_sort (g_hash_table_get_keys (kinds), (GCompareFunc) strcmp);
+  GString *line = g_string_new ("by kind:");
+
+  for (GList *k = keys; k != NULL; k = k->next) {
+    guint *t = g_hash_table_lookup (kinds, k->data);
+    g_string_append_printf (line, " %s %u/%u%s", (char *) k->data, t[0], t[1],
+        k->next != NULL ? "," : "");
+  }
+  g_test_message ("%s", line->str);
+  g_string_free (line, TRUE);
+  g_list_free (keys);
+}
+
 /* Answers every question of @dir greedily; asserts the shares of exact
  * answers and of ids equal to PyTorch's. */
 static void
@@ -92,10 +125,12 @@ run_set (const char *dir, double min_exact, double min_same_ids)
   EvalSet s;
   guint i, n, exact = 0, same = 0;
   gsize off = 0;
+  GHashTable *kinds;
 
   if (m == NULL)
     return;
   eval_set_open (&s, dir);
+  kinds = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   g_assert_cmpint (ib_model_get_image_size (m), ==, s.size);
   ctx = ib_context_new (m, NULL, &error);
   g_assert_no_error (error);
@@ -132,6 +167,7 @@ run_set (const char *dir, double min_exact, double min_same_ids)
     for (f = 0; ids_equal && f < a->n_tokens; f++)
       ids_equal = a->token_ids[f] == json_array_get_int_element (ids, f);
     exact += strcmp (a->text, want) == 0;
+    tally_kind (kinds, q, strcmp (a->text, want) == 0);
     same += ids_equal;
     if (strcmp (a->text, want) != 0 || !ids_equal)
       g_test_message ("%u: %s -> \"%s\" (expected \"%s\", PyTorch \"%s\")%s", i,
@@ -144,6 +180,8 @@ run_set (const char *dir, double min_exact, double min_same_ids)
   g_test_message ("%s: %u questions, %u exact (%.1f%%), %u with PyTorch's ids "
                   "(%.1f%%)",
       dir, n, exact, 100.0 * exact / n, same, 100.0 * same / n);
+  report_kinds (kinds);
+  g_hash_table_unref (kinds);
   g_assert_cmpfloat ((double) exact / n, >=, min_exact);
   g_assert_cmpfloat ((double) same / n, >=, min_same_ids);
   ib_context_free (ctx);
