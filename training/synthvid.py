@@ -204,12 +204,12 @@ def shape_scene(rng):
     bg, cols = cols[0], cols[1:]
     kinds = [str(k) for k in rng.choice(SHAPES, n)]
     quads = rng.permutation(4)[:n]
-    r = rng.uniform(0.10, 0.16) * h
+    r = rng.uniform(0.12, 0.17) * h
     objs = []
     for i in range(n):
         qy, qx = divmod(int(quads[i]), 2)
-        fx = rng.uniform(0.2, 0.32) if qx == 0 else rng.uniform(0.68, 0.8)
-        fy = rng.uniform(0.22, 0.32) if qy == 0 else rng.uniform(0.68, 0.78)
+        fx = rng.uniform(0.22, 0.3) if qx == 0 else rng.uniform(0.7, 0.78)
+        fy = rng.uniform(0.24, 0.3) if qy == 0 else rng.uniform(0.7, 0.76)
         objs.append(dict(kind=kinds[i], colour=cols[i], x=fx, y=fy,
                          quad=int(quads[i])))
     mover, move = None, None
@@ -254,47 +254,60 @@ def pick(rng, seq):
     return seq[int(rng.integers(len(seq)))]
 
 
-def shape_questions(rng, scene):
+def position_question(rng, o, objs):
+    name = obj_name(o, objs, rng)
+    qy, qx = divmod(o["quad"], 2)
+    k = rng.integers(3)
+    if k == 0:
+        return (pick(rng, Q_WHERE).format(o=name), QUADRANTS[o["quad"]],
+                "position")
+    if k == 1:
+        return (pick(rng, Q_LR).format(o=name),
+                "left" if qx == 0 else "right", "position")
+    return (pick(rng, Q_TB).format(o=name), "top" if qy == 0 else "bottom",
+            "position")
+
+
+def shape_questions(rng, scene, extra=False):
+    """(question, answer, kind) triples about a shape scene. @extra (for
+    training): also the shape and the position of every other object."""
     objs, qs = scene["objs"], []
-    qs.append((pick(rng, Q_COUNT), COUNTS[len(objs) - 1]))
-    qs.append((pick(rng, Q_BG), scene["bg"]))
+    qs.append((pick(rng, Q_COUNT), COUNTS[len(objs) - 1], "count"))
+    qs.append((pick(rng, Q_BG), scene["bg"], "background"))
     o = pick(rng, objs)
-    qs.append((pick(rng, Q_SHAPE).format(c=o["colour"]), o["kind"]))
+    qs.append((pick(rng, Q_SHAPE).format(c=o["colour"]), o["kind"], "shape"))
     uniq = [p for p in objs if sum(q["kind"] == p["kind"] for q in objs) == 1]
     if uniq:
         u = pick(rng, uniq)
-        qs.append((pick(rng, Q_OBJ_COLOUR).format(o=u["kind"]), u["colour"]))
+        qs.append((pick(rng, Q_OBJ_COLOUR).format(o=u["kind"]), u["colour"],
+                   "object colour"))
     if scene["mover"] is not None:
         m = objs[scene["mover"]]
-        qs.append((pick(rng, Q_MOVE).format(o=obj_name(m, objs, rng)),
-                   scene["move"]))
-        qs.append((pick(rng, Q_MOVE).format(o=obj_name(m, objs, rng)),
-                   scene["move"]))
+        for _ in range(2):
+            qs.append((pick(rng, Q_MOVE).format(o=obj_name(m, objs, rng)),
+                       scene["move"], "direction"))
     else:
-        o = pick(rng, objs)
-        name = obj_name(o, objs, rng)
-        qy, qx = divmod(o["quad"], 2)
-        k = rng.integers(3)
-        if k == 0:
-            qs.append((pick(rng, Q_WHERE).format(o=name), QUADRANTS[o["quad"]]))
-        elif k == 1:
-            qs.append((pick(rng, Q_LR).format(o=name),
-                       "left" if qx == 0 else "right"))
-        else:
-            qs.append((pick(rng, Q_TB).format(o=name),
-                       "top" if qy == 0 else "bottom"))
+        qs.append(position_question(rng, pick(rng, objs), objs))
+    if extra:
+        for p in objs:
+            if p is not o:
+                qs.append((pick(rng, Q_SHAPE).format(c=p["colour"]),
+                           p["kind"], "shape"))
+            if scene["mover"] is None:
+                qs.append(position_question(rng, p, objs))
     return qs
 
 
 def static_questions(rng, clip):
     p = clip["pattern"]
-    qs = [(pick(rng, Q_PATTERN), PATTERNS[p])]
+    qs = [(pick(rng, Q_PATTERN), PATTERNS[p], "pattern")]
     c = pattern_colour(p, clip["fg"], clip["bg"])
     if c:
-        qs.append((pick(rng, Q_SCREEN), c))
+        qs.append((pick(rng, Q_SCREEN), c, "screen colour"))
     if p == "bar":
-        qs.append((pick(rng, Q_OBJ_COLOUR).format(o="bar"), clip["fg"]))
-        qs.append((pick(rng, Q_BG), clip["bg"]))
+        qs.append((pick(rng, Q_OBJ_COLOUR).format(o="bar"), clip["fg"],
+                   "object colour"))
+        qs.append((pick(rng, Q_BG), clip["bg"], "background"))
     return qs
 
 
@@ -309,36 +322,44 @@ def ball_sample(rng, clip):
         d = direction(clip["centres"][idx])
         if d is not None or rng.random() < 0.3:
             break
-    qs = [(pick(rng, Q_PATTERN), "ball"),
-          (pick(rng, Q_OBJ_COLOUR).format(o="ball"), clip["fg"]),
-          (pick(rng, Q_BG), clip["bg"])]
+    qs = [(pick(rng, Q_PATTERN), "ball", "pattern"),
+          (pick(rng, Q_OBJ_COLOUR).format(o="ball"), clip["fg"],
+           "object colour"),
+          (pick(rng, Q_BG), clip["bg"], "background")]
     if d is not None:
-        qs += [(pick(rng, Q_MOVE).format(o="ball"), d)] * 2
+        qs += [(pick(rng, Q_MOVE).format(o="ball"), d, "direction")] * 2
     return clip["frames"][idx], qs
 
 
-def sample(rng, bank, n_frames=FRAMES, mix=(0.3, 0.25)):
-    """One (frames [F, S, S, 3] uint8, question, answer) example. With
-    n_frames 1 only still content and no motion questions. @mix: the shares
-    of still patterns and ball clips; shape scenes make the rest."""
+def clip(rng, bank, n_frames=FRAMES, mix=(0.3, 0.25), extra=False):
+    """One clip and its questions: (frames [F, S, S, 3] uint8, [(question,
+    answer, kind)]). With n_frames 1 only still content and no motion
+    questions. @mix: the shares of still patterns and ball clips; shape
+    scenes make the rest. @extra: more questions per shape scene."""
     static, balls = bank
-    u = rng.random()
-    if u < mix[0]:
-        clip = pick(rng, static)
-        idx = sorted(rng.choice(8, FRAMES, replace=False))
-        frames, qs = clip["frames"][idx], static_questions(rng, clip)
-    elif u < mix[0] + mix[1]:
-        frames, qs = ball_sample(rng, pick(rng, balls))
-    else:
-        frames, scene = shape_scene(rng)
-        qs = shape_questions(rng, scene)
-    q, a = pick(rng, qs)
-    if n_frames == 1:
-        if a in ("up", "down") or (a in ("left", "right") and
-                                   ("mov" in q or "going" in q)):
-            return sample(rng, bank, n_frames, mix)
-        frames = frames[:1]
-    return frames, q, a
+    while True:
+        u = rng.random()
+        if u < mix[0]:
+            c = pick(rng, static)
+            idx = sorted(rng.choice(8, FRAMES, replace=False))
+            frames, qs = c["frames"][idx], static_questions(rng, c)
+        elif u < mix[0] + mix[1]:
+            frames, qs = ball_sample(rng, pick(rng, balls))
+        else:
+            frames, scene = shape_scene(rng)
+            qs = shape_questions(rng, scene, extra)
+        if n_frames == 1:
+            qs = [q for q in qs if q[2] != "direction"]
+            frames = frames[:1]
+        if qs:
+            return frames, qs
+
+
+def sample(rng, bank, n_frames=FRAMES, mix=(0.3, 0.25)):
+    """One (frames, question, answer, kind) example: a clip and one of its
+    questions at random."""
+    frames, qs = clip(rng, bank, n_frames, mix)
+    return (frames,) + pick(rng, qs)
 
 
 def corpus():

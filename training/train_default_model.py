@@ -126,10 +126,10 @@ def bert_tokenizer(corpus):
 # ---- model ------------------------------------------------------------------
 
 
-def make_model(tok, qtok):
+def make_model(tok, qtok, patch=8):
     vision = dict(hidden_size=128, num_hidden_layers=4, num_attention_heads=4,
                   intermediate_size=512, image_size=sv.IMAGE_SIZE,
-                  patch_size=16, layer_norm_eps=1e-6, qkv_bias=True,
+                  patch_size=patch, layer_norm_eps=1e-6, qkv_bias=True,
                   attention_dropout=0.0)
     qformer = dict(vocab_size=len(qtok), hidden_size=128, num_hidden_layers=4,
                    num_attention_heads=4, intermediate_size=512,
@@ -166,7 +166,11 @@ def init_weights(model):
     widths leaves the Q-Former's cross-attention uniform for thousands of
     steps (it then only sees the mean of the image). Here every linear and
     convolution weight is N(0, 1/fan_in) (biases 0, norms 1), embeddings and
-    query tokens N(0, 0.02) as in LAVIS."""
+    query tokens N(0, 0.02) as in LAVIS. The ViT's position embeddings start
+    as a 2-D sine-cosine table (MAE's), of the patch embeddings' scale: at
+    N(0, 0.02) they are 3 % of a patch's embedding, and a plain patch looks
+    the same wherever it is, so where a shape is stayed invisible (position
+    and direction answers at chance after 6400 steps)."""
     gen = torch.Generator().manual_seed(1234)
     with torch.no_grad():
         for name, p in model.named_parameters():
@@ -174,6 +178,8 @@ def init_weights(model):
                 continue
             if name.endswith("bias"):
                 p.zero_()
+            elif name.endswith("embeddings.position_embedding"):
+                p.copy_(sincos_2d(p.shape[-1], p.shape[1] - 1))
             elif p.dim() >= 2 and ("embed" not in name or
                                    "patch_embedding" in name) and \
                     "query_tokens" not in name:
@@ -181,6 +187,24 @@ def init_weights(model):
                 p.copy_(torch.randn(p.shape, generator=gen) / fan_in ** 0.5)
             else:
                 p.copy_(torch.randn(p.shape, generator=gen) * 0.02)
+
+
+def sincos_2d(dim, n_patches):
+    """[1, 1 + n_patches, dim]: zeros for the class token, then for patch
+    (y, x) of the g×g grid sin/cos of y and of x at dim/4 frequencies, from
+    1 down to pi/(2g) radians per patch (MAE's span down to 1e-4 would leave
+    most channels flat over a grid this small)."""
+    g = int(round(n_patches ** 0.5))
+    k = torch.arange(dim // 4, dtype=torch.float64) / max(1, dim // 4 - 1)
+    omega = (math.pi / (2 * g)) ** k
+    y, x = torch.meshgrid(torch.arange(g, dtype=torch.float64),
+                          torch.arange(g, dtype=torch.float64), indexing="ij")
+    parts = []
+    for c in (y.flatten(), x.flatten()):
+        a = c[:, None] * omega[None]
+        parts += [torch.sin(a), torch.cos(a)]
+    table = torch.cat(parts, dim=1).float()
+    return torch.cat([torch.zeros(1, dim), table])[None]
 
 
 def to_pixels(frames):
@@ -200,6 +224,27 @@ def soft_tokens(model, pixels, qids, qmask):
         qformer_input_ids=qids.repeat_interleave(f, dim=0),
         qformer_attention_mask=qmask.repeat_interleave(f, dim=0)).pooler_output
     return feats.reshape(b, f * feats.shape[1], feats.shape[2])
+
+
+def soft_tokens_shared(model, pixels, clip_idx, qids, qmask):
+    """soft_tokens() for several questions about the same clips, with each
+    clip through the ViT once: pixels [C, F, 3, S, S], clip_idx [N] (the
+    clip of each question), qids/qmask [N, T] -> [N, F·Q, H]. The same
+    steps as get_image_features (checked against it at start-up)."""
+    c, f = pixels.shape[:2]
+    img = model.vision_model(pixel_values=pixels.flatten(0, 1)).last_hidden_state
+    img = img.view(c, f, *img.shape[1:])[clip_idx].flatten(0, 1)  # [N·F, T, D]
+    n, q = len(clip_idx), model.query_tokens.shape[1]
+    mask = torch.cat([torch.ones(n * f, q, dtype=qmask.dtype),
+                      qmask.repeat_interleave(f, dim=0)], dim=1)
+    out = model.qformer(input_ids=qids.repeat_interleave(f, dim=0),
+                        attention_mask=mask,
+                        query_embeds=model.query_tokens.expand(n * f, -1, -1),
+                        encoder_hidden_states=img,
+                        encoder_attention_mask=torch.ones(
+                            img.shape[:2], dtype=torch.long))
+    feats = model.language_projection(out.last_hidden_state[:, :q])
+    return feats.reshape(n, f * q, feats.shape[-1])
 
 
 def embed(model, input_ids, soft):
@@ -227,15 +272,24 @@ class Batcher:
         lids, qids = self.ids(q)
         return [self.image_id] * (n_frames * NUM_QUERY) + lids, qids
 
-    def batch(self, examples):
-        """examples: (frames [F,S,S,3], question, answer); right padding."""
-        rows, labels, qrows = [], [], []
-        for frames, q, a in examples:
-            p, qids = self.prompt(q, len(frames))
-            ans = self.answer_ids(a)
-            rows.append(p + ans)
-            labels.append([-100] * len(p) + ans)
-            qrows.append(qids)
+    def batch(self, clips):
+        """clips: (frames [F,S,S,3], [(question, answer, kind)]); one row per
+        question, right padding."""
+        rows, labels, qrows, cidx = [], [], [], []
+        for c, (frames, qs) in enumerate(clips):
+            for q, a, _ in qs:
+                cidx.append(c)
+                self.row(frames, q, a, rows, labels, qrows)
+        return self.tensors(clips, cidx, rows, labels, qrows)
+
+    def row(self, frames, q, a, rows, labels, qrows):
+        p, qids = self.prompt(q, len(frames))
+        ans = self.answer_ids(a)
+        rows.append(p + ans)
+        labels.append([-100] * len(p) + ans)
+        qrows.append(qids)
+
+    def tensors(self, clips, cidx, rows, labels, qrows):
         L, T = max(map(len, rows)), max(map(len, qrows))
         pad = self.tok.pad_token_id
         ids = torch.tensor([r + [pad] * (L - len(r)) for r in rows])
@@ -243,12 +297,12 @@ class Batcher:
         lab = torch.tensor([r + [-100] * (L - len(r)) for r in labels])
         qids = torch.tensor([r + [0] * (T - len(r)) for r in qrows])
         qm = torch.tensor([[1] * len(r) + [0] * (T - len(r)) for r in qrows])
-        px = to_pixels(np.stack([e[0] for e in examples]))
-        return px, qids, qm, ids, att, lab
+        px = to_pixels(np.stack([c[0] for c in clips]))
+        return px, torch.tensor(cidx), qids, qm, ids, att, lab
 
 
-def loss_fn(model, px, qids, qm, ids, att, lab):
-    soft = soft_tokens(model, px, qids, qm)
+def loss_fn(model, px, cidx, qids, qm, ids, att, lab):
+    soft = soft_tokens_shared(model, px, cidx, qids, qm)
     logits = model.language_model(inputs_embeds=embed(model, ids, soft),
                                   attention_mask=att).logits
     return torch.nn.functional.cross_entropy(
@@ -282,16 +336,24 @@ def decode(tok, ids):
     return tok.decode(ids, skip_special_tokens=True).strip()
 
 
-def evaluate(model, batcher, items, log=None):
+def evaluate(model, batcher, items):
+    """Greedy answers to (frames, question, answer, kind) items: the number
+    exactly right, [(ids, text)], and {kind: (right, total)}."""
     model.eval()
-    right, out = 0, []
-    for frames, q, a in items:
+    right, out, kinds = 0, [], {}
+    for frames, q, a, kind in items:
         g = greedy(model, batcher, frames, q)
         text = decode(batcher.tok, g)
         right += text == a
         out.append((g, text))
+        r, n = kinds.get(kind, (0, 0))
+        kinds[kind] = (r + (text == a), n + 1)
     model.train()
-    return right, out
+    return right, out, kinds
+
+
+def kinds_line(kinds):
+    return ", ".join("%s %d/%d" % (k, r, n) for k, (r, n) in sorted(kinds.items()))
 
 
 def held_out(n, seed, bank, n_frames=sv.FRAMES):
@@ -303,11 +365,11 @@ def write_eval_set(path, items, results):
     """frames.bin: uint8 [N, F, S, S, 3] (resized RGB), questions.json."""
     os.makedirs(path, exist_ok=True)
     with open(os.path.join(path, "frames.bin"), "wb") as f:
-        for frames, _, _ in items:
+        for frames, _, _, _ in items:
             f.write(np.ascontiguousarray(frames, np.uint8).tobytes())
-    qs = [dict(question=q, answer=a, frames=int(len(fr)),
+    qs = [dict(question=q, answer=a, kind=k, frames=int(len(fr)),
                torch_ids=[int(i) for i in g], torch_text=t)
-          for (fr, q, a), (g, t) in zip(items, results)]
+          for (fr, q, a, k), (g, t) in zip(items, results)]
     json.dump(dict(image_size=sv.IMAGE_SIZE, max_new_tokens=MAX_NEW_TOKENS,
                    questions=qs), open(os.path.join(path, "questions.json"),
                                        "w"), indent=0)
@@ -352,8 +414,11 @@ def bank(cache_dir, seed, pairs_static, pairs_ball, log):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default="models/instructblip-synthvid-tiny")
-    ap.add_argument("--steps", type=int, default=4000)
-    ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--steps", type=int, default=5500)
+    ap.add_argument("--clips", type=int, default=16,
+                    help="clips per step (each through the ViT once)")
+    ap.add_argument("--questions-per-clip", type=int, default=4)
+    ap.add_argument("--patch", type=int, default=8)
     ap.add_argument("--lr", type=float, default=5e-4)
     ap.add_argument("--eval-dir", default="build/default-model-eval")
     ap.add_argument("--n-eval", type=int, default=600)
@@ -365,8 +430,8 @@ def main():
                     help="start from a checkpoint this script saved (with "
                     "--steps 0: only evaluate it and write the sets)")
     ap.add_argument("--data-seed", type=int, default=TRAIN_SEED + 1000)
-    ap.add_argument("--warmup", type=int, default=200)
-    ap.add_argument("--mix", default="0.2,0.25",
+    ap.add_argument("--warmup", type=int, default=300)
+    ap.add_argument("--mix", default="0.15,0.2",
                     help="shares of still-pattern and ball examples; shape "
                     "scenes make the rest")
     ap.add_argument("--cache-dir", default=None,
@@ -385,7 +450,7 @@ def main():
     log("tokenizers: llama %d, qformer %d" % (len(tok), len(qtok)))
     for a in sv.answers():
         log("  answer %-14s -> %s" % (a, tok.tokenize(a)))
-    model = make_model(tok, qtok)
+    model = make_model(tok, qtok, args.patch)
     if args.init_from:
         # a second cycle: start from a saved (fp16) checkpoint of this script
         model.load_state_dict(load_f32(args.init_from).state_dict())
@@ -399,6 +464,12 @@ def main():
     eval_bank = bank(args.cache_dir, EVAL_SEED, 3, 3, log)
     batcher = Batcher(tok, qtok)
     probe = held_out(200, EVAL_SEED + 100, eval_bank)
+    with torch.no_grad():  # the shared-ViT forward is get_image_features'
+        frames, qs = sv.clip(np.random.default_rng(7), train_bank)
+        px, cidx, qids, qm = batcher.batch([(frames, qs)])[:4]
+        a = soft_tokens_shared(model, px, cidx, qids, qm)
+        b = soft_tokens(model, px[cidx], qids, qm)
+        assert torch.allclose(a, b, atol=1e-5), float((a - b).abs().max())
 
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01,
                             betas=(0.9, 0.98))
@@ -419,8 +490,13 @@ def main():
         for g in opt.param_groups:
             g["lr"] = lr_at(step)
         nf = 1 if rng.random() < 0.15 else sv.FRAMES
-        ex = [sv.sample(rng, train_bank, nf, mix) for _ in range(args.batch)]
-        loss = loss_fn(model, *batcher.batch(ex))
+        clips = []
+        for _ in range(args.clips):
+            frames, qs = sv.clip(rng, train_bank, nf, mix, extra=True)
+            k = min(args.questions_per_clip, len(qs))
+            clips.append((frames, [qs[i] for i in sorted(
+                rng.choice(len(qs), k, replace=False))]))
+        loss = loss_fn(model, *batcher.batch(clips))
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -430,8 +506,9 @@ def main():
         if step % 50 == 0:
             log("step %5d  loss %.4f  lr %.2e" % (step, ema, lr_at(step)))
         if (step + 1) % args.checkpoint_every == 0 or step + 1 == args.steps:
-            right, _ = evaluate(model, batcher, probe)
-            log("step %5d  probe exact %d/%d" % (step + 1, right, len(probe)))
+            right, _, kinds = evaluate(model, batcher, probe)
+            log("step %5d  probe exact %d/%d (%s)" % (
+                step + 1, right, len(probe), kinds_line(kinds)))
             save(model, tok, qtok, args.out)
             log("saved %s" % args.out)
 
@@ -440,23 +517,26 @@ def main():
     # engine loads with precision fp32).
     ref = load_f32(args.out if args.steps > 0 else args.init_from)
     items = held_out(args.n_eval, EVAL_SEED, eval_bank)
-    right, res = evaluate(ref, batcher, items)
-    log("held-out (F=4): %d/%d exact (%.2f%%)" % (right, len(items),
-                                                  100.0 * right / len(items)))
-    wrong = [(q, a, t) for (_, q, a), (_, t) in zip(items, res) if t != a]
+    right, res, kinds = evaluate(ref, batcher, items)
+    log("held-out (F=4): %d/%d exact (%.2f%%): %s" % (
+        right, len(items), 100.0 * right / len(items), kinds_line(kinds)))
+    wrong = [(q, a, t) for (_, q, a, _), (_, t) in zip(items, res) if t != a]
     for w in wrong[:40]:
         log("  wrong: %r expected %r got %r" % w)
     write_eval_set(args.eval_dir, items, res)
     items1 = held_out(200, EVAL_SEED + 1, eval_bank, n_frames=1)
-    right1, _ = evaluate(ref, batcher, items1)
-    log("held-out still frames (F=1): %d/%d exact" % (right1, len(items1)))
+    right1, _, kinds1 = evaluate(ref, batcher, items1)
+    log("held-out still frames (F=1): %d/%d exact: %s" % (
+        right1, len(items1), kinds_line(kinds1)))
     n = args.n_sample
     write_eval_set(args.sample_dir, items[:n], res[:n])
-    log("sample: %d/%d exact" % (sum(t == a for (_, _, a), (_, t) in
+    log("sample: %d/%d exact" % (sum(t == a for (_, _, a, _), (_, t) in
                                      zip(items[:n], res[:n])), n))
     json.dump(dict(held_out=len(items), held_out_exact=right,
                    still_frames=len(items1), still_frames_exact=right1,
-                   steps=args.steps, batch=args.batch,
+                   by_kind={k: list(v) for k, v in kinds.items()},
+                   steps=args.steps, clips=args.clips,
+                   questions_per_clip=args.questions_per_clip,
                    minutes=round((time.time() - t_start) / 60, 1),
                    torch=torch.__version__,
                    transformers=__import__("transformers").__version__),
