@@ -44,10 +44,14 @@ def main():
     rng = np.random.default_rng(5)
     worst = 0.0
     for _ in range(6):
-        frames, q, a = sv.sample(rng, BANK, sv.FRAMES)
-        px, qids, qm, ids, att, lab = batcher.batch([(frames, q, a)])
+        frames, q, a, kind = sv.sample(rng, BANK, sv.FRAMES)
+        px, cidx, qids, qm, ids, att, lab = batcher.batch(
+            [(frames, [(q, a, kind)])])
+        px = px[cidx]
         with torch.no_grad():
-            soft = T.soft_tokens(img, px, qids, qm)
+            # the training's forward: one ViT pass per clip, shared
+            soft = T.soft_tokens_shared(img, px, torch.arange(len(px)), qids,
+                                        qm)
             mine = img.language_model(
                 inputs_embeds=T.embed(img, ids, soft),
                 attention_mask=att).logits
