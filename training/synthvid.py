@@ -160,6 +160,12 @@ def build_gst_bank(seed, pairs_static=5, pairs_ball=8, log=print):
     return static, balls
 
 
+# A motion question is asked only when the object travels at least this
+# fraction of the frame over the 4 frames: 0.1 is 6.4 pixels of the model's
+# 64, most of a ViT patch.
+MIN_TRAVEL = 0.1
+
+
 def direction(track):
     """left/right/up/down when the 4 positions move clearly and steadily
     along one axis, else None. track [4, 2] fractions (x, y)."""
@@ -173,7 +179,7 @@ def direction(track):
     else:
         dom, other, steps = dy, dx, d[:, 1]
         name = "down" if dy > 0 else "up"
-    if abs(dom) < 0.08 or abs(other) > 0.5 * abs(dom):
+    if abs(dom) < MIN_TRAVEL or abs(other) > 0.5 * abs(dom):
         return None
     if not (np.sign(steps) == np.sign(dom)).all():
         return None
@@ -193,13 +199,14 @@ def draw_shape(draw, kind, cx, cy, r, colour):
                       (cx + r * 1.1, cy + r * 0.8)], fill=colour)
 
 
-def shape_scene(rng):
-    """A clip of 1-4 coloured shapes on a plain background. Static scenes put
-    each shape in its own quadrant; moving scenes move one shape steadily
-    along one axis. Returns frames [4, S, S, 3] and the scene description."""
+def shape_scene(rng, max_objects=4):
+    """A clip of 1-4 (at most @max_objects) coloured shapes on a plain
+    background. Static scenes put each shape in its own quadrant; moving
+    scenes move one shape steadily along one axis (and have at most 3).
+    Returns frames [4, S, S, 3] and the scene description."""
     w, h = RESOLUTIONS[rng.integers(len(RESOLUTIONS))]
     moving = rng.random() < 0.4
-    n = int(rng.integers(1, 4 if moving else 5))
+    n = int(rng.integers(1, min(max_objects, 3 if moving else 4) + 1))
     cols = [str(c) for c in rng.choice(COLOUR_NAMES, n + 1, replace=False)]
     bg, cols = cols[0], cols[1:]
     kinds = [str(k) for k in rng.choice(SHAPES, n)]
@@ -258,41 +265,44 @@ def position_question(rng, o, objs):
     name = obj_name(o, objs, rng)
     qy, qx = divmod(o["quad"], 2)
     k = rng.integers(3)
+    look = (o["colour"],)
     if k == 0:
         return (pick(rng, Q_WHERE).format(o=name), QUADRANTS[o["quad"]],
-                "position")
+                "position", look)
     if k == 1:
         return (pick(rng, Q_LR).format(o=name),
-                "left" if qx == 0 else "right", "position")
+                "left" if qx == 0 else "right", "position", look)
     return (pick(rng, Q_TB).format(o=name), "top" if qy == 0 else "bottom",
-            "position")
+            "position", look)
 
 
 def shape_questions(rng, scene, extra=False):
-    """(question, answer, kind) triples about a shape scene. @extra (for
+    """(question, answer, kind, look) tuples about a shape scene. @extra (for
     training): also the shape and the position of every other object."""
     objs, qs = scene["objs"], []
-    qs.append((pick(rng, Q_COUNT), COUNTS[len(objs) - 1], "count"))
-    qs.append((pick(rng, Q_BG), scene["bg"], "background"))
+    qs.append((pick(rng, Q_COUNT), COUNTS[len(objs) - 1], "count",
+               tuple(p["colour"] for p in objs)))
+    qs.append((pick(rng, Q_BG), scene["bg"], "background", ()))
     o = pick(rng, objs)
-    qs.append((pick(rng, Q_SHAPE).format(c=o["colour"]), o["kind"], "shape"))
+    qs.append((pick(rng, Q_SHAPE).format(c=o["colour"]), o["kind"], "shape",
+               (o["colour"],)))
     uniq = [p for p in objs if sum(q["kind"] == p["kind"] for q in objs) == 1]
     if uniq:
         u = pick(rng, uniq)
         qs.append((pick(rng, Q_OBJ_COLOUR).format(o=u["kind"]), u["colour"],
-                   "object colour"))
+                   "object colour", (u["colour"],)))
     if scene["mover"] is not None:
         m = objs[scene["mover"]]
         for _ in range(2):
             qs.append((pick(rng, Q_MOVE).format(o=obj_name(m, objs, rng)),
-                       scene["move"], "direction"))
+                       scene["move"], "direction", (m["colour"],)))
     else:
         qs.append(position_question(rng, pick(rng, objs), objs))
     if extra:
         for p in objs:
             if p is not o:
                 qs.append((pick(rng, Q_SHAPE).format(c=p["colour"]),
-                           p["kind"], "shape"))
+                           p["kind"], "shape", (p["colour"],)))
             if scene["mover"] is None:
                 qs.append(position_question(rng, p, objs))
     return qs
@@ -300,14 +310,14 @@ def shape_questions(rng, scene, extra=False):
 
 def static_questions(rng, clip):
     p = clip["pattern"]
-    qs = [(pick(rng, Q_PATTERN), PATTERNS[p], "pattern")]
+    qs = [(pick(rng, Q_PATTERN), PATTERNS[p], "pattern", ())]
     c = pattern_colour(p, clip["fg"], clip["bg"])
     if c:
-        qs.append((pick(rng, Q_SCREEN), c, "screen colour"))
+        qs.append((pick(rng, Q_SCREEN), c, "screen colour", ()))
     if p == "bar":
         qs.append((pick(rng, Q_OBJ_COLOUR).format(o="bar"), clip["fg"],
-                   "object colour"))
-        qs.append((pick(rng, Q_BG), clip["bg"], "background"))
+                   "object colour", (clip["fg"],)))
+        qs.append((pick(rng, Q_BG), clip["bg"], "background", ()))
     return qs
 
 
@@ -316,26 +326,32 @@ def ball_sample(rng, clip):
     spreads its frames over the sampling window: 4 frames over its default
     2 s interval at 30 fps are 15 frames apart), and its questions."""
     for _ in range(20):
-        stride = int(rng.integers(2, 21))
+        stride = int(rng.integers(5, 21))
         start = int(rng.integers(0, 200 - 3 * stride))
         idx = [start + k * stride for k in range(FRAMES)]
         d = direction(clip["centres"][idx])
         if d is not None or rng.random() < 0.3:
             break
-    qs = [(pick(rng, Q_PATTERN), "ball", "pattern"),
+    ball = (clip["fg"],)
+    qs = [(pick(rng, Q_PATTERN), "ball", "pattern", ()),
           (pick(rng, Q_OBJ_COLOUR).format(o="ball"), clip["fg"],
-           "object colour"),
-          (pick(rng, Q_BG), clip["bg"], "background")]
+           "object colour", ball),
+          (pick(rng, Q_BG), clip["bg"], "background", ())]
     if d is not None:
-        qs += [(pick(rng, Q_MOVE).format(o="ball"), d, "direction")] * 2
+        qs += [(pick(rng, Q_MOVE).format(o="ball"), d, "direction",
+                ball)] * 2
     return clip["frames"][idx], qs
 
 
-def clip(rng, bank, n_frames=FRAMES, mix=(0.3, 0.25), extra=False):
+def clip(rng, bank, n_frames=FRAMES, mix=(0.3, 0.25), extra=False,
+         max_objects=4):
     """One clip and its questions: (frames [F, S, S, 3] uint8, [(question,
-    answer, kind)]). With n_frames 1 only still content and no motion
+    answer, kind, look)]), where look names the colours of the objects the
+    answer is about (training's attention target; empty for the whole
+    picture). With n_frames 1 only still content and no motion
     questions. @mix: the shares of still patterns and ball clips; shape
-    scenes make the rest. @extra: more questions per shape scene."""
+    scenes make the rest. @extra: more questions per shape scene.
+    @max_objects: the most shapes in a scene (training's curriculum)."""
     static, balls = bank
     while True:
         u = rng.random()
@@ -346,7 +362,7 @@ def clip(rng, bank, n_frames=FRAMES, mix=(0.3, 0.25), extra=False):
         elif u < mix[0] + mix[1]:
             frames, qs = ball_sample(rng, pick(rng, balls))
         else:
-            frames, scene = shape_scene(rng)
+            frames, scene = shape_scene(rng, max_objects)
             qs = shape_questions(rng, scene, extra)
         if n_frames == 1:
             qs = [q for q in qs if q[2] != "direction"]
@@ -359,7 +375,7 @@ def sample(rng, bank, n_frames=FRAMES, mix=(0.3, 0.25)):
     """One (frames, question, answer, kind) example: a clip and one of its
     questions at random."""
     frames, qs = clip(rng, bank, n_frames, mix)
-    return (frames,) + pick(rng, qs)
+    return (frames,) + pick(rng, qs)[:3]
 
 
 def corpus():

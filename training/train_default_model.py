@@ -126,14 +126,15 @@ def bert_tokenizer(corpus):
 # ---- model ------------------------------------------------------------------
 
 
-def make_model(tok, qtok, patch=8):
+def make_model(tok, qtok, patch=8, cross_every=1):
     vision = dict(hidden_size=128, num_hidden_layers=4, num_attention_heads=4,
                   intermediate_size=512, image_size=sv.IMAGE_SIZE,
                   patch_size=patch, layer_norm_eps=1e-6, qkv_bias=True,
                   attention_dropout=0.0)
     qformer = dict(vocab_size=len(qtok), hidden_size=128, num_hidden_layers=4,
                    num_attention_heads=4, intermediate_size=512,
-                   max_position_embeddings=64, cross_attention_frequency=2,
+                   max_position_embeddings=64,
+                   cross_attention_frequency=cross_every,
                    layer_norm_eps=1e-12, hidden_dropout_prob=0.0,
                    attention_probs_dropout_prob=0.0)
     text = LlamaConfig(vocab_size=len(tok), hidden_size=192,
@@ -247,6 +248,54 @@ def soft_tokens_shared(model, pixels, clip_idx, qids, qmask):
     return feats.reshape(n, f * q, feats.shape[-1])
 
 
+def look_masks(frames, colours, patch):
+    """[F, P] float: 1 for the patches of each frame that are mostly (≥ 20 %)
+    pixels of one of @colours (the objects a question is about; all scene
+    colours are distinct), all 0 for a frame where none is visible or when
+    @colours is empty."""
+    f, s = frames.shape[:2]
+    g = s // patch
+    if not colours:
+        return np.zeros((f, g * g), np.float32)
+    px = frames.astype(np.int32)
+    hit = np.zeros(frames.shape[:3], bool)
+    for c in colours:
+        hit |= np.abs(px - np.array(sv.COLOURS[c])).sum(-1) < 60
+    frac = hit.reshape(f, g, patch, g, patch).mean((2, 4)).reshape(f, g * g)
+    return (frac >= 0.2).astype(np.float32)
+
+
+class LookLoss:
+    """Training-only grounding: the cross-entropy of the last Q-Former
+    cross-attention layer's attention (every query and head) against the
+    patches of the objects the question is about, -log(attention mass on
+    them). A forward hook recomputes the attention probabilities from the
+    layer's own query and key projections (whatever attention kernel runs)."""
+
+    def __init__(self, model):
+        self.probs = None
+        att = model.qformer.encoder.layer[-1].crossattention.attention
+        att.register_forward_hook(self.hook, with_kwargs=True)
+
+    def hook(self, mod, args, kwargs, out):
+        enc = kwargs.get("encoder_hidden_states")
+        if not mod.training or enc is None:
+            return
+        hs = args[0] if args else kwargs["hidden_states"]
+        d = mod.attention_head_size
+        q = mod.query(hs).unflatten(-1, (-1, d)).transpose(1, 2)
+        k = mod.key(enc).unflatten(-1, (-1, d)).transpose(1, 2)
+        self.probs = torch.softmax(q @ k.transpose(-1, -2) * mod.scaling, -1)
+
+    def __call__(self, masks):
+        """masks [N·F, P] (the rows of the Q-Former batch) -> scalar."""
+        p = self.probs[:, :, :NUM_QUERY, 1:]          # [N·F, H, Q, P]
+        on = (p * masks[:, None, None, :]).sum(-1).clamp_min(1e-6)
+        rows = (masks.sum(-1) > 0).float()            # [N·F]
+        per_row = -on.log().mean((1, 2))
+        return (per_row * rows).sum() / rows.sum().clamp_min(1.0)
+
+
 def embed(model, input_ids, soft):
     emb = model.get_input_embeddings()(input_ids)
     mask = (input_ids == model.config.image_token_index).unsqueeze(-1)
@@ -254,8 +303,8 @@ def embed(model, input_ids, soft):
 
 
 class Batcher:
-    def __init__(self, tok, qtok):
-        self.tok, self.qtok = tok, qtok
+    def __init__(self, tok, qtok, patch=8):
+        self.tok, self.qtok, self.patch = tok, qtok, patch
         self.image_id = tok.convert_tokens_to_ids("<image>")
         self.cache = {}
 
@@ -273,14 +322,16 @@ class Batcher:
         return [self.image_id] * (n_frames * NUM_QUERY) + lids, qids
 
     def batch(self, clips):
-        """clips: (frames [F,S,S,3], [(question, answer, kind)]); one row per
-        question, right padding."""
-        rows, labels, qrows, cidx = [], [], [], []
+        """clips: (frames [F,S,S,3], [(question, answer, kind, look)]); one
+        row per question, right padding."""
+        rows, labels, qrows, cidx, looks = [], [], [], [], []
         for c, (frames, qs) in enumerate(clips):
-            for q, a, _ in qs:
+            for q, a, _, look in qs:
                 cidx.append(c)
                 self.row(frames, q, a, rows, labels, qrows)
-        return self.tensors(clips, cidx, rows, labels, qrows)
+                looks.append(look_masks(frames, look, self.patch))
+        return self.tensors(clips, cidx, rows, labels, qrows) + (
+            torch.from_numpy(np.concatenate(looks)),)
 
     def row(self, frames, q, a, rows, labels, qrows):
         p, qids = self.prompt(q, len(frames))
@@ -301,13 +352,16 @@ class Batcher:
         return px, torch.tensor(cidx), qids, qm, ids, att, lab
 
 
-def loss_fn(model, px, cidx, qids, qm, ids, att, lab):
+def loss_fn(model, px, cidx, qids, qm, ids, att, lab, looks=None, look=None):
+    """The answer's cross-entropy, and with @look (a LookLoss) its grounding
+    term on @looks [N·F, P]: (ce, grounding or 0)."""
     soft = soft_tokens_shared(model, px, cidx, qids, qm)
     logits = model.language_model(inputs_embeds=embed(model, ids, soft),
                                   attention_mask=att).logits
-    return torch.nn.functional.cross_entropy(
+    ce = torch.nn.functional.cross_entropy(
         logits[:, :-1].flatten(0, 1).float(), lab[:, 1:].flatten(),
         ignore_index=-100)
+    return ce, (look(looks) if look is not None else torch.zeros(()))
 
 
 @torch.no_grad()
@@ -414,11 +468,22 @@ def bank(cache_dir, seed, pairs_static, pairs_ball, log):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default="models/instructblip-synthvid-tiny")
-    ap.add_argument("--steps", type=int, default=5500)
+    ap.add_argument("--steps", type=int, default=5000)
     ap.add_argument("--clips", type=int, default=16,
                     help="clips per step (each through the ViT once)")
     ap.add_argument("--questions-per-clip", type=int, default=4)
     ap.add_argument("--patch", type=int, default=8)
+    ap.add_argument("--cross-attention-every", type=int, default=1,
+                    help="the Q-Former's cross_attention_frequency: 1 puts "
+                    "cross-attention in every layer (with 2, finding the "
+                    "object an instruction names stayed at chance)")
+    ap.add_argument("--curriculum", default="1200:2,2400:3",
+                    help="STEP:N,...: before STEP, shape scenes have at most "
+                    "N objects (afterwards up to 4)")
+    ap.add_argument("--look-weight", type=float, default=1.0,
+                    help="weight of the training-only grounding term (the "
+                    "last cross-attention layer's attention on the objects "
+                    "a question is about); 0 turns it off")
     ap.add_argument("--lr", type=float, default=5e-4)
     ap.add_argument("--eval-dir", default="build/default-model-eval")
     ap.add_argument("--n-eval", type=int, default=600)
@@ -450,7 +515,7 @@ def main():
     log("tokenizers: llama %d, qformer %d" % (len(tok), len(qtok)))
     for a in sv.answers():
         log("  answer %-14s -> %s" % (a, tok.tokenize(a)))
-    model = make_model(tok, qtok, args.patch)
+    model = make_model(tok, qtok, args.patch, args.cross_attention_every)
     if args.init_from:
         # a second cycle: start from a saved (fp16) checkpoint of this script
         model.load_state_dict(load_f32(args.init_from).state_dict())
@@ -462,7 +527,8 @@ def main():
     train_bank = bank(args.cache_dir, TRAIN_SEED, 5, 8, log)
     log("building the held-out clips")
     eval_bank = bank(args.cache_dir, EVAL_SEED, 3, 3, log)
-    batcher = Batcher(tok, qtok)
+    batcher = Batcher(tok, qtok, args.patch)
+    look = LookLoss(model) if args.look_weight > 0 else None
     probe = held_out(200, EVAL_SEED + 100, eval_bank)
     with torch.no_grad():  # the shared-ViT forward is get_image_features'
         frames, qs = sv.clip(np.random.default_rng(7), train_bank)
@@ -484,6 +550,11 @@ def main():
 
     rng = np.random.default_rng(args.data_seed)
     mix = tuple(float(x) for x in args.mix.split(","))
+    curriculum = [tuple(int(v) for v in c.split(":"))
+                  for c in args.curriculum.split(",") if c]
+
+    def max_objects(s):
+        return min([n for until, n in curriculum if s < until] + [4])
     model.train()
     ema = None
     for step in range(args.steps):
@@ -492,19 +563,22 @@ def main():
         nf = 1 if rng.random() < 0.15 else sv.FRAMES
         clips = []
         for _ in range(args.clips):
-            frames, qs = sv.clip(rng, train_bank, nf, mix, extra=True)
+            frames, qs = sv.clip(rng, train_bank, nf, mix, extra=True,
+                                 max_objects=max_objects(step))
             k = min(args.questions_per_clip, len(qs))
             clips.append((frames, [qs[i] for i in sorted(
                 rng.choice(len(qs), k, replace=False))]))
-        loss = loss_fn(model, *batcher.batch(clips))
+        ce, grounding = loss_fn(model, *batcher.batch(clips), look=look)
+        loss = ce + args.look_weight * grounding
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
-        lv = float(loss.detach())
+        lv = np.array([float(ce.detach()), float(grounding.detach())])
         ema = lv if ema is None else 0.98 * ema + 0.02 * lv
         if step % 50 == 0:
-            log("step %5d  loss %.4f  lr %.2e" % (step, ema, lr_at(step)))
+            log("step %5d  loss %.4f  grounding %.4f  lr %.2e" % (
+                step, ema[0], ema[1], lr_at(step)))
         if (step + 1) % args.checkpoint_every == 0 or step + 1 == args.steps:
             right, _, kinds = evaluate(model, batcher, probe)
             log("step %5d  probe exact %d/%d (%s)" % (
