@@ -6,10 +6,11 @@ LLaMA) on synthetic video question answering (training/synthvid.py), and
 saves it with save_pretrained, its processor and both tokenizers.
 
     python3 training/train_default_model.py [--out models/instructblip-synthvid-tiny]
-        [--steps 4000] [--eval-dir build/default-model-eval]
+        [--steps 5000] [--eval-dir build/default-model-eval] [--cache-dir DIR]
 
 Needs gst-launch-1.0 (videotestsrc), torch, transformers 5.x, tokenizers,
-Pillow, numpy. Everything is seeded; on 2 CPU cores it takes about an hour.
+Pillow, numpy. Everything is seeded; on 2 CPU cores it takes about 80
+minutes (4 of them making the videotestsrc clips).
 
 Video: the checkpoint is an image checkpoint. A question about F frames is
 answered the way InstructBlipVideoForConditionalGeneration does it (and the
