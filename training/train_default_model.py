@@ -250,10 +250,10 @@ def soft_tokens_shared(model, pixels, clip_idx, qids, qmask):
 
 
 def look_masks(frames, colours, patch):
-    """[F, P] float: 1 for the patches of each frame that are mostly (≥ 20 %)
-    pixels of one of @colours (the objects a question is about; all scene
-    colours are distinct), all 0 for a frame where none is visible or when
-    @colours is empty."""
+    """[F, P] float: 1 for the patches of each frame of which at least 20 %
+    of the pixels are of one of @colours (the objects a question is about;
+    all scene colours are distinct), all 0 for a frame where none is visible
+    or when @colours is empty."""
     f, s = frames.shape[:2]
     g = s // patch
     if not colours:
