@@ -344,17 +344,20 @@ def ball_sample(rng, clip):
 
 
 def clip(rng, bank, n_frames=FRAMES, mix=(0.3, 0.25), extra=False,
-         max_objects=4):
+         max_objects=4, with_shapes=False):
     """One clip and its questions: (frames [F, S, S, 3] uint8, [(question,
     answer, kind, look)]), where look names the colours of the objects the
     answer is about (training's attention target; empty for the whole
     picture). With n_frames 1 only still content and no motion
     questions. @mix: the shares of still patterns and ball clips; shape
     scenes make the rest. @extra: more questions per shape scene.
-    @max_objects: the most shapes in a scene (training's curriculum)."""
+    @max_objects: the most shapes in a scene (training's curriculum).
+    @with_shapes: also return the scene's ((colour, shape), ...) (empty for
+    the videotestsrc clips), training's per-patch shape target."""
     static, balls = bank
     while True:
         u = rng.random()
+        shapes = ()
         if u < mix[0]:
             c = pick(rng, static)
             idx = sorted(rng.choice(8, FRAMES, replace=False))
@@ -364,11 +367,12 @@ def clip(rng, bank, n_frames=FRAMES, mix=(0.3, 0.25), extra=False,
         else:
             frames, scene = shape_scene(rng, max_objects)
             qs = shape_questions(rng, scene, extra)
+            shapes = tuple((o["colour"], o["kind"]) for o in scene["objs"])
         if n_frames == 1:
             qs = [q for q in qs if q[2] != "direction"]
             frames = frames[:1]
         if qs:
-            return frames, qs
+            return (frames, qs, shapes) if with_shapes else (frames, qs)
 
 
 def sample(rng, bank, n_frames=FRAMES, mix=(0.3, 0.25)):
