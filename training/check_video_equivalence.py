@@ -46,7 +46,7 @@ def main():
     for _ in range(6):
         frames, q, a, kind = sv.sample(rng, BANK, sv.FRAMES)
         px, cidx, qids, qm, ids, att, lab = batcher.batch(
-            [(frames, [(q, a, kind, ())])])[:7]
+            [(frames, [(q, a, kind, ())], ())])[:7]
         px = px[cidx]
         with torch.no_grad():
             # the training's forward: one ViT pass per clip, shared

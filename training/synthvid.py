@@ -344,16 +344,16 @@ def ball_sample(rng, clip):
 
 
 def clip(rng, bank, n_frames=FRAMES, mix=(0.3, 0.25), extra=False,
-         max_objects=4, with_shapes=False):
-    """One clip and its questions: (frames [F, S, S, 3] uint8, [(question,
-    answer, kind, look)]), where look names the colours of the objects the
+         max_objects=4):
+    """One clip, its questions and its shapes: (frames [F, S, S, 3] uint8,
+    [(question, answer, kind, look)], ((colour, shape), ...)), where look names the colours of the objects the
     answer is about (training's attention target; empty for the whole
     picture). With n_frames 1 only still content and no motion
     questions. @mix: the shares of still patterns and ball clips; shape
     scenes make the rest. @extra: more questions per shape scene.
-    @max_objects: the most shapes in a scene (training's curriculum).
-    @with_shapes: also return the scene's ((colour, shape), ...) (empty for
-    the videotestsrc clips), training's per-patch shape target."""
+    @max_objects: the most shapes in a scene (training's curriculum). The
+    shapes (empty for the videotestsrc clips) are training's per-patch shape
+    target."""
     static, balls = bank
     while True:
         u = rng.random()
@@ -372,13 +372,13 @@ def clip(rng, bank, n_frames=FRAMES, mix=(0.3, 0.25), extra=False,
             qs = [q for q in qs if q[2] != "direction"]
             frames = frames[:1]
         if qs:
-            return (frames, qs, shapes) if with_shapes else (frames, qs)
+            return frames, qs, shapes
 
 
 def sample(rng, bank, n_frames=FRAMES, mix=(0.3, 0.25)):
     """One (frames, question, answer, kind) example: a clip and one of its
     questions at random."""
-    frames, qs = clip(rng, bank, n_frames, mix)
+    frames, qs, _ = clip(rng, bank, n_frames, mix)
     return (frames,) + pick(rng, qs)[:3]
 
 

@@ -370,14 +370,13 @@ class Batcher:
         return [self.image_id] * (n_frames * NUM_QUERY) + lids, qids
 
     def batch(self, clips):
-        """clips: (frames [F,S,S,3], [(question, answer, kind, look)][,
-        shapes]); one row per question, right padding. Returns the model's
-        tensors, the grounding masks [N·F, P] and the shape targets
-        [C·F, P]."""
+        """clips: (frames [F,S,S,3], [(question, answer, kind, look)],
+        shapes) as sv.clip gives them; one row per question, right padding.
+        Returns the model's tensors, the grounding masks [N·F, P] and the
+        shape targets [C·F, P]."""
         rows, labels, qrows, cidx, looks, shapes = [], [], [], [], [], []
-        for c, (frames, qs, *scene) in enumerate(clips):
-            shapes.append(shape_targets(frames, scene[0] if scene else (),
-                                        self.patch))
+        for c, (frames, qs, scene) in enumerate(clips):
+            shapes.append(shape_targets(frames, scene, self.patch))
             for q, a, _, look in qs:
                 cidx.append(c)
                 self.row(frames, q, a, rows, labels, qrows)
@@ -593,8 +592,8 @@ def main():
     shape_head = ShapeHead(model) if args.shape_weight > 0 else None
     probe = held_out(200, EVAL_SEED + 100, eval_bank)
     with torch.no_grad():  # the shared-ViT forward is get_image_features'
-        frames, qs = sv.clip(np.random.default_rng(7), train_bank)
-        px, cidx, qids, qm = batcher.batch([(frames, qs)])[:4]
+        px, cidx, qids, qm = batcher.batch(
+            [sv.clip(np.random.default_rng(7), train_bank)])[:4]
         a = soft_tokens_shared(model, px, cidx, qids, qm)
         b = soft_tokens(model, px[cidx], qids, qm)
         assert torch.allclose(a, b, atol=1e-5), float((a - b).abs().max())
@@ -629,8 +628,7 @@ def main():
         clips = []
         for _ in range(args.clips):
             frames, qs, shapes = sv.clip(rng, train_bank, nf, mix, extra=True,
-                                         max_objects=max_objects(step),
-                                         with_shapes=True)
+                                         max_objects=max_objects(step))
             k = min(args.questions_per_clip, len(qs))
             clips.append((frames, [qs[i] for i in sorted(
                 rng.choice(len(qs), k, replace=False))], shapes))
