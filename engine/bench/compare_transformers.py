@@ -14,8 +14,21 @@ Developers only (needs torch and transformers; CI never runs it):
 Both sides get the same random pixels shape, the same instruction and are
 forced to the same number of new tokens (min = max); each stage is the
 median of --runs answers after a warm-up. The reference runs with
-torch.set_num_threads(os.cpu_count()), in fp32. Ratios > 1 mean the engine
-is faster (time) or smaller (memory).
+torch.set_num_threads(os.cpu_count()) in each --ref-dtypes dtype (bf16 is
+what a CPU user runs; fp32 where it fits), the engine in each --precisions
+precision, every configuration in its own process so that peak RSS is its
+own. Ratios are reference / engine: > 1 means the engine is faster (time)
+or smaller (memory).
+
+Honest timing of the reference:
+- load: from_pretrained may map the safetensors files lazily; every
+  parameter is read once (a sum) inside the timed load, so that the load
+  figure includes reading the weights, as the engine's does.
+- decode: LLaMA's generate() repeats the prefill, which is subtracted;
+  T5's generate() is given the encoder output and does not repeat the
+  encoder, so nothing is subtracted there.
+- answer: one whole answer (vision, Q-Former, prefill, decode) as a user
+  sees it, model loaded.
 """
 
 import argparse
@@ -80,14 +93,18 @@ def make(kind, out):
     print("wrote", out)
 
 
-def reference(model_dir, frames, tokens, runs):
+def reference(model_dir, frames, tokens, runs, dtype):
     import torch
     from transformers import (AutoTokenizer,
                               InstructBlipForConditionalGeneration)
     torch.set_num_threads(os.cpu_count())
+    tdtype = {"fp32": torch.float32, "bf16": torch.bfloat16}[dtype]
     t0 = time.perf_counter()
     model = InstructBlipForConditionalGeneration.from_pretrained(
-        model_dir, torch_dtype=torch.float32).eval()
+        model_dir, dtype=tdtype).eval()
+    with torch.no_grad():   # force a lazy (mapped) load to really read
+        for p in model.parameters():
+            p.sum()
     load_s = time.perf_counter() - t0
     rss_load = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     tok = AutoTokenizer.from_pretrained(model_dir)
@@ -101,7 +118,8 @@ def reference(model_dir, frames, tokens, runs):
     ids = torch.cat([torch.full((1, Q * frames),
                                 model.config.image_token_index),
                      tok(PROMPT, return_tensors="pt")["input_ids"]], 1)
-    vis, qf, pre, dec = [], [], [], []
+    pix = pix.to(tdtype)
+    vis, qf, pre, dec, ans = [], [], [], [], []
     with torch.no_grad():
         for r in range(runs + 1):
             t0 = time.perf_counter()
@@ -118,7 +136,8 @@ def reference(model_dir, frames, tokens, runs):
             embeds = model.get_input_embeddings()(ids)
             embeds[:, :Q * frames] = soft
             lm = model.language_model
-            if model.config.text_config.model_type == "t5":
+            t5 = model.config.text_config.model_type == "t5"
+            if t5:
                 enc = lm.encoder(inputs_embeds=embeds)
                 t3 = time.perf_counter()
                 lm.generate(encoder_outputs=enc, max_new_tokens=tokens,
@@ -134,10 +153,15 @@ def reference(model_dir, frames, tokens, runs):
             vis.append((t1 - t0) * 1e3 / frames)
             qf.append((t2 - t1) * 1e3 / frames)
             pre.append((t3 - t2) * 1e3)
-            # generate() repeats the prefill: subtract it
-            dec.append(((t4 - t3) - (t3 - t2)) * 1e3 / max(tokens - 1, 1))
-    return {"engine": "transformers %s" % __import__("transformers").__version__,
+            # LLaMA's generate() repeats the prefill: subtract it; T5's
+            # gets the encoder output and repeats nothing
+            gen_s = (t4 - t3) - (0 if t5 else (t3 - t2))
+            dec.append(gen_s * 1e3 / max(tokens - 1, 1))
+            ans.append((t3 - t0 + gen_s) * 1e3)
+    return {"engine": "transformers %s %s" % (
+                __import__("transformers").__version__, dtype),
             "load_s": load_s,
+            "answer_ms": statistics.median(ans),
             "vision_ms_per_frame": statistics.median(vis),
             "qformer_ms_per_frame": statistics.median(qf),
             "prefill_ms": statistics.median(pre),
@@ -145,6 +169,27 @@ def reference(model_dir, frames, tokens, runs):
             "rss_after_load_mb": rss_load,
             "peak_rss_mb": resource.getrusage(
                 resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+KEYS = ["load_s", "vision_ms_per_frame", "qformer_ms_per_frame",
+        "prefill_ms", "decode_ms_per_token", "answer_ms",
+        "rss_after_load_mb", "peak_rss_mb"]
+
+
+def run_engine(a, precision):
+    return json.loads(subprocess.check_output(
+        [a.ib_bench, "--model", a.model_dir, "--frames", str(a.frames),
+         "--tokens", str(a.tokens), "--runs", str(a.runs), "--precision",
+         precision]))
+
+
+def run_reference(a, dtype):
+    """In a child process, so that its peak RSS is its own."""
+    out = subprocess.check_output(
+        [sys.executable, __file__, a.model_dir, "--reference-only", dtype,
+         "--frames", str(a.frames), "--tokens", str(a.tokens),
+         "--runs", str(a.runs)])
+    return json.loads(out.decode().strip().splitlines()[-1])
 
 
 def main():
@@ -157,25 +202,38 @@ def main():
     ap.add_argument("--frames", type=int, default=1)
     ap.add_argument("--tokens", type=int, default=8)
     ap.add_argument("--runs", type=int, default=3)
-    ap.add_argument("--precision", default="fp32")
+    ap.add_argument("--precisions", default="fp32",
+                    help="engine precisions, comma-separated "
+                    "(fp32,fp16,bf16,q8,auto)")
+    ap.add_argument("--ref-dtypes", default="bf16",
+                    help="transformers dtypes, comma-separated (bf16,fp32)")
+    ap.add_argument("--reference-only", metavar="DTYPE",
+                    help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.make:
         make(a.make, a.model_dir)
         return
-    ours = json.loads(subprocess.check_output(
-        [a.ib_bench, "--model", a.model_dir, "--frames", str(a.frames),
-         "--tokens", str(a.tokens), "--runs", str(a.runs), "--precision",
-         a.precision]))
-    ref = reference(a.model_dir, a.frames, a.tokens, a.runs)
-    keys = ["load_s", "vision_ms_per_frame", "qformer_ms_per_frame",
-            "prefill_ms", "decode_ms_per_token", "rss_after_load_mb",
-            "peak_rss_mb"]
-    print("%-22s %14s %14s %8s" % ("", "transformers", "engine",
-                                   "ratio"))
-    for k in keys:
-        print("%-22s %14.1f %14.1f %8.2f" % (k, ref[k], ours[k],
-                                             ref[k] / max(ours[k], 1e-9)))
-    print(json.dumps({"reference": ref, "engine": ours}))
+    if a.reference_only:
+        print(json.dumps(reference(a.model_dir, a.frames, a.tokens, a.runs,
+                                   a.reference_only)))
+        return
+    refs = {d: run_reference(a, d) for d in a.ref_dtypes.split(",") if d}
+    ours = {p: run_engine(a, p) for p in a.precisions.split(",") if p}
+    base = refs.get("bf16") or next(iter(refs.values()))
+    cols = ["transformers " + d for d in refs] + ["engine " + p for p in ours]
+    print("%-22s" % "" + "".join("%18s" % c for c in cols) +
+          "".join("%14s" % ("ratio " + p) for p in ours))
+    for k in KEYS:
+        vals = [r.get(k, float("nan")) for r in refs.values()] + \
+               [o.get(k, float("nan")) for o in ours.values()]
+        ratios = [base.get(k, float("nan")) / max(o.get(k, float("nan")),
+                                                  1e-9)
+                  for o in ours.values()]
+        print("%-22s" % k + "".join("%18.1f" % v for v in vals) +
+              "".join("%14.2f" % r for r in ratios))
+    print("ratios: transformers %s / engine; > 1: the engine is faster or "
+          "smaller" % ("bf16" if "bf16" in refs else next(iter(refs))))
+    print(json.dumps({"reference": refs, "engine": ours}))
 
 
 if __name__ == "__main__":
