@@ -40,14 +40,20 @@ struct _IbImageResizer
 {
   int in_w, in_h, out_w, out_h;
   gboolean need_h, need_v; /* Pillow skips a pass whose size is unchanged */
+  gboolean h_first; /* pass order (horizontal_first in Pillow >= 13) */
   gboolean simd; /* use the SSE2 passes (same results) */
   IbResampleAxis horiz, vert;
   int row_first; /* first source row that the vertical pass reads */
   int n_rows; /* source rows the vertical pass reads */
-  gsize tmp_stride; /* out_w * 4 rounded up to 8 bytes */
+  /* horizontal first: tmp is [n_rows, tmp_stride] (out_w * 4 rounded up
+   * to 8 bytes), the horizontal pass output; vertical first: src holds the
+   * source as RGBx rows [in_h, tmp_stride] (in_w * 4 rounded up) and tmp
+   * [out_h, tmp_stride] the vertical pass output */
+  gsize tmp_stride;
   guint8 *row; /* [in_w * 4] one source row converted to RGBx */
-  guint8 *tmp; /* [n_rows, tmp_stride] horizontal pass output */
-  guint8 *vrow; /* [tmp_stride] one vertical pass output row */
+  guint8 *src; /* vertical first only, see above */
+  guint8 *tmp;
+  guint8 *vrow; /* [max (in_w, out_w) * 4 + 8] one output row of a pass */
   gint32 *acc; /* [tmp_stride] vertical pass accumulators (scalar) */
 };
 
@@ -354,6 +360,14 @@ IbImageResizer *
 ib_image_resizer_new (int in_width, int in_height, int out_width,
     int out_height, GError **error)
 {
+  return ib_image_resizer_new_ordered (in_width, in_height, out_width,
+      out_height, IB_RESIZE_ORDER_PILLOW13, error);
+}
+
+IbImageResizer *
+ib_image_resizer_new_ordered (int in_width, int in_height, int out_width,
+    int out_height, IbResizeOrder order, GError **error)
+{
   IbImageResizer *rs = NULL;
   int yy;
 
@@ -368,9 +382,30 @@ ib_image_resizer_new (int in_width, int in_height, int out_width,
   rs->out_h = out_height;
   rs->need_h = out_width != in_width;
   rs->need_v = out_height != in_height;
+  rs->h_first = ib_image_resize_horizontal_first (in_width, in_height,
+      out_width, out_height, order);
 #ifdef __SSE2__
   rs->simd = TRUE;
 #endif
+
+  if (!rs->h_first) {
+    /* vertical first: the vertical pass reads every source row and
+     * column, the horizontal pass then runs on its out_h rows */
+    if (!axis_init (&rs->vert, in_height, out_height, error) ||
+        (rs->need_h && !axis_init (&rs->horiz, in_width, out_width, error)))
+      goto fail;
+    rs->n_rows = in_height;
+    rs->tmp_stride = ((gsize) in_width * 4 + 7) & ~(gsize) 7;
+    rs->row = g_try_malloc0 ((gsize) in_width * 4);
+    rs->src = g_try_malloc0 ((gsize) in_height * rs->tmp_stride);
+    rs->tmp = g_try_malloc0 ((gsize) out_height * rs->tmp_stride);
+    rs->vrow = g_try_malloc0 ((gsize) out_width * 4 + 8);
+    rs->acc = g_try_new0 (gint32, rs->tmp_stride);
+    if (rs->row == NULL || rs->src == NULL || rs->tmp == NULL ||
+        rs->vrow == NULL || rs->acc == NULL)
+      goto oom;
+    goto out;
+  }
 
   /* ImagingResampleInner computes the vertical bounds first: the
    * horizontal pass then only covers the source rows they read */
@@ -395,15 +430,14 @@ ib_image_resizer_new (int in_width, int in_height, int out_width,
   rs->tmp = g_try_malloc0 ((gsize) rs->n_rows * rs->tmp_stride);
   rs->vrow = g_try_malloc0 (rs->tmp_stride);
   rs->acc = g_try_new0 (gint32, rs->tmp_stride);
-  if (rs->row == NULL || rs->tmp == NULL || rs->vrow == NULL ||
-      rs->acc == NULL) {
-    g_set_error (error, IB_IMAGE_ERROR, IB_IMAGE_ERROR_NO_MEMORY,
-        "out of memory for %dx%d -> %dx%d resize buffers", in_width, in_height,
-        out_width, out_height);
-    goto fail;
-  }
+  if (rs->row == NULL || rs->tmp == NULL || rs->vrow == NULL || rs->acc == NULL)
+    goto oom;
   goto out;
 
+oom:
+  g_set_error (error, IB_IMAGE_ERROR, IB_IMAGE_ERROR_NO_MEMORY,
+      "out of memory for %dx%d -> %dx%d resize buffers", in_width, in_height,
+      out_width, out_height);
 fail:
   ib_image_resizer_free (rs);
   rs = NULL;
@@ -419,6 +453,7 @@ ib_image_resizer_free (IbImageResizer *rs)
   axis_clear (&rs->horiz);
   axis_clear (&rs->vert);
   g_free (rs->row);
+  g_free (rs->src);
   g_free (rs->tmp);
   g_free (rs->vrow);
   g_free (rs->acc);
@@ -460,6 +495,61 @@ swizzle_row (const guint8 *restrict in, int w, int r, int g, int b,
   }
 }
 
+/* Pillow >= 13 when it scales the height down by more than twice as many
+ * pixels as the width: the vertical pass over every source row and column
+ * (rounded and clipped to 8 bits), then the horizontal pass on its rows. */
+static void
+run_vertical_first (IbImageResizer *rs, const IbImage *in, gboolean convert,
+    gboolean composite_alpha, int r, int g, int b, guint8 *out, int out_stride)
+{
+  int y;
+
+  for (y = 0; y < rs->in_h; y++) {
+    guint8 *d = rs->src + (gsize) y * rs->tmp_stride;
+    if (convert)
+      ib_image_row_to_rgbx (in, y, composite_alpha, d);
+    else
+      memcpy (d, in->data + (gsize) y * (gsize) in->stride,
+          (gsize) rs->in_w * 4);
+  }
+  for (y = 0; y < rs->out_h; y++) {
+    guint8 *v = rs->tmp + (gsize) y * rs->tmp_stride;
+    const guint8 *o = v;
+#ifdef __SSE2__
+    if (rs->simd)
+      vpass_sse2 (&rs->vert, y, rs->src, rs->tmp_stride, (int) rs->tmp_stride,
+          v);
+    else
+#endif
+      vpass_scalar (&rs->vert, y, rs->src, rs->tmp_stride, (int) rs->tmp_stride,
+          rs->acc, v);
+    if (rs->need_h) {
+#ifdef __SSE2__
+      if (rs->simd)
+        hpass_sse2 (&rs->horiz, v, rs->vrow);
+      else
+#endif
+        hpass_scalar (&rs->horiz, v, rs->vrow);
+      o = rs->vrow;
+    }
+    swizzle_row (o, rs->out_w, r, g, b, out + (gsize) y * (gsize) out_stride);
+  }
+}
+
+gboolean
+ib_image_resize_horizontal_first (int in_width, int in_height, int out_width,
+    int out_height, IbResizeOrder order)
+{
+  const gint64 dy = (gint64) in_height - out_height;
+  const gint64 dx = (gint64) in_width - out_width;
+
+  if (order == IB_RESIZE_ORDER_PILLOW12)
+    return TRUE;
+  /* Pillow 13 ImagingResampleInner: "If height is being scaled down more
+   * than twice the amount the width is, run the vertical pass first" */
+  return !(dy > 0 && dy > dx * 2);
+}
+
 gboolean
 ib_image_resizer_run (IbImageResizer *rs, const IbImage *in,
     gboolean composite_alpha, guint8 *out, int out_stride, GError **error)
@@ -496,6 +586,13 @@ ib_image_resizer_run (IbImageResizer *rs, const IbImage *in,
     r = 0, g = 1, b = 2;
   } else {
     ib_pixel_format_get_offsets (in->format, &r, &g, &b, NULL);
+  }
+
+  if (!rs->h_first) {
+    run_vertical_first (rs, in, convert, composite_alpha, r, g, b, out,
+        out_stride);
+    ok = TRUE;
+    goto out;
   }
 
   /* horizontal pass (or plain copy) over the rows the vertical pass reads,

@@ -1,6 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Bicubic resize of packed 8-bit images, bit-identical to Pillow's
- * Image.resize (size, Image.BICUBIC) with box and reducing_gap None. */
+ * Image.resize (size, Image.BICUBIC) with box and reducing_gap None.
+ *
+ * Pillow resizes in two separable passes, each rounded to 8 bits, so their
+ * order changes the bytes. Up to Pillow 12 the horizontal pass always ran
+ * first; Pillow 13 runs the vertical pass first when the height shrinks by
+ * more than twice as many pixels as the width (portrait video to a square,
+ * for one). The default follows Pillow 13. */
 #pragma once
 
 #include "image.h"
@@ -12,12 +18,25 @@ G_BEGIN_DECLS
  * of one size cost no allocation. Use from one thread at a time. */
 typedef struct _IbImageResizer IbImageResizer;
 
+typedef enum
+{
+  IB_RESIZE_ORDER_PILLOW13, /* Pillow >= 13: the order by shape (default) */
+  IB_RESIZE_ORDER_PILLOW12, /* Pillow <= 12: horizontal pass first */
+} IbResizeOrder;
+
+/* Whether Pillow runs the horizontal pass first for this resize. */
+gboolean ib_image_resize_horizontal_first (int in_width, int in_height,
+    int out_width, int out_height, IbResizeOrder order);
+
 /* Precomputes the tables for a resize between the given sizes (each
  * 1 .. IB_IMAGE_MAX_DIM). Returns NULL and sets @error
  * (IB_IMAGE_ERROR_INVALID_ARG, _NO_MEMORY) on failure. Free with
  * ib_image_resizer_free. */
 IbImageResizer *ib_image_resizer_new (int in_width, int in_height,
     int out_width, int out_height, GError **error);
+/* The same with the pass order of an older Pillow. */
+IbImageResizer *ib_image_resizer_new_ordered (int in_width, int in_height,
+    int out_width, int out_height, IbResizeOrder order, GError **error);
 
 /* Frees @rs; NULL is a no-op. */
 void ib_image_resizer_free (IbImageResizer *rs);

@@ -166,6 +166,55 @@ test_resize (gconstpointer data)
   g_free (src);
 }
 
+/* Pillow <= 12's pass order (horizontal first) where Pillow 13 runs the
+ * vertical pass first: the fixture is Pillow's own two one-axis resizes. The
+ * order must matter on these shapes, or the test shows nothing. */
+static void
+test_resize_hfirst (gconstpointer data)
+{
+  const Case *c = data;
+  GError *error = NULL;
+  guint8 *src = load_source (c);
+  gsize n = (gsize) c->out_w * c->out_h * 3, bad;
+  guint8 *out = g_malloc (n);
+  IbImage img = { c->width, c->height, c->width * 3, IB_PIXEL_FORMAT_RGB, src };
+  char *file = g_strdup_printf ("%s-%dx%d-h.rgb", c->name, c->out_w, c->out_h);
+  char *file13 = g_strdup_printf ("%s-%dx%d.rgb", c->name, c->out_w, c->out_h);
+  guint8 *expect = load_fixture (file, n), *expect13 = load_fixture (file13, n);
+  int max_diff, simd;
+
+  g_assert_false (ib_image_resize_horizontal_first (c->width, c->height,
+      c->out_w, c->out_h, IB_RESIZE_ORDER_PILLOW13));
+  g_assert_true (ib_image_resize_horizontal_first (c->width, c->height,
+      c->out_w, c->out_h, IB_RESIZE_ORDER_PILLOW12));
+  bad = count_diff (expect, expect13, n, &max_diff);
+  g_test_message ("%s %dx%d -> %dx%d: the two orders differ in %" G_GSIZE_FORMAT
+                  "/%" G_GSIZE_FORMAT " bytes (max %d)",
+      c->name, c->width, c->height, c->out_w, c->out_h, bad, n, max_diff);
+  for (simd = 0; simd < 2; simd++) {
+    IbImageResizer *rs = ib_image_resizer_new_ordered (c->width, c->height,
+        c->out_w, c->out_h, IB_RESIZE_ORDER_PILLOW12, &error);
+    g_assert_no_error (error);
+    if (!ib_image_resizer_set_simd (rs, simd)) {
+      ib_image_resizer_free (rs);
+      continue;
+    }
+    memset (out, 0, n);
+    g_assert_true (
+        ib_image_resizer_run (rs, &img, FALSE, out, c->out_w * 3, &error));
+    g_assert_no_error (error);
+    bad = count_diff (out, expect, n, &max_diff);
+    g_assert_cmpuint (bad, ==, 0);
+    ib_image_resizer_free (rs);
+  }
+  g_free (file);
+  g_free (file13);
+  g_free (expect);
+  g_free (expect13);
+  g_free (out);
+  g_free (src);
+}
+
 /* Same size: Pillow returns a copy. */
 static void
 test_resize_same (gconstpointer data)
@@ -731,6 +780,18 @@ add_fixture_tests (void)
       g_assert_cmpint (sscanf (resize[i], "%dx%d", &ow, &oh), ==, 2);
       path = g_strdup_printf ("/image/resize/%s/%dx%d", proto->name, ow, oh);
       add_case_test (path, proto, ow, oh, 0, test_resize);
+      g_free (path);
+    }
+    g_strfreev (resize);
+    resize =
+        g_key_file_get_string_list (kf, groups[g], "resize_hfirst", NULL, NULL);
+    for (i = 0; resize && resize[i]; i++) {
+      if (!*resize[i])
+        continue;
+      g_assert_cmpint (sscanf (resize[i], "%dx%d", &ow, &oh), ==, 2);
+      path = g_strdup_printf ("/image/resize-pillow12/%s/%dx%d", proto->name,
+          ow, oh);
+      add_case_test (path, proto, ow, oh, 0, test_resize_hfirst);
       g_free (path);
     }
     hf = g_key_file_get_string_list (kf, groups[g], "hf", NULL, NULL);

@@ -12,6 +12,10 @@ Writes, next to this script:
   <name>.png               the source image, as Pillow wrote it (for people)
   <name>.rgb / .rgba       the same pixels, raw packed 8-bit, rows top-down
   <name>-<W>x<H>.rgb       Image.resize((W, H), BICUBIC), raw packed RGB
+  <name>-<W>x<H>-h.rgb     where Pillow >= 13 runs the vertical pass first:
+                           the horizontal-first result of Pillow <= 12, made
+                           by Pillow as two one-axis resizes (each is one
+                           pass): resize((W, h)) then resize((W, H))
   <name>-hf<S>.f32         BlipImageProcessorPil pixel_values for size SxS,
                            float32 little-endian, CHW [3, S, S]
   manifest.ini             one group per source image (GKeyFile syntax)
@@ -102,6 +106,11 @@ CASES = [
     ("stripes", stripes, 13, 250, [(120, 60)], [28]),
     ("photo", photo_like, 224, 224, [(7, 300), (224, 40), (40, 224)], [28]),
     ("alpha", rgba, 40, 30, [], [28]),
+    # portrait video and shapes where Pillow 13 runs the vertical pass first
+    # (the height shrinks by more than twice as many pixels as the width)
+    ("portrait", photo_like, 144, 320, [(100, 40), (160, 60), (224, 224)],
+     [224, 28]),
+    ("tallnoise", noise, 72, 128, [(100, 20), (22, 22), (60, 30)], [28]),
 ]
 
 
@@ -146,11 +155,23 @@ def main():
         write(raw, np.ascontiguousarray(pixels).tobytes())
 
         sizes = SMALL + extra
+        hfirst_sizes = []
         if mode == "RGB":
             for ow, oh in sizes:
                 out = np.asarray(im.resize((ow, oh), Image.Resampling.BICUBIC))
                 assert out.shape == (oh, ow, 3) and out.dtype == np.uint8
                 write("%s-%dx%d.rgb" % (name, ow, oh), out.tobytes())
+                if ow != w and (h - oh) > 0 and (h - oh) > (w - ow) * 2:
+                    hfirst = np.asarray(
+                        im.resize((ow, h), Image.Resampling.BICUBIC)
+                        .resize((ow, oh), Image.Resampling.BICUBIC))
+                    vfirst = np.asarray(
+                        im.resize((w, oh), Image.Resampling.BICUBIC)
+                        .resize((ow, oh), Image.Resampling.BICUBIC))
+                    # the rule this script assumes of Pillow >= 13
+                    assert np.array_equal(vfirst, out), (name, ow, oh)
+                    write("%s-%dx%d-h.rgb" % (name, ow, oh), hfirst.tobytes())
+                    hfirst_sizes.append((ow, oh))
         else:
             sizes = []
 
@@ -166,6 +187,7 @@ def main():
             "height=%d" % h,
             "format=%s" % mode,
             "resize=%s" % ";".join("%dx%d" % s for s in sizes),
+            "resize_hfirst=%s" % ";".join("%dx%d" % s for s in hfirst_sizes),
             "hf=%s" % ";".join(str(s) for s in hf_sizes),
             "",
         ]
