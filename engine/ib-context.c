@@ -96,6 +96,9 @@ ib_context_new (IbModel *model, const IbContextParams *params, GError **error)
   pp.do_normalize = cfg->image_processor.do_normalize;
   memcpy (pp.image_mean, cfg->image_processor.image_mean, sizeof (double) * 3);
   memcpy (pp.image_std, cfg->image_processor.image_std, sizeof (double) * 3);
+  pp.resize = model->image_resize == IB_IMAGE_RESIZE_PILLOW ? IB_RESIZE_PILLOW :
+      model->image_resize == IB_IMAGE_RESIZE_PILLOW12 ? IB_RESIZE_PILLOW12 :
+                                                        IB_RESIZE_TORCHVISION;
   if (pp.width != ctx->S || pp.height != ctx->S) {
     g_set_error (error, IB_ERROR, IB_ERROR_UNSUPPORTED,
         "preprocessor_config.json resizes to %dx%d but the vision encoder "

@@ -25,6 +25,7 @@ struct _IbModel
   IbLlama *llama; /* one of llama / t5 */
   IbT5 *t5;
   gsize weight_bytes;
+  IbImageResize image_resize; /* resolved: never IB_IMAGE_RESIZE_AUTO */
 };
 
 G_END_DECLS

@@ -10,6 +10,7 @@ ib_model_params_init (IbModelParams *params)
   memset (params, 0, sizeof (*params));
   params->device = "auto";
   params->precision = IB_PRECISION_F32;
+  params->image_resize = IB_IMAGE_RESIZE_AUTO;
 }
 
 static IbTokenizer *
@@ -59,6 +60,23 @@ ib_model_load (const char *dir, const IbModelParams *params, GError **error)
   m->refcount = 1;
   m->dir = g_strdup (dir);
   m->cfg = g_memdup2 (ib_checkpoint_get_config (ckpt), sizeof (IbModelConfig));
+  switch (params->image_resize) {
+    case IB_IMAGE_RESIZE_AUTO:
+      m->image_resize = m->cfg->image_processor.pil_backend ?
+          IB_IMAGE_RESIZE_PILLOW :
+          IB_IMAGE_RESIZE_TORCHVISION;
+      break;
+    case IB_IMAGE_RESIZE_TORCHVISION:
+    case IB_IMAGE_RESIZE_PILLOW:
+    case IB_IMAGE_RESIZE_PILLOW12:
+      m->image_resize = params->image_resize;
+      break;
+    default:
+      g_set_error (error, IB_ERROR, IB_ERROR_INVALID_ARG,
+          "image_resize %d is not an IbImageResize value",
+          (int) params->image_resize);
+      goto fail;
+  }
   if (!(m->tok = load_tokenizer (dir, NULL, error)) ||
       !(m->qtok = load_tokenizer (dir, "qformer_tokenizer", error)))
     goto fail;

@@ -190,6 +190,10 @@ ib_config_load_image_processor (IbImageProcessorConfig *proc, const char *path,
   read_rgb (&r, "image_mean", clip_mean, proc->image_mean, FALSE);
   read_rgb (&r, "image_std", clip_std, proc->image_std, TRUE);
   proc->do_convert_rgb = ib_json_reader_bool (&r, "do_convert_rgb", TRUE);
+  {
+    const char *type = ib_json_reader_string (&r, "image_processor_type", "");
+    proc->pil_backend = type != NULL && g_str_has_suffix (type, "Pil");
+  }
   if (!r.failed && proc->do_center_crop && proc->crop_height < 0)
     ib_json_reader_fail (&r, IB_ERROR_FORMAT, "do_center_crop",
         "is true but crop_size is not given");

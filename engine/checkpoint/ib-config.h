@@ -184,6 +184,10 @@ typedef struct
   gdouble image_mean[3]; /* image_mean (CLIP mean), RGB */
   gdouble image_std[3]; /* image_std (CLIP std), RGB */
   gboolean do_convert_rgb; /* do_convert_rgb (true) */
+  /* image_processor_type names transformers' PIL backend (a class name
+   * ending in "Pil", such as BlipImageProcessorPil); otherwise transformers
+   * uses its torchvision backend where torchvision is installed */
+  gboolean pil_backend;
 } IbImageProcessorConfig;
 
 typedef struct

@@ -28,6 +28,7 @@ typedef struct
   char *candidates;
   char *device;
   char *precision;
+  char *resize;
   char *gemm;
   char *seed;
   int frames;
@@ -36,13 +37,15 @@ typedef struct
   gboolean do_sample, no_sample, json, verbose;
 } AskOptions;
 
-static AskOptions opts = { NULL, NULL, NULL, NULL, NULL, NULL, NULL, UNSET_INT,
-  UNSET_INT, UNSET_INT, UNSET_INT, UNSET_INT, UNSET_DOUBLE, UNSET_DOUBLE,
-  UNSET_DOUBLE, UNSET_DOUBLE, FALSE, FALSE, FALSE, FALSE };
+static AskOptions opts = { NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+  UNSET_INT, UNSET_INT, UNSET_INT, UNSET_INT, UNSET_INT, UNSET_DOUBLE,
+  UNSET_DOUBLE, UNSET_DOUBLE, UNSET_DOUBLE, FALSE, FALSE, FALSE, FALSE };
 
 static const GOptionEntry entries[] = {
-  { "prompt", 'p', 0, G_OPTION_ARG_STRING, &opts.prompt,
-      "The instruction or question about the FILEs", "TEXT" },
+  /* FILENAME: the bytes as given, never converted from the locale's
+   * charset (which fails on UTF-8 text in a C locale); checked as UTF-8 */
+  { "prompt", 'p', 0, G_OPTION_ARG_FILENAME, &opts.prompt,
+      "The instruction or question about the FILEs (UTF-8)", "TEXT" },
   { "frames", 'n', 0, G_OPTION_ARG_INT, &opts.frames,
       "Frames sampled uniformly from a video FILE (default 4)", "N" },
   { "pixel-values", 0, 0, G_OPTION_ARG_FILENAME, &opts.pixel_values,
@@ -86,6 +89,11 @@ static const GOptionEntry entries[] = {
       "DEV" },
   { "precision", 0, 0, G_OPTION_ARG_STRING, &opts.precision,
       "Weights on the device: fp32 (default) or fp16", "P" },
+  { "resize", 0, 0, G_OPTION_ARG_STRING, &opts.resize,
+      "Frame preprocessing as transformers' image processor backend: auto "
+      "(default: torchvision unless preprocessor_config.json names the PIL "
+      "class), torchvision, pillow (Pillow >= 13) or pillow12",
+      "METHOD" },
   { "gemm", 0, 0, G_OPTION_ARG_STRING, &opts.gemm,
       "Matrix products: auto (default), clblast or own", "NAME" },
   { "json", 0, 0, G_OPTION_ARG_NONE, &opts.json,
@@ -109,6 +117,7 @@ ask_answer_options_clear (void)
   g_clear_pointer (&opts.candidates, g_free);
   g_clear_pointer (&opts.device, g_free);
   g_clear_pointer (&opts.precision, g_free);
+  g_clear_pointer (&opts.resize, g_free);
   g_clear_pointer (&opts.gemm, g_free);
   g_clear_pointer (&opts.seed, g_free);
 }
@@ -172,6 +181,9 @@ check_generate_options (guint64 *seed, GError **error)
 static gboolean
 check_options (int n_files, guint64 *seed, GError **error)
 {
+  if (opts.prompt != NULL && !g_utf8_validate (opts.prompt, -1, NULL))
+    return usage_error (error,
+        "--prompt is not valid UTF-8; give the instruction in UTF-8");
   if (opts.prompt == NULL)
     return usage_error (error, "give the instruction: --prompt TEXT");
   if (opts.pixel_values != NULL && n_files > 0)
@@ -188,6 +200,13 @@ check_options (int n_files, guint64 *seed, GError **error)
       !g_str_equal (opts.precision, "fp16"))
     return usage_error (error, "--precision is fp32 or fp16, not \"%s\"",
         opts.precision);
+  if (opts.resize != NULL && !g_str_equal (opts.resize, "auto") &&
+      !g_str_equal (opts.resize, "torchvision") &&
+      !g_str_equal (opts.resize, "pillow") &&
+      !g_str_equal (opts.resize, "pillow12"))
+    return usage_error (error,
+        "--resize is auto, torchvision, pillow or pillow12, not \"%s\"",
+        opts.resize);
   if (opts.gemm != NULL && !g_str_equal (opts.gemm, "auto") &&
       !g_str_equal (opts.gemm, "clblast") && !g_str_equal (opts.gemm, "own"))
     return usage_error (error, "--gemm is auto, clblast or own, not \"%s\"",
@@ -370,6 +389,12 @@ session_load (Session *s, const char *model_dir, char **files, int n_files,
     mp.precision = IB_PRECISION_F16;
   if (opts.gemm != NULL && !g_str_equal (opts.gemm, "auto"))
     mp.gemm = opts.gemm;
+  if (opts.resize != NULL)
+    mp.image_resize = g_str_equal (opts.resize, "torchvision") ?
+        IB_IMAGE_RESIZE_TORCHVISION :
+        g_str_equal (opts.resize, "pillow")   ? IB_IMAGE_RESIZE_PILLOW :
+        g_str_equal (opts.resize, "pillow12") ? IB_IMAGE_RESIZE_PILLOW12 :
+                                                IB_IMAGE_RESIZE_AUTO;
   s->model = ib_model_load (model_dir, &mp, error);
   if (s->model == NULL)
     return FALSE;

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* instructblip-ask: command-line front end of the engine; one function per mode (--tokenize, --decode, answering in ask-answer.c). */
+#include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -335,6 +336,9 @@ main (int argc, char **argv)
   GError *error = NULL;
   int status = ASK_EXIT_USAGE;
 
+  /* the user's locale for messages and file names; the instruction is
+   * taken as bytes and must be UTF-8 whatever the locale says */
+  setlocale (LC_ALL, "");
   ctx = g_option_context_new ("[FILE...] - ask InstructBLIP about images "
                               "and video");
   g_option_context_set_summary (ctx,

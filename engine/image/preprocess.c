@@ -31,6 +31,7 @@ ib_preprocess_params_init (IbPreprocessParams *p)
   p->do_normalize = TRUE;
   memcpy (p->image_mean, clip_mean, sizeof (clip_mean));
   memcpy (p->image_std, clip_std, sizeof (clip_std));
+  p->resize = IB_RESIZE_TORCHVISION;
 }
 
 /* The output for 8-bit value @v in channel @c, computed exactly as the PIL
@@ -39,7 +40,7 @@ ib_preprocess_params_init (IbPreprocessParams *p)
  * computes (x - mean) / std in float32. Without rescale, normalize casts
  * the uint8 image to float32 first. */
 static float
-lut_value (const IbPreprocessParams *p, int c, int v)
+lut_value_pil (const IbPreprocessParams *p, int c, int v)
 {
   volatile float x; /* force rounding to float32 at each step */
 
@@ -55,6 +56,40 @@ lut_value (const IbPreprocessParams *p, int c, int v)
     x = d / std;
   }
   return x;
+}
+
+/* The same as the torchvision backend computes it (transformers'
+ * rescale_and_normalize): with both steps the rescale is folded into the
+ * mean and std, float32 (mean) * float32 (1 / rescale_factor), and the
+ * uint8 image converted to float32 is normalised, (x - mean) / std; the
+ * rescale alone multiplies the float32 image by float32 (rescale_factor). */
+static float
+lut_value_torch (const IbPreprocessParams *p, int c, int v)
+{
+  volatile float x = (float) v; /* force rounding to float32 at each step */
+
+  if (p->do_normalize) {
+    volatile float mean = (float) p->image_mean[c];
+    volatile float std = (float) p->image_std[c];
+    volatile float d;
+    if (p->do_rescale) {
+      const float inv = (float) (1.0 / p->rescale_factor);
+      mean = mean * inv;
+      std = std * inv;
+    }
+    d = x - mean;
+    x = d / std;
+  } else if (p->do_rescale) {
+    x = x * (float) p->rescale_factor;
+  }
+  return x;
+}
+
+static float
+lut_value (const IbPreprocessParams *p, int c, int v)
+{
+  return p->resize == IB_RESIZE_TORCHVISION ? lut_value_torch (p, c, v) :
+                                              lut_value_pil (p, c, v);
 }
 
 IbImagePreprocessor *
@@ -136,7 +171,8 @@ ib_image_preprocessor_run (IbImagePreprocessor *pp, const IbImage *img,
   }
   if (!ib_image_resizer_matches (pp->rs, img->width, img->height, w, h)) {
     ib_image_resizer_free (pp->rs);
-    pp->rs = ib_image_resizer_new (img->width, img->height, w, h, error);
+    pp->rs = ib_image_resizer_new_full (img->width, img->height, w, h,
+        pp->p.resize, error);
     if (pp->rs == NULL)
       goto out;
   }

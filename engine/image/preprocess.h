@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The image processor: a frame in -> normalised CHW float32 RGB pixels, as
- * transformers' BlipImageProcessor (PIL backend) computes them. */
+ * transformers' BlipImageProcessor computes them: the torchvision backend
+ * (transformers' default where torchvision is installed, and its video
+ * processor) or the PIL one (BlipImageProcessorPil). */
 #pragma once
 
 #include "image.h"
@@ -19,6 +21,10 @@ typedef struct
   gboolean do_normalize; /* (x - mean) / std per channel (TRUE) */
   double image_mean[3]; /* RGB, CLIP mean */
   double image_std[3]; /* RGB, CLIP std; nonzero */
+  /* IB_RESIZE_TORCHVISION: resize and normalise as the torchvision backend
+   * (default); IB_RESIZE_PILLOW / _PILLOW12: as the PIL backend under
+   * Pillow >= 13 / <= 12 */
+  IbResizeMethod resize;
 } IbPreprocessParams;
 
 /* Fills @p with the InstructBLIP checkpoints' processor: 224 x 224, convert
@@ -39,10 +45,12 @@ IbImagePreprocessor *ib_image_preprocessor_new (const IbPreprocessParams *p,
 void ib_image_preprocessor_free (IbImagePreprocessor *pp);
 
 /* Processes @img into @out_chw: [3, height, width] float32, channels R, G, B.
- * Resizes with Pillow's bicubic (only when the size differs, as Pillow),
- * then out = (float32 (double (v) * rescale_factor) - float32 (mean)) /
- * float32 (std) in float32, as numpy does in the PIL backend: bit-identical
- * to transformers' pixel_values. The resize tables are rebuilt only when
+ * Resizes bicubic (only when the size differs), then rescales and
+ * normalises in float32 as the chosen backend does: PIL, out =
+ * (float32 (double (v) * rescale_factor) - float32 (mean)) / float32 (std)
+ * as numpy computes it; torchvision, fused, out = (float32 (v) - m) / s
+ * with m = float32 (mean) * float32 (1 / rescale_factor) and s likewise.
+ * Bit-identical to transformers' pixel_values. The resize tables are rebuilt only when
  * the input size changes. Fails with IB_IMAGE_ERROR_INVALID_ARG on a bad
  * image, or _NO_MEMORY. */
 gboolean ib_image_preprocessor_run (IbImagePreprocessor *pp, const IbImage *img,

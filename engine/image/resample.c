@@ -11,7 +11,9 @@
 #endif
 
 /* Pillow keeps 8 bits for the pixel and 2 for overshoot in an int:
- * coefficients carry 32 - 8 - 2 = 22 fractional bits. */
+ * coefficients carry 32 - 8 - 2 = 22 fractional bits. torch's uint8 path
+ * stores them as int16 and picks the most bits (at most 22) that keep the
+ * largest weight below 2^15, per axis. */
 #define PRECISION_BITS (32 - 8 - 2)
 
 /* Support of the Keys cubic (a = -0.5) before scaling. */
@@ -24,7 +26,8 @@ typedef struct
   int n_out;
   int ksize; /* taps reserved per output; count <= ksize */
   int *bounds; /* [n_out, 2]: first input index, tap count */
-  gint32 *k; /* [n_out, ksize] coefficients, 22 fractional bits */
+  gint32 *k; /* [n_out, ksize] coefficients, prec fractional bits */
+  int prec; /* fractional bits of k: 22 (Pillow) or per axis (torch) */
   /* the same coefficients split as k = hi * 65536 + lo (lo signed 16 bits)
    * and packed two taps per int32 for SSE2's pmaddwd: */
   int pair_stride; /* (ksize + 1) / 2 */
@@ -73,6 +76,22 @@ bicubic_filter (double x)
 #undef A
 }
 
+/* torch's antialiasing bicubic filter (aten UpSample.h, a = -0.5): the
+ * same cubic as Pillow's, its outer piece evaluated in another order. */
+static inline double
+bicubic_filter_torch (double x)
+{
+#define A -0.5
+  if (x < 0.0)
+    x = -x;
+  if (x < 1.0)
+    return ((A + 2.0) * x - (A + 3.0)) * x * x + 1;
+  if (x < 2.0)
+    return ((A * x - 5 * A) * x + 8 * A) * x - 4 * A;
+  return 0.0;
+#undef A
+}
+
 static void
 axis_clear (IbResampleAxis *ax)
 {
@@ -107,11 +126,16 @@ split_hi (gint32 k)
 }
 
 /* Pillow's precompute_coeffs followed by normalize_coeffs_8bpc for an
- * axis of @in_size pixels (box 0 .. in_size) resampled to @out_size. */
+ * axis of @in_size pixels (box 0 .. in_size) resampled to @out_size; or,
+ * for @torch, torch's _compute_indices_min_size_weights_aa and
+ * compute_indices_int16_weights_aa (the same bounds and normalised
+ * weights, then int16 with a per-axis precision). */
 static gboolean
-axis_init (IbResampleAxis *ax, int in_size, int out_size, GError **error)
+axis_init (IbResampleAxis *ax, int in_size, int out_size, gboolean torch,
+    GError **error)
 {
-  double *w = NULL; /* [ksize] one output's float weights */
+  double *w = NULL; /* [n_out, ksize] the normalised float weights */
+  double w_max = 0.0;
   double support, scale, filterscale, inv_filterscale;
   gboolean ok = FALSE;
   int xx, x;
@@ -128,7 +152,7 @@ axis_init (IbResampleAxis *ax, int in_size, int out_size, GError **error)
   ax->pair_stride = (ax->ksize + 1) / 2;
   ax->n_out = out_size;
 
-  w = g_try_new (double, ax->ksize);
+  w = g_try_new0 (double, (gsize) out_size *(gsize) ax->ksize);
   ax->bounds = g_try_new (int, (gsize) out_size * 2);
   ax->k = g_try_new0 (gint32, (gsize) out_size * (gsize) ax->ksize);
   ax->pairs =
@@ -143,9 +167,7 @@ axis_init (IbResampleAxis *ax, int in_size, int out_size, GError **error)
   inv_filterscale = 1.0 / filterscale;
   for (xx = 0; xx < out_size; xx++) {
     double center = 0.0 + (xx + 0.5) * scale;
-    double ww = 0.0;
-    gint32 *k = &ax->k[(gsize) xx * ax->ksize];
-    guint32 *pairs = &ax->pairs[(gsize) xx * ax->pair_stride * 2];
+    double ww = 0.0, *wx = &w[(gsize) xx * ax->ksize];
     int xmin, xmax;
 
     /* (int) truncates toward zero, as in Pillow's "round the value" */
@@ -158,17 +180,40 @@ axis_init (IbResampleAxis *ax, int in_size, int out_size, GError **error)
     xmax -= xmin;
 
     for (x = 0; x < xmax; x++) {
-      w[x] = bicubic_filter ((x + xmin - center + 0.5) * inv_filterscale);
-      ww += w[x];
+      const double t = (x + xmin - center + 0.5) * inv_filterscale;
+      wx[x] = torch ? bicubic_filter_torch (t) : bicubic_filter (t);
+      ww += wx[x];
     }
     for (x = 0; x < xmax; x++) {
-      double v = ww != 0.0 ? w[x] / ww : w[x];
+      if (ww != 0.0)
+        wx[x] /= ww;
+      else if (torch)
+        continue; /* torch keeps them, and leaves them out of the max */
+      if (torch && wx[x] > w_max)
+        w_max = wx[x];
+    }
+    ax->bounds[xx * 2 + 0] = xmin;
+    ax->bounds[xx * 2 + 1] = xmax;
+  }
 
-      /* normalize_coeffs_8bpc: round half away from zero via (int) */
-      if (v < 0)
-        k[x] = (gint32) (-0.5 + v * (1 << PRECISION_BITS));
-      else
-        k[x] = (gint32) (0.5 + v * (1 << PRECISION_BITS));
+  ax->prec = PRECISION_BITS;
+  if (torch) {
+    /* the most fractional bits that keep 2 * w_max below 2^15 */
+    for (ax->prec = 0; ax->prec < PRECISION_BITS; ax->prec++)
+      if ((int) (0.5 + w_max * (1 << (ax->prec + 1))) >= (1 << 15))
+        break;
+  }
+
+  for (xx = 0; xx < out_size; xx++) {
+    const double *wx = &w[(gsize) xx * ax->ksize];
+    gint32 *k = &ax->k[(gsize) xx * ax->ksize];
+    guint32 *pairs = &ax->pairs[(gsize) xx * ax->pair_stride * 2];
+    const int xmax = ax->bounds[xx * 2 + 1];
+
+    for (x = 0; x < xmax; x++) {
+      /* round half away from zero via (int), as both do */
+      const double v = wx[x] * (1 << ax->prec);
+      k[x] = (gint32) (v < 0 ? v - 0.5 : v + 0.5);
     }
     for (x = 0; x < xmax; x += 2) {
       gint32 k1 = x + 1 < xmax ? k[x + 1] : 0;
@@ -176,8 +221,6 @@ axis_init (IbResampleAxis *ax, int in_size, int out_size, GError **error)
       pairs[x + 0] = pack_pair (split_lo (k[x]), split_lo (k1));
       pairs[x + 1] = pack_pair (split_hi (k[x]), split_hi (k1));
     }
-    ax->bounds[xx * 2 + 0] = xmin;
-    ax->bounds[xx * 2 + 1] = xmax;
   }
   ok = TRUE;
 
@@ -191,9 +234,9 @@ out:
 /* Pillow's clip8: drop the fraction (arithmetic shift), clamp to 0..255.
  * Pillow uses a table for -640..639, which sane coefficients never leave. */
 static inline guint8
-clip8 (gint32 ss)
+clip8 (gint32 ss, int prec)
 {
-  gint32 v = ss >> PRECISION_BITS;
+  gint32 v = ss >> prec;
 
   return (guint8) (v < 0 ? 0 : v > 255 ? 255 : v);
 }
@@ -214,17 +257,17 @@ hpass_scalar (const IbResampleAxis *ax, const guint8 *restrict in,
     const guint8 *restrict p = in + (gsize) xmin * 4;
     gint32 ss0, ss1, ss2, ss3;
 
-    ss0 = ss1 = ss2 = ss3 = 1 << (PRECISION_BITS - 1);
+    ss0 = ss1 = ss2 = ss3 = 1 << (ax->prec - 1);
     for (x = 0; x < n; x++, p += 4) {
       ss0 += p[0] * k[x];
       ss1 += p[1] * k[x];
       ss2 += p[2] * k[x];
       ss3 += p[3] * k[x];
     }
-    out[xx * 4 + 0] = clip8 (ss0);
-    out[xx * 4 + 1] = clip8 (ss1);
-    out[xx * 4 + 2] = clip8 (ss2);
-    out[xx * 4 + 3] = clip8 (ss3);
+    out[xx * 4 + 0] = clip8 (ss0, ax->prec);
+    out[xx * 4 + 1] = clip8 (ss1, ax->prec);
+    out[xx * 4 + 2] = clip8 (ss2, ax->prec);
+    out[xx * 4 + 3] = clip8 (ss3, ax->prec);
   }
 }
 
@@ -240,7 +283,7 @@ vpass_scalar (const IbResampleAxis *ax, int yy, const guint8 *in,
   int y, i;
 
   for (i = 0; i < n_bytes; i++)
-    acc[i] = 1 << (PRECISION_BITS - 1);
+    acc[i] = 1 << (ax->prec - 1);
   for (y = 0; y < n; y++) {
     const guint8 *restrict p = in + (gsize) (ymin + y) * in_stride;
     const gint32 ky = k[y];
@@ -249,18 +292,18 @@ vpass_scalar (const IbResampleAxis *ax, int yy, const guint8 *in,
       acc[i] += p[i] * ky;
   }
   for (i = 0; i < n_bytes; i++)
-    out[i] = clip8 (acc[i]);
+    out[i] = clip8 (acc[i], ax->prec);
 }
 
 #ifdef __SSE2__
 /* (hi << 16) + lo, shifted down and clamped to 0..255 like clip8: packs
  * saturate to int16 and then to uint8, which is the clamp. */
 static inline __m128i
-finish_sse2 (__m128i lo, __m128i hi)
+finish_sse2 (__m128i lo, __m128i hi, int prec)
 {
   __m128i ss = _mm_add_epi32 (_mm_slli_epi32 (hi, 16), lo);
 
-  return _mm_srai_epi32 (ss, PRECISION_BITS);
+  return _mm_sra_epi32 (ss, _mm_cvtsi32_si128 (prec));
 }
 
 /* hpass_scalar with pmaddwd: two taps of the four channels at a time, as
@@ -270,7 +313,7 @@ hpass_sse2 (const IbResampleAxis *ax, const guint8 *restrict in,
     guint8 *restrict out)
 {
   const __m128i zero = _mm_setzero_si128 ();
-  const __m128i half = _mm_set1_epi32 (1 << (PRECISION_BITS - 1));
+  const __m128i half = _mm_set1_epi32 (1 << (ax->prec - 1));
   int xx, x;
 
   for (xx = 0; xx < ax->n_out; xx++) {
@@ -296,7 +339,7 @@ hpass_sse2 (const IbResampleAxis *ax, const guint8 *restrict in,
       lo = _mm_add_epi32 (lo, _mm_madd_epi16 (px, _mm_set1_epi32 (pk[0])));
       hi = _mm_add_epi32 (hi, _mm_madd_epi16 (px, _mm_set1_epi32 (pk[1])));
     }
-    ss = finish_sse2 (lo, hi);
+    ss = finish_sse2 (lo, hi, ax->prec);
     ss = _mm_packus_epi16 (_mm_packs_epi32 (ss, ss), zero);
     v = (guint32) _mm_cvtsi128_si32 (ss);
     memcpy (out + (gsize) xx * 4, &v, 4);
@@ -310,7 +353,7 @@ vpass_sse2 (const IbResampleAxis *ax, int yy, const guint8 *in, gsize in_stride,
     int n_bytes, guint8 *restrict out)
 {
   const __m128i zero = _mm_setzero_si128 ();
-  const __m128i half = _mm_set1_epi32 (1 << (PRECISION_BITS - 1));
+  const __m128i half = _mm_set1_epi32 (1 << (ax->prec - 1));
   const int ymin = ax->bounds[yy * 2 + 0];
   const int n = ax->bounds[yy * 2 + 1];
   const guint32 *pairs = &ax->pairs[(gsize) yy * ax->pair_stride * 2];
@@ -339,7 +382,8 @@ vpass_sse2 (const IbResampleAxis *ax, int yy, const guint8 *in, gsize in_stride,
       hi0 = _mm_add_epi32 (hi0, _mm_madd_epi16 (w0, kh));
       hi1 = _mm_add_epi32 (hi1, _mm_madd_epi16 (w1, kh));
     }
-    ab = _mm_packs_epi32 (finish_sse2 (lo0, hi0), finish_sse2 (lo1, hi1));
+    ab = _mm_packs_epi32 (finish_sse2 (lo0, hi0, ax->prec),
+        finish_sse2 (lo1, hi1, ax->prec));
     _mm_storel_epi64 ((__m128i *) (out + i), _mm_packus_epi16 (ab, zero));
   }
 }
@@ -360,14 +404,15 @@ IbImageResizer *
 ib_image_resizer_new (int in_width, int in_height, int out_width,
     int out_height, GError **error)
 {
-  return ib_image_resizer_new_ordered (in_width, in_height, out_width,
-      out_height, IB_RESIZE_ORDER_PILLOW13, error);
+  return ib_image_resizer_new_full (in_width, in_height, out_width, out_height,
+      IB_RESIZE_PILLOW, error);
 }
 
 IbImageResizer *
-ib_image_resizer_new_ordered (int in_width, int in_height, int out_width,
-    int out_height, IbResizeOrder order, GError **error)
+ib_image_resizer_new_full (int in_width, int in_height, int out_width,
+    int out_height, IbResizeMethod method, GError **error)
 {
+  const gboolean torch = method == IB_RESIZE_TORCHVISION;
   IbImageResizer *rs = NULL;
   int yy;
 
@@ -383,7 +428,7 @@ ib_image_resizer_new_ordered (int in_width, int in_height, int out_width,
   rs->need_h = out_width != in_width;
   rs->need_v = out_height != in_height;
   rs->h_first = ib_image_resize_horizontal_first (in_width, in_height,
-      out_width, out_height, order);
+      out_width, out_height, method);
 #ifdef __SSE2__
   rs->simd = TRUE;
 #endif
@@ -391,8 +436,9 @@ ib_image_resizer_new_ordered (int in_width, int in_height, int out_width,
   if (!rs->h_first) {
     /* vertical first: the vertical pass reads every source row and
      * column, the horizontal pass then runs on its out_h rows */
-    if (!axis_init (&rs->vert, in_height, out_height, error) ||
-        (rs->need_h && !axis_init (&rs->horiz, in_width, out_width, error)))
+    if (!axis_init (&rs->vert, in_height, out_height, torch, error) ||
+        (rs->need_h &&
+            !axis_init (&rs->horiz, in_width, out_width, torch, error)))
       goto fail;
     rs->n_rows = in_height;
     rs->tmp_stride = ((gsize) in_width * 4 + 7) & ~(gsize) 7;
@@ -410,7 +456,7 @@ ib_image_resizer_new_ordered (int in_width, int in_height, int out_width,
   /* ImagingResampleInner computes the vertical bounds first: the
    * horizontal pass then only covers the source rows they read */
   if (rs->need_v) {
-    if (!axis_init (&rs->vert, in_height, out_height, error))
+    if (!axis_init (&rs->vert, in_height, out_height, torch, error))
       goto fail;
     rs->row_first = rs->vert.bounds[0];
     rs->n_rows = rs->vert.bounds[out_height * 2 - 2] +
@@ -421,7 +467,7 @@ ib_image_resizer_new_ordered (int in_width, int in_height, int out_width,
     rs->row_first = 0;
     rs->n_rows = in_height;
   }
-  if (rs->need_h && !axis_init (&rs->horiz, in_width, out_width, error))
+  if (rs->need_h && !axis_init (&rs->horiz, in_width, out_width, torch, error))
     goto fail;
 
   /* zeroed: the vertical pass reads the padding of each tmp row */
@@ -538,12 +584,12 @@ run_vertical_first (IbImageResizer *rs, const IbImage *in, gboolean convert,
 
 gboolean
 ib_image_resize_horizontal_first (int in_width, int in_height, int out_width,
-    int out_height, IbResizeOrder order)
+    int out_height, IbResizeMethod method)
 {
   const gint64 dy = (gint64) in_height - out_height;
   const gint64 dx = (gint64) in_width - out_width;
 
-  if (order == IB_RESIZE_ORDER_PILLOW12)
+  if (method != IB_RESIZE_PILLOW)
     return TRUE;
   /* Pillow 13 ImagingResampleInner: "If height is being scaled down more
    * than twice the amount the width is, run the vertical pass first" */

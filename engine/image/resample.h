@@ -20,13 +20,17 @@ typedef struct _IbImageResizer IbImageResizer;
 
 typedef enum
 {
-  IB_RESIZE_ORDER_PILLOW13, /* Pillow >= 13: the order by shape (default) */
-  IB_RESIZE_ORDER_PILLOW12, /* Pillow <= 12: horizontal pass first */
-} IbResizeOrder;
+  IB_RESIZE_PILLOW, /* Pillow >= 13: the order by shape (default) */
+  IB_RESIZE_PILLOW12, /* Pillow <= 12: horizontal pass first */
+  IB_RESIZE_TORCHVISION, /* torchvision resize (antialias) of a uint8
+                          * tensor, torch's int16-weight kernel: what
+                          * transformers' torchvision-backed processors
+                          * compute; horizontal pass first */
+} IbResizeMethod;
 
-/* Whether Pillow runs the horizontal pass first for this resize. */
+/* Whether the horizontal pass runs first for this resize. */
 gboolean ib_image_resize_horizontal_first (int in_width, int in_height,
-    int out_width, int out_height, IbResizeOrder order);
+    int out_width, int out_height, IbResizeMethod method);
 
 /* Precomputes the tables for a resize between the given sizes (each
  * 1 .. IB_IMAGE_MAX_DIM). Returns NULL and sets @error
@@ -34,9 +38,9 @@ gboolean ib_image_resize_horizontal_first (int in_width, int in_height,
  * ib_image_resizer_free. */
 IbImageResizer *ib_image_resizer_new (int in_width, int in_height,
     int out_width, int out_height, GError **error);
-/* The same with the pass order of an older Pillow. */
-IbImageResizer *ib_image_resizer_new_ordered (int in_width, int in_height,
-    int out_width, int out_height, IbResizeOrder order, GError **error);
+/* The same with another method (ib_image_resizer_new: IB_RESIZE_PILLOW). */
+IbImageResizer *ib_image_resizer_new_full (int in_width, int in_height,
+    int out_width, int out_height, IbResizeMethod method, GError **error);
 
 /* Frees @rs; NULL is a no-op. */
 void ib_image_resizer_free (IbImageResizer *rs);

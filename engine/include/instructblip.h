@@ -56,6 +56,22 @@ typedef enum
                                  * a 7B model fits a 24 GB machine */
 } IbPrecision;
 
+/* How frames are resized and normalised: transformers has two image
+ * processor backends for the same checkpoint, which differ in the last
+ * bits of pixel_values (and so, at times, in the answer). */
+typedef enum
+{
+  IB_IMAGE_RESIZE_AUTO, /* what transformers picks for the checkpoint in an
+                         * ordinary install (transformers, torch,
+                         * torchvision, Pillow): torchvision, unless
+                         * preprocessor_config.json names the PIL class */
+  IB_IMAGE_RESIZE_TORCHVISION, /* BlipImageProcessor (torchvision backend)
+                                * and the InstructBlipVideo video processor */
+  IB_IMAGE_RESIZE_PILLOW, /* BlipImageProcessorPil under Pillow >= 13 */
+  IB_IMAGE_RESIZE_PILLOW12, /* the same under Pillow <= 12 (another pass
+                             * order for some shapes, portrait among them) */
+} IbImageResize;
+
 typedef struct
 {
   const char *device; /* "auto" (default), "gpu", "cpu", "P:D",
@@ -63,6 +79,7 @@ typedef struct
   IbPrecision precision; /* default IB_PRECISION_F32 */
   const char *gemm; /* NULL/"auto": CLBlast on GPUs, own kernels
                                  * on CPUs; "clblast" or "own" to force */
+  IbImageResize image_resize; /* default IB_IMAGE_RESIZE_AUTO */
 } IbModelParams;
 
 typedef struct _IbModel IbModel;

@@ -51,6 +51,37 @@ run_ask (const char *const *args, char **out, char **err)
   return status;
 }
 
+/* run_ask with LC_ALL=@locale in the child's environment */
+static int
+run_ask_locale (const char *locale, const char *const *args, char **out,
+    char **err)
+{
+  GSubprocessLauncher *l = g_subprocess_launcher_new (
+      G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
+  GPtrArray *argv = g_ptr_array_new ();
+  GSubprocess *p;
+  GError *error = NULL;
+  int status;
+
+  g_subprocess_launcher_setenv (l, "LC_ALL", locale, TRUE);
+  g_ptr_array_add (argv, (gpointer) g_getenv ("IB_ASK"));
+  for (; *args; args++)
+    g_ptr_array_add (argv, (gpointer) *args);
+  g_ptr_array_add (argv, NULL);
+  p = g_subprocess_launcher_spawnv (l, (const char *const *) argv->pdata,
+      &error);
+  g_assert_no_error (error);
+  g_assert_true (
+      g_subprocess_communicate_utf8 (p, NULL, NULL, out, err, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_subprocess_get_if_exited (p));
+  status = g_subprocess_get_exit_status (p);
+  g_object_unref (p);
+  g_object_unref (l);
+  g_ptr_array_free (argv, TRUE);
+  return status;
+}
+
 /* runs with @args, expecting success; returns the parsed --json line */
 static JsonObject *
 run_json (GPtrArray *args)
@@ -398,6 +429,52 @@ out:
   g_free (png);
 }
 
+/* Any UTF-8 instruction in a UTF-8 or a C locale (the instruction is
+ * taken as bytes, never converted from the locale's charset): the same
+ * generated ids in both; invalid UTF-8 is a usage error that says so. */
+static void
+test_utf8 (void)
+{
+  char *model = ask_test_path ("data", "parity", "t5-tiny", NULL);
+  char *png = ask_test_path ("data", "parity", "images", "frame0.png", NULL);
+  const char *prompts[] = { "Qu'est-ce qui se passe à l'écran ?",
+    "这是什么颜色？", "What is this? 🎨🙂", NULL };
+  const char *bad[] = { "--model", model, "--prompt", "bad \xff\xfe bytes",
+    "--max-new-tokens", "3", png, NULL };
+  char *out, *err, *out_c, *err_c;
+  int i;
+
+  if (!need_device ())
+    goto out;
+  for (i = 0; prompts[i]; i++) {
+    const char *args[] = { "--model", model, "--prompt", prompts[i],
+      "--max-new-tokens", "3", "--json", png, NULL };
+    g_assert_cmpint (run_ask_locale ("C.UTF-8", args, &out, &err), ==, 0);
+    g_assert_cmpint (run_ask_locale ("C", args, &out_c, &err_c), ==, 0);
+    g_assert_nonnull (strstr (out, "\"token_ids\""));
+    /* the prompt's and the answer's lengths (last in the line), then
+     * text and ids equal; the timings between them differ */
+    g_assert_nonnull (strstr (out, "\"n_prompt_tokens\""));
+    g_assert_cmpstr (strstr (out, "\"n_prompt_tokens\""), ==,
+        strstr (out_c, "\"n_prompt_tokens\""));
+    g_assert_nonnull (strstr (out, "\"timings\""));
+    *strstr (out, "\"timings\"") = '\0';
+    g_assert_true (g_str_has_prefix (out_c, out));
+    g_free (out);
+    g_free (err);
+    g_free (out_c);
+    g_free (err_c);
+  }
+  g_assert_cmpint (run_ask_locale ("C.UTF-8", bad, &out, &err), ==, 2);
+  g_assert_nonnull (strstr (err, "not valid UTF-8"));
+  g_free (out);
+  g_free (err);
+
+out:
+  g_free (model);
+  g_free (png);
+}
+
 /* --candidates: the best is the highest score */
 static void
 test_rank (void)
@@ -575,6 +652,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/ask/video-file", test_video_file);
   g_test_add_func ("/cli/ask/sample", test_sample);
   g_test_add_func ("/cli/ask/plain", test_plain);
+  g_test_add_func ("/cli/ask/utf8", test_utf8);
   g_test_add_func ("/cli/ask/rank", test_rank);
   g_test_add_func ("/cli/ask/errors", test_errors);
   g_test_add_func ("/cli/ask/engine-errors", test_engine_errors);

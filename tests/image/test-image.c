@@ -16,6 +16,7 @@ typedef struct
   IbPixelFormat format; /* RGB or RGBA */
   int out_w, out_h; /* resize case */
   int hf_size; /* processor case */
+  IbResizeMethod method; /* resize and processor cases */
 } Case;
 
 static void
@@ -166,6 +167,48 @@ test_resize (gconstpointer data)
   g_free (src);
 }
 
+/* torchvision's resize of the uint8 tensor (what transformers' default
+ * image and video processors run): every byte identical, SIMD and portable
+ * passes. */
+static void
+test_resize_tv (gconstpointer data)
+{
+  const Case *c = data;
+  GError *error = NULL;
+  guint8 *src = load_source (c);
+  gsize n = (gsize) c->out_w * c->out_h * 3, bad;
+  guint8 *out = g_malloc (n);
+  IbImage img = { c->width, c->height, c->width * 3, IB_PIXEL_FORMAT_RGB, src };
+  char *file = g_strdup_printf ("%s-%dx%d-tv.rgb", c->name, c->out_w, c->out_h);
+  guint8 *expect = load_fixture (file, n);
+  int max_diff, simd;
+
+  for (simd = 1; simd >= 0; simd--) {
+    IbImageResizer *rs = ib_image_resizer_new_full (c->width, c->height,
+        c->out_w, c->out_h, IB_RESIZE_TORCHVISION, &error);
+    g_assert_no_error (error);
+    if (!ib_image_resizer_set_simd (rs, simd)) {
+      ib_image_resizer_free (rs);
+      continue;
+    }
+    memset (out, 0, n);
+    g_assert_true (
+        ib_image_resizer_run (rs, &img, FALSE, out, c->out_w * 3, &error));
+    g_assert_no_error (error);
+    bad = count_diff (out, expect, n, &max_diff);
+    g_test_message ("%s %dx%d -> %dx%d (%s): %" G_GSIZE_FORMAT
+                    "/%" G_GSIZE_FORMAT " bytes identical to torchvision",
+        c->name, c->width, c->height, c->out_w, c->out_h,
+        simd ? "SIMD" : "portable", n - bad, n);
+    g_assert_cmpuint (bad, ==, 0);
+    ib_image_resizer_free (rs);
+  }
+  g_free (file);
+  g_free (expect);
+  g_free (out);
+  g_free (src);
+}
+
 /* Pillow <= 12's pass order (horizontal first) where Pillow 13 runs the
  * vertical pass first: the fixture is Pillow's own two one-axis resizes. The
  * order must matter on these shapes, or the test shows nothing. */
@@ -184,16 +227,16 @@ test_resize_hfirst (gconstpointer data)
   int max_diff, simd;
 
   g_assert_false (ib_image_resize_horizontal_first (c->width, c->height,
-      c->out_w, c->out_h, IB_RESIZE_ORDER_PILLOW13));
+      c->out_w, c->out_h, IB_RESIZE_PILLOW));
   g_assert_true (ib_image_resize_horizontal_first (c->width, c->height,
-      c->out_w, c->out_h, IB_RESIZE_ORDER_PILLOW12));
+      c->out_w, c->out_h, IB_RESIZE_PILLOW12));
   bad = count_diff (expect, expect13, n, &max_diff);
   g_test_message ("%s %dx%d -> %dx%d: the two orders differ in %" G_GSIZE_FORMAT
                   "/%" G_GSIZE_FORMAT " bytes (max %d)",
       c->name, c->width, c->height, c->out_w, c->out_h, bad, n, max_diff);
   for (simd = 0; simd < 2; simd++) {
-    IbImageResizer *rs = ib_image_resizer_new_ordered (c->width, c->height,
-        c->out_w, c->out_h, IB_RESIZE_ORDER_PILLOW12, &error);
+    IbImageResizer *rs = ib_image_resizer_new_full (c->width, c->height,
+        c->out_w, c->out_h, IB_RESIZE_PILLOW12, &error);
     g_assert_no_error (error);
     if (!ib_image_resizer_set_simd (rs, simd)) {
       ib_image_resizer_free (rs);
@@ -249,10 +292,12 @@ test_processor (gconstpointer data)
   gsize i, exact = 0;
   double max_diff = 0.0;
 
-  file = g_strdup_printf ("%s-hf%d.f32", c->name, c->hf_size);
+  file = g_strdup_printf ("%s-%s%d.f32", c->name,
+      c->method == IB_RESIZE_TORCHVISION ? "tv" : "hf", c->hf_size);
   expect = (float *) load_fixture (file, n * sizeof (float));
   ib_preprocess_params_init (&p);
   p.width = p.height = c->hf_size;
+  p.resize = c->method;
   img.width = c->width;
   img.height = c->height;
   img.format = c->format;
@@ -751,6 +796,23 @@ add_case_test (const char *path, const Case *proto, int out_w, int out_h,
   c->out_w = out_w;
   c->out_h = out_h;
   c->hf_size = hf_size;
+  c->method = IB_RESIZE_PILLOW;
+  g_test_add_data_func_full (path, c, func, case_free);
+}
+
+static void
+add_method_test (const char *path, const Case *proto, int out_w, int out_h,
+    int hf_size, IbResizeMethod method, GTestDataFunc func)
+{
+  Case *c = g_new0 (Case, 1);
+
+  *c = *proto;
+  c->name = g_strdup (proto->name);
+  c->file = g_strdup (proto->file);
+  c->out_w = out_w;
+  c->out_h = out_h;
+  c->hf_size = hf_size;
+  c->method = method;
   g_test_add_data_func_full (path, c, func, case_free);
 }
 
@@ -794,10 +856,28 @@ add_fixture_tests (void)
       add_case_test (path, proto, ow, oh, 0, test_resize_hfirst);
       g_free (path);
     }
+    g_strfreev (resize);
+    resize =
+        g_key_file_get_string_list (kf, groups[g], "resize_tv", NULL, NULL);
+    for (i = 0; resize && resize[i]; i++) {
+      if (!*resize[i])
+        continue;
+      g_assert_cmpint (sscanf (resize[i], "%dx%d", &ow, &oh), ==, 2);
+      path = g_strdup_printf ("/image/resize-torchvision/%s/%dx%d", proto->name,
+          ow, oh);
+      add_method_test (path, proto, ow, oh, 0, IB_RESIZE_TORCHVISION,
+          test_resize_tv);
+      g_free (path);
+    }
     hf = g_key_file_get_string_list (kf, groups[g], "hf", NULL, NULL);
     for (i = 0; hf && hf[i]; i++) {
       path = g_strdup_printf ("/image/processor/%s/%s", proto->name, hf[i]);
       add_case_test (path, proto, 0, 0, atoi (hf[i]), test_processor);
+      g_free (path);
+      path = g_strdup_printf ("/image/processor-torchvision/%s/%s", proto->name,
+          hf[i]);
+      add_method_test (path, proto, 0, 0, atoi (hf[i]), IB_RESIZE_TORCHVISION,
+          test_processor);
       g_free (path);
     }
     if (proto->format == IB_PIXEL_FORMAT_RGB) {

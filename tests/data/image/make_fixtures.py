@@ -18,6 +18,12 @@ Writes, next to this script:
                            pass): resize((W, h)) then resize((W, H))
   <name>-hf<S>.f32         BlipImageProcessorPil pixel_values for size SxS,
                            float32 little-endian, CHW [3, S, S]
+  <name>-<W>x<H>-tv.rgb    torchvision's resize (bicubic, antialias) of the
+                           uint8 CHW tensor, as packed RGB
+  <name>-tv<S>.f32         BlipImageProcessor (the torchvision backend,
+                           transformers' default) pixel_values; the script
+                           checks that InstructBlipVideoVideoProcessor gives
+                           the same for each frame of a video of the image
   manifest.ini             one group per source image (GKeyFile syntax)
 """
 
@@ -27,8 +33,15 @@ import sys
 import numpy as np
 import PIL
 from PIL import Image
+import torch
+import torchvision
+import torchvision.transforms.v2.functional as tvF
 import transformers
+from transformers.models.blip.image_processing_blip import BlipImageProcessor
 from transformers.models.blip.image_processing_pil_blip import BlipImageProcessorPil
+from transformers.models.instructblipvideo.video_processing_instructblipvideo import (
+    InstructBlipVideoVideoProcessor,
+)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 RNG = np.random.default_rng(20240611)
@@ -114,6 +127,20 @@ CASES = [
 ]
 
 
+def tv_processors(size):
+    kw = dict(
+        size={"height": size, "width": size},
+        resample=PIL.Image.Resampling.BICUBIC,
+        do_rescale=True,
+        rescale_factor=1 / 255,
+        do_normalize=True,
+        image_mean=[0.48145466, 0.4578275, 0.40821073],
+        image_std=[0.26862954, 0.26130258, 0.27577711],
+        do_convert_rgb=True,
+    )
+    return BlipImageProcessor(**kw), InstructBlipVideoVideoProcessor(**kw)
+
+
 def hf_processor(size):
     return BlipImageProcessorPil(
         size={"height": size, "width": size},
@@ -129,8 +156,11 @@ def hf_processor(size):
 
 def main():
     manifest = [
-        "# Written by make_fixtures.py: Pillow %s, numpy %s, transformers %s"
-        % (PIL.__version__, np.__version__, transformers.__version__),
+        "# Written by make_fixtures.py: Pillow %s, numpy %s, transformers %s, "
+        "torch %s, torchvision %s (cpu capability %s)"
+        % (PIL.__version__, np.__version__, transformers.__version__,
+           torch.__version__, torchvision.__version__,
+           torch.backends.cpu.get_cpu_capability()),
         "",
     ]
     total = 0
@@ -172,8 +202,27 @@ def main():
                     assert np.array_equal(vfirst, out), (name, ow, oh)
                     write("%s-%dx%d-h.rgb" % (name, ow, oh), hfirst.tobytes())
                     hfirst_sizes.append((ow, oh))
+                chw = torch.from_numpy(np.ascontiguousarray(pixels)).permute(2, 0, 1)
+                tv = tvF.resize(chw, [oh, ow],
+                                interpolation=tvF.InterpolationMode.BICUBIC,
+                                antialias=True).permute(1, 2, 0).numpy()
+                write("%s-%dx%d-tv.rgb" % (name, ow, oh),
+                      np.ascontiguousarray(tv).tobytes())
         else:
             sizes = []
+
+        for s in hf_sizes:
+            image_proc, video_proc = tv_processors(s)
+            pv = image_proc(im, return_tensors="pt")["pixel_values"].numpy()
+            assert pv.shape == (1, 3, s, s) and pv.dtype == np.float32, pv.shape
+            if mode == "RGB":
+                video = np.stack([pixels, pixels])
+                vv = video_proc(videos=[video], return_tensors="pt")
+                vv = vv["pixel_values"].numpy()
+                assert vv.shape == (1, 2, 3, s, s), vv.shape
+                assert np.array_equal(vv[0, 0], pv[0]) and np.array_equal(
+                    vv[0, 1], pv[0]), "video processor differs"
+            write("%s-tv%d.f32" % (name, s), pv[0].astype("<f4").tobytes())
 
         for s in hf_sizes:
             pv = hf_processor(s)(im, return_tensors="np")["pixel_values"]
@@ -188,6 +237,7 @@ def main():
             "format=%s" % mode,
             "resize=%s" % ";".join("%dx%d" % s for s in sizes),
             "resize_hfirst=%s" % ";".join("%dx%d" % s for s in hfirst_sizes),
+            "resize_tv=%s" % ";".join("%dx%d" % s for s in sizes),
             "hf=%s" % ";".join(str(s) for s in hf_sizes),
             "",
         ]
