@@ -2,8 +2,11 @@
 /* Broken copies of the fixtures, made here, fail with the right code and a message naming file and problem. */
 #include "ckpt-test-util.h"
 
+#include <errno.h>
 #include <glib/gstdio.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 /* A temp copy of a fixture, and paths in it. */
 typedef struct
@@ -560,6 +563,136 @@ test_duplicate_across_shards (Fix *f, gconstpointer data)
       NULL);
 }
 
+/* --- hostile JSON (issue 12) --- */
+
+/* {"a": [[[...]]]} with @n levels below the root */
+static gchar *
+deep_json (guint n)
+{
+  GString *s = g_string_new ("{\"a\": ");
+  guint i;
+
+  for (i = 0; i < n; i++)
+    g_string_append_c (s, '[');
+  for (i = 0; i < n; i++)
+    g_string_append_c (s, ']');
+  g_string_append_c (s, '}');
+  return g_string_free (s, FALSE);
+}
+
+/* 100 000 levels overflowed the stack in json-glib's recursive parser */
+static void
+test_json_nested (Fix *f, gconstpointer data)
+{
+  static const char *const files[] = { "config.json", "generation_config.json",
+    "preprocessor_config.json" };
+  gchar *deep = deep_json (100000);
+  gsize len, deep_len = strlen (deep);
+  gchar *c = read_file (f->st, &len);
+  gchar *st_bytes;
+  guint64 n;
+  guint i;
+
+  (void) data;
+  for (i = 0; i < G_N_ELEMENTS (files); i++) {
+    gchar *path = ckpt_path (f->dir, files[i]);
+    gchar *saved = read_file (path, &len);
+
+    ckpt_write_text (path, deep);
+    OPEN_FAILS (f, IB_ERROR_FORMAT, path, "invalid JSON",
+        "nested more than 64 levels deep", NULL);
+    write_file (path, saved, len);
+    g_free (saved);
+    g_free (path);
+  }
+  /* the safetensors header: 8-byte length, then the JSON */
+  st_bytes = g_malloc (8 + deep_len);
+  n = GUINT64_TO_LE ((guint64) deep_len);
+  memcpy (st_bytes, &n, 8);
+  memcpy (st_bytes + 8, deep, deep_len);
+  write_file (f->st, st_bytes, 8 + deep_len);
+  OPEN_FAILS (f, IB_ERROR_FORMAT, f->st, "the header is not valid JSON",
+      "nested more than 64 levels deep", NULL);
+  g_free (st_bytes);
+  g_free (c);
+  g_free (deep);
+  /* 63 levels below the root are fine (the member is simply unknown) */
+  deep = deep_json (63);
+  ckpt_write_text (f->config, deep);
+  OPEN_FAILS (f, IB_ERROR_FORMAT, f->config, "model_type is missing", NULL);
+  g_free (deep);
+}
+
+static void
+test_index_nested (Fix *f, gconstpointer data)
+{
+  gchar *deep = deep_json (100000);
+
+  (void) data;
+  ckpt_write_text (f->index, deep);
+  OPEN_FAILS (f, IB_ERROR_FORMAT, f->index, "nested more than 64 levels deep",
+      NULL);
+  g_free (deep);
+}
+
+/* an empty file printed a Json-CRITICAL (fatal in the tests) */
+static void
+test_json_empty (Fix *f, gconstpointer data)
+{
+  gchar *gen = ckpt_path (f->dir, "generation_config.json");
+
+  (void) data;
+  ckpt_write_text (gen, "");
+  OPEN_FAILS (f, IB_ERROR_FORMAT, gen, "invalid JSON: it is empty", NULL);
+  ckpt_write_text (f->config, " \n");
+  OPEN_FAILS (f, IB_ERROR_FORMAT, f->config, "invalid JSON: it is empty", NULL);
+  g_free (gen);
+}
+
+/* config files are bounded (IB_JSON_MAX_CONFIG_BYTES, 16 MiB) before they
+ * are read: a sparse file one byte over */
+static void
+test_json_too_large (Fix *f, gconstpointer data)
+{
+  FILE *fp;
+
+  (void) data;
+  fp = fopen (f->config, "w");
+  g_assert_nonnull (fp);
+  g_assert_cmpint (fseek (fp, 16 * 1024 * 1024, SEEK_SET), ==, 0);
+  g_assert_cmpint (fputc ('}', fp), !=, EOF);
+  fclose (fp);
+  OPEN_FAILS (f, IB_ERROR_FORMAT, f->config,
+      "the file has 16777217 bytes; a file of its kind may have at most "
+      "16777216",
+      NULL);
+}
+
+/* a path that exists but cannot be read is not reported as missing */
+static void
+test_unreadable (Fix *f, gconstpointer data)
+{
+  gchar *gen = ckpt_path (f->dir, "generation_config.json");
+
+  (void) data;
+  /* a symlink loop exists and fails with ELOOP even for root */
+  g_unlink (gen);
+  g_assert_cmpint (symlink ("generation_config.json", gen), ==, 0);
+  OPEN_FAILS (f, IB_ERROR_IO, gen, "cannot read", g_strerror (ELOOP), NULL);
+  g_unlink (gen);
+  g_unlink (f->st);
+  g_assert_cmpint (symlink ("model.safetensors", f->st), ==, 0);
+  OPEN_FAILS (f, IB_ERROR_IO, f->st, "cannot read", g_strerror (ELOOP), NULL);
+  g_unlink (f->st);
+  if (geteuid () != 0) {
+    /* a config.json the user may not read */
+    g_assert_cmpint (g_chmod (f->config, 0), ==, 0);
+    OPEN_FAILS (f, IB_ERROR_IO, f->config, "cannot read", g_strerror (EACCES),
+        NULL);
+  }
+  g_free (gen);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -596,6 +729,11 @@ main (int argc, char **argv)
   ADD ("shard-truncated", "llama-f32-sharded", test_shard_truncated);
   ADD ("duplicate-across-shards", "llama-f32-sharded",
       test_duplicate_across_shards);
+  ADD ("json-nested", NULL, test_json_nested);
+  ADD ("index-nested", "llama-f32-sharded", test_index_nested);
+  ADD ("json-empty", NULL, test_json_empty);
+  ADD ("json-too-large", NULL, test_json_too_large);
+  ADD ("unreadable", NULL, test_unreadable);
 #undef ADD
   return g_test_run ();
 }
