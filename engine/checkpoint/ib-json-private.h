@@ -69,6 +69,10 @@ gboolean ib_json_reader_has (IbJsonReader *r, const char *key);
 /* An integer >= @min (integral doubles are accepted). */
 gint ib_json_reader_int (IbJsonReader *r, const char *key, gint def, gint min);
 
+/* The same, and at most @max: "<key> is N, above the limit of @max". */
+gint ib_json_reader_int_max (IbJsonReader *r, const char *key, gint def,
+    gint min, gint max);
+
 /* A token id: an integer >= -1; null gives -1, absent gives @def. */
 gint ib_json_reader_token_id (IbJsonReader *r, const char *key, gint def);
 
@@ -80,6 +84,10 @@ guint ib_json_reader_token_ids (IbJsonReader *r, const char *key,
 /* A finite number > @min_exclusive. */
 gdouble ib_json_reader_double (IbJsonReader *r, const char *key, gdouble def,
     gdouble min_exclusive);
+
+/* The same, and at most @max. */
+gdouble ib_json_reader_double_max (IbJsonReader *r, const char *key,
+    gdouble def, gdouble min_exclusive, gdouble max);
 
 gboolean ib_json_reader_bool (IbJsonReader *r, const char *key, gboolean def);
 

@@ -206,6 +206,19 @@ ib_json_reader_int (IbJsonReader *r, const char *key, gint def, gint min)
 }
 
 gint
+ib_json_reader_int_max (IbJsonReader *r, const char *key, gint def, gint min,
+    gint max)
+{
+  gint v = ib_json_reader_int (r, key, def, min);
+
+  if (r->failed || v <= max || ib_json_reader_node (r, key) == NULL)
+    return v;
+  ib_json_reader_fail (r, IB_ERROR_FORMAT, key, "is %d, above the limit of %d",
+      v, max);
+  return def;
+}
+
+gint
 ib_json_reader_token_id (IbJsonReader *r, const char *key, gint def)
 {
   JsonNode *node;
@@ -293,6 +306,19 @@ ib_json_reader_double (IbJsonReader *r, const char *key, gdouble def,
     return def;
   }
   return v;
+}
+
+gdouble
+ib_json_reader_double_max (IbJsonReader *r, const char *key, gdouble def,
+    gdouble min_exclusive, gdouble max)
+{
+  gdouble v = ib_json_reader_double (r, key, def, min_exclusive);
+
+  if (r->failed || v <= max || ib_json_reader_node (r, key) == NULL)
+    return v;
+  ib_json_reader_fail (r, IB_ERROR_FORMAT, key, "is %g, above the limit of %g",
+      v, max);
+  return def;
 }
 
 gboolean

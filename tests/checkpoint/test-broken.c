@@ -693,6 +693,131 @@ test_unreadable (Fix *f, gconstpointer data)
   g_free (gen);
 }
 
+/* --- sizes and ids beyond reason (issue 12) --- */
+
+/* One member to set: @section ("" for the top level) . @key = @json. */
+typedef struct
+{
+  const char *section;
+  const char *key;
+  const char *json;
+} Edit;
+
+static void
+apply_edit (JsonObject *root, gpointer data)
+{
+  const Edit *e = data;
+  JsonObject *obj =
+      *e->section ? json_object_get_object_member (root, e->section) : root;
+
+  json_object_set_member (obj, e->key, json_from_string (e->json, NULL));
+}
+
+/* Sets the member in @file of a fresh copy, expects the open to fail with
+ * IB_ERROR_FORMAT and the message to hold @want and the file's path. */
+static void
+edit_fails (Fix *f, const char *file, Edit e, const char *want)
+{
+  gchar *path = ckpt_path (f->dir, file);
+  gchar *saved;
+  gsize len;
+
+  saved = read_file (path, &len);
+  ckpt_edit_json (f->dir, file, apply_edit, &e);
+  OPEN_FAILS (f, IB_ERROR_FORMAT, want, NULL);
+  write_file (path, saved, len);
+  g_free (saved);
+  g_free (path);
+}
+
+/* a billion layers built the expected-tensor list first: tens of GB */
+static void
+test_config_sizes (Fix *f, gconstpointer data)
+{
+  gchar *want;
+
+  (void) data;
+  edit_fails (f, "config.json",
+      (Edit){ "text_config", "num_hidden_layers", "1000000000" },
+      "text_config.num_hidden_layers is 1000000000, above the limit of 1024");
+  edit_fails (f, "config.json",
+      (Edit){ "vision_config", "hidden_size", "2000000000" },
+      "vision_config.hidden_size is 2000000000, above the limit of 131072");
+  edit_fails (f, "config.json", (Edit){ "text_config", "vocab_size", "1e9" },
+      "text_config.vocab_size is 1000000000, above the limit of 4194304");
+  edit_fails (f, "config.json", (Edit){ "", "num_query_tokens", "100000" },
+      "num_query_tokens is 100000, above the limit of 4096");
+  /* within the limits, but more layers than the weights hold */
+  want = g_strdup_printf ("config.json: text_config.num_hidden_layers is "
+                          "1000, but %s holds 2 such layers "
+                          "(language_model.model.layers.N.*)",
+      f->st);
+  edit_fails (f, "config.json",
+      (Edit){ "text_config", "num_hidden_layers", "1000" }, want);
+  g_free (want);
+  edit_fails (f, "config.json",
+      (Edit){ "qformer_config", "num_hidden_layers", "5" },
+      "qformer_config.num_hidden_layers is 5, but");
+}
+
+static void
+test_t5_layers (Fix *f, gconstpointer data)
+{
+  (void) data;
+  edit_fails (f, "config.json",
+      (Edit){ "text_config", "num_decoder_layers", "1000" },
+      "text_config.num_decoder_layers is 1000, but");
+  edit_fails (f, "config.json", (Edit){ "text_config", "num_layers", "1000" },
+      "text_config.num_layers is 1000, but");
+}
+
+/* num_beams 1000 failed every question with an internal message,
+ * max_new_tokens 1e9 the start with "Could not use the OpenCL device" */
+static void
+test_generation_ranges (Fix *f, gconstpointer data)
+{
+  const char *g = "generation_config.json";
+
+  (void) data;
+  edit_fails (f, g, (Edit){ "", "num_beams", "1000" },
+      "generation_config.json: num_beams is 1000, above the limit of 16");
+  edit_fails (f, g, (Edit){ "", "max_new_tokens", "1e9" },
+      "max_new_tokens is 1000000000, above the limit of 1024");
+  edit_fails (f, g, (Edit){ "", "min_length", "5000" },
+      "min_length is 5000, above the limit of 1024");
+  edit_fails (f, g, (Edit){ "", "top_p", "1.5" },
+      "top_p is 1.5, above the limit of 1");
+  edit_fails (f, g, (Edit){ "", "temperature", "1e6" },
+      "temperature is 1e+06, above the limit of 100");
+  edit_fails (f, g, (Edit){ "", "repetition_penalty", "1000" },
+      "repetition_penalty is 1000, above the limit of 100");
+  edit_fails (f, g, (Edit){ "", "length_penalty", "-1000" },
+      "length_penalty is -1000, below the limit of -100");
+}
+
+/* out-of-vocabulary special ids were accepted */
+static void
+test_token_ids_outside (Fix *f, gconstpointer data)
+{
+  const char *g = "generation_config.json";
+
+  (void) data;
+  edit_fails (f, "config.json", (Edit){ "text_config", "eos_token_id", "32" },
+      "config.json: text_config.eos_token_id is 32, outside the vocabulary "
+      "(text_config.vocab_size is 32: ids 0 .. 31)");
+  edit_fails (f, "config.json",
+      (Edit){ "text_config", "bos_token_id", "2147483647" },
+      "text_config.bos_token_id is 2147483647, outside the vocabulary");
+  edit_fails (f, "config.json",
+      (Edit){ "qformer_config", "pad_token_id", "30" },
+      "qformer_config.pad_token_id is 30, outside the vocabulary "
+      "(qformer_config.vocab_size is 30");
+  edit_fails (f, g, (Edit){ "", "eos_token_id", "[2, 99]" },
+      "generation_config.json: eos_token_id is 99, outside the vocabulary");
+  edit_fails (f, g, (Edit){ "", "pad_token_id", "1000000" },
+      "generation_config.json: pad_token_id is 1000000, outside");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -734,6 +859,10 @@ main (int argc, char **argv)
   ADD ("json-empty", NULL, test_json_empty);
   ADD ("json-too-large", NULL, test_json_too_large);
   ADD ("unreadable", NULL, test_unreadable);
+  ADD ("config-sizes", NULL, test_config_sizes);
+  ADD ("t5-layers", "t5-bf16", test_t5_layers);
+  ADD ("generation-ranges", NULL, test_generation_ranges);
+  ADD ("token-ids-outside", NULL, test_token_ids_outside);
 #undef ADD
   return g_test_run ();
 }
