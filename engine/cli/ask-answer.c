@@ -10,6 +10,7 @@
 #include "instructblip.h"
 #include "ib-convert.h"
 #include "ib-error.h"
+#include "ib-file-private.h"
 #include "ib-safetensors.h"
 #include "ask-media.h"
 
@@ -387,9 +388,18 @@ session_load (Session *s, const char *model_dir, char **files, int n_files,
   IbModelParams mp;
   gint64 t0 = g_get_monotonic_time ();
 
+  /* an unreadable directory is not a missing one */
+  switch (ib_file_probe (model_dir, error)) {
+    case -1:
+      return FALSE;
+    case 0:
+      g_set_error (error, IB_ERROR, IB_ERROR_IO,
+          "%s: no such model directory (--model DIR)", model_dir);
+      return FALSE;
+  }
   if (!g_file_test (model_dir, G_FILE_TEST_IS_DIR)) {
     g_set_error (error, IB_ERROR, IB_ERROR_IO,
-        "%s: no such model directory (--model DIR)", model_dir);
+        "%s: not a directory (--model DIR)", model_dir);
     return FALSE;
   }
   if (opts.pixel_values != NULL) {

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* instructblip-ask end to end on the parity fixtures: token ids as transformers generated them, from pixel values, PNG files and a video file; ranking; errors. */
 #include <string.h>
+#include <unistd.h>
 
 #include <gio/gio.h>
 #include <glib/gstdio.h>
@@ -578,11 +579,20 @@ test_hostile_args (void)
   };
   guint i;
 
+  char *loop = g_build_filename (tmp_dir, "loop", NULL);
+  const char *unreadable[] = { "--model", loop, "--prompt", "hi", png, NULL };
+
   for (i = 0; i < G_N_ELEMENTS (cases); i++) {
     const char *args[] = { "--model", model, "--prompt", "hi", cases[i][0],
       cases[i][1], png, NULL };
     expect_message (args, 2, cases[i][2]);
   }
+  /* an unreadable model directory was reported as missing (a symlink loop
+   * fails even for root, as permissions do for users) */
+  g_assert_cmpint (symlink ("loop", loop), ==, 0);
+  expect_message (unreadable, 1, "loop: cannot read: ");
+  g_remove (loop);
+  g_free (loop);
   g_free (model);
   g_free (png);
 }
