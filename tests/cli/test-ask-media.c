@@ -367,6 +367,39 @@ test_stall (void)
   g_free (fifo.path);
 }
 
+/* A 1x1 GIF, written byte by byte: the program hung on GIFs where the
+ * GIF demuxer never finishes. With or without a GIF decoder (gst-libav),
+ * loading now ends: one frame, or an error. */
+static void
+test_gif (void)
+{
+  static const guint8 gif[] = { 'G', 'I', 'F', '8', '9', 'a', 1, 0, 1, 0, 0x80,
+    0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0x21, 0xf9, 4, 1, 0, 0, 0, 0, 0x2c, 0, 0,
+    0, 0, 1, 0, 1, 0, 0, 2, 2, 0x44, 1, 0, 0x3b };
+  char *path = tmp_path ("one.gif");
+  const char *files[1] = { path };
+  GError *error = NULL;
+  AskFrames *f;
+
+  g_assert_true (
+      g_file_set_contents (path, (const char *) gif, sizeof (gif), NULL));
+  ask_media_set_stall_timeout (2 * G_USEC_PER_SEC);
+  f = ask_frames_load (files, 1, 4, &error);
+  ask_media_set_stall_timeout (0);
+  if (f != NULL) {
+    g_assert_no_error (error);
+    g_assert_cmpint (f->frames[0].width, ==, 1);
+    g_assert_cmpint (f->frames[0].height, ==, 1);
+    ask_frames_free (f);
+  } else {
+    g_assert_true (error->domain == ASK_MEDIA_ERROR);
+    g_test_message ("%s", error->message);
+    g_clear_error (&error);
+  }
+  g_remove (path);
+  g_free (path);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -391,6 +424,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/media/errors", test_errors);
   g_test_add_func ("/cli/media/png-huge", test_png_huge);
   g_test_add_func ("/cli/media/stall", test_stall);
+  g_test_add_func ("/cli/media/gif", test_gif);
   ret = g_test_run ();
 
   for (i = 0; i < 4; i++)
