@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include "generate.h"
+#include "hash.h"
+#include "ib-frame-cache.h"
 #include "ops.h"
 #include "preprocess.h"
 
@@ -20,9 +22,13 @@ struct _IbContext
   int S, T, Q; /* image size, ViT tokens, queries */
   float *pixels; /* host [3, S, S] */
   IbClBuffer *pix; /* [3, S, S] */
-  IbClBuffer *embeds; /* [max_frames, T, vision hidden] */
+  IbClBuffer *embeds; /* [n_slots, T, vision hidden] */
   IbClBuffer *soft; /* [max_frames·Q, text hidden] */
-  int n_frames;
+  int n_slots; /* max_frames + frame_cache */
+  IbFrameCache *cache; /* which slot holds which frame; NULL: frame_cache 0 */
+  IbFrameKey *keys; /* [max_frames] the current frames' */
+  int *slot; /* [max_frames] the embeddings slot of each current frame */
+  int n_frames, n_reused;
   double preprocess_ms, vision_ms;
   IbVitScratch *vs;
   IbQFormerScratch *qs;
@@ -40,6 +46,7 @@ ib_context_params_init (IbContextParams *params)
   params->max_prompt_tokens = 256;
   params->max_new_tokens = 256;
   params->max_beams = 5;
+  params->frame_cache = 8;
 }
 
 static double
@@ -70,6 +77,12 @@ check_params (const IbModel *model, const IbContextParams *p, GError **error)
 {
   gint64 n_enc;
 
+  if (p->frame_cache < 0 || p->frame_cache > IB_MAX_FRAME_CACHE) {
+    g_set_error (error, IB_ERROR, IB_ERROR_INVALID_ARG,
+        "context: frame_cache %d: it takes 0 (off) to %d frames",
+        p->frame_cache, IB_MAX_FRAME_CACHE);
+    return FALSE;
+  }
   if (p->max_frames < 1 || p->max_beams < 1 || p->max_prompt_tokens < 1 ||
       p->max_new_tokens < 1) {
     g_set_error (error, IB_ERROR, IB_ERROR_INVALID_ARG,
@@ -105,9 +118,10 @@ no_memory (GError **error, const IbContextParams *p, const char *what)
 {
   g_set_error (error, IB_ERROR, IB_ERROR_NO_MEMORY,
       "context: not enough device memory for max_frames %d, "
-      "max_prompt_tokens %d, max_new_tokens %d and max_beams %d: %s",
+      "max_prompt_tokens %d, max_new_tokens %d and max_beams %d "
+      "(frame_cache %d): %s",
       p->max_frames, p->max_prompt_tokens, p->max_new_tokens, p->max_beams,
-      what);
+      p->frame_cache, what);
 }
 
 IbContext *
@@ -134,6 +148,7 @@ ib_context_new (IbModel *model, const IbContextParams *params, GError **error)
   ctx->S = cfg->vision.image_size;
   ctx->T = ib_vit_get_n_tokens (model->vit);
   ctx->Q = cfg->n_query_tokens;
+  ctx->n_slots = params->max_frames + params->frame_cache;
   ctx->n_enc = params->max_frames * ctx->Q + params->max_prompt_tokens;
   /* no answer may pass the model's positions (ib_context_answer refuses
    * it): the caches need no more */
@@ -175,11 +190,10 @@ ib_context_new (IbModel *model, const IbContextParams *params, GError **error)
   else
     bytes += ib_t5_state_footprint (model->t5, model->dev, ctx->n_enc,
         ctx->n_dec, params->max_beams);
-  embed_bytes =
-      (gsize) params->max_frames * ctx->T * cfg->vision.hidden_dim * 4;
+  embed_bytes = (gsize) ctx->n_slots * ctx->T * cfg->vision.hidden_dim * 4;
   soft_bytes = (gsize) params->max_frames * ctx->Q * cfg->text.hidden_dim * 4;
   info = ib_cl_device_get_info (model->dev);
-  if (bytes > info->max_alloc ||
+  if (bytes > info->max_alloc || embed_bytes > info->max_alloc ||
       bytes + embed_bytes + soft_bytes > info->global_mem) {
     what =
         g_strdup_printf ("they take %" G_GSIZE_FORMAT " bytes of caches and "
@@ -208,6 +222,10 @@ ib_context_new (IbModel *model, const IbContextParams *params, GError **error)
 
   ctx->pixels = g_new (float, 3 * (gsize) ctx->S * ctx->S);
   ctx->logits = g_new (float, (gsize) params->max_beams *vocab (model));
+  ctx->keys = g_new0 (IbFrameKey, params->max_frames);
+  ctx->slot = g_new0 (int, params->max_frames);
+  if (params->frame_cache > 0)
+    ctx->cache = ib_frame_cache_new (ctx->n_slots);
   if (!(ctx->pix = ib_cl_buffer_new (model->dev,
             3 * (gsize) ctx->S * ctx->S * 4, &local)) ||
       !(ctx->embeds = ib_cl_buffer_new (model->dev, embed_bytes, &local)) ||
@@ -243,6 +261,9 @@ ib_context_free (IbContext *ctx)
   ib_image_preprocessor_free (ctx->pre);
   g_free (ctx->pixels);
   g_free (ctx->logits);
+  g_free (ctx->keys);
+  g_free (ctx->slot);
+  ib_frame_cache_free (ctx->cache);
   ib_model_unref (ctx->model);
   g_free (ctx);
 }
@@ -259,65 +280,124 @@ check_frames (IbContext *ctx, int n_frames, GError **error)
   return TRUE;
 }
 
-/* The vision encoder on the pixels in ctx->pixels, into frame slot @f. */
+/* The vision encoder on the pixels in ctx->pixels, into embeddings slot
+ * @slot. */
 static gboolean
-encode_frame (IbContext *ctx, int f, GError **error)
+encode_frame (IbContext *ctx, int slot, GError **error)
 {
   const IbModel *m = ctx->model;
 
   ib_cl_queue_upload (ctx->q, ctx->pix, 0, ctx->pixels,
       3 * (gsize) ctx->S * ctx->S * 4);
   ib_vit_forward (m->vit, ctx->q, ctx->vs, ctx->pix, ctx->embeds,
-      (gsize) f * ctx->T * m->cfg->vision.hidden_dim);
+      (gsize) slot * ctx->T * m->cfg->vision.hidden_dim);
   /* one sync per frame: the pixel staging buffer is reused */
   return ib_cl_queue_finish (ctx->q, error);
+}
+
+/* The cache keys of the frames (one of @frames, @pixels) into ctx->keys. */
+static gboolean
+make_keys (IbContext *ctx, const IbImage *frames, const float *pixels,
+    int n_frames, GError **error)
+{
+  const gsize frame = 3 * (gsize) ctx->S * ctx->S;
+  IbFrameKey *k;
+  int f;
+
+  for (f = 0; f < n_frames; f++) {
+    k = &ctx->keys[f];
+    if (frames) {
+      if (!ib_image_check (&frames[f], error))
+        return FALSE;
+      k->hash = ib_image_hash (&frames[f]);
+      k->width = frames[f].width;
+      k->height = frames[f].height;
+      k->format = frames[f].format;
+    } else {
+      k->hash = ib_xxh64 (pixels + f * frame, frame * 4, 0);
+      k->width = k->height = ctx->S;
+      k->format = IB_FRAME_KEY_PIXELS;
+    }
+  }
+  return TRUE;
+}
+
+/* Frames from @frames (preprocessed here) or @pixels (already
+ * preprocessed) into embeddings slots ctx->slot[]. With the frame cache,
+ * frames already in a slot are looked up first, so that no frame of this
+ * call evicts another's embeddings; the others are encoded into the least
+ * recently used free slots. */
+static gboolean
+set_frames (IbContext *ctx, const IbImage *frames, const float *pixels,
+    int n_frames, GError **error)
+{
+  const gsize frame = 3 * (gsize) ctx->S * ctx->S;
+  gint64 t0 = g_get_monotonic_time ();
+  int f, s;
+
+  ctx->n_frames = ctx->n_reused = 0;
+  ctx->preprocess_ms = ctx->vision_ms = 0;
+  if (!check_frames (ctx, n_frames, error))
+    return FALSE;
+  if (ctx->cache) {
+    if (!make_keys (ctx, frames, pixels, n_frames, error))
+      return FALSE;
+    ib_frame_cache_begin (ctx->cache);
+    for (f = 0; f < n_frames; f++)
+      ctx->slot[f] = ib_frame_cache_lookup (ctx->cache, &ctx->keys[f]);
+  }
+  ctx->preprocess_ms += ms_since (t0);
+
+  for (f = 0; f < n_frames; f++) {
+    s = f;
+    if (ctx->cache) {
+      /* in a slot already, or encoded for an earlier frame of this call */
+      if (ctx->slot[f] < 0)
+        ctx->slot[f] = ib_frame_cache_lookup (ctx->cache, &ctx->keys[f]);
+      if (ctx->slot[f] >= 0) {
+        ctx->n_reused++;
+        continue;
+      }
+      /* n_frames <= max_frames < n_slots: a slot is always free */
+      s = ib_frame_cache_claim (ctx->cache, &ctx->keys[f]);
+      if (s < 0) {
+        g_set_error (error, IB_ERROR, IB_ERROR_FAILED,
+            "frame cache: all of its %d slots are in use", ctx->n_slots);
+        return FALSE;
+      }
+    }
+    t0 = g_get_monotonic_time ();
+    if (frames) {
+      if (!ib_image_preprocessor_run (ctx->pre, &frames[f], ctx->pixels, error))
+        return FALSE;
+    } else {
+      memcpy (ctx->pixels, pixels + f * frame, frame * 4);
+    }
+    ctx->preprocess_ms += ms_since (t0);
+    t0 = g_get_monotonic_time ();
+    if (!encode_frame (ctx, s, error))
+      return FALSE;
+    ctx->vision_ms += ms_since (t0);
+    if (ctx->cache)
+      ib_frame_cache_commit (ctx->cache, s);
+    ctx->slot[f] = s;
+  }
+  ctx->n_frames = n_frames;
+  return TRUE;
 }
 
 gboolean
 ib_context_set_frames (IbContext *ctx, const IbImage *frames, int n_frames,
     GError **error)
 {
-  gint64 t0;
-  int f;
-
-  ctx->n_frames = 0;
-  ctx->preprocess_ms = ctx->vision_ms = 0;
-  if (!check_frames (ctx, n_frames, error))
-    return FALSE;
-  for (f = 0; f < n_frames; f++) {
-    t0 = g_get_monotonic_time ();
-    if (!ib_image_preprocessor_run (ctx->pre, &frames[f], ctx->pixels, error))
-      return FALSE;
-    ctx->preprocess_ms += ms_since (t0);
-    t0 = g_get_monotonic_time ();
-    if (!encode_frame (ctx, f, error))
-      return FALSE;
-    ctx->vision_ms += ms_since (t0);
-  }
-  ctx->n_frames = n_frames;
-  return TRUE;
+  return set_frames (ctx, frames, NULL, n_frames, error);
 }
 
 gboolean
 ib_context_set_pixel_values (IbContext *ctx, const float *pixels, int n_frames,
     GError **error)
 {
-  const gsize frame = 3 * (gsize) ctx->S * ctx->S;
-  gint64 t0 = g_get_monotonic_time ();
-  int f;
-
-  ctx->n_frames = 0;
-  ctx->preprocess_ms = ctx->vision_ms = 0;
-  if (!check_frames (ctx, n_frames, error))
-    return FALSE;
-  for (f = 0; f < n_frames; f++) {
-    memcpy (ctx->pixels, pixels + f * frame, frame * 4);
-    if (!encode_frame (ctx, f, error))
-      return FALSE;
-  }
-  ctx->vision_ms = ms_since (t0);
-  ctx->n_frames = n_frames;
-  return TRUE;
+  return set_frames (ctx, NULL, pixels, n_frames, error);
 }
 
 /* The LLM prompt: placeholders for the soft tokens (the checkpoint's
@@ -391,8 +471,8 @@ run_qformer (IbContext *ctx, const char *instruction, GError **error)
   ib_qformer_set_instruction (m->qformer, ctx->q, ctx->qs,
       (const gint32 *) qids->data, qids->len);
   for (f = 0; f < ctx->n_frames; f++)
-    ib_qformer_forward (m->qformer, ctx->q, ctx->qs, ctx->embeds, f * ctx->T,
-        NULL, ctx->soft, f * ctx->Q);
+    ib_qformer_forward (m->qformer, ctx->q, ctx->qs, ctx->embeds,
+        ctx->slot[f] * ctx->T, NULL, ctx->soft, f * ctx->Q);
   ok = ib_cl_queue_finish (ctx->q, error);
 out:
   g_array_unref (qids);
@@ -591,6 +671,7 @@ ib_context_answer (IbContext *ctx, const char *instruction,
 
   t.preprocess_ms = ctx->preprocess_ms;
   t.vision_ms = ctx->vision_ms;
+  t.n_frames_reused = ctx->n_reused;
   t0 = g_get_monotonic_time ();
   if (!run_qformer (ctx, instruction, error))
     goto out;

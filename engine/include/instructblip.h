@@ -139,7 +139,17 @@ typedef struct
   int max_prompt_tokens; /* LLM prompt tokens; default 256 */
   int max_new_tokens; /* generation budget; default 256 */
   int max_beams; /* default 5 */
+  int frame_cache; /* vision outputs of earlier frames kept besides the
+                    * current ones (0 to IB_MAX_FRAME_CACHE; 0: off;
+                    * default 8): a frame given again with the same
+                    * pixels, size and format is not encoded again. Each
+                    * costs ViT tokens x vision hidden x 4 bytes of device
+                    * memory (1.4 MiB for ViT-g/14), allocated with the
+                    * context. */
 } IbContextParams;
+
+/* Largest IbContextParams.frame_cache. */
+#define IB_MAX_FRAME_CACHE 1024
 
 typedef struct _IbContext IbContext;
 
@@ -154,12 +164,17 @@ void ib_context_free (IbContext *ctx);
 
 /* Preprocesses @n_frames frames (resize like Pillow bicubic, normalise) and
  * runs the vision encoder on each; the image embeddings are kept for every
- * following question until the next call. */
+ * following question until the next call. With frame_cache on, a frame
+ * whose visible bytes, size and format equal those of a frame of this or
+ * a recent call (XXH64 of the visible bytes, row by row: the stride plays
+ * no part) takes that frame's embeddings, bit for bit what encoding it
+ * again would give, and is neither preprocessed nor encoded. */
 gboolean ib_context_set_frames (IbContext *ctx, const IbImage *frames,
     int n_frames, GError **error);
 
 /* The same from already preprocessed pixels: @pixels [n_frames, 3, S, S]
- * float32, S = ib_model_get_image_size(). */
+ * float32, S = ib_model_get_image_size(); frames with the same float bits
+ * are reused likewise. */
 gboolean ib_context_set_pixel_values (IbContext *ctx, const float *pixels,
     int n_frames, GError **error);
 
@@ -167,6 +182,9 @@ typedef struct
 {
   double preprocess_ms, vision_ms, qformer_ms, prefill_ms, decode_ms;
   int n_prompt_tokens, n_generated_tokens;
+  int n_frames_reused; /* frames whose embeddings came from the frame
+                        * cache: preprocess_ms and vision_ms are the
+                        * other frames' */
 } IbTimings;
 
 typedef struct
