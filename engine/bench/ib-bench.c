@@ -4,11 +4,18 @@
  *
  *   ib-bench --model DIR [--frames N] [--tokens N] [--beams N]
  *            [--precision fp32|fp16] [--device SPEC] [--runs N]
+ *            [--overlap N]
  *
  * Random pixels (fixed seed) stand in for frames; generation is forced to
  * exactly --tokens new tokens (min = max) so both sides decode as many
  * steps. Each stage's figure is the median over --runs answers after one
- * warm-up answer. */
+ * warm-up answer; the context's frame cache is off, so that every answer
+ * encodes its frames.
+ *
+ * --overlap N also asks N questions on windows of --frames frames sliding
+ * by one frame over a stream of distinct frames, once with the frame
+ * cache on (the default size) and once off, and reports the mean vision
+ * time per answer and the frames reused per answer of each. */
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -43,6 +50,46 @@ rss_now_mb (void)
   return mb;
 }
 
+/* Mean vision ms and frames reused per answer over @n_windows windows of
+ * @frames frames sliding by one over @pixels, on a new context with
+ * @frame_cache; one warm-up answer on the @frames frames after the
+ * stream first. */
+static gboolean
+overlap_run (IbModel *model, const IbContextParams *base, int frame_cache,
+    const float *pixels, int frames, int n_windows, const IbGenerateParams *gp,
+    double *vision_ms, double *reused, GError **error)
+{
+  const gsize frame = 3 * (gsize) ib_model_get_image_size (model) *
+      ib_model_get_image_size (model);
+  IbContextParams cp = *base;
+  IbContext *ctx;
+  IbAnswer *a;
+  gboolean ok = FALSE;
+  int w;
+
+  cp.frame_cache = frame_cache;
+  *vision_ms = *reused = 0;
+  if (!(ctx = ib_context_new (model, &cp, error)))
+    return FALSE;
+  for (w = -1; w < n_windows; w++) {
+    const float *win = pixels + (w < 0 ? n_windows + frames - 1 : w) * frame;
+
+    if (!ib_context_set_pixel_values (ctx, win, frames, error) ||
+        !(a = ib_context_answer (ctx, "What is happening in the video?", gp,
+              error)))
+      goto out;
+    if (w >= 0) {
+      *vision_ms += a->timings.vision_ms / n_windows;
+      *reused += (double) a->timings.n_frames_reused / n_windows;
+    }
+    ib_answer_free (a);
+  }
+  ok = TRUE;
+out:
+  ib_context_free (ctx);
+  return ok;
+}
+
 static double
 peak_rss_mb (void)
 {
@@ -55,7 +102,7 @@ int
 main (int argc, char **argv)
 {
   char *model_dir = NULL, *precision = NULL, *device = NULL;
-  int frames = 1, tokens = 8, beams = 1, runs = 3, i;
+  int frames = 1, tokens = 8, beams = 1, runs = 3, overlap = 0, i;
   GOptionEntry entries[] = { { "model", 'm', 0, G_OPTION_ARG_FILENAME,
                                  &model_dir, "model directory", "DIR" },
     { "frames", 'f', 0, G_OPTION_ARG_INT, &frames, "frames per question", "N" },
@@ -65,10 +112,14 @@ main (int argc, char **argv)
     { "precision", 'p', 0, G_OPTION_ARG_STRING, &precision, "fp32 or fp16",
         "P" },
     { "device", 'd', 0, G_OPTION_ARG_STRING, &device, "OpenCL device", "SPEC" },
+    { "overlap", 'o', 0, G_OPTION_ARG_INT, &overlap,
+        "also N answers on windows sliding by one frame, frame cache on and "
+        "off",
+        "N" },
     { NULL } };
   GOptionContext *oc = g_option_context_new ("- engine stage timings");
   IbModelParams mp;
-  IbContextParams cp;
+  IbContextParams cp, ctx_params;
   IbGenerateParams gp;
   IbModel *model = NULL;
   IbContext *ctx = NULL;
@@ -76,6 +127,8 @@ main (int argc, char **argv)
   double *vision = NULL, *qformer = NULL, *prefill = NULL, *decode = NULL;
   double *answer = NULL;
   double load_s, rss_after_load;
+  double vision_reuse = 0, vision_no_reuse = 0, reused = 0, reused_off = 0;
+  GString *extra = g_string_new (NULL);
   float *pixels = NULL;
   gsize n_pix;
   gint64 t0;
@@ -85,7 +138,8 @@ main (int argc, char **argv)
   g_option_context_add_main_entries (oc, entries, NULL);
   if (!g_option_context_parse (oc, &argc, &argv, &error))
     goto out;
-  if (model_dir == NULL || runs < 1 || runs > 64 || tokens < 1) {
+  if (model_dir == NULL || runs < 1 || runs > 64 || tokens < 1 || overlap < 0 ||
+      overlap > 4096) {
     g_printerr ("usage: ib-bench --model DIR [options]\n");
     ret = 2;
     goto out;
@@ -106,12 +160,17 @@ main (int argc, char **argv)
   cp.max_frames = frames;
   cp.max_beams = MAX (beams, 1);
   cp.max_new_tokens = tokens + 1;
+  ctx_params = cp;
+  /* the same pixels every run: the frame cache would skip the encoder */
+  cp.frame_cache = 0;
   ctx = ib_context_new (model, &cp, &error);
   if (ctx == NULL)
     goto out;
 
   S = ib_model_get_image_size (model);
-  n_pix = (gsize) frames * 3 * S * S;
+  /* --overlap: a stream of overlap + frames - 1 frames, and a warm-up
+   * window after it */
+  n_pix = (gsize) (overlap > 0 ? overlap + 2 * frames - 1 : frames) * 3 * S * S;
   pixels = g_new (float, n_pix);
   for (gsize k = 0; k < n_pix; k++) {
     seed = seed * 1664525u + 1013904223u;
@@ -144,6 +203,19 @@ main (int argc, char **argv)
     }
     ib_answer_free (a);
   }
+  if (overlap > 0) {
+    if (!overlap_run (model, &ctx_params, ctx_params.frame_cache, pixels,
+            frames, overlap, &gp, &vision_reuse, &reused, &error) ||
+        !overlap_run (model, &ctx_params, 0, pixels, frames, overlap, &gp,
+            &vision_no_reuse, &reused_off, &error))
+      goto out;
+    g_string_printf (extra,
+        ", \"overlap\": %d, \"frame_cache\": %d, "
+        "\"vision_ms_per_answer_reuse\": %.2f, "
+        "\"vision_ms_per_answer_no_reuse\": %.2f, "
+        "\"frames_reused_per_answer\": %.2f",
+        overlap, ctx_params.frame_cache, vision_reuse, vision_no_reuse, reused);
+  }
   g_print ("{\"engine\": \"gst-instructblip\", \"device\": \"%s\", "
            "\"load_s\": %.3f, \"weights_mb\": %.1f, \"vision_ms_per_frame\": "
            "%.2f, "
@@ -151,12 +223,12 @@ main (int argc, char **argv)
            "\"decode_ms_per_token\": %.2f, \"answer_ms\": %.1f, "
            "\"rss_after_load_mb\": %.1f, "
            "\"peak_rss_mb\": %.1f, \"frames\": %d, \"tokens\": %d, "
-           "\"beams\": %d}\n",
+           "\"beams\": %d%s}\n",
       ib_model_get_device_name (model), load_s,
       ib_model_get_weight_bytes (model) / 1048576.0, median (vision, runs),
       median (qformer, runs), median (prefill, runs), median (decode, runs),
       median (answer, runs), rss_after_load, peak_rss_mb (), frames, tokens,
-      beams);
+      beams, extra->str);
   ret = 0;
 out:
   if (error) {
@@ -169,6 +241,7 @@ out:
   g_free (decode);
   g_free (answer);
   g_free (pixels);
+  g_string_free (extra, TRUE);
   ib_context_free (ctx);
   ib_model_unref (model);
   g_option_context_free (oc);
