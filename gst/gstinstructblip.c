@@ -21,8 +21,8 @@
  *   subtitle muxers), with GAP events where there is no answer.
  *
  * Fields: instruction, answer (strings), first-pts, last-pts (guint64: the
- * frames asked about), latency (guint64 ns), n-tokens, n-frames, request-id
- * (guint), asked (gboolean).
+ * frames asked about), latency (guint64 ns), n-tokens, n-frames,
+ * n-frames-reused, request-id (guint), asked (gboolean).
  *
  * In blocking mode the answer rides on the last frame it is about and the
  * result is deterministic; in async mode inference runs on the model's

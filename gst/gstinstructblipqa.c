@@ -22,8 +22,9 @@ answer_structure (const IbRequest *req)
       req->last_pts, "latency", G_TYPE_UINT64,
       (guint64) (req->answered_us - req->submitted_us) * GST_USECOND,
       "n-tokens", G_TYPE_UINT, req->n_tokens, "n-frames", G_TYPE_UINT,
-      req->frames->len, "request-id", G_TYPE_UINT, req->id, "asked",
-      G_TYPE_BOOLEAN, req->asked, NULL);
+      req->frames->len, "n-frames-reused", G_TYPE_UINT, req->n_frames_reused,
+      "request-id", G_TYPE_UINT, req->id, "asked", G_TYPE_BOOLEAN, req->asked,
+      NULL);
 }
 
 /* Where the answer's text ends (stream time): when the next answer is due,

@@ -159,6 +159,7 @@ answer (IbWorker *w, IbRequest *req)
       /* text pads, structures and Python want valid UTF-8 */
       req->answer = g_utf8_make_valid (a->text, -1);
       req->n_tokens = a->n_tokens;
+      req->n_frames_reused = a->timings.n_frames_reused;
     }
   }
 out:

@@ -39,6 +39,7 @@ struct _IbRequest
   /* the answer, set by the worker */
   char *answer;
   guint n_tokens;
+  guint n_frames_reused; /* frames the engine's frame cache had */
   GError *error;
   gint64 answered_us;
 };

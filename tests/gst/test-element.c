@@ -400,6 +400,53 @@ GST_START_TEST (test_ask)
 
 GST_END_TEST;
 
+/* Frame reuse: an ask about the frames of a scheduled question encodes
+ * none of them again, nor does the last frame repeated at EOS; the answers
+ * are the engine's on fresh frames. */
+GST_START_TEST (test_frame_reuse)
+{
+  char *dir = ibt_model_dir ("vicuna-tiny");
+  IbtCollector c;
+  GstHarness *h;
+  GstStructure *m;
+  gboolean asked;
+  guint id = 0, i;
+  int ids[] = { 0, 1, 2, 3 };
+  /* scheduled 0-3 (all new), asked 0-3 (all reused), EOS 4 5 5 5 */
+  const guint want_reused[] = { 0, 4, 2 };
+  const gboolean want_asked[] = { FALSE, TRUE, FALSE };
+  char *ref;
+
+  ibt_collector_init (&c);
+  h = ibt_harness ("processing-mode=blocking num-frames=4 interval=0 "
+                   "max-new-tokens=5 instruction=\"What is this?\"",
+      &c, GST_VIDEO_FORMAT_RGB, W, H, FALSE);
+  g_signal_emit_by_name (h->element, "ask", "What is this?", &id);
+  fail_unless (id > 0);
+  push_frames (h, GST_VIDEO_FORMAT_RGB, W, H, 0, 6);
+  fail_unless (gst_harness_push_event (h, gst_event_new_eos ()));
+  fail_unless_equals_int (ibt_n_messages (&c), 3);
+  ref = ibt_reference (dir, GST_VIDEO_FORMAT_RGB, W, H, ids, 4, "What is this?",
+      5, NULL);
+  for (i = 0; i < 3; i++) {
+    m = ibt_message (&c, i);
+    fail_unless (gst_structure_get_boolean (m, "asked", &asked));
+    fail_unless_equals_int (asked, want_asked[i]);
+    fail_unless_equals_int (g_value_get_uint (
+                                gst_structure_get_value (m, "n-frames-reused")),
+        want_reused[i]);
+    if (i < 2)
+      fail_unless_equals_string (gst_structure_get_string (m, "answer"), ref);
+    gst_structure_free (m);
+  }
+  g_free (ref);
+  gst_harness_teardown (h);
+  ibt_collector_clear (&c);
+  g_free (dir);
+}
+
+GST_END_TEST;
+
 /* candidates: the answer is one of them, n-tokens 0. */
 GST_START_TEST (test_candidates)
 {
@@ -586,6 +633,7 @@ instructblip_suite (void)
   tcase_add_test (tc, test_four_channels);
   tcase_add_test (tc, test_instruction_change);
   tcase_add_test (tc, test_ask);
+  tcase_add_test (tc, test_frame_reuse);
   tcase_add_test (tc, test_candidates);
   tcase_add_test (tc, test_eos_partial_window);
   tcase_add_test (tc, test_latency_query);
