@@ -70,7 +70,6 @@ struct _GstInstructBlipPublish
   GMutex lock;
   IbPubOutbox *outbox;
   GThread *sender;
-  IbPubTransport *transport; /* the sender thread's */
   guint64 seq;
   GHashTable *seen; /* answer keys, when from-bus */
   GQueue seen_order;
@@ -376,18 +375,26 @@ on_bus_message (G_GNUC_UNUSED GstBus *bus, GstMessage *msg, gpointer data)
 
 /* ---- the sender thread ---- */
 
+/* What the sender thread owns: the transport; the outbox outlives it. */
+typedef struct
+{
+  IbPubOutbox *ob;
+  IbPubTransport *t;
+} Sender;
+
 static gpointer
 sender_main (gpointer data)
 {
-  GstInstructBlipPublish *self = data;
-  IbPubOutbox *ob = self->outbox;
-  IbPubTransport *t = self->transport;
+  Sender *sender = data;
+  IbPubOutbox *ob = sender->ob;
+  IbPubTransport *t = sender->t;
   IbPubStats stats;
   GBytes *msg;
   IbPubResult res;
   gint64 deadline = 0, now;
   gboolean stopping;
 
+  g_free (sender);
   for (;;) {
     stopping = ib_pub_outbox_stopping (ob, &deadline);
     while ((msg = ib_pub_outbox_pop (ob))) {
@@ -476,6 +483,7 @@ gst_instruct_blip_publish_start (GstBaseTransform *trans)
   IbPubSettings s;
   IbPubOutbox *ob;
   IbPubTransport *t = NULL;
+  Sender *sender;
   GstObject *top;
   GError *err = NULL;
   gboolean from_bus, drop_oldest;
@@ -517,7 +525,6 @@ gst_instruct_blip_publish_start (GstBaseTransform *trans)
   top = top_level (self);
   g_mutex_lock (&self->lock);
   self->outbox = ob;
-  self->transport = t;
   self->seq = 0;
   g_free (self->pipeline_name);
   self->pipeline_name =
@@ -531,7 +538,10 @@ gst_instruct_blip_publish_start (GstBaseTransform *trans)
     watch_bus (self, top);
   gst_object_unref (top);
   self->looked_upstream = FALSE;
-  self->sender = g_thread_new ("ibpublish", sender_main, self);
+  sender = g_new (Sender, 1);
+  sender->ob = ob;
+  sender->t = t;
+  self->sender = g_thread_new ("ibpublish", sender_main, sender);
   return TRUE;
 }
 
@@ -556,7 +566,6 @@ gst_instruct_blip_publish_stop (GstBaseTransform *trans)
     ib_pub_outbox_stop (ob, g_get_monotonic_time () + flush / GST_USECOND);
     g_thread_join (self->sender);
     self->sender = NULL;
-    self->transport = NULL;
     g_mutex_lock (&self->lock);
     ib_pub_outbox_get_stats (ob, &self->last_stats);
     g_mutex_unlock (&self->lock);

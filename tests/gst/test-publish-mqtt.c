@@ -71,10 +71,15 @@ broker_start (Broker *b)
     b->port = free_port ();
   }
   conf = g_build_filename (b->dir, "mosquitto.conf", NULL);
-  text = g_strdup_printf ("listener %u 127.0.0.1\nallow_anonymous true\n"
-                          "persistence true\npersistence_location "
-                          "%s/\nlog_dest none\n",
-      b->port, b->dir);
+  /* user: a broker started as root would switch to the user mosquitto,
+   * who cannot write our temporary directory */
+  text = g_strdup_printf ("listener %u 127.0.0.1\n"
+                          "allow_anonymous true\n"
+                          "persistence true\n"
+                          "persistence_location %s/\n"
+                          "log_dest none\n"
+                          "user %s\n",
+      b->port, b->dir, g_get_user_name ());
   fail_unless (g_file_set_contents (conf, text, -1, NULL));
   argv[0] = broker_bin;
   argv[1] = (char *) "-c";
