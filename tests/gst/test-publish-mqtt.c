@@ -301,6 +301,101 @@ GST_START_TEST (test_mqtt_broker_restart)
 
 GST_END_TEST;
 
+/* Waits until nothing is queued or in flight. */
+static void
+wait_idle (GstElement *e, guint timeout_s)
+{
+  gint64 end = g_get_monotonic_time () + timeout_s * G_TIME_SPAN_SECOND;
+
+  while (pubt_stat (e, "queued") + pubt_stat (e, "in-flight") > 0) {
+    fail_unless (g_get_monotonic_time () < end, "%u queued, %u in flight",
+        (guint) pubt_stat (e, "queued"), (guint) pubt_stat (e, "in-flight"));
+    g_usleep (10 * 1000);
+  }
+}
+
+/* The broker dies while QoS 1 messages are flowing (some in flight,
+ * unacknowledged) and comes back: every answer is delivered after the
+ * reconnect (libmosquitto sends the unacknowledged ones again) or counted;
+ * the subscriber gets each delivered one. */
+GST_START_TEST (test_mqtt_restart_under_load)
+{
+  Broker b = { 0 };
+  Sub s;
+  GstHarness *h;
+  GstElement *e;
+  guint i;
+
+  broker_start (&b);
+  sub_start (&s, &b);
+  h = mqtt_harness (&b,
+      "qos=1 source-id=cam-4 "
+      "max-reconnect-delay=1000000000");
+  e = gst_object_ref (h->element);
+  for (i = 1; i <= 120; i++) {
+    pubt_push_answers (h, i, 1);
+    if (i == 40)
+      broker_stop (&b);
+    if (i == 80)
+      broker_start (&b);
+    g_usleep (2 * 1000);
+  }
+  wait_idle (e, 30);
+  fail_unless (pubt_stat (e, "reconnects") >= 1);
+  fail_unless_equals_uint64 (pubt_stat (e, "delivered"), 120);
+  sub_expect (&s, 120, "cam-4");
+  gst_harness_teardown (h);
+  pubt_check_accounted (e);
+  fail_unless_equals_uint64 (pubt_stat (e, "dropped"), 0);
+  fail_unless_equals_uint64 (pubt_stat (e, "failed"), 0);
+  gst_object_unref (e);
+  sub_stop (&s);
+  broker_clear (&b);
+}
+
+GST_END_TEST;
+
+/* A frozen broker (SIGSTOP) leaves QoS 1 messages unacknowledged, in
+ * flight (20 at most, the rest waits in the outbox); the broker is then
+ * killed and a new one starts: the unacknowledged messages are sent again
+ * after the reconnect and all are delivered. */
+GST_START_TEST (test_mqtt_unacked_resent)
+{
+  Broker b = { 0 };
+  GstHarness *h;
+  GstElement *e;
+  int status;
+
+  broker_start (&b);
+  h = mqtt_harness (&b, "qos=1 max-reconnect-delay=500000000");
+  e = gst_object_ref (h->element);
+  pubt_push_answers (h, 1, 5);
+  pubt_wait_stat (e, "delivered", 5, 20);
+
+  kill (b.pid, SIGSTOP);
+  pubt_push_answers (h, 6, 30);
+  pubt_wait_stat (e, "in-flight", 20, 20);
+  fail_unless_equals_uint64 (pubt_stat (e, "queued"), 10);
+  fail_unless_equals_uint64 (pubt_stat (e, "delivered"), 5);
+  kill (b.pid, SIGKILL);
+  waitpid (b.pid, &status, 0);
+  g_spawn_close_pid (b.pid);
+  b.pid = 0;
+  broker_start (&b);
+
+  wait_idle (e, 30);
+  fail_unless_equals_uint64 (pubt_stat (e, "delivered"), 35);
+  fail_unless (pubt_stat (e, "reconnects") >= 1);
+  gst_harness_teardown (h);
+  pubt_check_accounted (e);
+  fail_unless_equals_uint64 (pubt_stat (e, "failed"), 0);
+  fail_unless_equals_uint64 (pubt_stat (e, "dropped"), 0);
+  gst_object_unref (e);
+  broker_clear (&b);
+}
+
+GST_END_TEST;
+
 /* A listening socket that never accepts or reads: TCP connects (the
  * kernel's backlog), CONNACK never comes. Pushes return at once, the
  * outbox keeps the newest max-queue messages, the others are counted as
@@ -352,6 +447,8 @@ publish_mqtt_suite (void)
   suite_add_tcase (s, tc);
   tcase_add_test (tc, test_mqtt_messages);
   tcase_add_test (tc, test_mqtt_broker_restart);
+  tcase_add_test (tc, test_mqtt_restart_under_load);
+  tcase_add_test (tc, test_mqtt_unacked_resent);
   tcase_add_test (tc, test_mqtt_silent_broker);
   return s;
 }
