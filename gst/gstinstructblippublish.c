@@ -37,7 +37,7 @@
 #include "gstinstructblippublishjson.h"
 #include "gstinstructblippublishtransport.h"
 
-GST_DEBUG_CATEGORY_STATIC (gst_instruct_blip_publish_debug);
+GST_DEBUG_CATEGORY (gst_instruct_blip_publish_debug);
 #define GST_CAT_DEFAULT gst_instruct_blip_publish_debug
 
 #define DEFAULT_METHOD GST_INSTRUCT_BLIP_PUBLISH_FILE

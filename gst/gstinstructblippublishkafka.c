@@ -13,6 +13,8 @@
 #include <librdkafka/rdkafka.h>
 #include <string.h>
 
+#define GST_CAT_DEFAULT gst_instruct_blip_publish_debug
+
 typedef struct
 {
   IbPubTransport base;
@@ -62,6 +64,19 @@ on_error (G_GNUC_UNUSED rd_kafka_t *rk, int err, const char *reason,
   if (!k->warned)
     ib_pub_outbox_warn (k->ob, "Kafka brokers %s: %s", k->address, reason);
   k->warned = TRUE;
+}
+
+/* librdkafka's log (any of its threads) goes to the debug log, not
+ * stderr. */
+static void
+on_log (G_GNUC_UNUSED const rd_kafka_t *rk, int level, const char *fac,
+    const char *buf)
+{
+  GstDebugLevel l = level <= 3 ? GST_LEVEL_WARNING :
+      level <= 6               ? GST_LEVEL_INFO :
+                                 GST_LEVEL_DEBUG;
+
+  GST_CAT_LEVEL_LOG (GST_CAT_DEFAULT, l, NULL, "librdkafka %s: %s", fac, buf);
 }
 
 static IbPubResult
@@ -244,6 +259,7 @@ ib_pub_kafka_open (const IbPubSettings *s, IbPubOutbox *ob, GError **err)
   }
   rd_kafka_conf_set_dr_msg_cb (conf, on_delivery);
   rd_kafka_conf_set_error_cb (conf, on_error);
+  rd_kafka_conf_set_log_cb (conf, on_log);
   rd_kafka_conf_set_opaque (conf, k);
   k->rk = rd_kafka_new (RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
   if (k->rk == NULL) {

@@ -8,6 +8,8 @@
 
 G_BEGIN_DECLS
 
+GST_DEBUG_CATEGORY_EXTERN (gst_instruct_blip_publish_debug);
+
 #define IB_PUB_MQTT_PORT 1883
 #define IB_PUB_MQTTS_PORT 8883
 #define IB_PUB_KAFKA_PORT 9092
