@@ -168,6 +168,7 @@ file_close (IbPubTransport *t, G_GNUC_UNUSED gint64 deadline_us)
   sync_now (f);
   if (f->fd >= 0)
     close (f->fd);
+  ib_pub_outbox_set_connected (f->ob, FALSE);
   g_free (f->path);
   g_free (f);
 }

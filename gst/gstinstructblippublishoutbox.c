@@ -6,6 +6,9 @@
 #include <glib-unix.h>
 #include <unistd.h>
 
+GST_DEBUG_CATEGORY_EXTERN (gst_instruct_blip_publish_debug);
+#define GST_CAT_DEFAULT gst_instruct_blip_publish_debug
+
 struct _IbPubOutbox
 {
   GstElement *owner;

@@ -209,34 +209,68 @@ on_answer (G_GNUC_UNUSED GstElement *e, G_GNUC_UNUSED const char *instruction,
   g_ptr_array_add (a, gst_structure_copy (info));
 }
 
-/* A real instructblip upstream: the file holds exactly the answers the
- * element handed out (from-bus: also those at EOS, each once), named after
- * the element and the pipeline; without from-bus, those on buffers. */
-static void
-run_real_pipeline (gboolean from_bus)
+/* The answer @o names, from the element's answers. */
+static const GstStructure *
+find_answer (GPtrArray *answers, JsonObject *o)
 {
-  char *path = tmp_path (from_bus ? "real-bus.jsonl" : "real-meta.jsonl");
+  guint j, id;
+
+  for (j = 0; j < answers->len; j++) {
+    gst_structure_get_uint (g_ptr_array_index (answers, j), "request-id", &id);
+    if (id == pubt_int (o, "request-id"))
+      return g_ptr_array_index (answers, j);
+  }
+  fail ("no answer %d", (int) pubt_int (o, "request-id"));
+  return NULL;
+}
+
+/* Real instructblip elements upstream (ib1, through a queue; with
+ * @two_streams also ib2 on a stream of its own that the publisher does not
+ * see). The file holds exactly the answers the elements handed out (with
+ * from-bus: those of both elements, those at EOS too, each once), named
+ * after the element and the pipeline; without from-bus, ib1's answers that
+ * rode on buffers. */
+static void
+run_real_pipeline (gboolean from_bus, gboolean two_streams)
+{
+  char *path = tmp_path (two_streams ? "real-two.jsonl" :
+          from_bus                   ? "real-bus.jsonl" :
+                                       "real-meta.jsonl");
   char *dir = ibt_model_dir ("vicuna-tiny");
-  char *desc = g_strdup_printf (
-      "videotestsrc num-buffers=40 ! "
-      "video/x-raw,format=RGB,width=28,height=28,framerate=30/1 ! "
-      "instructblip name=ib model-path=%s num-frames=1 "
-      "interval=300000000 max-new-tokens=3 processing-mode=blocking ! "
-      "instructblippublish name=pub method=file file-path=%s from-bus=%d ! "
-      "fakesink",
-      dir, path, from_bus);
-  GstElement *pipe = gst_parse_launch (desc, NULL), *ib, *pub;
-  GPtrArray *answers =
+  char *ib =
+      g_strdup_printf ("video/x-raw,format=RGB,width=28,height=28,"
+                       "framerate=30/1 ! instructblip model-path=%s "
+                       "model-instance-id=m "
+                       "num-frames=1 interval=300000000 max-new-tokens=3 "
+                       "processing-mode=blocking",
+          dir);
+  char *desc = g_strdup_printf ("videotestsrc num-buffers=40 ! %s name=ib1 ! "
+                                "queue ! instructblippublish name=pub "
+                                "method=file file-path=%s "
+                                "from-bus=%d ! fakesink %s%s%s",
+      ib, path, from_bus,
+      two_streams ? "videotestsrc num-buffers=30 "
+                    "pattern=ball ! " :
+                    "",
+      two_streams ? ib : "", two_streams ? " name=ib2 ! fakesink" : "");
+  GstElement *pipe = gst_parse_launch (desc, NULL), *ib1, *ib2 = NULL, *pub;
+  GPtrArray *answers1 =
+      g_ptr_array_new_with_free_func ((GDestroyNotify) gst_structure_free);
+  GPtrArray *answers2 =
       g_ptr_array_new_with_free_func ((GDestroyNotify) gst_structure_free);
   GPtrArray *lines;
   GstMessage *msg;
-  guint i, j, n_utc = 0;
+  guint i, n_utc = 0, n1 = 0, n2 = 0;
 
-  fail_unless (pipe != NULL);
+  fail_unless (pipe != NULL, "%s", desc);
   gst_element_set_name (pipe, "site");
-  ib = gst_bin_get_by_name (GST_BIN (pipe), "ib");
+  ib1 = gst_bin_get_by_name (GST_BIN (pipe), "ib1");
   pub = gst_bin_get_by_name (GST_BIN (pipe), "pub");
-  g_signal_connect (ib, "answer", G_CALLBACK (on_answer), answers);
+  g_signal_connect (ib1, "answer", G_CALLBACK (on_answer), answers1);
+  if (two_streams) {
+    ib2 = gst_bin_get_by_name (GST_BIN (pipe), "ib2");
+    g_signal_connect (ib2, "answer", G_CALLBACK (on_answer), answers2);
+  }
   fail_unless (gst_element_set_state (pipe, GST_STATE_PLAYING) !=
       GST_STATE_CHANGE_FAILURE);
   msg = gst_bus_timed_pop_filtered (GST_ELEMENT_BUS (pipe), 120 * GST_SECOND,
@@ -247,29 +281,23 @@ run_real_pipeline (gboolean from_bus)
   pubt_check_accounted (pub);
 
   lines = pubt_read_lines (path);
-  fail_unless (answers->len >= 4, "%u answers", answers->len);
-  if (from_bus) {
-    fail_unless_equals_int (lines->len, answers->len);
-  } else {
-    fail_unless (lines->len >= 3 && lines->len <= answers->len);
-  }
   fail_unless_equals_uint64 (pubt_stat (pub, "delivered"), lines->len);
   for (i = 0; i < lines->len; i++) {
     JsonObject *o = g_ptr_array_index (lines, i);
-    const GstStructure *a = NULL;
+    const char *element = json_object_get_string_member (o, "element");
+    const GstStructure *a;
     guint64 fpts;
 
-    for (j = 0; j < answers->len; j++) {
-      guint id;
-      gst_structure_get_uint (g_ptr_array_index (answers, j), "request-id",
-          &id);
-      if (id == pubt_int (o, "request-id"))
-        a = g_ptr_array_index (answers, j);
+    if (g_strcmp0 (element, "ib1") == 0) {
+      a = find_answer (answers1, o);
+      n1++;
+    } else {
+      fail_unless (two_streams && g_strcmp0 (element, "ib2") == 0, "%s",
+          element);
+      a = find_answer (answers2, o);
+      n2++;
     }
-    fail_unless (a != NULL);
     pubt_check_fields (o, a);
-    fail_unless_equals_string (json_object_get_string_member (o, "element"),
-        "ib");
     fail_unless_equals_string (json_object_get_string_member (o, "pipeline"),
         "site");
     fail_unless_equals_string (json_object_get_string_member (o, "channel"),
@@ -278,33 +306,53 @@ run_real_pipeline (gboolean from_bus)
     gst_structure_get_uint64 (a, "first-pts", &fpts);
     fail_unless_equals_int64 (pubt_int (o, "first-running-time"),
         (gint64) fpts);
-    /* UTC once PLAYING (the first answer comes during preroll) */
+    /* UTC once PLAYING (answers during preroll have none) */
     if (!json_object_get_null_member (o, "first-utc")) {
       pubt_utc_us (o, "first-utc");
       n_utc++;
     }
   }
-  fail_unless (n_utc >= lines->len - 1);
+  fail_unless (answers1->len >= 4, "%u answers", answers1->len);
+  if (from_bus) {
+    /* request ids are distinct per element: each answer once */
+    fail_unless_equals_int (n1, answers1->len);
+    fail_unless_equals_int (n2, answers2->len);
+  } else {
+    fail_unless (n1 >= 3 && n1 <= answers1->len);
+  }
+  fail_unless (n_utc >= lines->len - 2);
   g_ptr_array_unref (lines);
-  g_ptr_array_unref (answers);
-  gst_object_unref (ib);
+  g_ptr_array_unref (answers1);
+  g_ptr_array_unref (answers2);
+  gst_object_unref (ib1);
+  if (ib2)
+    gst_object_unref (ib2);
   gst_object_unref (pub);
   gst_object_unref (pipe);
   g_free (desc);
+  g_free (ib);
   g_free (dir);
   g_free (path);
 }
 
 GST_START_TEST (test_real_answers_from_bus)
 {
-  run_real_pipeline (TRUE);
+  run_real_pipeline (TRUE, FALSE);
 }
 
 GST_END_TEST;
 
 GST_START_TEST (test_real_answers_from_meta)
 {
-  run_real_pipeline (FALSE);
+  run_real_pipeline (FALSE, FALSE);
+}
+
+GST_END_TEST;
+
+/* One publisher with from-bus serves two streams. */
+GST_START_TEST (test_real_answers_two_streams)
+{
+  run_real_pipeline (TRUE, TRUE);
 }
 
 GST_END_TEST;
@@ -526,6 +574,7 @@ publish_suite (void)
   tcase_add_test (tc, test_file_rotation);
   tcase_add_test (tc, test_real_answers_from_bus);
   tcase_add_test (tc, test_real_answers_from_meta);
+  tcase_add_test (tc, test_real_answers_two_streams);
   tcase_add_test (tc, test_bad_settings);
 #if IBT_HAVE_RDKAFKA
   tcase_add_test (tc, test_kafka_unreachable);
