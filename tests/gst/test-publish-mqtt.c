@@ -19,6 +19,8 @@ typedef struct
 {
   GPid pid;
   guint16 port;
+  guint16 tls_port; /* with a TLS listener (client certificates required) */
+  gboolean tls;
   char *dir;
 } Broker;
 
@@ -59,17 +61,28 @@ port_open (guint16 port)
 
 /* (Re)starts the broker on b->port; persistence keeps the subscriber's
  * session and its queued messages across a restart. */
+/* (Re)starts the broker on b->port (and b->tls_port); persistence keeps
+ * the subscriber's session and its queued messages across a restart. */
 static void
 broker_start (Broker *b)
 {
-  char *conf, *text, *argv[4];
+  char *conf, *text, *tls = NULL, *argv[4];
   gint64 end;
   GError *err = NULL;
 
   if (b->dir == NULL) {
     b->dir = g_dir_make_tmp ("ibmqtt-XXXXXX", NULL);
     b->port = free_port ();
+    if (b->tls)
+      b->tls_port = free_port ();
   }
+  if (b->tls)
+    tls = g_strdup_printf ("listener %u 127.0.0.1\n"
+                           "cafile %s/ca.pem\n"
+                           "certfile %s/server.pem\n"
+                           "keyfile %s/server.key\n"
+                           "require_certificate true\n",
+        b->tls_port, IBT_TLS_DIR, IBT_TLS_DIR, IBT_TLS_DIR);
   conf = g_build_filename (b->dir, "mosquitto.conf", NULL);
   /* user: a broker started as root would switch to the user mosquitto,
    * who cannot write our temporary directory */
@@ -78,8 +91,8 @@ broker_start (Broker *b)
                           "persistence true\n"
                           "persistence_location %s/\n"
                           "log_dest none\n"
-                          "user %s\n",
-      b->port, b->dir, g_get_user_name ());
+                          "user %s\n%s",
+      b->port, b->dir, g_get_user_name (), tls ? tls : "");
   fail_unless (g_file_set_contents (conf, text, -1, NULL));
   argv[0] = broker_bin;
   argv[1] = (char *) "-c";
@@ -89,10 +102,11 @@ broker_start (Broker *b)
                    NULL, &b->pid, &err),
       "%s", err ? err->message : "");
   end = g_get_monotonic_time () + 10 * G_TIME_SPAN_SECOND;
-  while (!port_open (b->port)) {
+  while (!port_open (b->port) || (b->tls && !port_open (b->tls_port))) {
     fail_unless (g_get_monotonic_time () < end, "broker did not start");
     g_usleep (20 * 1000);
   }
+  g_free (tls);
   g_free (text);
   g_free (conf);
 }
@@ -407,6 +421,71 @@ GST_START_TEST (test_mqtt_unacked_resent)
 
 GST_END_TEST;
 
+/* TLS with client certificates (tls-ca-file, tls-cert-file,
+ * tls-key-file) to the broker's TLS listener; the subscriber reads on the
+ * plain one. */
+GST_START_TEST (test_mqtt_tls)
+{
+  Broker b = { 0 };
+  Sub s;
+  GstHarness *h;
+  GstElement *e;
+  char *props;
+
+  b.tls = TRUE;
+  broker_start (&b);
+  sub_start (&s, &b);
+  props = g_strdup_printf ("method=mqtt address=localhost:%u topic=" TOPIC
+                           " source-id=cam-tls tls-ca-file=%s/ca.pem "
+                           "tls-cert-file=%s/client.pem "
+                           "tls-key-file=%s/client.key",
+      b.tls_port, IBT_TLS_DIR, IBT_TLS_DIR, IBT_TLS_DIR);
+  h = pubt_harness (props);
+  e = gst_object_ref (h->element);
+  pubt_push_answers (h, 1, 5);
+  sub_expect (&s, 5, "cam-tls");
+  pubt_wait_stat (e, "delivered", 5, 20);
+  gst_harness_teardown (h);
+  pubt_check_accounted (e);
+  gst_object_unref (e);
+  sub_stop (&s);
+  broker_clear (&b);
+  g_free (props);
+}
+
+GST_END_TEST;
+
+/* Without the client certificate the broker refuses the TLS handshake:
+ * nothing counts as delivered, the answers wait, stop drops them. */
+GST_START_TEST (test_mqtt_tls_refused)
+{
+  Broker b = { 0 };
+  GstHarness *h;
+  GstElement *e;
+  char *props;
+
+  b.tls = TRUE;
+  broker_start (&b);
+  props = g_strdup_printf ("method=mqtt address=localhost:%u topic=" TOPIC
+                           " tls-ca-file=%s/ca.pem flush-timeout=200000000",
+      b.tls_port, IBT_TLS_DIR);
+  h = pubt_harness (props);
+  e = gst_object_ref (h->element);
+  pubt_push_answers (h, 1, 5);
+  g_usleep (1500 * 1000);
+  fail_unless_equals_uint64 (pubt_stat (e, "connected"), FALSE);
+  fail_unless_equals_uint64 (pubt_stat (e, "delivered"), 0);
+  fail_unless_equals_uint64 (pubt_stat (e, "queued"), 5);
+  gst_harness_teardown (h);
+  pubt_check_accounted (e);
+  fail_unless_equals_uint64 (pubt_stat (e, "dropped"), 5);
+  gst_object_unref (e);
+  broker_clear (&b);
+  g_free (props);
+}
+
+GST_END_TEST;
+
 /* A listening socket that never accepts or reads: TCP connects (the
  * kernel's backlog), CONNACK never comes. Pushes return at once, the
  * outbox keeps the newest max-queue messages, the others are counted as
@@ -460,6 +539,8 @@ publish_mqtt_suite (void)
   tcase_add_test (tc, test_mqtt_broker_restart);
   tcase_add_test (tc, test_mqtt_restart_under_load);
   tcase_add_test (tc, test_mqtt_unacked_resent);
+  tcase_add_test (tc, test_mqtt_tls);
+  tcase_add_test (tc, test_mqtt_tls_refused);
   tcase_add_test (tc, test_mqtt_silent_broker);
   return s;
 }
