@@ -413,7 +413,8 @@ sender_main (gpointer data)
       if ((stats.queued == 0 && t->in_flight (t) == 0) || now >= deadline)
         break;
     }
-    t->wait (t, stopping ? (int) MAX (1, (deadline - now) / 1000) : 1000);
+    t->wait (t,
+        stopping ? (int) CLAMP ((deadline - now) / 1000, 1, 1000) : 1000);
   }
   t->close (t, deadline);
   /* what never left is dropped */

@@ -15,6 +15,9 @@
 
 #define GST_CAT_DEFAULT gst_instruct_blip_publish_debug
 
+/* the largest reconnect.backoff.max.ms librdkafka accepts */
+#define KAFKA_BACKOFF_MAX_MS G_GUINT64_CONSTANT (3600000)
+
 typedef struct
 {
   IbPubTransport base;
@@ -136,7 +139,7 @@ kafka_close (IbPubTransport *t, gint64 deadline_us)
   gint64 left_ms = (deadline_us - g_get_monotonic_time ()) / 1000;
 
   if (k->in_flight > 0 && left_ms > 0)
-    rd_kafka_flush (k->rk, (int) left_ms);
+    rd_kafka_flush (k->rk, (int) MIN (left_ms, G_MAXINT));
   /* what is left gets a delivery report with a purge error: failed */
   rd_kafka_purge (k->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
   rd_kafka_poll (k->rk, 0);
@@ -226,7 +229,7 @@ ib_pub_kafka_open (const IbPubSettings *s, IbPubOutbox *ob, GError **err)
       conf_set (conf, "queue.buffering.max.messages", v, "max-queue", err);
   g_free (v);
   v = g_strdup_printf ("%" G_GUINT64_FORMAT,
-      MAX (s->max_reconnect_delay / GST_MSECOND, 10));
+      CLAMP (s->max_reconnect_delay / GST_MSECOND, 10, KAFKA_BACKOFF_MAX_MS));
   ok = ok &&
       conf_set (conf, "reconnect.backoff.max.ms", v, "max-reconnect-delay",
           err);

@@ -133,11 +133,10 @@ mqtt_wait (IbPubTransport *t, int timeout_ms)
   if (m->state == MQTT_CONNECTING &&
       now - m->attempt_us > m->connack_timeout_us)
     go_down (m, "no answer to CONNECT");
-  if (m->state == MQTT_DOWN)
-    timeout_ms =
-        MIN (timeout_ms, (int) MAX (0, (m->next_attempt_us - now) / 1000));
   /* keepalive and retries need a turn at least every second */
   timeout_ms = MIN (timeout_ms, 1000);
+  if (m->state == MQTT_DOWN)
+    timeout_ms = (int) CLAMP ((m->next_attempt_us - now) / 1000, 0, timeout_ms);
 
   sock = mosquitto_socket (m->mosq);
   events = POLLIN;
@@ -212,7 +211,7 @@ mqtt_close (IbPubTransport *t, gint64 deadline_us)
   /* what is in flight gets until the deadline for its acknowledgement */
   while (m->in_flight > 0 && m->state == MQTT_UP &&
       (now = g_get_monotonic_time ()) < deadline_us)
-    mqtt_wait (t, (int) MAX (1, (deadline_us - now) / 1000));
+    mqtt_wait (t, (int) CLAMP ((deadline_us - now) / 1000, 1, 1000));
   if (m->state == MQTT_UP) {
     mosquitto_disconnect (m->mosq);
     mosquitto_loop (m->mosq, 0, 1);
