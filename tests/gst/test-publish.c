@@ -357,6 +357,27 @@ GST_START_TEST (test_real_answers_two_streams)
 
 GST_END_TEST;
 
+/* Start and stop back to back, many times: the sender thread never sees
+ * a half-stopped element (it once read the outbox after stop cleared it). */
+GST_START_TEST (test_start_stop_cycles)
+{
+  char *path = tmp_path ("cycles.jsonl");
+  char *props = g_strdup_printf ("method=file file-path=%s", path);
+  GstHarness *h;
+  guint i;
+
+  for (i = 0; i < 100; i++) {
+    h = pubt_harness (props);
+    if (i % 2)
+      pubt_push_answers (h, 1, 1);
+    gst_harness_teardown (h);
+  }
+  g_free (props);
+  g_free (path);
+}
+
+GST_END_TEST;
+
 /* Bad settings fail the start with a RESOURCE error naming what to fix;
  * nothing hangs. */
 static void
@@ -584,6 +605,7 @@ publish_suite (void)
   tcase_add_test (tc, test_real_answers_from_bus);
   tcase_add_test (tc, test_real_answers_from_meta);
   tcase_add_test (tc, test_real_answers_two_streams);
+  tcase_add_test (tc, test_start_stop_cycles);
   tcase_add_test (tc, test_bad_settings);
 #if IBT_HAVE_RDKAFKA
   tcase_add_test (tc, test_kafka_unreachable);
