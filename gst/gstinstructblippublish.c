@@ -397,7 +397,7 @@ sender_main (gpointer data)
   g_free (sender);
   for (;;) {
     stopping = ib_pub_outbox_stopping (ob, &deadline);
-    while ((msg = ib_pub_outbox_pop (ob))) {
+    while (t->ready (t) && (msg = ib_pub_outbox_pop (ob))) {
       res = t->send (t, msg);
       if (res == IB_PUB_SEND_RETRY) {
         ib_pub_outbox_unpop (ob, msg);

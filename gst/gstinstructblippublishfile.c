@@ -154,6 +154,12 @@ file_wait (IbPubTransport *t, int timeout_ms)
   ib_pub_poll (f->ob, -1, 0, timeout_ms);
 }
 
+static gboolean
+file_ready (G_GNUC_UNUSED IbPubTransport *t)
+{
+  return TRUE;
+}
+
 static guint
 file_in_flight (G_GNUC_UNUSED IbPubTransport *t)
 {
@@ -184,6 +190,7 @@ ib_pub_file_open (const IbPubSettings *s, IbPubOutbox *ob, GError **err)
     return NULL;
   }
   f = g_new0 (IbPubFile, 1);
+  f->base.ready = file_ready;
   f->base.send = file_send;
   f->base.wait = file_wait;
   f->base.in_flight = file_in_flight;

@@ -82,6 +82,13 @@ on_log (G_GNUC_UNUSED const rd_kafka_t *rk, int level, const char *fac,
   GST_CAT_LEVEL_LOG (GST_CAT_DEFAULT, l, NULL, "librdkafka %s: %s", fac, buf);
 }
 
+/* librdkafka queues while brokers are away; its queue full is a retry */
+static gboolean
+kafka_ready (G_GNUC_UNUSED IbPubTransport *t)
+{
+  return TRUE;
+}
+
 static IbPubResult
 kafka_send (IbPubTransport *t, GBytes *msg)
 {
@@ -274,6 +281,7 @@ ib_pub_kafka_open (const IbPubSettings *s, IbPubOutbox *ob, GError **err)
     g_free (k);
     return NULL;
   }
+  k->base.ready = kafka_ready;
   k->base.send = kafka_send;
   k->base.wait = kafka_wait;
   k->base.in_flight = kafka_in_flight;

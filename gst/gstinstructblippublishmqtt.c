@@ -152,6 +152,14 @@ mqtt_wait (IbPubTransport *t, int timeout_ms)
         rc == MOSQ_ERR_ERRNO ? g_strerror (errno) : mosquitto_strerror (rc));
 }
 
+static gboolean
+mqtt_ready (IbPubTransport *t)
+{
+  IbPubMqtt *m = (IbPubMqtt *) t;
+
+  return m->state == MQTT_UP && m->in_flight < MQTT_MAX_IN_FLIGHT;
+}
+
 static IbPubResult
 mqtt_send (IbPubTransport *t, GBytes *msg)
 {
@@ -160,7 +168,7 @@ mqtt_send (IbPubTransport *t, GBytes *msg)
   const void *data = g_bytes_get_data (msg, &len);
   int rc;
 
-  if (m->state != MQTT_UP || m->in_flight >= MQTT_MAX_IN_FLIGHT)
+  if (!mqtt_ready (t))
     return IB_PUB_SEND_RETRY;
   /* counted before publishing: a QoS 0 message may be written and
    * confirmed inside the call */
@@ -305,6 +313,7 @@ ib_pub_mqtt_open (const IbPubSettings *s, IbPubOutbox *ob, GError **err)
   mosquitto_disconnect_callback_set (m->mosq, on_disconnect);
   mosquitto_publish_callback_set (m->mosq, on_publish);
 
+  m->base.ready = mqtt_ready;
   m->base.send = mqtt_send;
   m->base.wait = mqtt_wait;
   m->base.in_flight = mqtt_in_flight;

@@ -48,6 +48,9 @@ typedef struct _IbPubTransport IbPubTransport;
 /* Every call comes from the sender thread. */
 struct _IbPubTransport
 {
+  /* Whether send () may take a message now (connected, room in flight);
+   * while not, messages stay in the outbox where the counters see them. */
+  gboolean (*ready) (IbPubTransport *t);
   IbPubResult (*send) (IbPubTransport *t, GBytes *msg);
   /* Does the network's work, waiting up to @timeout_ms for it or for the
    * outbox's wake-up fd. */
