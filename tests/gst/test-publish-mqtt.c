@@ -285,6 +285,51 @@ GST_START_TEST (test_mqtt_messages)
 
 GST_END_TEST;
 
+/* No broker at start is not an error: the element starts, warns once,
+ * keeps the answers and delivers them when the broker appears. */
+GST_START_TEST (test_mqtt_broker_late)
+{
+  Broker b = { 0 };
+  GstHarness *h;
+  GstElement *e;
+  GstBus *bus = gst_bus_new ();
+  GstMessage *msg;
+  GError *err = NULL;
+
+  b.dir = g_dir_make_tmp ("ibmqtt-XXXXXX", NULL);
+  b.port = free_port ();
+  h = mqtt_harness (&b, "max-reconnect-delay=500000000");
+  e = gst_object_ref (h->element);
+  gst_element_set_bus (e, bus);
+  pubt_push_answers (h, 1, 3);
+  msg = gst_bus_timed_pop_filtered (bus, 10 * GST_SECOND,
+      GST_MESSAGE_WARNING | GST_MESSAGE_ERROR);
+  fail_unless (msg && GST_MESSAGE_TYPE (msg) == GST_MESSAGE_WARNING);
+  gst_message_parse_warning (msg, &err, NULL);
+  fail_unless (
+      g_error_matches (err, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_WRITE));
+  fail_unless (strstr (err->message, "reconnecting") != NULL, "%s",
+      err->message);
+  g_error_free (err);
+  gst_message_unref (msg);
+  fail_unless_equals_uint64 (pubt_stat (e, "queued"), 3);
+
+  broker_start (&b);
+  pubt_wait_stat (e, "delivered", 3, 30);
+  /* one outage, one warning */
+  msg = gst_bus_pop_filtered (bus, GST_MESSAGE_WARNING);
+  fail_unless (msg == NULL);
+  gst_harness_teardown (h);
+  pubt_check_accounted (e);
+  fail_unless_equals_uint64 (pubt_stat (e, "reconnects"), 0);
+  gst_element_set_bus (e, NULL);
+  gst_object_unref (bus);
+  gst_object_unref (e);
+  broker_clear (&b);
+}
+
+GST_END_TEST;
+
 /* The broker stops mid-stream and restarts on the same port: the element
  * notices, keeps the answers in its outbox, reconnects with backoff and
  * delivers every one of them; nothing is dropped or failed. */
@@ -536,6 +581,7 @@ publish_mqtt_suite (void)
 
   suite_add_tcase (s, tc);
   tcase_add_test (tc, test_mqtt_messages);
+  tcase_add_test (tc, test_mqtt_broker_late);
   tcase_add_test (tc, test_mqtt_broker_restart);
   tcase_add_test (tc, test_mqtt_restart_under_load);
   tcase_add_test (tc, test_mqtt_unacked_resent);
