@@ -12,6 +12,8 @@
 #include <mosquitto.h>
 #include <poll.h>
 
+#define GST_CAT_DEFAULT gst_instruct_blip_publish_debug
+
 /* the first retry after a loss; doubles up to max-reconnect-delay */
 #define MQTT_BACKOFF_MIN_US (250 * G_TIME_SPAN_MILLISECOND)
 /* a broker that accepts TCP but sends no CONNACK is given up after
@@ -53,6 +55,8 @@ go_down (IbPubMqtt *m, const char *why)
     ib_pub_outbox_warn (m->ob, "MQTT broker %s: %s; reconnecting", m->address,
         why);
   m->warned = TRUE;
+  GST_INFO ("MQTT %s down (%s); next attempt in %" G_GINT64_FORMAT " ms",
+      m->address, why, m->backoff_us / 1000);
   m->state = MQTT_DOWN;
   ib_pub_outbox_set_connected (m->ob, FALSE);
   /* QoS 0 packets not yet written are gone; QoS 1 messages stay with
@@ -75,6 +79,7 @@ on_connect (G_GNUC_UNUSED struct mosquitto *mosq, void *data, int rc)
     go_down (m, mosquitto_connack_string (rc));
     return;
   }
+  GST_INFO ("MQTT %s connected", m->address);
   if (m->ever_connected)
     ib_pub_outbox_count (m->ob, IB_PUB_RECONNECTS, 1);
   m->ever_connected = TRUE;
@@ -125,7 +130,7 @@ mqtt_wait (IbPubTransport *t, int timeout_ms)
 {
   IbPubMqtt *m = (IbPubMqtt *) t;
   gint64 now = g_get_monotonic_time ();
-  short events, revents;
+  short events;
   int sock, rc;
 
   if (m->state == MQTT_DOWN && now >= m->next_attempt_us)
@@ -142,10 +147,11 @@ mqtt_wait (IbPubTransport *t, int timeout_ms)
   events = POLLIN;
   if (sock >= 0 && mosquitto_want_write (m->mosq))
     events |= POLLOUT;
-  revents = ib_pub_poll (m->ob, sock, events, timeout_ms);
+  /* whatever woke us, mosquitto_loop () below looks again without
+   * waiting */
+  ib_pub_poll (m->ob, sock, events, timeout_ms);
   if (sock < 0)
     return;
-  (void) revents;
   rc = mosquitto_loop (m->mosq, 0, 1);
   if (rc != MOSQ_ERR_SUCCESS && m->state != MQTT_DOWN)
     go_down (m,
