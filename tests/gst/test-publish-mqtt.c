@@ -296,11 +296,21 @@ GST_START_TEST (test_mqtt_broker_late)
   GstMessage *msg;
   GError *err = NULL;
 
+  char *desc;
+
   b.dir = g_dir_make_tmp ("ibmqtt-XXXXXX", NULL);
   b.port = free_port ();
-  h = mqtt_harness (&b, "max-reconnect-delay=500000000");
-  e = gst_object_ref (h->element);
+  /* the bus is there before the start: the first attempt's warning */
+  desc = g_strdup_printf ("instructblippublish method=mqtt "
+                          "address=127.0.0.1:%u topic=" TOPIC
+                          " max-reconnect-delay=500000000",
+      b.port);
+  e = gst_parse_launch (desc, NULL);
+  fail_unless (e != NULL);
   gst_element_set_bus (e, bus);
+  h = gst_harness_new_with_element (e, "sink", "src");
+  gst_harness_set_src_caps_str (h, "video/x-raw");
+  g_free (desc);
   pubt_push_answers (h, 1, 3);
   msg = gst_bus_timed_pop_filtered (bus, 10 * GST_SECOND,
       GST_MESSAGE_WARNING | GST_MESSAGE_ERROR);
