@@ -8,12 +8,14 @@
 
 #include "gstinstructblip.h"
 #include "gstinstructblipmeta.h"
+#include "gstinstructblippublish.h"
 
 static gboolean
 plugin_init (GstPlugin *plugin)
 {
   gst_instruct_blip_meta_get_info ();
-  return GST_ELEMENT_REGISTER (instructblip, plugin);
+  return GST_ELEMENT_REGISTER (instructblip, plugin) &&
+      GST_ELEMENT_REGISTER (instructblippublish, plugin);
 }
 
 GST_PLUGIN_DEFINE (GST_VERSION_MAJOR, GST_VERSION_MINOR, instructblip,

@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The publisher's transports (file, MQTT, Kafka) behind one interface,
+ * driven by the element's sender thread; and their settings. */
+#pragma once
+
+#include "gstinstructblippublish.h"
+#include "gstinstructblippublishoutbox.h"
+
+G_BEGIN_DECLS
+
+GST_DEBUG_CATEGORY_EXTERN (gst_instruct_blip_publish_debug);
+
+#define IB_PUB_MQTT_PORT 1883
+#define IB_PUB_MQTTS_PORT 8883
+#define IB_PUB_KAFKA_PORT 9092
+
+/* A copy of the element's properties, taken at start. */
+typedef struct
+{
+  GstInstructBlipPublishMethod method;
+  char *address; /* host:port (MQTT), brokers list (Kafka) */
+  char *topic;
+  char *file_path;
+  guint64 max_file_size; /* bytes, 0 = no rotation */
+  guint max_files; /* rotated files kept */
+  GstClockTime fsync_interval;
+  guint qos;
+  char *client_id;
+  guint keepalive; /* s */
+  char *tls_ca_file, *tls_cert_file, *tls_key_file;
+  char *username, *password;
+  GstClockTime max_reconnect_delay;
+  char *source_id;
+  guint max_queue;
+} IbPubSettings;
+
+void ib_pub_settings_clear (IbPubSettings *s);
+
+typedef enum
+{
+  IB_PUB_SEND_OK, /* handed over */
+  IB_PUB_SEND_RETRY, /* not now (not connected, transport queue full) */
+  IB_PUB_SEND_FAILED, /* refused for good */
+} IbPubResult;
+
+typedef struct _IbPubTransport IbPubTransport;
+
+/* Every call comes from the sender thread. */
+struct _IbPubTransport
+{
+  /* Whether send () may take a message now (connected, room in flight);
+   * while not, messages stay in the outbox where the counters see them. */
+  gboolean (*ready) (IbPubTransport *t);
+  IbPubResult (*send) (IbPubTransport *t, GBytes *msg);
+  /* Does the network's work, waiting up to @timeout_ms for it or for the
+   * outbox's wake-up fd. */
+  void (*wait) (IbPubTransport *t, int timeout_ms);
+  /* Messages handed over and not confirmed yet. */
+  guint (*in_flight) (IbPubTransport *t);
+  /* Flushes until @deadline_us (monotonic), counts what is left as failed,
+   * and frees. */
+  void (*close) (IbPubTransport *t, gint64 deadline_us);
+};
+
+/* Each checks the settings and returns NULL with a GST_RESOURCE_ERROR
+ * (SETTINGS for bad settings, OPEN_WRITE for a file that cannot be opened)
+ * that names the property. No network I/O but name resolution. */
+IbPubTransport *ib_pub_file_open (const IbPubSettings *s, IbPubOutbox *ob,
+    GError **err);
+IbPubTransport *ib_pub_mqtt_open (const IbPubSettings *s, IbPubOutbox *ob,
+    GError **err);
+IbPubTransport *ib_pub_kafka_open (const IbPubSettings *s, IbPubOutbox *ob,
+    GError **err);
+
+/* Sender thread helper: waits up to @timeout_ms for the outbox's wake-up
+ * fd (and @fd for @events when @fd >= 0); returns @fd's revents. */
+short ib_pub_poll (IbPubOutbox *ob, int fd, short events, int timeout_ms);
+
+/* "host:port", "[v6]:port", or "host" (then @default_port); errors name
+ * the address property. */
+gboolean ib_pub_parse_host_port (const char *address, guint default_port,
+    char **host, guint *port, GError **err);
+/* Checks that @host resolves (getaddrinfo). */
+gboolean ib_pub_resolve (const char *host, guint port, GError **err);
+
+G_END_DECLS
