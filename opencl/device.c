@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cl_sources.h"
+#include "fault-private.h"
 #include "gemm-priv.h"
 
 struct _IbClDevice
@@ -392,10 +393,13 @@ ib_cl_program_build (IbClDevice *dev, const char *const *sources,
     guint n_sources, const char *options, GError **error)
 {
   cl_int st = CL_SUCCESS;
-  cl_program prog;
+  cl_program prog = NULL;
 
-  prog = clCreateProgramWithSource (dev->context, n_sources,
-      (const char **) sources, NULL, &st);
+  if (IB_CL_FAULT (IB_CL_FAULT_BUILD))
+    st = CL_OUT_OF_HOST_MEMORY;
+  else
+    prog = clCreateProgramWithSource (dev->context, n_sources,
+        (const char **) sources, NULL, &st);
   if (st != CL_SUCCESS) {
     ib_cl_set_error (error, st, "clCreateProgramWithSource");
     return NULL;
@@ -446,7 +450,10 @@ ib_cl_device_new (const IbClDeviceParams *params, GError **error)
   props[0] = CL_CONTEXT_PLATFORM;
   props[1] = (cl_context_properties) dev->platform;
   props[2] = 0;
-  dev->context = clCreateContext (props, 1, &dev->id, NULL, NULL, &st);
+  if (IB_CL_FAULT (IB_CL_FAULT_BUILD))
+    st = CL_OUT_OF_HOST_MEMORY;
+  else
+    dev->context = clCreateContext (props, 1, &dev->id, NULL, NULL, &st);
   if (st != CL_SUCCESS) {
     ib_cl_set_error (error, st, "clCreateContext");
     goto fail;
