@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Per-stream command queue, kernel objects and sticky error. */
 #include "queue.h"
+#include "queue-private.h"
 #include "gemm-priv.h"
 #include "fault-private.h"
 
@@ -11,6 +12,7 @@ struct _IbClQueue
   GHashTable *kernels; /* name -> cl_kernel, created on first use */
   GError *error; /* first failure since the last finish */
   IbClBuffer *scratch; /* grown on demand, see ib_cl_queue_scratch */
+  guint row_group; /* test hook: forced row work-group, or 0 */
 };
 
 static void
@@ -67,6 +69,19 @@ cl_command_queue
 ib_cl_queue_get_cl (IbClQueue *q)
 {
   return q->queue;
+}
+
+void
+ib_cl_queue_set_row_group (IbClQueue *q, guint group)
+{
+  g_return_if_fail ((group & (group - 1)) == 0);
+  q->row_group = group;
+}
+
+guint
+ib_cl_queue_get_row_group (const IbClQueue *q)
+{
+  return q->row_group;
 }
 
 gboolean
