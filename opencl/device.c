@@ -6,6 +6,7 @@
 
 #include "cl_sources.h"
 #include "fault-private.h"
+#include "program-cache.h"
 #include "gemm-priv.h"
 
 struct _IbClDevice
@@ -76,29 +77,6 @@ ib_cl_device_params_parse (IbClDeviceParams *params, const char *spec,
   } else
     params->name = spec;
   return ok;
-}
-
-static void
-set_cache_dir (const char *cache_dir)
-{
-  static gsize done = 0;
-
-  /* PoCL reads POCL_CACHE_DIR when the ICD loader first initialises it, so
-   * this only has an effect before the process opens its first device. A
-   * persistent cache turns seconds of kernel compilation into milliseconds
-   * on the next start. */
-  if (g_once_init_enter (&done)) {
-    if (cache_dir)
-      g_setenv ("POCL_CACHE_DIR", cache_dir, TRUE);
-    else if (g_getenv ("POCL_CACHE_DIR") == NULL) {
-      char *dir = g_build_filename (g_get_user_cache_dir (), "gst-instructblip",
-          "pocl", NULL);
-      if (g_mkdir_with_parents (dir, 0755) == 0)
-        g_setenv ("POCL_CACHE_DIR", dir, FALSE);
-      g_free (dir);
-    }
-    g_once_init_leave (&done, 1);
-  }
 }
 
 /* Every platform and device of the process, enumerated once. The first
@@ -433,14 +411,13 @@ ib_cl_device_new (const IbClDeviceParams *params, GError **error)
   const char *srcs[IB_CL_N_SOURCES];
   cl_context_properties props[3];
   cl_int st = CL_SUCCESS;
+  char *cache_dir;
   guint i;
 
   if (params == NULL) {
     ib_cl_device_params_init (&defaults);
     params = &defaults;
   }
-  set_cache_dir (params->cache_dir);
-
   dev = g_new0 (IbClDevice, 1);
   dev->refcount = 1;
   if (!pick_device (params, &dev->platform, &dev->id, error))
@@ -467,8 +444,12 @@ ib_cl_device_new (const IbClDeviceParams *params, GError **error)
 
   for (i = 0; i < IB_CL_N_SOURCES; i++)
     srcs[i] = ib_cl_sources[i].source;
-  dev->program = ib_cl_program_build (dev, srcs, IB_CL_N_SOURCES,
-      IB_CL_BUILD_OPTIONS, error);
+  cache_dir = params->cache_dir == NULL ? ib_cl_program_cache_default_dir () :
+      *params->cache_dir                ? g_strdup (params->cache_dir) :
+                                          NULL;
+  dev->program = ib_cl_program_cache_build (dev, cache_dir, srcs,
+      IB_CL_N_SOURCES, IB_CL_BUILD_OPTIONS, error);
+  g_free (cache_dir);
   if (dev->program == NULL)
     goto fail;
   return dev;
