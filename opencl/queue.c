@@ -112,8 +112,12 @@ ib_cl_queue_failed (IbClQueue *q)
 void
 ib_cl_queue_wait (IbClQueue *q)
 {
-  cl_int st = IB_CL_FAULT (IB_CL_FAULT_ENQUEUE) ? CL_OUT_OF_RESOURCES :
-                                                  clFinish (q->queue);
+  /* an injected failure still waits: a failed clFinish reports commands
+   * that ended, it does not leave them running on freed host memory */
+  cl_int st = clFinish (q->queue);
+
+  if (IB_CL_FAULT (IB_CL_FAULT_ENQUEUE))
+    st = CL_OUT_OF_RESOURCES;
 
   if (st != CL_SUCCESS)
     ib_cl_queue_cl_error (q, st, "clFinish");
