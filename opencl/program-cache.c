@@ -10,6 +10,15 @@
 /* Larger files are not ours: the whole kernel set compiles to a few MB. */
 #define MAX_BINARY_BYTES (256u << 20)
 
+/* A cache file: MAGIC, the binary's length (8 bytes, little-endian), the
+ * SHA-256 of the binary, the binary. Drivers do not check what they are
+ * given (PoCL crashes on a truncated binary), so only a binary that arrives
+ * whole reaches the driver. */
+#define MAGIC "IBCLBIN1"
+#define MAGIC_LEN 8
+#define SHA256_LEN 32
+#define HEADER_LEN (MAGIC_LEN + 8 + SHA256_LEN)
+
 char *
 ib_cl_program_cache_default_dir (void)
 {
@@ -51,6 +60,38 @@ cache_path (IbClDevice *dev, const char *dir, const char *const *sources,
   return path;
 }
 
+static void
+sha256 (const guint8 *data, gsize len, guint8 out[SHA256_LEN])
+{
+  GChecksum *sum = g_checksum_new (G_CHECKSUM_SHA256);
+  gsize n = SHA256_LEN;
+
+  g_checksum_update (sum, data, len);
+  g_checksum_get_digest (sum, out, &n);
+  g_checksum_free (sum);
+}
+
+/* The binary inside a cache file of @len bytes, or NULL when the file is
+ * not one whole (magic, length and checksum). */
+static const guint8 *
+check_file (const guint8 *data, gsize len, gsize *binary_len)
+{
+  guint8 digest[SHA256_LEN];
+  guint64 n;
+
+  if (len <= HEADER_LEN || memcmp (data, MAGIC, MAGIC_LEN) != 0)
+    return NULL;
+  memcpy (&n, data + MAGIC_LEN, 8);
+  n = GUINT64_FROM_LE (n);
+  if (n != len - HEADER_LEN)
+    return NULL;
+  sha256 (data + HEADER_LEN, n, digest);
+  if (memcmp (digest, data + MAGIC_LEN + 8, SHA256_LEN) != 0)
+    return NULL;
+  *binary_len = n;
+  return data + HEADER_LEN;
+}
+
 /* The cached program at @path, built; NULL when there is none or it is
  * not usable (another driver, a damaged file): then the caller builds. */
 static cl_program
@@ -65,10 +106,12 @@ load_binary (IbClDevice *dev, const char *path, const char *options)
   GStatBuf sb;
 
   if (g_stat (path, &sb) != 0 || sb.st_size <= 0 ||
-      (guint64) sb.st_size > MAX_BINARY_BYTES ||
-      !g_file_get_contents (path, &data, &len, NULL) || len == 0)
+      (guint64) sb.st_size > MAX_BINARY_BYTES + HEADER_LEN ||
+      !g_file_get_contents (path, &data, &len, NULL))
     goto out;
-  bytes = (const unsigned char *) data;
+  bytes = check_file ((const guint8 *) data, len, &len);
+  if (bytes == NULL)
+    goto out;
   prog = clCreateProgramWithBinary (ib_cl_device_get_context (dev), 1, &id,
       &len, &bytes, &binary_st, &st);
   if (st == CL_SUCCESS && binary_st == CL_SUCCESS)
@@ -88,8 +131,9 @@ static gboolean
 store_binary (IbClDevice *dev, cl_program prog, const char *dir,
     const char *path, GError **error)
 {
-  unsigned char *binary = NULL;
+  unsigned char *file = NULL, *binary;
   size_t size = 0;
+  guint64 size_le;
   gboolean ok = FALSE;
 
   IB_CL_CHECK (clGetProgramInfo (prog, CL_PROGRAM_BINARY_SIZES, sizeof (size),
@@ -101,19 +145,25 @@ store_binary (IbClDevice *dev, cl_program prog, const char *dir,
         ib_cl_device_get_info (dev)->name, size);
     goto out;
   }
-  binary = g_malloc (size);
+  file = g_malloc (HEADER_LEN + size);
+  binary = file + HEADER_LEN;
   IB_CL_CHECK (clGetProgramInfo (prog, CL_PROGRAM_BINARIES, sizeof (binary),
                    &binary, NULL),
       error);
+  memcpy (file, MAGIC, MAGIC_LEN);
+  size_le = GUINT64_TO_LE ((guint64) size);
+  memcpy (file + MAGIC_LEN, &size_le, 8);
+  sha256 (binary, size, file + MAGIC_LEN + 8);
   if (g_mkdir_with_parents (dir, 0755) != 0) {
     int e = errno;
     g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (e),
         "cannot create %s: %s", dir, g_strerror (e));
     goto out;
   }
-  ok = g_file_set_contents (path, (const char *) binary, size, error);
+  ok =
+      g_file_set_contents (path, (const char *) file, HEADER_LEN + size, error);
 out:
-  g_free (binary);
+  g_free (file);
   return ok;
 }
 
