@@ -33,15 +33,20 @@ add_field (GChecksum *sum, const char *s)
   g_checksum_update (sum, (const guchar *) s, strlen (s) + 1);
 }
 
-/* @dir/<sha256 of everything the binary depends on>.bin (transfer full) */
+/* Length of the device part of a file name. */
+#define DEVICE_KEY_LEN 16
+
+/* @dir/<device>-<program>.bin: <device> from the platform, device and
+ * driver (DEVICE_KEY_LEN hex digits), <program> the SHA-256 of all that and
+ * the options and sources. (transfer full) */
 static char *
 cache_path (IbClDevice *dev, const char *dir, const char *const *sources,
     guint n_sources, const char *options)
 {
   const IbClDeviceInfo *info = ib_cl_device_get_info (dev);
-  GChecksum *sum = g_checksum_new (G_CHECKSUM_SHA256);
+  GChecksum *sum = g_checksum_new (G_CHECKSUM_SHA256), *device_sum;
   char driver[256] = "";
-  char *name, *path;
+  char *device_key, *name, *path;
   guint i;
 
   clGetDeviceInfo (ib_cl_device_get_id (dev), CL_DRIVER_VERSION,
@@ -50,12 +55,16 @@ cache_path (IbClDevice *dev, const char *dir, const char *const *sources,
   add_field (sum, info->name);
   add_field (sum, info->version);
   add_field (sum, driver);
+  device_sum = g_checksum_copy (sum); /* reading a checksum closes it */
+  device_key = g_strndup (g_checksum_get_string (device_sum), DEVICE_KEY_LEN);
+  g_checksum_free (device_sum);
   add_field (sum, options ? options : "");
   for (i = 0; i < n_sources; i++)
     add_field (sum, sources[i]);
-  name = g_strconcat (g_checksum_get_string (sum), ".bin", NULL);
+  name = g_strdup_printf ("%s-%s.bin", device_key, g_checksum_get_string (sum));
   path = g_build_filename (dir, name, NULL);
   g_checksum_free (sum);
+  g_free (device_key);
   g_free (name);
   return path;
 }
@@ -125,6 +134,30 @@ out:
   return prog;
 }
 
+/* Removes the files of @path's device other than @path: binaries of
+ * kernel sources that an older version of the library built. */
+static void
+remove_stale (const char *dir, const char *path)
+{
+  char *base = g_path_get_basename (path);
+  const char *name;
+  GDir *d = g_dir_open (dir, 0, NULL);
+
+  while (d && (name = g_dir_read_name (d)) != NULL) {
+    char *other;
+
+    if (strncmp (name, base, DEVICE_KEY_LEN + 1) != 0 ||
+        !g_str_has_suffix (name, ".bin") || strcmp (name, base) == 0)
+      continue;
+    other = g_build_filename (dir, name, NULL);
+    g_remove (other);
+    g_free (other);
+  }
+  if (d)
+    g_dir_close (d);
+  g_free (base);
+}
+
 /* Writes the binary of @prog to @path (atomically: a reader sees the old
  * file or the new one). */
 static gboolean
@@ -162,6 +195,8 @@ store_binary (IbClDevice *dev, cl_program prog, const char *dir,
   }
   ok =
       g_file_set_contents (path, (const char *) file, HEADER_LEN + size, error);
+  if (ok)
+    remove_stale (dir, path);
 out:
   g_free (file);
   return ok;

@@ -109,7 +109,7 @@ test_written_and_used (void)
   char *tmp = g_dir_make_tmp ("ibcl-kcache-XXXXXX", NULL);
   char *dir = g_build_filename (tmp, "kernels", NULL);
   IbClDevice *dev;
-  char *bin, *good;
+  char *bin, *good, *base, *stale, *other;
   gsize good_len;
   struct utimbuf old = { 1000000000, 1000000000 };
 
@@ -135,6 +135,22 @@ test_written_and_used (void)
   good[good_len - 100] ^= 0x5a; /* in the binary, not the header */
   expect_rebuilt (dir, bin, good, good_len);
   g_free (good);
+
+  /* a new binary replaces the device's older ones (<device>-<program>.bin),
+   * not other devices' */
+  base = g_path_get_basename (bin);
+  base[17] = '\0'; /* "<16 hex digits>-" */
+  stale = g_strdup_printf ("%s/%sold.bin", dir, base);
+  other = g_strdup_printf ("%s/0123456789abcdef-old.bin", dir);
+  g_assert_true (g_file_set_contents (stale, "x", 1, NULL));
+  g_assert_true (g_file_set_contents (other, "x", 1, NULL));
+  expect_rebuilt (dir, bin, "x", 1);
+  g_assert_false (g_file_test (stale, G_FILE_TEST_EXISTS));
+  g_assert_true (g_file_test (other, G_FILE_TEST_EXISTS));
+  g_assert_cmpint (g_remove (other), ==, 0);
+  g_free (base);
+  g_free (stale);
+  g_free (other);
   g_free (bin);
 
   /* "" turns the cache off: nothing new is written */
