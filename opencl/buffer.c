@@ -37,23 +37,41 @@ check_size (IbClDevice *dev, gsize size, GError **error)
   return TRUE;
 }
 
+static gboolean
+shares_host_memory (IbClDevice *dev)
+{
+  const IbClDeviceInfo *info = ib_cl_device_get_info (dev);
+  return info->is_cpu || info->host_unified;
+}
+
 IbClBuffer *
 ib_cl_buffer_new (IbClDevice *dev, gsize size, GError **error)
 {
   IbClBuffer *buf;
   cl_int st = CL_SUCCESS;
+  gpointer host = NULL;
 
   if (!check_size (dev, size, error))
     return NULL;
+  if (shares_host_memory (dev) &&
+      (host = ib_cl_host_alloc (MAX (size, 4))) == NULL) {
+    g_set_error (error, IB_CL_ERROR, IB_CL_ERROR_NO_MEMORY,
+        "out of host memory for a buffer of %" G_GSIZE_FORMAT " bytes", size);
+    return NULL;
+  }
   buf = g_new0 (IbClBuffer, 1);
   buf->size = size;
-  buf->mem = clCreateBuffer (ib_cl_device_get_context (dev), CL_MEM_READ_WRITE,
-      MAX (size, 4), NULL, &st);
+  buf->mem = clCreateBuffer (ib_cl_device_get_context (dev),
+      CL_MEM_READ_WRITE | (host ? CL_MEM_USE_HOST_PTR : 0), MAX (size, 4), host,
+      &st);
   if (st != CL_SUCCESS) {
     ib_cl_set_error (error, st, "clCreateBuffer");
+    ib_cl_host_free (host);
     g_free (buf);
     return NULL;
   }
+  buf->host = host;
+  buf->data = host;
   return buf;
 }
 
@@ -61,10 +79,9 @@ IbClBuffer *
 ib_cl_buffer_new_take_host (IbClDevice *dev, gpointer host, gsize size,
     GError **error)
 {
-  const IbClDeviceInfo *info = ib_cl_device_get_info (dev);
   IbClBuffer *buf;
   cl_int st = CL_SUCCESS;
-  gboolean zero_copy = info->is_cpu || info->host_unified;
+  gboolean zero_copy = shares_host_memory (dev);
 
   if (!check_size (dev, size, error)) {
     ib_cl_host_free (host);
@@ -83,7 +100,7 @@ ib_cl_buffer_new_take_host (IbClDevice *dev, gpointer host, gsize size,
     return NULL;
   }
   if (zero_copy)
-    buf->host = host;
+    buf->host = buf->data = host;
   else
     ib_cl_host_free (host);
   return buf;
@@ -175,6 +192,8 @@ ib_cl_arena_alloc (IbClArena *arena, gsize size, GError **error)
     g_free (sub);
     return NULL;
   }
+  if (arena->base->data)
+    sub->data = arena->base->data + region.origin;
   arena->used += need;
   g_ptr_array_add (arena->allocs, sub);
   return sub;
