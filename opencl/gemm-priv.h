@@ -19,6 +19,22 @@ void ib_cl_clblast_sgemm (IbClQueue *q, gboolean trans_b, int m, int n, int k,
 void ib_cl_clblast_sgemm_batched (IbClQueue *q, gboolean trans_b, int m, int n,
     int k, float alpha, IbClMatrix a, IbClMatrix b, IbClMatrix c, int batch);
 
+/* oneDNN (gemm-dnnl.c; gemm-dnnl-none.c in builds without it): bf16 and
+ * q8 weights packed in oneDNN's preferred layout, and the product on the
+ * host memory of @a, @residual and @c (device sharing host memory), after
+ * one clFinish. Errors go to the queue's sticky error. */
+typedef struct _IbClDnnlWeight IbClDnnlWeight;
+
+gboolean ib_cl_dnnl_check (IbClDtype storage, gboolean *native, GError **error);
+IbClDnnlWeight *ib_cl_dnnl_weight_new (const void *w, IbClDtype src, int n,
+    int k, const void *bias, IbClDtype storage, GError **error);
+void ib_cl_dnnl_weight_free (IbClDnnlWeight *w);
+gsize ib_cl_dnnl_weight_get_bytes (const IbClDnnlWeight *w);
+/* C rows [c_off/n, +m) = A · Wᵀ + bias (+ R); offsets in floats. */
+void ib_cl_dnnl_linear (IbClQueue *q, const IbClBuffer *a, gsize a_off,
+    const IbClDnnlWeight *w, const IbClBuffer *residual, IbClBuffer *c,
+    gsize c_off, int m);
+
 /* A per-queue scratch buffer of at least @size bytes, grown on demand (once
  * per model in practice). (transfer none) */
 IbClBuffer *ib_cl_queue_scratch (IbClQueue *q, gsize size);
