@@ -5,6 +5,7 @@
 #include "instructblip.h"
 #include "ib-checkpoint.h"
 #include "llama.h"
+#include "precision.h"
 #include "qformer.h"
 #include "t5.h"
 #include "tokenizer.h"
@@ -25,6 +26,7 @@ struct _IbModel
   IbLlama *llama; /* one of llama / t5 */
   IbT5 *t5;
   gsize weight_bytes;
+  IbPrecision precision; /* the weights' storage (never AUTO) */
 };
 
 G_END_DECLS

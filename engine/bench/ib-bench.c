@@ -3,7 +3,7 @@
  * the side-by-side comparison with transformers (compare_transformers.py).
  *
  *   ib-bench --model DIR [--frames N] [--tokens N] [--beams N]
- *            [--precision fp32|fp16] [--device SPEC] [--runs N]
+ *            [--precision fp32|fp16|bf16|q8|auto] [--device SPEC] [--runs N]
  *
  * Random pixels (fixed seed) stand in for frames; generation is forced to
  * exactly --tokens new tokens (min = max) so both sides decode as many
@@ -62,8 +62,8 @@ main (int argc, char **argv)
     { "tokens", 't', 0, G_OPTION_ARG_INT, &tokens, "new tokens", "N" },
     { "beams", 'b', 0, G_OPTION_ARG_INT, &beams, "beams", "N" },
     { "runs", 'r', 0, G_OPTION_ARG_INT, &runs, "timed answers", "N" },
-    { "precision", 'p', 0, G_OPTION_ARG_STRING, &precision, "fp32 or fp16",
-        "P" },
+    { "precision", 'p', 0, G_OPTION_ARG_STRING, &precision,
+        "fp32, fp16, bf16, q8 or auto", "P" },
     { "device", 'd', 0, G_OPTION_ARG_STRING, &device, "OpenCL device", "SPEC" },
     { NULL } };
   GOptionContext *oc = g_option_context_new ("- engine stage timings");
@@ -92,8 +92,11 @@ main (int argc, char **argv)
   ib_model_params_init (&mp);
   if (device)
     mp.device = device;
-  if (precision && g_str_equal (precision, "fp16"))
-    mp.precision = IB_PRECISION_F16;
+  if (precision && !ib_precision_from_string (precision, &mp.precision)) {
+    g_printerr ("ib-bench: --precision is fp32, fp16, bf16, q8 or auto\n");
+    ret = 2;
+    goto out;
+  }
   t0 = g_get_monotonic_time ();
   model = ib_model_load (model_dir, &mp, &error);
   if (model == NULL)
