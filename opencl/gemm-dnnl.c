@@ -16,8 +16,9 @@
 /* Alignment of every host block handed to oneDNN. */
 #define ALIGN 64
 /* M the packed weight layout is chosen for; oneDNN 2.6 picks the same
- * blocked layout for every M (checked for M 1..1024), and the layout is
- * given explicitly when a product of another M is created. */
+ * blocked layout for every M (checked for M = 1, 2, 5, 16, 64, 153, 257 and
+ * 1024 on the issue's shapes and odd ones), and the layout is given
+ * explicitly when a product of another M is created. */
 #define PACK_M 64
 /* Below this many elements a host loop stays on one thread. */
 #define PARALLEL_MIN (1 << 15)
@@ -231,7 +232,11 @@ get_prim (int m, const IbClDnnlWeight *w, int flags, GError **error)
     dnnl_status_t st =
         matmul_pd (&pd, m, w->n, w->k, w->storage, &w->md, flags);
     if (st != dnnl_success) {
-      dnnl_failed (error, st, "dnnl_primitive_desc_create (matmul)");
+      g_set_error (error, IB_CL_ERROR, IB_CL_ERROR_CALL,
+          "oneDNN %s product [%d x %d] x [%d x %d]: "
+          "dnnl_primitive_desc_create returned %s",
+          ib_cl_dtype_name (w->storage), m, w->k, w->k, w->n,
+          dnnl_status2str (st));
       goto out;
     }
     pr = g_atomic_rc_box_new0 (Prim);
@@ -448,6 +453,8 @@ out:
   if (pd)
     dnnl_primitive_desc_destroy (pd);
   ib_cl_dnnl_weight_free (wt);
+  g_prefix_error (error, "packing a [%d, %d] %s weight for oneDNN: ", n, k,
+      ib_cl_dtype_name (storage));
   return NULL;
 }
 
