@@ -22,6 +22,8 @@
 #define PACK_M 64
 /* Below this many elements a host loop stays on one thread. */
 #define PARALLEL_MIN (1 << 15)
+/* q8: |S - z colsum| <= 2 * 255 * 127 * K stays below 2^31. */
+#define Q8_MAX_K 33000
 /* Products (M, N, K, precision, fused terms) kept ready; the whole cache
  * is dropped when full (a new prompt length per question adds a few). */
 #define CACHE_MAX 512
@@ -35,7 +37,7 @@ struct _IbClDnnlWeight
   gsize data_bytes;
   float *bias; /* [n] or NULL */
   float *scale; /* Q8: [n], W[j][:] ~ scale[j] * Wq[j][:] */
-  float *colsum; /* Q8: [n], sum over k of Wq[j][:] */
+  gint32 *colsum; /* Q8: [n], sum over k of Wq[j][:] */
 };
 
 typedef struct
@@ -285,19 +287,25 @@ source_row (const void *w, IbClDtype src, int k, int row, float *dst)
   }
 }
 
-/* f32 -> bf16, round to nearest even; NaN stays NaN. */
+/* The host loops below are vectorised for the CPU that runs them (one
+ * clone per instruction set, picked at load time) and compiled at -O3
+ * (opencl/meson.build): at -O2 and without AVX they cost as much as the
+ * product itself. */
+#define HOT __attribute__ ((target_clones ("avx512f", "avx2", "default")))
+
+/* f32 -> bf16, round to nearest even; NaN stays NaN (quiet). */
 static inline guint16
 to_bf16 (float f)
 {
-  guint32 u;
+  guint32 u, r, nan;
 
   memcpy (&u, &f, 4);
-  if ((u & 0x7fffffffu) > 0x7f800000u)
-    return (guint16) ((u >> 16) | 0x40);
-  return (guint16) ((u + 0x7fffu + ((u >> 16) & 1)) >> 16);
+  r = (u + 0x7fffu + ((u >> 16) & 1)) >> 16;
+  nan = (u >> 16) | 0x40;
+  return (guint16) ((u & 0x7fffffffu) > 0x7f800000u ? nan : r);
 }
 
-static void
+HOT static void
 to_bf16_row (const float *src, guint16 *dst, int k)
 {
   int i;
@@ -341,7 +349,7 @@ fill_plain (IbClDnnlWeight *wt, const void *w, IbClDtype src, void *plain,
         sum += q[i];
       }
       wt->scale[j] = s;
-      wt->colsum[j] = (float) sum;
+      wt->colsum[j] = sum;
     }
     g_free (row);
   }
@@ -405,6 +413,12 @@ ib_cl_dnnl_weight_new (const void *w, IbClDtype src, int n, int k,
 
   if (get_engine (error) == NULL)
     return NULL;
+  if (storage == IB_CL_DTYPE_Q8 && k > Q8_MAX_K) {
+    g_set_error (error, IB_CL_ERROR, IB_CL_ERROR_UNSUPPORTED,
+        "q8 weight [%d, %d]: k above %d would overflow the 32-bit sums", n, k,
+        Q8_MAX_K);
+    return NULL;
+  }
   wt = g_new0 (IbClDnnlWeight, 1);
   wt->storage = storage;
   wt->n = n;
@@ -499,58 +513,67 @@ quantize_bf16 (const float *a, guint16 *dst, int m, int k)
  * one-signed inputs (after GELU); an outlier in a row costs that row's
  * resolution only. 254 steps, not 255: round(hi/s) + round(-lo/s) then
  * never exceeds 255, so nothing is clamped. */
+HOT static void
+quantize_u8_row (const float *r, guint8 *q, int k, float *scale, gint32 *zero)
+{
+  float lo = 0.0f, hi = 0.0f, s, inv, z;
+  int j;
+
+#pragma omp simd reduction(min : lo) reduction(max : hi)
+  for (j = 0; j < k; j++) {
+    lo = r[j] < lo ? r[j] : lo;
+    hi = r[j] > hi ? r[j] : hi;
+  }
+  s = hi > lo ? (hi - lo) / 254.0f : 1.0f;
+  inv = 1.0f / s;
+  z = nearbyintf (-lo * inv);
+  for (j = 0; j < k; j++) {
+    float v = nearbyintf (r[j] * inv) + z;
+    v = v < 0.0f ? 0.0f : v;
+    q[j] = (guint8) (v > 255.0f ? 255.0f : v);
+  }
+  *scale = s;
+  *zero = (gint32) z;
+}
+
 static void
-quantize_u8 (const float *a, guint8 *q, float *scale, float *zero, int m, int k)
+quantize_u8 (const float *a, guint8 *q, float *scale, gint32 *zero, int m,
+    int k)
 {
   int i;
 
 #pragma omp parallel for schedule(static) if ((gsize) m * k >= PARALLEL_MIN)
-  for (i = 0; i < m; i++) {
-    const float *r = a + (gsize) i * k;
-    guint8 *qr = q + (gsize) i * k;
-    float lo = 0.0f, hi = 0.0f, s, inv, z;
-    int j;
-    for (j = 0; j < k; j++) {
-      lo = fminf (lo, r[j]);
-      hi = fmaxf (hi, r[j]);
-    }
-    s = hi > lo ? (hi - lo) / 254.0f : 1.0f;
-    inv = 1.0f / s;
-    z = nearbyintf (-lo * inv);
-    for (j = 0; j < k; j++) {
-      float v = nearbyintf (r[j] * inv) + z;
-      qr[j] = (guint8) fminf (fmaxf (v, 0.0f), 255.0f);
-    }
-    scale[i] = s;
-    zero[i] = z;
+  for (i = 0; i < m; i++)
+    quantize_u8_row (a + (gsize) i * k, q + (gsize) i * k, k, scale + i,
+        zero + i);
+}
+
+/* One row of C = sa * scale[j] * (S[j] - z * colsum[j]) + bias[j] (+ R[j]),
+ * the integer part exact (Q8_MAX_K). */
+HOT static void
+epilogue_q8_row (const gint32 *s, float sa, gint32 z, const float *scale,
+    const gint32 *colsum, const float *bias, const float *r, float *c, int n)
+{
+  int j;
+
+  for (j = 0; j < n; j++) {
+    float v = sa * scale[j] * (float) (s[j] - z * colsum[j]);
+    v += bias ? bias[j] : 0.0f;
+    c[j] = v + (r ? r[j] : 0.0f);
   }
 }
 
-/* C = scale_a[i] * scale_w[j] * (S[i][j] - zero[i] * colsum[j]) + bias[j]
- * (+ R[i][j]); R may be C. */
 static void
 epilogue_q8 (const IbClDnnlWeight *w, const gint32 *s, const float *scale,
-    const float *zero, const float *r, float *c, int m)
+    const gint32 *zero, const float *r, float *c, int m)
 {
   const int n = w->n;
   int i;
 
 #pragma omp parallel for schedule(static) if ((gsize) m * n >= PARALLEL_MIN)
-  for (i = 0; i < m; i++) {
-    const gint32 *si = s + (gsize) i * n;
-    const float *ri = r ? r + (gsize) i * n : NULL;
-    float *ci = c + (gsize) i * n;
-    int j;
-    for (j = 0; j < n; j++) {
-      float v = scale[i] * w->scale[j] *
-          (float) ((double) si[j] - (double) zero[i] * w->colsum[j]);
-      if (w->bias)
-        v += w->bias[j];
-      if (ri)
-        v += ri[j];
-      ci[j] = v;
-    }
-  }
+  for (i = 0; i < m; i++)
+    epilogue_q8_row (s + (gsize) i * n, scale[i], zero[i], w->scale, w->colsum,
+        w->bias, r ? r + (gsize) i * n : NULL, c + (gsize) i * n, n);
 }
 
 static gsize
@@ -628,7 +651,7 @@ ib_cl_dnnl_linear (IbClQueue *q, const IbClBuffer *a, gsize a_off,
 
   if (q8)
     quantize_u8 (A, scratch, (float *) (scratch + a_bytes + s_bytes),
-        (float *) (scratch + a_bytes + s_bytes + rows_bytes / 2), m, k);
+        (gint32 *) (scratch + a_bytes + s_bytes + rows_bytes / 2), m, k);
   else {
     quantize_bf16 (A, (guint16 *) scratch, m, k);
     if (R && R != C)
@@ -666,7 +689,7 @@ ib_cl_dnnl_linear (IbClQueue *q, const IbClBuffer *a, gsize a_off,
   if (q8)
     epilogue_q8 (w, (const gint32 *) (scratch + a_bytes),
         (const float *) (scratch + a_bytes + s_bytes),
-        (const float *) (scratch + a_bytes + s_bytes + rows_bytes / 2), R, C,
+        (const gint32 *) (scratch + a_bytes + s_bytes + rows_bytes / 2), R, C,
         m);
 out:
   if (e)
