@@ -15,8 +15,8 @@ ib_cl_dnnl_check (IbClDtype storage, gboolean *native, GError **error)
 }
 
 IbClDnnlWeight *
-ib_cl_dnnl_weight_new (const void *w, IbClDtype src, int n, int k,
-    const void *bias, IbClDtype storage, GError **error)
+ib_cl_dnnl_weight_new (IbClDevice *dev, const void *w, IbClDtype src, int n,
+    int k, const void *bias, IbClDtype storage, GError **error)
 {
   ib_cl_dnnl_check (storage, NULL, error);
   return NULL;
@@ -30,6 +30,12 @@ gsize
 ib_cl_dnnl_weight_get_bytes (const IbClDnnlWeight *w)
 {
   return 0;
+}
+
+gboolean
+ib_cl_dnnl_weight_has_gemv (const IbClDnnlWeight *w)
+{
+  return FALSE;
 }
 
 void

@@ -38,6 +38,11 @@ struct _IbClDnnlWeight
   float *bias; /* [n] or NULL */
   float *scale; /* Q8: [n], W[j][:] ~ scale[j] * Wq[j][:] */
   gint32 *colsum; /* Q8: [n], sum over k of Wq[j][:] */
+  /* the same memory as device buffers (zero copy: CPU devices), for the
+   * decode GEMV on the packed layout (kernels/gemv_blocked.cl) */
+  IbClBuffer *data_buf, *bias_buf, *scale_buf;
+  int kp; /* K padded to the layout's blocks; 0: not the expected layout,
+           * decode runs through oneDNN too */
 };
 
 typedef struct
@@ -400,9 +405,58 @@ out:
   return ok;
 }
 
+/* Hands @host (ib_cl_host_alloc'd) to a zero-copy buffer; @host is
+ * owned by the buffer (or freed) afterwards. */
+static gboolean
+wrap (IbClDevice *dev, gpointer *host, gsize size, IbClBuffer **buf,
+    GError **error)
+{
+  gpointer p = *host;
+
+  *host = NULL;
+  if (p == NULL)
+    return TRUE;
+  *buf = ib_cl_buffer_new_take_host (dev, p, size, error);
+  if (*buf == NULL)
+    return FALSE;
+  *host = (*buf)->data;
+  return *host != NULL;
+}
+
+static gboolean
+wrap_buffers (IbClDnnlWeight *wt, IbClDevice *dev, GError **error)
+{
+  return wrap (dev, &wt->data, wt->data_bytes, &wt->data_buf, error) &&
+      wrap (dev, (gpointer *) &wt->bias, (gsize) wt->n * 4, &wt->bias_buf,
+          error) &&
+      wrap (dev, (gpointer *) &wt->scale, (gsize) wt->n * 4, &wt->scale_buf,
+          error);
+}
+
+/* K padded to the blocks when @wt's packed layout is the one
+ * gemv_blocked.cl reads (oneDNN 2.6 with AVX-512: BA16a64b2a for bf16,
+ * BA16a64b4a for int8), else 0. */
+static int
+blocked_kp (const IbClDnnlWeight *wt)
+{
+  const dnnl_memory_desc_t *md = &wt->md;
+  const dnnl_blocking_desc_t *b = &md->format_desc.blocking;
+  const int per_word = wt->storage == IB_CL_DTYPE_Q8 ? 4 : 2;
+  const dnnl_dim_t kp = md->padded_dims[0], np = md->padded_dims[1];
+
+  if (md->format_kind != dnnl_blocked || md->ndims != 2 || md->offset0 != 0 ||
+      md->extra.flags != 0 || b->inner_nblks != 3 || b->inner_blks[0] != 16 ||
+      b->inner_idxs[0] != 0 || b->inner_blks[1] != 64 ||
+      b->inner_idxs[1] != 1 || b->inner_blks[2] != per_word ||
+      b->inner_idxs[2] != 0 || kp % (16 * per_word) != 0 || np % 64 != 0 ||
+      b->strides[0] != 16 * 64 * per_word || b->strides[1] != kp * 64)
+    return 0;
+  return (int) kp;
+}
+
 IbClDnnlWeight *
-ib_cl_dnnl_weight_new (const void *w, IbClDtype src, int n, int k,
-    const void *bias, IbClDtype storage, GError **error)
+ib_cl_dnnl_weight_new (IbClDevice *dev, const void *w, IbClDtype src, int n,
+    int k, const void *bias, IbClDtype storage, GError **error)
 {
   IbClDnnlWeight *wt = NULL;
   dnnl_memory_desc_t any;
@@ -456,6 +510,9 @@ ib_cl_dnnl_weight_new (const void *w, IbClDtype src, int n, int k,
     for (j = 0; j < n; j++)
       wt->bias[j] = row[j];
   }
+  if (!wrap_buffers (wt, dev, error))
+    goto out;
+  wt->kp = blocked_kp (wt);
   ib_cl_host_free (plain);
   g_free (row);
   dnnl_primitive_desc_destroy (pd);
@@ -477,9 +534,18 @@ ib_cl_dnnl_weight_free (IbClDnnlWeight *w)
 {
   if (w == NULL)
     return;
-  ib_cl_host_free (w->data);
-  ib_cl_host_free (w->bias);
-  ib_cl_host_free (w->scale);
+  if (w->data_buf)
+    ib_cl_buffer_free (w->data_buf);
+  else
+    ib_cl_host_free (w->data);
+  if (w->bias_buf)
+    ib_cl_buffer_free (w->bias_buf);
+  else
+    ib_cl_host_free (w->bias);
+  if (w->scale_buf)
+    ib_cl_buffer_free (w->scale_buf);
+  else
+    ib_cl_host_free (w->scale);
   ib_cl_host_free (w->colsum);
   g_free (w);
 }
@@ -494,6 +560,12 @@ ib_cl_dnnl_weight_get_bytes (const IbClDnnlWeight *w)
   if (w->scale)
     b += (gsize) w->n * 8;
   return b;
+}
+
+gboolean
+ib_cl_dnnl_weight_has_gemv (const IbClDnnlWeight *w)
+{
+  return w->kp > 0;
 }
 
 /* A[m,k] f32 -> bf16. */
@@ -594,6 +666,35 @@ host_address (IbClQueue *q, const IbClBuffer *b, const char *what)
           what, ib_cl_device_get_info (ib_cl_queue_get_device (q))->name));
 }
 
+/* Decode: one row through the OpenCL kernel on the packed weight,
+ * enqueued like every other kernel (no synchronisation). */
+static void
+gemv_blocked (IbClQueue *q, const IbClBuffer *a, gsize a_off,
+    const IbClDnnlWeight *w, const IbClBuffer *residual, IbClBuffer *c,
+    gsize c_off)
+{
+  const gboolean q8 = w->storage == IB_CL_DTYPE_Q8;
+  size_t global = (size_t) (w->n + 15) / 16, local = 1;
+  IbClLaunch l;
+
+  if (!ib_cl_launch_begin (&l, q, q8 ? "gemv_blocked_q8" : "gemv_blocked_bf16"))
+    return;
+  ib_cl_launch_mem (&l, a);
+  ib_cl_launch_mem (&l, w->data_buf);
+  if (q8)
+    ib_cl_launch_mem (&l, w->scale_buf);
+  ib_cl_launch_mem_opt (&l, w->bias_buf);
+  ib_cl_launch_mem_opt (&l, residual);
+  ib_cl_launch_mem (&l, c);
+  ib_cl_launch_int (&l, w->n);
+  ib_cl_launch_int (&l, w->k);
+  ib_cl_launch_int (&l, w->kp);
+  ib_cl_launch_int (&l, (w->bias ? 1 : 0) | (residual ? 2 : 0));
+  ib_cl_launch_int (&l, (gint32) a_off);
+  ib_cl_launch_int (&l, (gint32) c_off);
+  ib_cl_launch_run (&l, 1, &global, &local);
+}
+
 void
 ib_cl_dnnl_linear (IbClQueue *q, const IbClBuffer *a, gsize a_off,
     const IbClDnnlWeight *w, const IbClBuffer *residual, IbClBuffer *c,
@@ -615,8 +716,13 @@ ib_cl_dnnl_linear (IbClQueue *q, const IbClBuffer *a, gsize a_off,
   int n_args = 0, flags;
   cl_int st;
 
-  if (ib_cl_queue_failed (q) || !host_address (q, a, "input") ||
-      !host_address (q, c, "output") ||
+  if (ib_cl_queue_failed (q))
+    return;
+  if (m == 1 && w->kp > 0) {
+    gemv_blocked (q, a, a_off, w, residual, c, c_off);
+    return;
+  }
+  if (!host_address (q, a, "input") || !host_address (q, c, "output") ||
       (residual && !host_address (q, residual, "residual")))
     return;
   /* q8: bias and residual in our epilogue; bf16: fused by oneDNN (sum

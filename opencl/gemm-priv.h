@@ -26,14 +26,22 @@ void ib_cl_clblast_sgemm_batched (IbClQueue *q, gboolean trans_b, int m, int n,
 typedef struct _IbClDnnlWeight IbClDnnlWeight;
 
 gboolean ib_cl_dnnl_check (IbClDtype storage, gboolean *native, GError **error);
-IbClDnnlWeight *ib_cl_dnnl_weight_new (const void *w, IbClDtype src, int n,
-    int k, const void *bias, IbClDtype storage, GError **error);
+IbClDnnlWeight *ib_cl_dnnl_weight_new (IbClDevice *dev, const void *w,
+    IbClDtype src, int n, int k, const void *bias, IbClDtype storage,
+    GError **error);
 void ib_cl_dnnl_weight_free (IbClDnnlWeight *w);
 gsize ib_cl_dnnl_weight_get_bytes (const IbClDnnlWeight *w);
-/* C rows [c_off/n, +m) = A · Wᵀ + bias (+ R); offsets in floats. */
+/* C rows [c_off/n, +m) = A · Wᵀ + bias (+ R); offsets in floats. m == 1
+ * runs an OpenCL GEMV on the packed weight where its layout is known
+ * (kernels/gemv_blocked.cl), without synchronising. */
 void ib_cl_dnnl_linear (IbClQueue *q, const IbClBuffer *a, gsize a_off,
     const IbClDnnlWeight *w, const IbClBuffer *residual, IbClBuffer *c,
     gsize c_off, int m);
+
+/* TRUE when single rows (decode) of @w run the OpenCL GEMV on oneDNN's
+ * packed layout rather than oneDNN itself (tests). */
+gboolean ib_cl_dnnl_weight_has_gemv (const IbClDnnlWeight *w);
+gboolean ib_cl_weight_has_blocked_gemv (const IbClWeight *w);
 
 /* A per-queue scratch buffer of at least @size bytes, grown on demand (once
  * per model in practice). (transfer none) */

@@ -191,7 +191,7 @@ ib_cl_weight_new (IbClDevice *dev, const void *w, IbClDtype src, int n, int k,
       (n + IB_CL_GEMM_NR - 1) / IB_CL_GEMM_NR * IB_CL_GEMM_NR :
       n;
   if (storage == IB_CL_DTYPE_BF16 || storage == IB_CL_DTYPE_Q8) {
-    wt->dnnl = ib_cl_dnnl_weight_new (w, src, n, k, bias, storage, error);
+    wt->dnnl = ib_cl_dnnl_weight_new (dev, w, src, n, k, bias, storage, error);
     if (wt->dnnl == NULL)
       goto fail;
     return wt;
@@ -261,6 +261,12 @@ ib_cl_weight_get_bytes (const IbClWeight *w)
   if (w->dnnl)
     return ib_cl_dnnl_weight_get_bytes (w->dnnl);
   return w->w->size + (w->bias ? w->bias->size : 0);
+}
+
+gboolean
+ib_cl_weight_has_blocked_gemv (const IbClWeight *w)
+{
+  return w->dnnl && ib_cl_dnnl_weight_has_gemv (w->dnnl);
 }
 
 static gboolean

@@ -11,7 +11,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "gemm.h"
+#include "gemm-priv.h"
 #include "half.h"
 
 typedef struct
@@ -35,6 +35,8 @@ frand (guint32 *s)
   return ((*s >> 8) / 16777216.0f) * 2.0f - 1.0f;
 }
 
+static gboolean native;
+
 static IbClDevice *
 open_cpu (IbClDtype storage)
 {
@@ -50,7 +52,7 @@ open_cpu (IbClDtype storage)
     g_error_free (error);
     return NULL;
   }
-  if (!ib_cl_gemm_supports (dev, storage, NULL, &error)) {
+  if (!ib_cl_gemm_supports (dev, storage, &native, &error)) {
     /* builds without oneDNN: the refusal is the expected behaviour */
     g_assert_error (error, IB_CL_ERROR, IB_CL_ERROR_UNSUPPORTED);
     g_test_message ("%s", error->message);
@@ -138,6 +140,13 @@ check (IbClDevice *dev, IbClQueue *q, IbClArena *arena, Shape s, IbClDtype src,
                   NULL,
       storage, &error);
   g_assert_no_error (error);
+  /* decode (m == 1) runs gemv_blocked.cl on oneDNN's packed layout, which
+   * is the expected one wherever the CPU has AVX512-BF16 */
+  if (native && storage == IB_CL_DTYPE_BF16)
+    g_assert_true (ib_cl_weight_has_blocked_gemv (wt));
+  if (s.m == 1 && !ib_cl_weight_has_blocked_gemv (wt))
+    g_test_message ("%s [%d, %d]: decode through oneDNN (another layout)",
+        ib_cl_dtype_name (storage), s.n, s.k);
   /* sub-buffers at non-zero origins */
   pad = ib_cl_arena_alloc (arena, 12, &error);
   da = ib_cl_arena_alloc (arena, (gsize) ra * s.k * 4, &error);
