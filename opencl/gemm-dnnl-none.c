@@ -39,6 +39,10 @@ ib_cl_dnnl_weight_has_gemv (const IbClDnnlWeight *w)
 }
 
 void
+ib_cl_dnnl_weight_disable_gemv (IbClDnnlWeight *w)
+{}
+
+void
 ib_cl_dnnl_linear (IbClQueue *q, const IbClBuffer *a, gsize a_off,
     const IbClDnnlWeight *w, const IbClBuffer *residual, IbClBuffer *c,
     gsize c_off, int m)

@@ -568,6 +568,12 @@ ib_cl_dnnl_weight_has_gemv (const IbClDnnlWeight *w)
   return w->kp > 0;
 }
 
+void
+ib_cl_dnnl_weight_disable_gemv (IbClDnnlWeight *w)
+{
+  w->kp = 0;
+}
+
 /* A[m,k] f32 -> bf16. */
 static void
 quantize_bf16 (const float *a, guint16 *dst, int m, int k)
@@ -674,7 +680,7 @@ gemv_blocked (IbClQueue *q, const IbClBuffer *a, gsize a_off,
     gsize c_off)
 {
   const gboolean q8 = w->storage == IB_CL_DTYPE_Q8;
-  size_t global = (size_t) (w->n + 15) / 16, local = 1;
+  size_t global = (size_t) (w->n + 63) / 64, local = 1;
   IbClLaunch l;
 
   if (!ib_cl_launch_begin (&l, q, q8 ? "gemv_blocked_q8" : "gemv_blocked_bf16"))

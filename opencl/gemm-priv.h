@@ -42,6 +42,10 @@ void ib_cl_dnnl_linear (IbClQueue *q, const IbClBuffer *a, gsize a_off,
  * packed layout rather than oneDNN itself (tests). */
 gboolean ib_cl_dnnl_weight_has_gemv (const IbClDnnlWeight *w);
 gboolean ib_cl_weight_has_blocked_gemv (const IbClWeight *w);
+/* Sends single rows of @w through oneDNN from now on (the benchmark's
+ * comparison); call before any queue uses @w. */
+void ib_cl_dnnl_weight_disable_gemv (IbClDnnlWeight *w);
+void ib_cl_weight_disable_blocked_gemv (IbClWeight *w);
 
 /* A per-queue scratch buffer of at least @size bytes, grown on demand (once
  * per model in practice). (transfer none) */

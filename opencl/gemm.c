@@ -269,6 +269,13 @@ ib_cl_weight_has_blocked_gemv (const IbClWeight *w)
   return w->dnnl && ib_cl_dnnl_weight_has_gemv (w->dnnl);
 }
 
+void
+ib_cl_weight_disable_blocked_gemv (IbClWeight *w)
+{
+  if (w->dnnl)
+    ib_cl_dnnl_weight_disable_gemv (w->dnnl);
+}
+
 static gboolean
 check_buffer (IbClQueue *q, const IbClBuffer *buf, gsize floats,
     const char *what)

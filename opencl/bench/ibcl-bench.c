@@ -21,7 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gemm.h"
+#include "gemm-priv.h"
 #include "ops.h"
 
 #define MIN_SAMPLE_S 0.05
@@ -292,27 +292,29 @@ static gboolean
 bench_gemv (IbClDevice *dev, IbClQueue *q, int n, int k, double read_gbs,
     GError **error)
 {
-  static const IbClDtype storages[4] = { IB_CL_DTYPE_F32, IB_CL_DTYPE_F16,
-    IB_CL_DTYPE_BF16, IB_CL_DTYPE_Q8 };
+  /* bf16 and q8 twice: the OpenCL GEMV on oneDNN's packed layout, then
+   * oneDNN's own product at M = 1 */
+  static const IbClDtype storages[6] = { IB_CL_DTYPE_F32, IB_CL_DTYPE_F16,
+    IB_CL_DTYPE_BF16, IB_CL_DTYPE_Q8, IB_CL_DTYPE_BF16, IB_CL_DTYPE_Q8 };
   gsize elems = (gsize) n * k;
   int copies = (int) MAX (2, (512u << 20) / (elems * 4) + 1), i, s;
   float *x = random_floats (k, 3), *y = ib_cl_host_alloc ((gsize) n * 4);
   const float **wb = g_new0 (const float *, copies);
-  IbClWeight **wt[4];
-  int n_copies[4];
+  IbClWeight **wt[6];
+  int n_copies[6];
   ClRun run = { q, NULL, copies, 0, NULL, NULL, 1 };
   BlasRun br = { wb, copies, 0, x, y, 1, n, k };
-  double t_blas, t[4];
+  double t_blas, t[6];
   gboolean ok = FALSE;
 
-  for (s = 0; s < 4; s++) {
+  for (s = 0; s < 6; s++) {
     /* the same bytes in flight: 4/size times the fp32 copies */
     n_copies[s] = copies * (int) (4 / ib_cl_dtype_size (storages[s]));
     wt[s] = g_new0 (IbClWeight *, n_copies[s]);
   }
   for (i = 0; i < copies; i++)
     wb[i] = random_floats (elems, 10 + i);
-  for (s = 0; s < 4; s++)
+  for (s = 0; s < 6; s++)
     for (i = 0; i < n_copies[s]; i++) {
       wt[s][i] = weight_or_null (dev, wb[i % copies], n, k, storages[s], error);
       if (wt[s][i] == NULL) {
@@ -320,6 +322,8 @@ bench_gemv (IbClDevice *dev, IbClQueue *q, int n, int k, double read_gbs,
           goto out;
         break;
       }
+      if (s >= 4)
+        ib_cl_weight_disable_blocked_gemv (wt[s][i]);
     }
   run.a = ib_cl_buffer_new (dev, (gsize) k * 4, error);
   run.c = run.a ? ib_cl_buffer_new (dev, (gsize) n * 4, error) : NULL;
@@ -328,16 +332,16 @@ bench_gemv (IbClDevice *dev, IbClQueue *q, int n, int k, double read_gbs,
   ib_cl_queue_upload (q, run.a, 0, x, (gsize) k * 4);
 
   t_blas = time_median (blas_gemv_run, &br);
-  for (s = 0; s < 4; s++)
+  for (s = 0; s < 6; s++)
     t[s] = time_weight (&run, wt[s], n_copies[s]);
   if (!ib_cl_queue_finish (q, error))
     goto out;
   g_print ("%5dx%5d", n, k);
   print_rate (elems * 4.0, t_blas);
-  for (s = 0; s < 4; s++)
+  for (s = 0; s < 6; s++)
     print_rate (elems * (double) ib_cl_dtype_size (storages[s]), t[s]);
   g_print ("   (ms:");
-  for (s = 0; s < 4; s++)
+  for (s = 0; s < 6; s++)
     g_print (" %.3f", t[s] * 1e3);
   g_print ("; f16 %.0f%% of bandwidth)\n",
       t[1] > 0 ? 100 * elems * 2.0 / t[1] / 1e9 / read_gbs : 0.0);
@@ -345,7 +349,7 @@ bench_gemv (IbClDevice *dev, IbClQueue *q, int n, int k, double read_gbs,
 out:
   for (i = 0; i < copies; i++)
     ib_cl_host_free ((gpointer) wb[i]);
-  for (s = 0; s < 4; s++) {
+  for (s = 0; s < 6; s++) {
     for (i = 0; i < n_copies[s]; i++)
       ib_cl_weight_free (wt[s][i]);
     g_free (wt[s]);
@@ -455,8 +459,10 @@ main (int argc, char **argv)
     ib_cl_host_free ((gpointer) rr.p);
     g_print ("\nGEMV GB/s of the weights' bytes (single-token decode, cold "
              "caches); memory read bandwidth %.1f GB/s\n"
-             "      NxK     OpenBLAS  ours f32  ours f16  dnnl bf16   dnnl "
-             "q8\n",
+             "(bf16, q8: OpenCL GEMV on oneDNN's packed layout, then oneDNN's "
+             "own M = 1 product)\n"
+             "      NxK     OpenBLAS  ours f32  ours f16 gemv bf16   gemv q8 "
+             " dnnl bf16   dnnl q8\n",
         read_gbs);
     list = g_strsplit (gemvs, ",", -1);
     for (i = 0; list[i] && *list[i]; i++) {
