@@ -18,9 +18,6 @@ struct _IbClDevice
   IbClGemmBackend gemm;
 };
 
-/* Options for every kernel build: OpenCL C 1.2, exact math (parity with the
- * reference needs IEEE exp/erf; nothing is relaxed). */
-#define IB_CL_BUILD_OPTIONS "-cl-std=CL1.2"
 
 void
 ib_cl_device_params_init (IbClDeviceParams *params)
@@ -397,7 +394,7 @@ ib_cl_device_new (const IbClDeviceParams *params, GError **error)
   for (i = 0; i < IB_CL_N_SOURCES; i++)
     srcs[i] = ib_cl_sources[i].source;
   dev->program = ib_cl_program_build (dev, srcs, IB_CL_N_SOURCES,
-      IB_CL_BUILD_OPTIONS, error);
+      ib_cl_kernel_build_options (), error);
   if (dev->program == NULL)
     goto fail;
   return dev;

@@ -695,7 +695,8 @@ gemv_blocked (IbClQueue *q, const IbClBuffer *a, gsize a_off,
   ib_cl_launch_int (&l, w->n);
   ib_cl_launch_int (&l, w->k);
   ib_cl_launch_int (&l, w->kp);
-  ib_cl_launch_int (&l, (w->bias ? 1 : 0) | (residual ? 2 : 0));
+  ib_cl_launch_int (&l,
+      (w->bias ? IB_HAS_BIAS : 0) | (residual ? IB_HAS_RESIDUAL : 0));
   ib_cl_launch_int (&l, (gint32) a_off);
   ib_cl_launch_int (&l, (gint32) c_off);
   ib_cl_launch_run (&l, 1, &global, &local);

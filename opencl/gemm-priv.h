@@ -3,12 +3,9 @@
 #pragma once
 
 #include "gemm.h"
+#include "kernel-defs.h" /* the OWN backend's tiles: IB_CL_GEMM_MR, _NR */
 
 G_BEGIN_DECLS
-
-/* Tile of the OWN backend: MR rows x NR columns per work-item. */
-#define IB_CL_GEMM_MR 6
-#define IB_CL_GEMM_NR 32
 
 /* CLBlast: parameters for devices its tuning database does not know, and the
  * calls. Only gemm-clblast.c includes clblast_c.h. */

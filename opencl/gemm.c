@@ -380,7 +380,7 @@ ib_cl_linear_rows (IbClQueue *q, const IbClBuffer *a, int a_row,
     const IbClWeight *w, const IbClBuffer *residual, IbClBuffer *c, int c_row,
     int m)
 {
-  int flags = (w->bias ? 1 : 0) | (residual ? 2 : 0);
+  int flags = (w->bias ? IB_HAS_BIAS : 0) | (residual ? IB_HAS_RESIDUAL : 0);
   gsize a_off = (gsize) a_row * w->k, c_off = (gsize) c_row * w->n;
 
   if (ib_cl_queue_failed (q) || m <= 0)
@@ -458,7 +458,7 @@ ib_cl_gemm_batched (IbClQueue *q, gboolean trans_b, int m, int n, int k,
     ib_cl_launch_mem (&l, t);
     ib_cl_launch_int (&l, n);
     ib_cl_launch_int (&l, k);
-    global[0] = (k + 15) / 16;
+    global[0] = (k + IB_CL_TRANSPOSE_K - 1) / IB_CL_TRANSPOSE_K;
     global[1] = n;
     global[2] = batch;
     ib_cl_launch_run (&l, 3, global, local);
@@ -482,8 +482,8 @@ ib_cl_gemm_batched (IbClQueue *q, gboolean trans_b, int m, int n, int k,
   ib_cl_launch_int (&l, n);
   ib_cl_launch_int (&l, k);
   ib_cl_launch_float (&l, alpha);
-  global[0] = (m + 5) / 6;
-  global[1] = (n + 15) / 16;
+  global[0] = (m + IB_CL_BATCHED_MR - 1) / IB_CL_BATCHED_MR;
+  global[1] = (n + IB_CL_BATCHED_NR - 1) / IB_CL_BATCHED_NR;
   global[2] = batch;
   ib_cl_launch_run (&l, 3, global, local);
 }
