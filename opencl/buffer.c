@@ -53,7 +53,9 @@ ib_cl_buffer_new (IbClDevice *dev, gsize size, GError **error)
 
   if (!check_size (dev, size, error))
     return NULL;
-  if (shares_host_memory (dev) &&
+  /* CPU devices only: a GPU with unified memory keeps its own allocations
+   * (and its caches) */
+  if (ib_cl_device_get_info (dev)->is_cpu &&
       (host = ib_cl_host_alloc (MAX (size, 4))) == NULL) {
     g_set_error (error, IB_CL_ERROR, IB_CL_ERROR_NO_MEMORY,
         "out of host memory for a buffer of %" G_GSIZE_FORMAT " bytes", size);
@@ -99,9 +101,11 @@ ib_cl_buffer_new_take_host (IbClDevice *dev, gpointer host, gsize size,
     g_free (buf);
     return NULL;
   }
-  if (zero_copy)
-    buf->host = buf->data = host;
-  else
+  if (zero_copy) {
+    buf->host = host;
+    if (ib_cl_device_get_info (dev)->is_cpu)
+      buf->data = host;
+  } else
     ib_cl_host_free (host);
   return buf;
 }
