@@ -319,6 +319,33 @@ to_bf16_row (const float *src, guint16 *dst, int k)
     dst[i] = to_bf16 (src[i]);
 }
 
+/* One weight row to int8, symmetric: W[j][:] ~ scale * q, |q| <= 127;
+ * @sum gets the sum of q (the zero-point correction of the product). */
+HOT static void
+quantize_s8_row (const float *row, gint8 *q, int k, float *scale, gint32 *sum)
+{
+  float amax = 0.0f, s, inv;
+  gint32 total = 0;
+  int i;
+
+#pragma omp simd reduction(max : amax)
+  for (i = 0; i < k; i++) {
+    float a = row[i] < 0.0f ? -row[i] : row[i];
+    amax = a > amax ? a : amax;
+  }
+  s = amax > 0.0f ? amax / 127.0f : 1.0f;
+  inv = 1.0f / s;
+#pragma omp simd reduction(+ : total)
+  for (i = 0; i < k; i++) {
+    float v = nearbyintf (row[i] * inv);
+    v = v < -127.0f ? -127.0f : v;
+    q[i] = (gint8) (v > 127.0f ? 127.0f : v);
+    total += q[i];
+  }
+  *scale = s;
+  *sum = total;
+}
+
 /* The plain [n, k] weight in the storage type (bf16, or s8 with its
  * per-output-channel scales and row sums). */
 static gboolean
@@ -332,30 +359,16 @@ fill_plain (IbClDnnlWeight *wt, const void *w, IbClDtype src, void *plain,
 #pragma omp parallel for schedule(static) if ((gsize) n * k >= PARALLEL_MIN)
   for (j = 0; j < n; j++) {
     float *row = g_try_malloc ((gsize) k * 4);
-    int i;
     if (row == NULL) {
       oom = TRUE;
       continue;
     }
     source_row (w, src, k, j, row);
-    if (wt->storage == IB_CL_DTYPE_BF16) {
+    if (wt->storage == IB_CL_DTYPE_BF16)
       to_bf16_row (row, (guint16 *) plain + (gsize) j * k, k);
-    } else {
-      gint8 *q = (gint8 *) plain + (gsize) j * k;
-      float amax = 0.0f, s, inv;
-      gint32 sum = 0;
-      for (i = 0; i < k; i++)
-        amax = fmaxf (amax, fabsf (row[i]));
-      s = amax > 0.0f ? amax / 127.0f : 1.0f;
-      inv = 1.0f / s;
-      for (i = 0; i < k; i++) {
-        float v = nearbyintf (row[i] * inv);
-        q[i] = (gint8) fminf (fmaxf (v, -127.0f), 127.0f);
-        sum += q[i];
-      }
-      wt->scale[j] = s;
-      wt->colsum[j] = sum;
-    }
+    else
+      quantize_s8_row (row, (gint8 *) plain + (gsize) j * k, k, &wt->scale[j],
+          &wt->colsum[j]);
     g_free (row);
   }
   if (oom)
