@@ -49,8 +49,13 @@ typedef struct
 {
   int m, n, k;
   int storage;
-  int flags; /* 1: bias input, 2: sum post-op (residual) */
+  int flags; /* PRIM_BIAS, PRIM_SUM */
 } PrimKey;
+
+/* What a product fuses: the bias as its bias input, the residual as a sum
+ * post-op (C holds R before the product). */
+#define PRIM_BIAS 1
+#define PRIM_SUM 2
 
 typedef struct
 {
@@ -170,15 +175,15 @@ matmul_pd (dnnl_primitive_desc_t *pd, int m, int n, int k, IbClDtype storage,
   md_plain (&smd, m, k, src_type (storage), dnnl_ab);
   md_plain (&dmd, m, n, dst_type (storage), dnnl_ab);
   md_plain (&bmd, 1, n, dnnl_f32, dnnl_ab);
-  st =
-      dnnl_matmul_desc_init (&desc, &smd, wmd, (flags & 1) ? &bmd : NULL, &dmd);
+  st = dnnl_matmul_desc_init (&desc, &smd, wmd,
+      (flags & PRIM_BIAS) ? &bmd : NULL, &dmd);
   if (st != dnnl_success)
     return st;
   if ((st = dnnl_primitive_attr_create (&attr)) != dnnl_success)
     return st;
   st =
       dnnl_primitive_attr_set_scratchpad_mode (attr, dnnl_scratchpad_mode_user);
-  if (st == dnnl_success && (flags & 2)) {
+  if (st == dnnl_success && (flags & PRIM_SUM)) {
     st = dnnl_post_ops_create (&ops);
     if (st == dnnl_success)
       st = dnnl_post_ops_append_sum (ops, 1.0f);
@@ -747,7 +752,7 @@ ib_cl_dnnl_linear (IbClQueue *q, const IbClBuffer *a, gsize a_off,
     return;
   /* q8: bias and residual in our epilogue; bf16: fused by oneDNN (sum
    * post-op on C, which holds R first) */
-  flags = q8 ? 0 : (w->bias ? 1 : 0) | (residual ? 2 : 0);
+  flags = q8 ? 0 : (w->bias ? PRIM_BIAS : 0) | (residual ? PRIM_SUM : 0);
   if ((prim = get_prim (m, w, flags, &e)) == NULL) {
     ib_cl_queue_take_error (q, e);
     return;
@@ -795,7 +800,7 @@ ib_cl_dnnl_linear (IbClQueue *q, const IbClBuffer *a, gsize a_off,
   args[n_args++] = (dnnl_exec_arg_t){ DNNL_ARG_SRC, ms };
   args[n_args++] = (dnnl_exec_arg_t){ DNNL_ARG_WEIGHTS, mw };
   args[n_args++] = (dnnl_exec_arg_t){ DNNL_ARG_DST, md };
-  if (flags & 1) {
+  if (flags & PRIM_BIAS) {
     DNNL_CHECK (dnnl_memory_create (&mb, &bmd, engine, w->bias), &e);
     args[n_args++] = (dnnl_exec_arg_t){ DNNL_ARG_BIAS, mb };
   }
