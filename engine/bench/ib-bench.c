@@ -144,13 +144,15 @@ main (int argc, char **argv)
     ib_answer_free (a);
   }
   g_print ("{\"engine\": \"gst-instructblip\", \"device\": \"%s\", "
-           "\"load_s\": %.3f, \"weights_mb\": %.1f, \"vision_ms_per_frame\": "
+           "\"precision\": \"%s\", \"load_s\": %.3f, \"weights_mb\": %.1f, "
+           "\"vision_ms_per_frame\": "
            "%.2f, "
            "\"qformer_ms_per_frame\": %.2f, \"prefill_ms\": %.2f, "
            "\"decode_ms_per_token\": %.2f, \"rss_after_load_mb\": %.1f, "
            "\"peak_rss_mb\": %.1f, \"frames\": %d, \"tokens\": %d, "
            "\"beams\": %d}\n",
-      ib_model_get_device_name (model), load_s,
+      ib_model_get_device_name (model),
+      ib_precision_to_string (ib_model_get_precision (model)), load_s,
       ib_model_get_weight_bytes (model) / 1048576.0, median (vision, runs),
       median (qformer, runs), median (prefill, runs), median (decode, runs),
       rss_after_load, peak_rss_mb (), frames, tokens, beams);
