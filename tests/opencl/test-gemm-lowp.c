@@ -257,52 +257,73 @@ test_linear (gconstpointer data)
   ib_cl_queue_free (q);
 }
 
-/* Work queued before the product (which writes A) is finished first, and a
- * queue that already failed skips the product and keeps its first error. */
+/* Work queued before a oneDNN product (two rows: not the decode GEMV) is
+ * finished before it reads A, work queued after it sees its C, and a queue
+ * that already failed skips the product and keeps its first error. */
 static void
 test_sync (gconstpointer data)
 {
   IbClDtype storage = GPOINTER_TO_INT (data);
   g_autoptr (IbClDevice) dev = open_cpu (storage);
   const int n = 3, k = 4;
-  float w[12] = { 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0 }, a[4] = { 1, 2, 3, 4 };
-  float zero[4] = { 0 }, c[3];
+  float w[12] = { 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0 };
+  float a[8] = { 1, 2, 3, 4, 5, 6, 7, 8 }, zero[8] = { 0 };
+  float sentinel[6] = { -9, -9, -9, -9, -9, -9 }, c[6];
+  const float want[6] = { 1, 2, 3, 5, 6, 7 };
   GError *error = NULL;
-  IbClBuffer *da, *db, *dc, *small;
+  IbClBuffer *da, *db, *dc, *dd, *small, *big0, *big1;
+  const gsize big = 64u << 20;
   IbClWeight *wt;
   IbClQueue *q;
+  int i;
 
   if (dev == NULL)
     return;
   q = ib_cl_queue_new (dev, &error);
   wt = ib_cl_weight_new (dev, w, IB_CL_DTYPE_F32, n, k, NULL, storage, &error);
-  da = ib_cl_buffer_new (dev, 16, &error);
-  db = ib_cl_buffer_new (dev, 16, &error);
-  dc = ib_cl_buffer_new (dev, 12, &error);
+  da = ib_cl_buffer_new (dev, sizeof (a), &error);
+  db = ib_cl_buffer_new (dev, sizeof (a), &error);
+  dc = ib_cl_buffer_new (dev, sizeof (c), &error);
+  dd = ib_cl_buffer_new (dev, sizeof (c), &error);
   g_assert_no_error (error);
-  /* A arrives by an enqueued copy the product must wait for */
-  ib_cl_queue_upload (q, da, 0, zero, 16);
-  ib_cl_queue_upload (q, db, 0, a, 16);
-  ib_cl_queue_finish (q, &error);
-  ib_cl_queue_copy (q, db, 0, da, 0, 16);
-  ib_cl_linear (q, da, wt, NULL, dc, 1);
-  ib_cl_queue_download (q, dc, 0, c, 12);
+  big0 = ib_cl_buffer_new (dev, big, &error);
+  big1 = ib_cl_buffer_new (dev, big, &error);
+  g_assert_no_error (error);
+  ib_cl_queue_upload (q, da, 0, zero, sizeof (a));
+  ib_cl_queue_upload (q, db, 0, a, sizeof (a));
+  /* a first product grows the queue's scratch (which waits too) */
+  ib_cl_linear (q, da, wt, NULL, dc, 2);
   g_assert_true (ib_cl_queue_finish (q, &error));
-  g_assert_cmpfloat (fabsf (c[0] - 1), <, 0.02);
-  g_assert_cmpfloat (fabsf (c[1] - 2), <, 0.02);
-  g_assert_cmpfloat (fabsf (c[2] - 3), <, 0.02);
+  /* A arrives by an enqueued copy behind a long one, C leaves by another */
+  ib_cl_queue_copy (q, big0, 0, big1, 0, big);
+  ib_cl_queue_copy (q, db, 0, da, 0, sizeof (a));
+  ib_cl_linear (q, da, wt, NULL, dc, 2);
+  ib_cl_queue_copy (q, dc, 0, dd, 0, sizeof (c));
+  ib_cl_queue_download (q, dd, 0, c, sizeof (c));
+  g_assert_true (ib_cl_queue_finish (q, &error));
+  for (i = 0; i < 6; i++)
+    g_assert_cmpfloat (fabsf (c[i] - want[i]), <, 0.05);
 
   /* sticky error: an overrun product fails, the next one is skipped */
+  ib_cl_queue_upload (q, dc, 0, sentinel, sizeof (c));
+  g_assert_true (ib_cl_queue_finish (q, &error));
   small = ib_cl_buffer_new (dev, 4, &error);
-  ib_cl_linear (q, small, wt, NULL, dc, 1);
-  ib_cl_linear (q, da, wt, NULL, dc, 1);
+  ib_cl_linear (q, small, wt, NULL, dc, 2);
+  ib_cl_linear (q, da, wt, NULL, dc, 2);
   g_assert_false (ib_cl_queue_finish (q, &error));
   g_assert_error (error, IB_CL_ERROR, IB_CL_ERROR_INVALID_ARG);
   g_clear_error (&error);
+  ib_cl_queue_download (q, dc, 0, c, sizeof (c));
+  g_assert_true (ib_cl_queue_finish (q, &error));
+  for (i = 0; i < 6; i++)
+    g_assert_cmpfloat (c[i], ==, -9);
   ib_cl_buffer_free (small);
+  ib_cl_buffer_free (big0);
+  ib_cl_buffer_free (big1);
   ib_cl_buffer_free (da);
   ib_cl_buffer_free (db);
   ib_cl_buffer_free (dc);
+  ib_cl_buffer_free (dd);
   ib_cl_weight_free (wt);
   ib_cl_queue_free (q);
 }
