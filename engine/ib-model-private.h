@@ -5,6 +5,7 @@
 #include "instructblip.h"
 #include "ib-checkpoint.h"
 #include "llama.h"
+#include "precision.h"
 #include "qformer.h"
 #include "t5.h"
 #include "tokenizer.h"
@@ -26,6 +27,7 @@ struct _IbModel
   IbT5 *t5;
   gsize weight_bytes;
   IbImageResize image_resize; /* resolved: never IB_IMAGE_RESIZE_AUTO */
+  IbPrecision precision; /* the weights' storage (never AUTO) */
 };
 
 G_END_DECLS

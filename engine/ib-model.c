@@ -10,7 +10,7 @@ ib_model_params_init (IbModelParams *params)
 {
   memset (params, 0, sizeof (*params));
   params->device = "auto";
-  params->precision = IB_PRECISION_F32;
+  params->precision = IB_PRECISION_AUTO;
   params->image_resize = IB_IMAGE_RESIZE_AUTO;
 }
 
@@ -30,6 +30,42 @@ load_tokenizer (const char *dir, const char *sub, GError **error)
     tok = ib_tokenizer_new_from_file (path, error);
   g_free (path);
   return tok;
+}
+
+/* The precision to load @st at on @dev: @asked if the device runs it and
+ * it fits, for AUTO the choice of ib_precision_choose; refused before
+ * anything is packed. */
+static gboolean
+choose_precision (IbClDevice *dev, const IbSafetensors *st,
+    const IbModelConfig *cfg, IbPrecision asked, IbPrecision *chosen,
+    GError **error)
+{
+  IbPrecisionFit fit = { 0 };
+  IbContextParams cp;
+  char *what = NULL;
+  gboolean ok;
+  int p;
+
+  for (p = 0; p < IB_N_PRECISIONS; p++) {
+    GError *e = NULL;
+    fit.supported[p] =
+        ib_cl_gemm_supports (dev, ib_precision_storage (p), &fit.native[p], &e);
+    if (e && p == (int) asked) {
+      g_set_error (error, IB_ERROR, IB_ERROR_UNSUPPORTED, "precision %s: %s",
+          ib_precision_to_string (asked), e->message);
+      g_error_free (e);
+      return FALSE;
+    }
+    g_clear_error (&e);
+    fit.weights[p] = ib_precision_weight_bytes (st, p);
+  }
+  ib_context_params_init (&cp);
+  fit.context = ib_precision_context_bytes (cfg, &cp);
+  fit.available = ib_precision_available_bytes (dev, &what);
+  fit.available_what = what;
+  ok = ib_precision_choose (&fit, asked, chosen, error);
+  g_free (what);
+  return ok;
 }
 
 IbModel *
@@ -96,10 +132,12 @@ ib_model_load (const char *dir, const IbModelParams *params, GError **error)
     goto fail;
   }
 
+  if (!choose_precision (m->dev, ib_checkpoint_get_safetensors (ckpt), m->cfg,
+          params->precision, &m->precision, error))
+    goto fail;
   loader.dev = m->dev;
   loader.st = ib_checkpoint_get_safetensors (ckpt);
-  loader.storage =
-      params->precision == IB_PRECISION_F16 ? IB_CL_DTYPE_F16 : IB_CL_DTYPE_F32;
+  loader.storage = ib_precision_storage (m->precision);
   if (!(m->vit = ib_vit_new (&loader, &m->cfg->vision, &cl_error)) ||
       !(m->qformer = ib_qformer_new (&loader, &m->cfg->qformer,
             m->cfg->n_query_tokens, m->cfg->text.hidden_dim, &cl_error)))
@@ -171,4 +209,10 @@ gsize
 ib_model_get_weight_bytes (const IbModel *model)
 {
   return model->weight_bytes;
+}
+
+IbPrecision
+ib_model_get_precision (const IbModel *model)
+{
+  return model->precision;
 }

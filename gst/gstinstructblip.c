@@ -423,8 +423,23 @@ gst_instruct_blip_start (GstBaseTransform *trans)
   id = g_strdup (self->instance_id);
   n_frames = self->num_frames;
   ib_model_params_init (&mp);
-  if (self->precision == GST_INSTRUCT_BLIP_PRECISION_FP16)
-    mp.precision = IB_PRECISION_F16;
+  switch (self->precision) {
+    case GST_INSTRUCT_BLIP_PRECISION_FP32:
+      mp.precision = IB_PRECISION_F32;
+      break;
+    case GST_INSTRUCT_BLIP_PRECISION_FP16:
+      mp.precision = IB_PRECISION_F16;
+      break;
+    case GST_INSTRUCT_BLIP_PRECISION_BF16:
+      mp.precision = IB_PRECISION_BF16;
+      break;
+    case GST_INSTRUCT_BLIP_PRECISION_Q8:
+      mp.precision = IB_PRECISION_Q8;
+      break;
+    default:
+      mp.precision = IB_PRECISION_AUTO;
+      break;
+  }
   GST_OBJECT_UNLOCK (self);
   mp.device = device;
 

@@ -50,6 +50,12 @@ gst_instruct_blip_precision_get_type (void)
     { GST_INSTRUCT_BLIP_PRECISION_FP32, "32-bit float weights", "fp32" },
     { GST_INSTRUCT_BLIP_PRECISION_FP16,
         "16-bit float weights (half the memory)", "fp16" },
+    { GST_INSTRUCT_BLIP_PRECISION_BF16,
+        "bfloat16 weights and products (CPU devices, oneDNN)", "bf16" },
+    { GST_INSTRUCT_BLIP_PRECISION_Q8,
+        "8-bit weights and activations (CPU devices, oneDNN)", "q8" },
+    { GST_INSTRUCT_BLIP_PRECISION_AUTO,
+        "The most exact precision that fits the device's memory", "auto" },
     { 0, NULL, NULL },
   };
 

@@ -39,11 +39,20 @@ typedef enum
  * @GST_INSTRUCT_BLIP_PRECISION_FP32: weights stored as fp32 on the device
  * @GST_INSTRUCT_BLIP_PRECISION_FP16: weights stored as fp16 (half the
  *     memory)
+ * @GST_INSTRUCT_BLIP_PRECISION_BF16: bf16 weights and products (CPU
+ *     devices, oneDNN; half the memory)
+ * @GST_INSTRUCT_BLIP_PRECISION_Q8: int8 weights, activations quantised per
+ *     token (CPU devices, oneDNN; a quarter of the memory)
+ * @GST_INSTRUCT_BLIP_PRECISION_AUTO: the most exact precision that fits the
+ *     device's memory
  */
 typedef enum
 {
   GST_INSTRUCT_BLIP_PRECISION_FP32,
   GST_INSTRUCT_BLIP_PRECISION_FP16,
+  GST_INSTRUCT_BLIP_PRECISION_BF16,
+  GST_INSTRUCT_BLIP_PRECISION_Q8,
+  GST_INSTRUCT_BLIP_PRECISION_AUTO,
 } GstInstructBlipPrecision;
 
 #define GST_TYPE_INSTRUCT_BLIP_PROCESSING_MODE \

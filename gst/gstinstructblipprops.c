@@ -16,7 +16,7 @@
 #define DEFAULT_MAX_PENDING 1
 #define DEFAULT_DROP_POLICY GST_INSTRUCT_BLIP_DROP_OLDEST
 #define DEFAULT_DEVICE "auto"
-#define DEFAULT_PRECISION GST_INSTRUCT_BLIP_PRECISION_FP32
+#define DEFAULT_PRECISION GST_INSTRUCT_BLIP_PRECISION_AUTO
 #define DEFAULT_POST_MESSAGES TRUE
 #define DEFAULT_DRAIN_TIMEOUT (30 * GST_SECOND)
 #define DEFAULT_SEED 0
@@ -529,7 +529,8 @@ gst_instruct_blip_install_properties (GObjectClass *oc)
           G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
   g_object_class_install_property (oc, PROP_PRECISION,
       g_param_spec_enum ("precision", "Precision",
-          "How weights are stored on the device",
+          "How weights are stored on the device (bf16 and q8: CPU devices, "
+          "with oneDNN)",
           GST_TYPE_INSTRUCT_BLIP_PRECISION, DEFAULT_PRECISION, RW_READY));
   g_object_class_install_property (oc, PROP_MODEL_INSTANCE_ID,
       g_param_spec_string ("model-instance-id", "Model instance id",

@@ -345,7 +345,7 @@ same_model (const IbWorker *w, const char *model_dir,
       "device \"%s\" and precision %s; elements sharing a model instance "
       "must agree on these",
       w->instance_id, w->model_dir, w->device,
-      w->precision == IB_PRECISION_F16 ? "fp16" : "fp32");
+      ib_precision_to_string (w->precision));
   return FALSE;
 }
 

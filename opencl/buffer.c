@@ -7,15 +7,20 @@
 
 #define HOST_ALIGN 4096
 
-gpointer
-ib_cl_host_alloc (gsize size)
+static gpointer
+host_alloc (gsize size)
 {
   void *p = NULL;
 
-  if (IB_CL_FAULT (IB_CL_FAULT_ALLOC) ||
-      posix_memalign (&p, HOST_ALIGN, MAX (size, 1)) != 0)
+  if (posix_memalign (&p, HOST_ALIGN, MAX (size, 1)) != 0)
     return NULL;
   return p;
+}
+
+gpointer
+ib_cl_host_alloc (gsize size)
+{
+  return IB_CL_FAULT (IB_CL_FAULT_ALLOC) ? NULL : host_alloc (size);
 }
 
 void
@@ -39,26 +44,47 @@ check_size (IbClDevice *dev, gsize size, GError **error)
   return TRUE;
 }
 
+static gboolean
+shares_host_memory (IbClDevice *dev)
+{
+  const IbClDeviceInfo *info = ib_cl_device_get_info (dev);
+  return info->is_cpu || info->host_unified;
+}
+
 IbClBuffer *
 ib_cl_buffer_new (IbClDevice *dev, gsize size, GError **error)
 {
   IbClBuffer *buf;
   cl_int st = CL_SUCCESS;
+  gpointer host = NULL;
 
   if (!check_size (dev, size, error))
     return NULL;
+  /* CPU devices only: a GPU with unified memory keeps its own allocations
+   * (and its caches). One fault point per buffer: the clCreateBuffer
+   * below. */
+  if (ib_cl_device_get_info (dev)->is_cpu &&
+      (host = host_alloc (MAX (size, 4))) == NULL) {
+    g_set_error (error, IB_CL_ERROR, IB_CL_ERROR_NO_MEMORY,
+        "out of host memory for a buffer of %" G_GSIZE_FORMAT " bytes", size);
+    return NULL;
+  }
   buf = g_new0 (IbClBuffer, 1);
   buf->size = size;
   if (IB_CL_FAULT (IB_CL_FAULT_ALLOC))
     st = CL_MEM_OBJECT_ALLOCATION_FAILURE;
   else
     buf->mem = clCreateBuffer (ib_cl_device_get_context (dev),
-        CL_MEM_READ_WRITE, MAX (size, 4), NULL, &st);
+        CL_MEM_READ_WRITE | (host ? CL_MEM_USE_HOST_PTR : 0), MAX (size, 4),
+        host, &st);
   if (st != CL_SUCCESS) {
     ib_cl_set_error (error, st, "clCreateBuffer");
+    ib_cl_host_free (host);
     g_free (buf);
     return NULL;
   }
+  buf->host = host;
+  buf->data = host;
   return buf;
 }
 
@@ -66,10 +92,9 @@ IbClBuffer *
 ib_cl_buffer_new_take_host (IbClDevice *dev, gpointer host, gsize size,
     GError **error)
 {
-  const IbClDeviceInfo *info = ib_cl_device_get_info (dev);
   IbClBuffer *buf;
   cl_int st = CL_SUCCESS;
-  gboolean zero_copy = info->is_cpu || info->host_unified;
+  gboolean zero_copy = shares_host_memory (dev);
 
   if (!check_size (dev, size, error)) {
     ib_cl_host_free (host);
@@ -90,9 +115,11 @@ ib_cl_buffer_new_take_host (IbClDevice *dev, gpointer host, gsize size,
     g_free (buf);
     return NULL;
   }
-  if (zero_copy)
+  if (zero_copy) {
     buf->host = host;
-  else
+    if (ib_cl_device_get_info (dev)->is_cpu)
+      buf->data = host;
+  } else
     ib_cl_host_free (host);
   return buf;
 }
@@ -186,6 +213,8 @@ ib_cl_arena_alloc (IbClArena *arena, gsize size, GError **error)
     g_free (sub);
     return NULL;
   }
+  if (arena->base->data)
+    sub->data = arena->base->data + region.origin;
   arena->used += need;
   g_ptr_array_add (arena->allocs, sub);
   return sub;

@@ -11,6 +11,10 @@ typedef struct
   cl_mem mem;
   gsize size; /* bytes */
   gpointer host; /* owned zero-copy backing store, or NULL */
+  guint8 *data; /* the bytes in host memory on CPU devices: @host, or
+                 * inside the parent buffer for arena allocations; NULL on
+                 * other devices. Valid for host code once the queue is
+                 * finished. */
 } IbClBuffer;
 
 /* Page-aligned host memory for ib_cl_buffer_new_take_host(); NULL when
@@ -18,7 +22,8 @@ typedef struct
 gpointer ib_cl_host_alloc (gsize size);
 void ib_cl_host_free (gpointer p);
 
-/* A read-write device buffer of @size bytes. (transfer full) */
+/* A read-write device buffer of @size bytes; on CPU devices it lives in
+ * page-aligned host memory the host can address (@data). (transfer full) */
 IbClBuffer *ib_cl_buffer_new (IbClDevice *dev, gsize size, GError **error);
 
 /* A read-only buffer holding @host (from ib_cl_host_alloc, filled by the

@@ -20,9 +20,6 @@ struct _IbClDevice
   IbClGemmBackend gemm;
 };
 
-/* Options for every kernel build: OpenCL C 1.2, exact math (parity with the
- * reference needs IEEE exp/erf; nothing is relaxed). */
-#define IB_CL_BUILD_OPTIONS "-cl-std=CL1.2"
 
 void
 ib_cl_device_params_init (IbClDeviceParams *params)
@@ -448,7 +445,7 @@ ib_cl_device_new (const IbClDeviceParams *params, GError **error)
       *params->cache_dir                ? g_strdup (params->cache_dir) :
                                           NULL;
   dev->program = ib_cl_program_cache_build (dev, cache_dir, srcs,
-      IB_CL_N_SOURCES, IB_CL_BUILD_OPTIONS, error);
+      IB_CL_N_SOURCES, ib_cl_kernel_build_options (), error);
   g_free (cache_dir);
   if (dev->program == NULL)
     goto fail;

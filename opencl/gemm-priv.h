@@ -3,12 +3,9 @@
 #pragma once
 
 #include "gemm.h"
+#include "kernel-defs.h" /* the OWN backend's tiles: IB_CL_GEMM_MR, _NR */
 
 G_BEGIN_DECLS
-
-/* Tile of the OWN backend: MR rows x NR columns per work-item. */
-#define IB_CL_GEMM_MR 6
-#define IB_CL_GEMM_NR 32
 
 /* CLBlast: parameters for devices its tuning database does not know, and the
  * calls. Only gemm-clblast.c includes clblast_c.h. */
@@ -18,6 +15,34 @@ void ib_cl_clblast_sgemm (IbClQueue *q, gboolean trans_b, int m, int n, int k,
     gsize b_off, int ldb, float beta, IbClBuffer *c, gsize c_off, int ldc);
 void ib_cl_clblast_sgemm_batched (IbClQueue *q, gboolean trans_b, int m, int n,
     int k, float alpha, IbClMatrix a, IbClMatrix b, IbClMatrix c, int batch);
+
+/* oneDNN (gemm-dnnl.c; gemm-dnnl-none.c in builds without it): bf16 and
+ * q8 weights packed in oneDNN's preferred layout, and the product on the
+ * host memory of @a, @residual and @c (device sharing host memory), after
+ * one clFinish. Errors go to the queue's sticky error. */
+typedef struct _IbClDnnlWeight IbClDnnlWeight;
+
+gboolean ib_cl_dnnl_check (IbClDtype storage, gboolean *native, GError **error);
+IbClDnnlWeight *ib_cl_dnnl_weight_new (IbClDevice *dev, const void *w,
+    IbClDtype src, int n, int k, const void *bias, IbClDtype storage,
+    GError **error);
+void ib_cl_dnnl_weight_free (IbClDnnlWeight *w);
+gsize ib_cl_dnnl_weight_get_bytes (const IbClDnnlWeight *w);
+/* C rows [c_off/n, +m) = A · Wᵀ + bias (+ R); offsets in floats. m == 1
+ * runs an OpenCL GEMV on the packed weight where its layout is known
+ * (kernels/gemv_blocked.cl), without synchronising. */
+void ib_cl_dnnl_linear (IbClQueue *q, const IbClBuffer *a, gsize a_off,
+    const IbClDnnlWeight *w, const IbClBuffer *residual, IbClBuffer *c,
+    gsize c_off, int m);
+
+/* TRUE when single rows (decode) of @w run the OpenCL GEMV on oneDNN's
+ * packed layout rather than oneDNN itself (tests). */
+gboolean ib_cl_dnnl_weight_has_gemv (const IbClDnnlWeight *w);
+gboolean ib_cl_weight_has_blocked_gemv (const IbClWeight *w);
+/* Sends single rows of @w through oneDNN from now on (the benchmark's
+ * comparison); call before any queue uses @w. */
+void ib_cl_dnnl_weight_disable_gemv (IbClDnnlWeight *w);
+void ib_cl_weight_disable_blocked_gemv (IbClWeight *w);
 
 /* A per-queue scratch buffer of at least @size bytes, grown on demand (once
  * per model in practice). (transfer none) */

@@ -15,12 +15,20 @@ struct _IbClWeight
   int n_padded; /* OWN: n rounded up to whole panels */
   IbClBuffer *w; /* OWN: [n_padded/NR][k][NR]; CLBLAST: [k,n] */
   IbClBuffer *bias; /* [n_padded] f32, or NULL */
+  IbClDnnlWeight *dnnl; /* BF16 and Q8 storage: everything is here */
 };
 
 gsize
 ib_cl_dtype_size (IbClDtype dtype)
 {
-  return dtype == IB_CL_DTYPE_F32 ? 4 : 2;
+  switch (dtype) {
+    case IB_CL_DTYPE_F32:
+      return 4;
+    case IB_CL_DTYPE_Q8:
+      return 1;
+    default:
+      return 2;
+  }
 }
 
 const char *
@@ -33,6 +41,8 @@ ib_cl_dtype_name (IbClDtype dtype)
       return "f16";
     case IB_CL_DTYPE_BF16:
       return "bf16";
+    case IB_CL_DTYPE_Q8:
+      return "q8";
   }
   return "?";
 }
@@ -122,6 +132,34 @@ pack (void *dst, const void *w, IbClDtype src, IbClDtype storage, int n, int k,
   }
 }
 
+gboolean
+ib_cl_gemm_supports (IbClDevice *dev, IbClDtype storage, gboolean *native,
+    GError **error)
+{
+  const IbClDeviceInfo *info = ib_cl_device_get_info (dev);
+
+  if (native)
+    *native = TRUE;
+  if (storage == IB_CL_DTYPE_F32 || storage == IB_CL_DTYPE_F16)
+    return TRUE;
+  if (storage != IB_CL_DTYPE_BF16 && storage != IB_CL_DTYPE_Q8) {
+    g_set_error (error, IB_CL_ERROR, IB_CL_ERROR_INVALID_ARG,
+        "unknown weight storage %d", (int) storage);
+    return FALSE;
+  }
+  /* oneDNN computes on the host in the buffers' memory: a CPU device's
+   * buffers are host memory; a GPU's (even with unified memory) would need
+   * mapping and cache flushes, and its own kernels: not done yet. */
+  if (!info->is_cpu) {
+    g_set_error (error, IB_CL_ERROR, IB_CL_ERROR_UNSUPPORTED,
+        "%s weights run through oneDNN on CPU devices only; %s is not a "
+        "CPU device (use fp32 or fp16)",
+        ib_cl_dtype_name (storage), info->name);
+    return FALSE;
+  }
+  return ib_cl_dnnl_check (storage, native, error);
+}
+
 IbClWeight *
 ib_cl_weight_new (IbClDevice *dev, const void *w, IbClDtype src, int n, int k,
     const void *bias, IbClDtype storage, GError **error)
@@ -135,11 +173,13 @@ ib_cl_weight_new (IbClDevice *dev, const void *w, IbClDtype src, int n, int k,
         "invalid weight shape [%d, %d]", n, k);
     return NULL;
   }
-  if (storage == IB_CL_DTYPE_BF16) {
-    g_set_error (error, IB_CL_ERROR, IB_CL_ERROR_UNSUPPORTED,
-        "bf16 weight storage is not supported; use f32 or f16");
+  if (src == IB_CL_DTYPE_Q8) {
+    g_set_error (error, IB_CL_ERROR, IB_CL_ERROR_INVALID_ARG,
+        "q8 is a storage type, not a source dtype");
     return NULL;
   }
+  if (!ib_cl_gemm_supports (dev, storage, NULL, error))
+    return NULL;
 
   wt = g_new0 (IbClWeight, 1);
   wt->dev = ib_cl_device_ref (dev);
@@ -150,6 +190,12 @@ ib_cl_weight_new (IbClDevice *dev, const void *w, IbClDtype src, int n, int k,
   wt->n_padded = wt->backend == IB_CL_GEMM_OWN ?
       (n + IB_CL_GEMM_NR - 1) / IB_CL_GEMM_NR * IB_CL_GEMM_NR :
       n;
+  if (storage == IB_CL_DTYPE_BF16 || storage == IB_CL_DTYPE_Q8) {
+    wt->dnnl = ib_cl_dnnl_weight_new (dev, w, src, n, k, bias, storage, error);
+    if (wt->dnnl == NULL)
+      goto fail;
+    return wt;
+  }
 
   bytes = (gsize) wt->n_padded * k * ib_cl_dtype_size (storage);
   host = ib_cl_host_alloc (bytes);
@@ -192,6 +238,7 @@ ib_cl_weight_free (IbClWeight *w)
     return;
   ib_cl_buffer_free (w->w);
   ib_cl_buffer_free (w->bias);
+  ib_cl_dnnl_weight_free (w->dnnl);
   ib_cl_device_unref (w->dev);
   g_free (w);
 }
@@ -211,7 +258,22 @@ ib_cl_weight_get_k (const IbClWeight *w)
 gsize
 ib_cl_weight_get_bytes (const IbClWeight *w)
 {
+  if (w->dnnl)
+    return ib_cl_dnnl_weight_get_bytes (w->dnnl);
   return w->w->size + (w->bias ? w->bias->size : 0);
+}
+
+gboolean
+ib_cl_weight_has_blocked_gemv (const IbClWeight *w)
+{
+  return w->dnnl && ib_cl_dnnl_weight_has_gemv (w->dnnl);
+}
+
+void
+ib_cl_weight_disable_blocked_gemv (IbClWeight *w)
+{
+  if (w->dnnl)
+    ib_cl_dnnl_weight_disable_gemv (w->dnnl);
 }
 
 static gboolean
@@ -318,7 +380,7 @@ ib_cl_linear_rows (IbClQueue *q, const IbClBuffer *a, int a_row,
     const IbClWeight *w, const IbClBuffer *residual, IbClBuffer *c, int c_row,
     int m)
 {
-  int flags = (w->bias ? 1 : 0) | (residual ? 2 : 0);
+  int flags = (w->bias ? IB_HAS_BIAS : 0) | (residual ? IB_HAS_RESIDUAL : 0);
   gsize a_off = (gsize) a_row * w->k, c_off = (gsize) c_row * w->n;
 
   if (ib_cl_queue_failed (q) || m <= 0)
@@ -335,7 +397,9 @@ ib_cl_linear_rows (IbClQueue *q, const IbClBuffer *a, int a_row,
             "linear: offsets beyond 2^31 floats"));
     return;
   }
-  if (w->backend == IB_CL_GEMM_OWN)
+  if (w->dnnl)
+    ib_cl_dnnl_linear (q, a, a_off, w->dnnl, residual, c, c_off, m);
+  else if (w->backend == IB_CL_GEMM_OWN)
     linear_own (q, a, a_off, w, residual, c, c_off, m, flags);
   else
     linear_clblast (q, a, a_off, w, residual, c, c_off, m, flags);
@@ -394,7 +458,7 @@ ib_cl_gemm_batched (IbClQueue *q, gboolean trans_b, int m, int n, int k,
     ib_cl_launch_mem (&l, t);
     ib_cl_launch_int (&l, n);
     ib_cl_launch_int (&l, k);
-    global[0] = (k + 15) / 16;
+    global[0] = (k + IB_CL_TRANSPOSE_K - 1) / IB_CL_TRANSPOSE_K;
     global[1] = n;
     global[2] = batch;
     ib_cl_launch_run (&l, 3, global, local);
@@ -418,8 +482,8 @@ ib_cl_gemm_batched (IbClQueue *q, gboolean trans_b, int m, int n, int k,
   ib_cl_launch_int (&l, n);
   ib_cl_launch_int (&l, k);
   ib_cl_launch_float (&l, alpha);
-  global[0] = (m + 5) / 6;
-  global[1] = (n + 15) / 16;
+  global[0] = (m + IB_CL_BATCHED_MR - 1) / IB_CL_BATCHED_MR;
+  global[1] = (n + IB_CL_BATCHED_NR - 1) / IB_CL_BATCHED_NR;
   global[2] = batch;
   ib_cl_launch_run (&l, 3, global, local);
 }

@@ -8,7 +8,9 @@
  *   with float16 vectors, work-groups of one work-item (docs/gemm-pocl.md).
  * - CLBLAST (GPUs): weights stored [K,N] (CLBlast's fast NN case), fp16
  *   weights widened to fp32 scratch before CLBlastSgemm; the decode GEMV is
- *   our own kernel, one work-item per output column. */
+ *   our own kernel, one work-item per output column.
+ * bf16 and q8 weights (CPU devices, builds with oneDNN) go through oneDNN
+ * in the layout it prefers, on the buffers' host memory (gemm-dnnl.c). */
 #pragma once
 
 #include "queue.h"
@@ -20,6 +22,9 @@ typedef enum
   IB_CL_DTYPE_F32,
   IB_CL_DTYPE_F16,
   IB_CL_DTYPE_BF16,
+  /* storage only: int8 with one fp32 scale per output channel
+   * (symmetric); activations quantised per row at run time */
+  IB_CL_DTYPE_Q8,
 } IbClDtype;
 
 gsize ib_cl_dtype_size (IbClDtype dtype);
@@ -30,10 +35,18 @@ const char *ib_cl_dtype_name (IbClDtype dtype);
  * and shareable by every queue of the device. */
 typedef struct _IbClWeight IbClWeight;
 
-/* Packs @w ([n,k] row-major, dtype @src) into the backend's layout, stored
- * as @storage (F32 or F16; BF16 storage is not supported). @bias ([n], dtype
- * @src) may be NULL. Host memory holds at most the packed copy, which is
- * the device buffer itself on CPU devices. (transfer full) */
+/* Whether @dev can store linear weights as @storage (every device: F32 and
+ * F16; BF16 and Q8: CPU devices sharing host memory, in builds with
+ * oneDNN). @native (may be NULL) tells whether the CPU has the matching
+ * dot-product instructions (AVX512-BF16, VNNI); without them oneDNN
+ * emulates and is slow. FALSE with @error saying why otherwise. */
+gboolean ib_cl_gemm_supports (IbClDevice *dev, IbClDtype storage,
+    gboolean *native, GError **error);
+
+/* Packs @w ([n,k] row-major, dtype @src: F32, F16 or BF16) into the
+ * backend's layout, stored as @storage (see ib_cl_gemm_supports). @bias
+ * ([n], dtype @src) may be NULL. Host memory holds at most the packed copy,
+ * which is the device buffer itself on CPU devices. (transfer full) */
 IbClWeight *ib_cl_weight_new (IbClDevice *dev, const void *w, IbClDtype src,
     int n, int k, const void *bias, IbClDtype storage, GError **error);
 void ib_cl_weight_free (IbClWeight *w);

@@ -7,14 +7,7 @@
 #include <math.h>
 #include <stdarg.h>
 
-/* Flag bits of the kernels (kernels/common.cl, kernels/softmax.cl). */
-#define HAS_BIAS 1
-#define HAS_MASK 4
-
-/* Largest row work-group (kernels/rows.cl IB_ROW_GROUP_MAX) and the most
- * frequencies RoPE takes (kernels/rope.cl IB_ROPE_MAX_HALF). */
-#define ROW_GROUP_MAX 256
-#define ROPE_MAX_HALF 128
+#include "kernel-defs.h" /* IB_HAS_*, IB_ROW_GROUP_MAX, IB_ROPE_MAX_HALF */
 
 /* Work-items per group along the first dimension of the elementwise and
  * per-row kernels, which give every work-item 16 floats. */
@@ -96,7 +89,7 @@ row_group (IbClQueue *q)
   guint forced = ib_cl_queue_get_row_group (q);
 
   if (forced)
-    return MIN (forced, ROW_GROUP_MAX);
+    return MIN (forced, IB_ROW_GROUP_MAX);
   return is_cpu (q) ? 1 : 64;
 }
 
@@ -166,7 +159,7 @@ ib_cl_layernorm (IbClQueue *q, const IbClBuffer *x, const IbClBuffer *w,
   ib_cl_launch_mem (&l, y);
   ib_cl_launch_int (&l, dim);
   ib_cl_launch_float (&l, eps);
-  ib_cl_launch_int (&l, b ? HAS_BIAS : 0);
+  ib_cl_launch_int (&l, b ? IB_HAS_BIAS : 0);
   run_rows (&l, rows);
 }
 
@@ -316,7 +309,7 @@ ib_cl_softmax (IbClQueue *q, IbClBuffer *x, int batch, int rows, int cols,
     const IbClBuffer *key_mask, int causal_offset)
 {
   const char *op = "softmax";
-  int flags = (bias ? HAS_BIAS : 0) | (key_mask ? HAS_MASK : 0);
+  int flags = (bias ? IB_HAS_BIAS : 0) | (key_mask ? IB_HAS_MASK : 0);
   IbClLaunch l;
 
   if (ib_cl_queue_failed (q))
@@ -358,7 +351,7 @@ ib_cl_rope (IbClQueue *q, IbClBuffer *x, gsize offset, int rows, int n_head,
   /* kernels/rope.cl IbRopeFreqs */
   struct
   {
-    cl_float f[ROPE_MAX_HALF];
+    cl_float f[IB_ROPE_MAX_HALF];
   } inv_freq = { { 0 } };
   size_t global[2], local[2];
   int half = head_dim / 2, j;
@@ -374,9 +367,10 @@ ib_cl_rope (IbClQueue *q, IbClBuffer *x, gsize offset, int rows, int n_head,
         rows, n_head, head_dim, ld, pos_offset);
     return;
   }
-  if (half > ROPE_MAX_HALF) {
+  if (half > IB_ROPE_MAX_HALF) {
     GError *e = g_error_new (IB_CL_ERROR, IB_CL_ERROR_UNSUPPORTED,
-        "%s: head_dim %d is larger than %d", op, head_dim, 2 * ROPE_MAX_HALF);
+        "%s: head_dim %d is larger than %d", op, head_dim,
+        2 * IB_ROPE_MAX_HALF);
     ib_cl_queue_take_error (q, e);
     return;
   }

@@ -3,7 +3,7 @@
  * the side-by-side comparison with transformers (compare_transformers.py).
  *
  *   ib-bench --model DIR [--frames N] [--tokens N] [--beams N]
- *            [--precision fp32|fp16] [--device SPEC] [--runs N]
+ *            [--precision fp32|fp16|bf16|q8|auto] [--device SPEC] [--runs N]
  *            [--overlap N]
  *
  * Random pixels (fixed seed) stand in for frames; generation is forced to
@@ -109,8 +109,8 @@ main (int argc, char **argv)
     { "tokens", 't', 0, G_OPTION_ARG_INT, &tokens, "new tokens", "N" },
     { "beams", 'b', 0, G_OPTION_ARG_INT, &beams, "beams", "N" },
     { "runs", 'r', 0, G_OPTION_ARG_INT, &runs, "timed answers", "N" },
-    { "precision", 'p', 0, G_OPTION_ARG_STRING, &precision, "fp32 or fp16",
-        "P" },
+    { "precision", 'p', 0, G_OPTION_ARG_STRING, &precision,
+        "fp32, fp16, bf16, q8 or auto", "P" },
     { "device", 'd', 0, G_OPTION_ARG_STRING, &device, "OpenCL device", "SPEC" },
     { "overlap", 'o', 0, G_OPTION_ARG_INT, &overlap,
         "also N answers on windows sliding by one frame, frame cache on and "
@@ -147,8 +147,11 @@ main (int argc, char **argv)
   ib_model_params_init (&mp);
   if (device)
     mp.device = device;
-  if (precision && g_str_equal (precision, "fp16"))
-    mp.precision = IB_PRECISION_F16;
+  if (precision && !ib_precision_from_string (precision, &mp.precision)) {
+    g_printerr ("ib-bench: --precision is fp32, fp16, bf16, q8 or auto\n");
+    ret = 2;
+    goto out;
+  }
   t0 = g_get_monotonic_time ();
   model = ib_model_load (model_dir, &mp, &error);
   if (model == NULL)
@@ -217,14 +220,16 @@ main (int argc, char **argv)
         overlap, ctx_params.frame_cache, vision_reuse, vision_no_reuse, reused);
   }
   g_print ("{\"engine\": \"gst-instructblip\", \"device\": \"%s\", "
-           "\"load_s\": %.3f, \"weights_mb\": %.1f, \"vision_ms_per_frame\": "
+           "\"precision\": \"%s\", \"load_s\": %.3f, \"weights_mb\": %.1f, "
+           "\"vision_ms_per_frame\": "
            "%.2f, "
            "\"qformer_ms_per_frame\": %.2f, \"prefill_ms\": %.2f, "
            "\"decode_ms_per_token\": %.2f, \"answer_ms\": %.1f, "
            "\"rss_after_load_mb\": %.1f, "
            "\"peak_rss_mb\": %.1f, \"frames\": %d, \"tokens\": %d, "
            "\"beams\": %d%s}\n",
-      ib_model_get_device_name (model), load_s,
+      ib_model_get_device_name (model),
+      ib_precision_to_string (ib_model_get_precision (model)), load_s,
       ib_model_get_weight_bytes (model) / 1048576.0, median (vision, runs),
       median (qformer, runs), median (prefill, runs), median (decode, runs),
       median (answer, runs), rss_after_load, peak_rss_mb (), frames, tokens,

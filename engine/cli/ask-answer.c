@@ -106,7 +106,9 @@ static const GOptionEntry entries[] = {
       "or part of its name",
       "DEV" },
   { "precision", 0, 0, G_OPTION_ARG_STRING, &opts.precision,
-      "Weights on the device: fp32 (default) or fp16", "P" },
+      "Weights on the device: auto (default: the most exact that fits), "
+      "fp32, fp16, bf16 or q8 (bf16 and q8: CPU devices, oneDNN)",
+      "P" },
   { "resize", 0, 0, G_OPTION_ARG_STRING, &opts.resize,
       "Frame preprocessing as transformers' image processor backend: auto "
       "(default: torchvision unless preprocessor_config.json names the PIL "
@@ -229,6 +231,8 @@ check_generate_options (guint64 *seed, GError **error)
 static gboolean
 check_options (int n_files, guint64 *seed, GError **error)
 {
+  IbPrecision precision;
+
   if (opts.prompt != NULL && !g_utf8_validate (opts.prompt, -1, NULL))
     return usage_error (error,
         "--prompt is not valid UTF-8; give the instruction in UTF-8");
@@ -245,9 +249,10 @@ check_options (int n_files, guint64 *seed, GError **error)
   if (opts.frames != UNSET_INT && opts.pixel_values != NULL)
     return usage_error (error,
         "--frames samples a video FILE; --pixel-values brings its own frames");
-  if (opts.precision != NULL && !g_str_equal (opts.precision, "fp32") &&
-      !g_str_equal (opts.precision, "fp16"))
-    return usage_error (error, "--precision is fp32 or fp16, not \"%s\"",
+  if (opts.precision != NULL &&
+      !ib_precision_from_string (opts.precision, &precision))
+    return usage_error (error,
+        "--precision is fp32, fp16, bf16, q8 or auto, not \"%s\"",
         opts.precision);
   if (opts.resize != NULL && !g_str_equal (opts.resize, "auto") &&
       !g_str_equal (opts.resize, "torchvision") &&
@@ -444,8 +449,8 @@ session_load (Session *s, const char *model_dir, char **files, int n_files,
   ib_model_params_init (&mp);
   if (opts.device != NULL)
     mp.device = opts.device;
-  if (opts.precision != NULL && g_str_equal (opts.precision, "fp16"))
-    mp.precision = IB_PRECISION_F16;
+  if (opts.precision != NULL)
+    ib_precision_from_string (opts.precision, &mp.precision);
   if (opts.gemm != NULL && !g_str_equal (opts.gemm, "auto"))
     mp.gemm = opts.gemm;
   if (opts.resize != NULL)
@@ -461,7 +466,7 @@ session_load (Session *s, const char *model_dir, char **files, int n_files,
   if (opts.verbose)
     g_printerr ("instructblip-ask: %s on %s (%s), loaded in %.1f ms\n",
         model_dir, ib_model_get_device_name (s->model),
-        mp.precision == IB_PRECISION_F16 ? "fp16" : "fp32", s->load_ms);
+        ib_precision_to_string (ib_model_get_precision (s->model)), s->load_ms);
   if (s->pixels != NULL &&
       s->pixel_size != ib_model_get_image_size (s->model)) {
     g_set_error (error, IB_ERROR, IB_ERROR_FORMAT,

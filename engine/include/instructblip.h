@@ -52,9 +52,20 @@ G_BEGIN_DECLS
 
 typedef enum
 {
-  IB_PRECISION_F32, /* weights stored as fp32 on the device */
+  IB_PRECISION_F32, /* weights stored as fp32 on the device: exact */
   IB_PRECISION_F16, /* weights stored as fp16: half the memory;
                                  * a 7B model fits a 24 GB machine */
+  IB_PRECISION_BF16, /* bf16 weights and bf16 products (oneDNN;
+                                 * CPU devices): half the memory, faster
+                                 * with AVX512-BF16 */
+  IB_PRECISION_Q8, /* int8 weights (one scale per output
+                                 * channel), activations quantised per token
+                                 * (oneDNN; CPU devices): a quarter */
+  IB_PRECISION_AUTO, /* the most exact precision whose weights fit
+                                 * the device with room for a context, the
+                                 * fastest of equal size the device runs
+                                 * well (fp32, else bf16 where native else
+                                 * fp16, else q8); refused if none fits */
 } IbPrecision;
 
 /* How frames are resized and normalised: transformers has two image
@@ -72,12 +83,16 @@ typedef enum
   IB_IMAGE_RESIZE_PILLOW12, /* the same under Pillow <= 12 (another pass
                              * order for some shapes, portrait among them) */
 } IbImageResize;
+/* "fp32", "fp16", "bf16", "q8", "auto". */
+const char *ib_precision_to_string (IbPrecision precision);
+/* Parses one of those names; FALSE for anything else. */
+gboolean ib_precision_from_string (const char *name, IbPrecision *precision);
 
 typedef struct
 {
   const char *device; /* "auto" (default), "gpu", "cpu", "P:D",
                                  * "D" or part of a device name */
-  IbPrecision precision; /* default IB_PRECISION_F32 */
+  IbPrecision precision; /* default IB_PRECISION_AUTO */
   const char *gemm; /* NULL/"auto": CLBlast on GPUs, own kernels
                                  * on CPUs; "clblast" or "own" to force */
   IbImageResize image_resize; /* default IB_IMAGE_RESIZE_AUTO */
@@ -104,6 +119,8 @@ const char *ib_model_get_device_name (const IbModel *model);
 int ib_model_get_image_size (const IbModel *model);
 /* Device memory the weights take, in bytes. */
 gsize ib_model_get_weight_bytes (const IbModel *model);
+/* The precision the weights are stored in (what AUTO chose). */
+IbPrecision ib_model_get_precision (const IbModel *model);
 
 /* ---- generation settings ---------------------------------------------- */
 

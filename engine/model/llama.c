@@ -76,7 +76,7 @@ ib_llama_new (IbLoader *l, const IbTextConfig *cfg, GError **error)
   llm->F = cfg->intermediate_dim;
   llm->V = cfg->vocab_size;
   llm->hd = cfg->head_dim;
-  llm->embed_dtype = l->storage;
+  llm->embed_dtype = ib_load_table_dtype (l);
   llm->layers = g_new0 (LlamaLayer, cfg->n_layers);
   if (cfg->n_kv_heads != cfg->n_heads ||
       cfg->head_dim * cfg->n_heads != cfg->hidden_dim || cfg->attention_bias ||

@@ -209,13 +209,19 @@ out:
   return buf;
 }
 
+IbClDtype
+ib_load_table_dtype (const IbLoader *l)
+{
+  return l->storage == IB_CL_DTYPE_F32 ? IB_CL_DTYPE_F32 : IB_CL_DTYPE_F16;
+}
+
 IbClBuffer *
 ib_load_table (IbLoader *l, const char *name, gint64 rows, gint64 cols,
     GError **error)
 {
   const IbTensor *t = ib_load_tensor (l, name, (guint64) (rows * cols), error);
   gsize n = (gsize) (rows * cols);
-  gboolean f16 = l->storage == IB_CL_DTYPE_F16;
+  gboolean f16 = ib_load_table_dtype (l) == IB_CL_DTYPE_F16;
   gpointer host;
 
   if (t == NULL)

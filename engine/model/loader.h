@@ -15,7 +15,8 @@ typedef struct
 {
   IbClDevice *dev;
   const IbSafetensors *st;
-  IbClDtype storage; /* linear weights and tables: F32 or F16 */
+  IbClDtype storage; /* linear weights: F32, F16, BF16 or Q8; tables F32
+                     * when F32, else F16 */
   gsize bytes; /* device bytes loaded so far */
 } IbLoader;
 
@@ -36,8 +37,12 @@ IbClWeight *ib_load_linear1 (IbLoader *l, gboolean with_bias, GError **error,
 IbClBuffer *ib_load_vector (IbLoader *l, gsize n, GError **error,
     const char *name_fmt, ...) G_GNUC_PRINTF (4, 5);
 
-/* An embedding table [rows, cols] stored as the loader's storage dtype
- * (F32 or F16) for ib_cl_embed. (transfer full) */
+/* The dtype ib_load_table stores tables in: F32 when the loader's storage
+ * is, else F16 (what ib_cl_embed reads). */
+IbClDtype ib_load_table_dtype (const IbLoader *l);
+
+/* An embedding table [rows, cols] stored as ib_load_table_dtype() for
+ * ib_cl_embed. (transfer full) */
 IbClBuffer *ib_load_table (IbLoader *l, const char *name, gint64 rows,
     gint64 cols, GError **error);
 

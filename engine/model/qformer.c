@@ -159,7 +159,7 @@ ib_qformer_new (IbLoader *l, const IbQFormerConfig *cfg, int n_query,
   qf->cfg = *cfg;
   qf->n_query = n_query;
   qf->text_hidden = text_hidden;
-  qf->word_dtype = l->storage;
+  qf->word_dtype = ib_load_table_dtype (l);
   qf->layers = g_new0 (QfLayer, cfg->n_layers);
   if (!(qf->query_tokens =
               ib_load_vector (l, (gsize) n_query * H, error, "query_tokens")) ||

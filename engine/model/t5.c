@@ -138,7 +138,7 @@ ib_t5_new (IbLoader *l, const IbTextConfig *cfg, GError **error)
   t5->inner = t5->heads * t5->dkv;
   t5->F = cfg->intermediate_dim;
   t5->V = cfg->vocab_size;
-  t5->shared_dtype = l->storage;
+  t5->shared_dtype = ib_load_table_dtype (l);
   t5->enc = g_new0 (T5Block, cfg->n_layers);
   t5->dec = g_new0 (T5Block, cfg->n_decoder_layers);
   if (!cfg->gated_ffn || cfg->act != IB_ACT_GELU) {

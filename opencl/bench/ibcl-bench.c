@@ -6,18 +6,23 @@
  *              [--gemv NxK,...] [--samples N]
  *
  * GEMM: C[M,N] = A[M,K] · W[N,K]ᵀ as a linear layer, GFLOP/s (2·M·N·K per
- * product), fp32 and fp16 weights, against cblas_sgemm (row-major, W
- * transposed: the linear-layer layout). GEMV: single-token decode
- * y = W x over enough weight copies that nothing stays in cache, GB/s of
- * weight bytes, against cblas_sgemv and the machine's read bandwidth (a
- * vectorised sum over 1 GiB). Each figure is the median of several samples
- * of at least 50 ms. Timings vary on shared machines: compare columns of one
- * run, not runs. */
+ * product), fp32 and fp16 weights, and bf16 and q8 weights through oneDNN
+ * (CPU devices, builds with it; their figures include the one clFinish
+ * and the activation conversion of each product), against cblas_sgemm
+ * (row-major, W transposed: the linear-layer layout). GEMV: single-token
+ * decode y = W x over enough weight copies that nothing stays in cache, GB/s
+ * of the weights' bytes (and their time), against cblas_sgemv and the
+ * machine's read bandwidth (a vectorised sum over 1 GiB). Sync: what the
+ * clFinish before each oneDNN product costs, a small kernel then a finish
+ * against the same kernels enqueued back to back. Each figure is the median
+ * of several samples of at least 50 ms. Timings vary on shared machines:
+ * compare columns of one run, not runs. */
 #include <cblas.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "gemm.h"
+#include "gemm-priv.h"
+#include "ops.h"
 
 #define MIN_SAMPLE_S 0.05
 
@@ -142,25 +147,67 @@ random_floats (gsize n, guint32 seed)
   return p;
 }
 
+/* A weight of @storage, or NULL (and a note once) where the device or the
+ * build cannot store it. */
+static IbClWeight *
+weight_or_null (IbClDevice *dev, const float *w, int n, int k,
+    IbClDtype storage, GError **error)
+{
+  static gboolean noted[8];
+  GError *e = NULL;
+
+  if (!ib_cl_gemm_supports (dev, storage, NULL, &e)) {
+    if (!noted[storage])
+      g_print ("(%s: %s)\n", ib_cl_dtype_name (storage), e->message);
+    noted[storage] = TRUE;
+    g_error_free (e);
+    return NULL;
+  }
+  return ib_cl_weight_new (dev, w, IB_CL_DTYPE_F32, n, k, NULL, storage, error);
+}
+
+static double
+time_weight (ClRun *run, IbClWeight **w, int n_copies)
+{
+  if (w[0] == NULL)
+    return 0.0;
+  run->w = w;
+  run->n_copies = n_copies;
+  run->next = 0;
+  return time_median (cl_run, run);
+}
+
+static void
+print_rate (double work, double t)
+{
+  if (t > 0)
+    g_print ("  %8.1f", work / t / 1e9);
+  else
+    g_print ("         -");
+}
+
 static gboolean
 bench_gemm (IbClDevice *dev, IbClQueue *q, int m, int n, int k, GError **error)
 {
+  static const IbClDtype storages[4] = { IB_CL_DTYPE_F32, IB_CL_DTYPE_F16,
+    IB_CL_DTYPE_BF16, IB_CL_DTYPE_Q8 };
   float *a = random_floats ((gsize) m * k, 1),
         *w = random_floats ((gsize) n * k, 2),
         *c = ib_cl_host_alloc ((gsize) m * n * 4);
   const float *wl[1] = { w };
-  double flop = 2.0 * m * n * k, t_blas, t32, t16;
-  IbClWeight *w32 = NULL, *w16 = NULL;
+  double flop = 2.0 * m * n * k, t_blas, t[4];
+  IbClWeight *wt[4] = { NULL };
   ClRun run = { q, NULL, 1, 0, NULL, NULL, m };
   BlasRun br = { wl, 1, 0, a, c, m, n, k };
   gboolean ok = FALSE;
+  int i;
 
-  w32 = ib_cl_weight_new (dev, w, IB_CL_DTYPE_F32, n, k, NULL, IB_CL_DTYPE_F32,
-      error);
-  w16 = w32 ? ib_cl_weight_new (dev, w, IB_CL_DTYPE_F32, n, k, NULL,
-                  IB_CL_DTYPE_F16, error) :
-              NULL;
-  run.a = w16 ? ib_cl_buffer_new (dev, (gsize) m * k * 4, error) : NULL;
+  for (i = 0; i < 4; i++) {
+    wt[i] = weight_or_null (dev, w, n, k, storages[i], error);
+    if (wt[i] == NULL && error && *error)
+      goto out;
+  }
+  run.a = ib_cl_buffer_new (dev, (gsize) m * k * 4, error);
   run.c = run.a ? ib_cl_buffer_new (dev, (gsize) m * n * 4, error) : NULL;
   if (run.c == NULL)
     goto out;
@@ -169,19 +216,24 @@ bench_gemm (IbClDevice *dev, IbClQueue *q, int m, int n, int k, GError **error)
     goto out;
 
   t_blas = time_median (blas_gemm_run, &br);
-  run.w = &w32;
-  t32 = time_median (cl_run, &run);
-  run.w = &w16;
-  t16 = time_median (cl_run, &run);
+  for (i = 0; i < 4; i++)
+    t[i] = time_weight (&run, &wt[i], 1);
   if (!ib_cl_queue_finish (q, error))
     goto out;
-  g_print ("%5dx%5dx%5d  %8.1f  %8.1f  %8.1f   %5.2f  %5.2f\n", m, n, k,
-      flop / t_blas / 1e9, flop / t32 / 1e9, flop / t16 / 1e9, t_blas / t32,
-      t_blas / t16);
+  g_print ("%5dx%5dx%5d", m, n, k);
+  print_rate (flop, t_blas);
+  for (i = 0; i < 4; i++)
+    print_rate (flop, t[i]);
+  for (i = 1; i < 4; i++)
+    if (t[i] > 0)
+      g_print ("  %5.2f", t[0] / t[i]);
+    else
+      g_print ("      -");
+  g_print ("\n");
   ok = TRUE;
 out:
-  ib_cl_weight_free (w32);
-  ib_cl_weight_free (w16);
+  for (i = 0; i < 4; i++)
+    ib_cl_weight_free (wt[i]);
   ib_cl_buffer_free (run.a);
   ib_cl_buffer_free (run.c);
   ib_cl_host_free (a);
@@ -190,35 +242,89 @@ out:
   return ok;
 }
 
-/* GEMV over enough weight copies (>= 512 MiB) that each call reads DRAM. */
+typedef struct
+{
+  IbClQueue *q;
+  IbClBuffer *x, *y;
+  int per_finish;
+} SyncRun;
+
+static void
+sync_run (void *data)
+{
+  SyncRun *r = data;
+  int i;
+
+  for (i = 0; i < r->per_finish; i++)
+    ib_cl_add (r->q, r->x, r->x, r->y, 256);
+  ib_cl_queue_finish (r->q, NULL);
+}
+
+/* What one clFinish per product costs: a small kernel followed by a
+ * finish, against the same kernel enqueued back to back. */
+static gboolean
+bench_sync (IbClDevice *dev, IbClQueue *q, GError **error)
+{
+  SyncRun r = { q, NULL, NULL, 1 };
+  double t_each, t_batched;
+  gboolean ok = FALSE;
+
+  r.x = ib_cl_buffer_new (dev, 256 * 4, error);
+  r.y = r.x ? ib_cl_buffer_new (dev, 256 * 4, error) : NULL;
+  if (r.y == NULL)
+    goto out;
+  t_each = time_median (sync_run, &r);
+  r.per_finish = 64;
+  t_batched = time_median (sync_run, &r) / 64;
+  g_print ("\nsync: a small kernel then clFinish %.1f us, enqueued back to "
+           "back %.1f us: %.1f us per oneDNN product\n",
+      t_each * 1e6, t_batched * 1e6, (t_each - t_batched) * 1e6);
+  ok = ib_cl_queue_finish (q, error);
+out:
+  ib_cl_buffer_free (r.x);
+  ib_cl_buffer_free (r.y);
+  return ok;
+}
+
+/* GEMV over enough weight copies (>= 512 MiB of each storage) that each
+ * call reads DRAM. */
 static gboolean
 bench_gemv (IbClDevice *dev, IbClQueue *q, int n, int k, double read_gbs,
     GError **error)
 {
-  gsize bytes32 = (gsize) n * k * 4;
-  int copies = (int) MAX (2, (512u << 20) / bytes32 + 1), i;
+  /* bf16 and q8 twice: the OpenCL GEMV on oneDNN's packed layout, then
+   * oneDNN's own product at M = 1 */
+  static const IbClDtype storages[6] = { IB_CL_DTYPE_F32, IB_CL_DTYPE_F16,
+    IB_CL_DTYPE_BF16, IB_CL_DTYPE_Q8, IB_CL_DTYPE_BF16, IB_CL_DTYPE_Q8 };
+  gsize elems = (gsize) n * k;
+  int copies = (int) MAX (2, (512u << 20) / (elems * 4) + 1), i, s;
   float *x = random_floats (k, 3), *y = ib_cl_host_alloc ((gsize) n * 4);
   const float **wb = g_new0 (const float *, copies);
-  IbClWeight **w32 = g_new0 (IbClWeight *, copies);
-  IbClWeight **w16 = g_new0 (IbClWeight *, 2 * copies);
+  IbClWeight **wt[6];
+  int n_copies[6];
   ClRun run = { q, NULL, copies, 0, NULL, NULL, 1 };
   BlasRun br = { wb, copies, 0, x, y, 1, n, k };
-  double t_blas, t32, t16;
+  double t_blas, t[6];
   gboolean ok = FALSE;
 
-  for (i = 0; i < copies; i++) {
-    wb[i] = random_floats ((gsize) n * k, 10 + i);
-    w32[i] = ib_cl_weight_new (dev, wb[i], IB_CL_DTYPE_F32, n, k, NULL,
-        IB_CL_DTYPE_F32, error);
-    if (w32[i] == NULL)
-      goto out;
+  for (s = 0; s < 6; s++) {
+    /* the same bytes in flight: 4/size times the fp32 copies */
+    n_copies[s] = copies * (int) (4 / ib_cl_dtype_size (storages[s]));
+    wt[s] = g_new0 (IbClWeight *, n_copies[s]);
   }
-  for (i = 0; i < 2 * copies; i++) {
-    w16[i] = ib_cl_weight_new (dev, wb[i % copies], IB_CL_DTYPE_F32, n, k, NULL,
-        IB_CL_DTYPE_F16, error);
-    if (w16[i] == NULL)
-      goto out;
-  }
+  for (i = 0; i < copies; i++)
+    wb[i] = random_floats (elems, 10 + i);
+  for (s = 0; s < 6; s++)
+    for (i = 0; i < n_copies[s]; i++) {
+      wt[s][i] = weight_or_null (dev, wb[i % copies], n, k, storages[s], error);
+      if (wt[s][i] == NULL) {
+        if (error && *error)
+          goto out;
+        break;
+      }
+      if (s >= 4)
+        ib_cl_weight_disable_blocked_gemv (wt[s][i]);
+    }
   run.a = ib_cl_buffer_new (dev, (gsize) k * 4, error);
   run.c = run.a ? ib_cl_buffer_new (dev, (gsize) n * 4, error) : NULL;
   if (run.c == NULL)
@@ -226,30 +332,29 @@ bench_gemv (IbClDevice *dev, IbClQueue *q, int n, int k, double read_gbs,
   ib_cl_queue_upload (q, run.a, 0, x, (gsize) k * 4);
 
   t_blas = time_median (blas_gemv_run, &br);
-  run.w = w32;
-  t32 = time_median (cl_run, &run);
-  run.w = w16;
-  run.n_copies = 2 * copies;
-  t16 = time_median (cl_run, &run);
+  for (s = 0; s < 6; s++)
+    t[s] = time_weight (&run, wt[s], n_copies[s]);
   if (!ib_cl_queue_finish (q, error))
     goto out;
-  g_print ("%5dx%5d  %8.1f  %8.1f  %8.1f   %5.0f%%  %5.0f%%   (%.3f / "
-           "%.3f / %.3f ms)\n",
-      n, k, bytes32 / t_blas / 1e9, bytes32 / t32 / 1e9,
-      bytes32 / 2 / t16 / 1e9, 100 * bytes32 / t32 / 1e9 / read_gbs,
-      100 * bytes32 / 2 / t16 / 1e9 / read_gbs, t_blas * 1e3, t32 * 1e3,
-      t16 * 1e3);
+  g_print ("%5dx%5d", n, k);
+  print_rate (elems * 4.0, t_blas);
+  for (s = 0; s < 6; s++)
+    print_rate (elems * (double) ib_cl_dtype_size (storages[s]), t[s]);
+  g_print ("   (ms:");
+  for (s = 0; s < 6; s++)
+    g_print (" %.3f", t[s] * 1e3);
+  g_print ("; f16 %.0f%% of bandwidth)\n",
+      t[1] > 0 ? 100 * elems * 2.0 / t[1] / 1e9 / read_gbs : 0.0);
   ok = TRUE;
 out:
-  for (i = 0; i < copies; i++) {
+  for (i = 0; i < copies; i++)
     ib_cl_host_free ((gpointer) wb[i]);
-    ib_cl_weight_free (w32[i]);
+  for (s = 0; s < 6; s++) {
+    for (i = 0; i < n_copies[s]; i++)
+      ib_cl_weight_free (wt[s][i]);
+    g_free (wt[s]);
   }
-  for (i = 0; i < 2 * copies; i++)
-    ib_cl_weight_free (w16[i]);
   g_free (wb);
-  g_free (w32);
-  g_free (w16);
   ib_cl_buffer_free (run.a);
   ib_cl_buffer_free (run.c);
   ib_cl_host_free (x);
@@ -277,8 +382,8 @@ int
 main (int argc, char **argv)
 {
   char *device = NULL, *backend = NULL;
-  char *shapes = g_strdup ("257x1408x1408,257x6144x1408,257x1408x6144,"
-                           "64x4096x4096,64x11008x4096");
+  char *shapes = g_strdup ("257x6144x1408,257x1408x6144,153x4096x4096,"
+                           "64x11008x4096");
   char *gemvs = g_strdup ("4096x4096,11008x4096");
   GOptionEntry entries[] = {
     { "device", 'd', 0, G_OPTION_ARG_STRING, &device,
@@ -323,9 +428,9 @@ main (int argc, char **argv)
       ib_cl_device_get_gemm (dev) == IB_CL_GEMM_OWN ? "own" : "CLBlast",
       openblas_get_corename (), openblas_get_num_threads ());
 
-  g_print (
-      "\nGEMM GFLOP/s (C = A*W^T)\n"
-      "      MxNxK        OpenBLAS   ours f32  ours f16   ratio f32/f16\n");
+  g_print ("\nGEMM GFLOP/s (C = A*W^T); ratios: time of ours f32 / time\n"
+           "      MxNxK        OpenBLAS  ours f32  ours f16  dnnl bf16   "
+           "dnnl q8   f16   bf16     q8\n");
   list = g_strsplit (shapes, ",", -1);
   for (i = 0; list[i] && *list[i]; i++) {
     int d[3];
@@ -340,6 +445,8 @@ main (int argc, char **argv)
     }
   }
   g_strfreev (list);
+  if (!bench_sync (dev, q, &error))
+    goto out;
 
   if (*gemvs) {
     ReadRun rr;
@@ -350,10 +457,12 @@ main (int argc, char **argv)
     t_read = time_median (read_run, &rr);
     read_gbs = rr.n * 4.0 / t_read / 1e9;
     ib_cl_host_free ((gpointer) rr.p);
-    g_print ("\nGEMV GB/s of weights (single-token decode, cold caches); "
-             "memory read bandwidth %.1f GB/s\n"
-             "      NxK     OpenBLAS   ours f32  ours f16   of bandwidth "
-             "f32/f16\n",
+    g_print ("\nGEMV GB/s of the weights' bytes (single-token decode, cold "
+             "caches); memory read bandwidth %.1f GB/s\n"
+             "(bf16, q8: OpenCL GEMV on oneDNN's packed layout, then oneDNN's "
+             "own M = 1 product)\n"
+             "      NxK     OpenBLAS  ours f32  ours f16 gemv bf16   gemv q8 "
+             " dnnl bf16   dnnl q8\n",
         read_gbs);
     list = g_strsplit (gemvs, ",", -1);
     for (i = 0; list[i] && *list[i]; i++) {

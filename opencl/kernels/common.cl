@@ -1,11 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Shared prelude of every kernel file: built first, in one program. */
 
-/* Optional-argument flags passed as an int. */
-#define IB_HAS_BIAS 1
-#define IB_HAS_RESIDUAL 2
-
-/* Storage types of weights. */
-#define IB_F32 0
-#define IB_F16 1
-#define IB_BF16 2
+/* Constants shared with the host (flags IB_HAS_*, dtypes IB_F32/F16/BF16,
+ * GEMM tiles IB_CL_*) come as build options from opencl/kernel-defs.h. */
+#ifndef IB_HAS_BIAS
+#error "build with ib_cl_kernel_build_options () (opencl/kernel-defs.h)"
+#endif

@@ -19,7 +19,14 @@
  *     +-------+            +-------+
  */
 
-#define GEMM_NR 32
+/* Tiles from opencl/kernel-defs.h (build options); the kernels below are
+ * unrolled by hand for these sizes. */
+#if IB_CL_GEMM_MR != 6 || IB_CL_GEMM_NR != 32
+#error "gemm_pk_* are written for a 6 x 32 tile (two float16 per row)"
+#endif
+#if IB_CL_BATCHED_MR != 6 || IB_CL_BATCHED_NR != 16
+#error "gemm_batched_f32 is written for a 6 x 16 tile (one float16 per row)"
+#endif
 
 /* The micro-kernel is written out with named registers (12 float16
  * accumulators for 6 rows x 2 vectors): arrays of vectors or of row pointers
@@ -33,9 +40,9 @@
     c##i##0 = fma (av, b0, c##i##0);         \
     c##i##1 = fma (av, b1, c##i##1);         \
   }
-#define PK_LOAD(LOADW, kk)                                  \
-  const float16 b0 = LOADW (w + (size_t) (kk) *GEMM_NR, 0); \
-  const float16 b1 = LOADW (w + (size_t) (kk) *GEMM_NR, 1);
+#define PK_LOAD(LOADW, kk)                                        \
+  const float16 b0 = LOADW (w + (size_t) (kk) *IB_CL_GEMM_NR, 0); \
+  const float16 b1 = LOADW (w + (size_t) (kk) *IB_CL_GEMM_NR, 1);
 #define PK_STEP6(LOADW, kk) \
   {                         \
     PK_LOAD (LOADW, kk);    \
@@ -95,12 +102,13 @@ store_tile (float16 c, __global float *C, const __global float *bias,
     A += a_off;                                                               \
     C += c_off;                                                               \
     R += c_off;                                                               \
-    const int n0 = get_global_id (1) * GEMM_NR;                               \
-    const __global WTYPE *w = W + (size_t) get_global_id (1) * K * GEMM_NR;   \
+    const int n0 = get_global_id (1) * IB_CL_GEMM_NR;                         \
+    const __global WTYPE *w =                                                 \
+        W + (size_t) get_global_id (1) * K * IB_CL_GEMM_NR;                   \
     int k = 0;
 
 #define DEFINE_GEMM_PK(NAME, WTYPE, LOADW) \
-  PK_HEAD (NAME, WTYPE, 6)                 \
+  PK_HEAD (NAME, WTYPE, IB_CL_GEMM_MR)     \
   PK_DECL_ROW (0);                         \
   PK_DECL_ROW (1);                         \
   PK_DECL_ROW (2);                         \
@@ -235,7 +243,8 @@ gemm_batched_f32 (const __global float *A, int a_off, int lda, int a_stride,
     __global float *C, int c_off, int ldc, int c_stride, int M, int N, int K,
     float alpha)
 {
-  const int m0 = get_global_id (0) * 6, n0 = get_global_id (1) * 16;
+  const int m0 = get_global_id (0) * IB_CL_BATCHED_MR;
+  const int n0 = get_global_id (1) * IB_CL_BATCHED_NR;
   const int b = get_global_id (2);
   const int nn = min (16, N - n0);
 
@@ -279,17 +288,17 @@ gemm_batched_f32 (const __global float *A, int a_off, int lda, int a_stride,
 
 /* dst_b[k][n] = src_b[n][k] for n < N, k < K: a batch of [N, K] row slices
  * (row stride s_ld, batch stride s_stride) into dense [K, N] blocks. Global
- * (ceil(K/16), N, batch). */
+ * (ceil(K/IB_CL_TRANSPOSE_K), N, batch). */
 __kernel void
 transpose_batched (const __global float *src, int s_off, int s_ld, int s_stride,
     __global float *dst, int N, int K)
 {
-  const int k0 = get_global_id (0) * 16, n = get_global_id (1);
+  const int k0 = get_global_id (0) * IB_CL_TRANSPOSE_K, n = get_global_id (1);
   const int b = get_global_id (2);
   const __global float *sp =
       src + s_off + (size_t) b * s_stride + (size_t) n * s_ld;
   __global float *dp = dst + (size_t) b * K * N + n;
 
-  for (int k = k0; k < min (k0 + 16, K); k++)
+  for (int k = k0; k < min (k0 + IB_CL_TRANSPOSE_K, K); k++)
     dp[(size_t) k * N] = sp[k];
 }

@@ -16,8 +16,6 @@
  * computes their cos/sin once and rotates those pairs in every head.
  */
 
-#define IB_ROPE_MAX_HALF 128
-
 typedef struct
 {
   float f[IB_ROPE_MAX_HALF];

@@ -24,8 +24,6 @@
  * miscompiled such a layernorm at L = 4 (wrong sums, stray stores).
  */
 
-#define IB_ROW_GROUP_MAX 256
-
 float
 ib_hsum16 (float16 v)
 {

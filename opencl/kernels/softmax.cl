@@ -16,9 +16,6 @@
  * (batch · rows · L), local (L), L and the element assignment as in rows.cl.
  */
 
-#ifndef IB_HAS_MASK
-#define IB_HAS_MASK 4
-#endif
 #define IB_MASKED (-1e30f)
 
 float16

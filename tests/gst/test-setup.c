@@ -43,7 +43,7 @@ GST_START_TEST (test_properties)
     { "candidates", G_TYPE_STRING, NULL, GST_PARAM_MUTABLE_PLAYING },
     { "device", G_TYPE_STRING, "auto", GST_PARAM_MUTABLE_READY },
     { "device-name", G_TYPE_STRING, NULL, 0 },
-    { "precision", G_TYPE_NONE, "fp32", GST_PARAM_MUTABLE_READY },
+    { "precision", G_TYPE_NONE, "auto", GST_PARAM_MUTABLE_READY },
     { "model-instance-id", G_TYPE_STRING, NULL, GST_PARAM_MUTABLE_READY },
     { "post-messages", G_TYPE_BOOLEAN, "true", GST_PARAM_MUTABLE_PLAYING },
     { "drain-timeout", G_TYPE_UINT64, "30000000000",
@@ -102,6 +102,9 @@ GST_START_TEST (test_properties)
   /* enums by nick, as gst-launch sets them */
   gst_util_set_object_arg (G_OBJECT (e), "processing-mode", "async");
   gst_util_set_object_arg (G_OBJECT (e), "drop-policy", "drop-newest");
+  gst_util_set_object_arg (G_OBJECT (e), "precision", "q8");
+  g_object_get (e, "precision", &i, NULL);
+  fail_unless_equals_int (i, 3);
   gst_util_set_object_arg (G_OBJECT (e), "precision", "fp16");
   g_object_get (e, "processing-mode", &i, NULL);
   fail_unless_equals_int (i, 2);

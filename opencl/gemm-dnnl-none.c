@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Builds without oneDNN: bf16 and q8 weights are refused. */
+#include "gemm-priv.h"
+
+gboolean
+ib_cl_dnnl_check (IbClDtype storage, gboolean *native, GError **error)
+{
+  g_set_error (error, IB_CL_ERROR, IB_CL_ERROR_UNSUPPORTED,
+      "%s weights need oneDNN, and this build has none (install libdnnl-dev "
+      "and reconfigure)",
+      ib_cl_dtype_name (storage));
+  if (native)
+    *native = FALSE;
+  return FALSE;
+}
+
+IbClDnnlWeight *
+ib_cl_dnnl_weight_new (IbClDevice *dev G_GNUC_UNUSED,
+    const void *w G_GNUC_UNUSED, IbClDtype src G_GNUC_UNUSED,
+    int n G_GNUC_UNUSED, int k G_GNUC_UNUSED, const void *bias G_GNUC_UNUSED,
+    IbClDtype storage, GError **error)
+{
+  ib_cl_dnnl_check (storage, NULL, error);
+  return NULL;
+}
+
+void
+ib_cl_dnnl_weight_free (IbClDnnlWeight *w G_GNUC_UNUSED)
+{}
+
+gsize
+ib_cl_dnnl_weight_get_bytes (const IbClDnnlWeight *w G_GNUC_UNUSED)
+{
+  return 0;
+}
+
+gboolean
+ib_cl_dnnl_weight_has_gemv (const IbClDnnlWeight *w G_GNUC_UNUSED)
+{
+  return FALSE;
+}
+
+void
+ib_cl_dnnl_weight_disable_gemv (IbClDnnlWeight *w G_GNUC_UNUSED)
+{}
+
+void
+ib_cl_dnnl_linear (IbClQueue *q G_GNUC_UNUSED,
+    const IbClBuffer *a G_GNUC_UNUSED, gsize a_off G_GNUC_UNUSED,
+    const IbClDnnlWeight *w G_GNUC_UNUSED,
+    const IbClBuffer *residual G_GNUC_UNUSED, IbClBuffer *c G_GNUC_UNUSED,
+    gsize c_off G_GNUC_UNUSED, int m G_GNUC_UNUSED)
+{}

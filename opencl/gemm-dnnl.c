@@ -1,0 +1,841 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The oneDNN backend for bf16 and q8 linear layers on CPU devices: the only
+ * file that includes dnnl.h. The products run on the host, in the OpenCL
+ * buffers' own memory (devices that share host memory only), after one
+ * clFinish per product. */
+#include "gemm-priv.h"
+
+#include <math.h>
+#include <string.h>
+
+#include <dnnl.h>
+#include <dnnl_debug.h>
+
+#include "half.h"
+
+/* Alignment of every host block handed to oneDNN. */
+#define ALIGN 64
+/* M the packed weight layout is chosen for; oneDNN 2.6 picks the same
+ * blocked layout for every M (checked for M = 1, 2, 5, 16, 64, 153, 257 and
+ * 1024 on the issue's shapes and odd ones), and the layout is given
+ * explicitly when a product of another M is created. */
+#define PACK_M 64
+/* Below this many elements a host loop stays on one thread. */
+#define PARALLEL_MIN (1 << 15)
+/* q8: |S - z colsum| <= 2 * 255 * 127 * K stays below 2^31. */
+#define Q8_MAX_K 33000
+/* Products (M, N, K, precision, fused terms) kept ready; the whole cache
+ * is dropped when full (a new prompt length per question adds a few). */
+#define CACHE_MAX 512
+
+struct _IbClDnnlWeight
+{
+  IbClDtype storage; /* BF16 or Q8 */
+  int n, k;
+  dnnl_memory_desc_t md; /* the packed layout of W^T [k, n] */
+  void *data; /* the packed weight */
+  gsize data_bytes;
+  float *bias; /* [n] or NULL */
+  float *scale; /* Q8: [n], W[j][:] ~ scale[j] * Wq[j][:] */
+  gint32 *colsum; /* Q8: [n], sum over k of Wq[j][:] */
+  /* the same memory as device buffers (zero copy: CPU devices), for the
+   * decode GEMV on the packed layout (kernels/gemv_blocked.cl) */
+  IbClBuffer *data_buf, *bias_buf, *scale_buf;
+  int kp; /* K padded to the layout's blocks; 0: not the expected layout,
+           * decode runs through oneDNN too */
+};
+
+typedef struct
+{
+  int m, n, k;
+  int storage;
+  int flags; /* PRIM_BIAS, PRIM_SUM */
+} PrimKey;
+
+/* What a product fuses: the bias as its bias input, the residual as a sum
+ * post-op (C holds R before the product). */
+#define PRIM_BIAS 1
+#define PRIM_SUM 2
+
+typedef struct
+{
+  dnnl_primitive_t prim;
+  gsize scratchpad; /* bytes of the user scratchpad */
+} Prim;
+
+static dnnl_engine_t engine;
+static GMutex cache_lock;
+static GHashTable *cache; /* PrimKey -> Prim, under cache_lock */
+
+static gboolean
+dnnl_failed (GError **error, dnnl_status_t st, const char *call)
+{
+  g_set_error (error, IB_CL_ERROR, IB_CL_ERROR_CALL,
+      "oneDNN call failed: %s returned %s", call, dnnl_status2str (st));
+  return FALSE;
+}
+
+#define DNNL_CHECK(call, err)                         \
+  G_STMT_START                                        \
+  {                                                   \
+    dnnl_status_t dnnl_check_status_ = (call);        \
+    if (dnnl_check_status_ != dnnl_success) {         \
+      dnnl_failed ((err), dnnl_check_status_, #call); \
+      goto out;                                       \
+    }                                                 \
+  }                                                   \
+  G_STMT_END
+
+static gpointer
+engine_create (gpointer data)
+{
+  dnnl_engine_t e = NULL;
+
+  (void) data;
+  if (dnnl_engine_create (&e, dnnl_cpu, 0) != dnnl_success)
+    return NULL;
+  return e;
+}
+
+static dnnl_engine_t
+get_engine (GError **error)
+{
+  static GOnce once = G_ONCE_INIT;
+
+  engine = g_once (&once, engine_create, NULL);
+  if (engine == NULL)
+    g_set_error (error, IB_CL_ERROR, IB_CL_ERROR_UNSUPPORTED,
+        "oneDNN has no CPU engine on this machine");
+  return engine;
+}
+
+gboolean
+ib_cl_dnnl_check (IbClDtype storage, gboolean *native, GError **error)
+{
+  dnnl_cpu_isa_t isa;
+
+  if (get_engine (error) == NULL)
+    return FALSE;
+  isa = dnnl_get_effective_cpu_isa ();
+  if (native) {
+    if (storage == IB_CL_DTYPE_BF16)
+      *native = (isa & dnnl_cpu_isa_avx512_core_bf16) ==
+          dnnl_cpu_isa_avx512_core_bf16;
+    else
+      *native = (isa & dnnl_cpu_isa_avx512_core_vnni) ==
+              dnnl_cpu_isa_avx512_core_vnni ||
+          (isa & dnnl_cpu_isa_avx2_vnni) == dnnl_cpu_isa_avx2_vnni;
+  }
+  return TRUE;
+}
+
+static gpointer
+host_alloc_aligned (gsize size)
+{
+  return ib_cl_host_alloc ((size + ALIGN - 1) / ALIGN * ALIGN);
+}
+
+static void
+md_plain (dnnl_memory_desc_t *md, int rows, int cols, dnnl_data_type_t dt,
+    dnnl_format_tag_t tag)
+{
+  dnnl_dims_t dims = { rows, cols };
+  dnnl_memory_desc_init_by_tag (md, 2, dims, dt, tag);
+}
+
+static dnnl_data_type_t
+src_type (IbClDtype storage)
+{
+  return storage == IB_CL_DTYPE_Q8 ? dnnl_u8 : dnnl_bf16;
+}
+
+static dnnl_data_type_t
+wei_type (IbClDtype storage)
+{
+  return storage == IB_CL_DTYPE_Q8 ? dnnl_s8 : dnnl_bf16;
+}
+
+static dnnl_data_type_t
+dst_type (IbClDtype storage)
+{
+  return storage == IB_CL_DTYPE_Q8 ? dnnl_s32 : dnnl_f32;
+}
+
+/* The matmul C[m,n] = A[m,k] · B[k,n] with B in @wmd (format any allowed). */
+static dnnl_status_t
+matmul_pd (dnnl_primitive_desc_t *pd, int m, int n, int k, IbClDtype storage,
+    const dnnl_memory_desc_t *wmd, int flags)
+{
+  dnnl_memory_desc_t smd, dmd, bmd;
+  dnnl_matmul_desc_t desc;
+  dnnl_primitive_attr_t attr = NULL;
+  dnnl_post_ops_t ops = NULL;
+  dnnl_status_t st;
+
+  md_plain (&smd, m, k, src_type (storage), dnnl_ab);
+  md_plain (&dmd, m, n, dst_type (storage), dnnl_ab);
+  md_plain (&bmd, 1, n, dnnl_f32, dnnl_ab);
+  st = dnnl_matmul_desc_init (&desc, &smd, wmd,
+      (flags & PRIM_BIAS) ? &bmd : NULL, &dmd);
+  if (st != dnnl_success)
+    return st;
+  if ((st = dnnl_primitive_attr_create (&attr)) != dnnl_success)
+    return st;
+  st =
+      dnnl_primitive_attr_set_scratchpad_mode (attr, dnnl_scratchpad_mode_user);
+  if (st == dnnl_success && (flags & PRIM_SUM)) {
+    st = dnnl_post_ops_create (&ops);
+    if (st == dnnl_success)
+      st = dnnl_post_ops_append_sum (ops, 1.0f);
+    if (st == dnnl_success)
+      st = dnnl_primitive_attr_set_post_ops (attr, ops);
+  }
+  if (st == dnnl_success)
+    st = dnnl_primitive_desc_create (pd, &desc, attr, engine, NULL);
+  if (ops)
+    dnnl_post_ops_destroy (ops);
+  dnnl_primitive_attr_destroy (attr);
+  return st;
+}
+
+static guint
+key_hash (gconstpointer p)
+{
+  const PrimKey *k = p;
+  return (guint) k->m * 2654435761u ^ (guint) k->n * 40503u ^
+      (guint) k->k * 977u ^ (guint) (k->storage << 2 | k->flags);
+}
+
+static gboolean
+key_equal (gconstpointer a, gconstpointer b)
+{
+  return memcmp (a, b, sizeof (PrimKey)) == 0;
+}
+
+static void
+prim_clear (gpointer p)
+{
+  Prim *pr = p;
+  if (pr->prim)
+    dnnl_primitive_destroy (pr->prim);
+}
+
+static void
+prim_unref (gpointer p)
+{
+  g_atomic_rc_box_release_full (p, prim_clear);
+}
+
+/* The product for (@m, @w, @flags), created on first use and cached; a
+ * reference the caller releases with prim_unref (a full cache is dropped
+ * while others may still run its products). */
+static Prim *
+get_prim (int m, const IbClDnnlWeight *w, int flags, GError **error)
+{
+  PrimKey key = { m, w->n, w->k, (int) w->storage, flags };
+  dnnl_primitive_desc_t pd = NULL;
+  Prim *pr;
+
+  g_mutex_lock (&cache_lock);
+  if (cache == NULL)
+    cache = g_hash_table_new_full (key_hash, key_equal, g_free, prim_unref);
+  pr = g_hash_table_lookup (cache, &key);
+  if (pr == NULL) {
+    dnnl_status_t st =
+        matmul_pd (&pd, m, w->n, w->k, w->storage, &w->md, flags);
+    if (st != dnnl_success) {
+      g_set_error (error, IB_CL_ERROR, IB_CL_ERROR_CALL,
+          "oneDNN %s product [%d x %d] x [%d x %d]: "
+          "dnnl_primitive_desc_create returned %s",
+          ib_cl_dtype_name (w->storage), m, w->k, w->k, w->n,
+          dnnl_status2str (st));
+      goto out;
+    }
+    pr = g_atomic_rc_box_new0 (Prim);
+    pr->scratchpad = dnnl_memory_desc_get_size (
+        dnnl_primitive_desc_query_md (pd, dnnl_query_scratchpad_md, 0));
+    st = dnnl_primitive_create (&pr->prim, pd);
+    if (st != dnnl_success) {
+      dnnl_failed (error, st, "dnnl_primitive_create (matmul)");
+      prim_unref (pr);
+      pr = NULL;
+      goto out;
+    }
+    if (g_hash_table_size (cache) >= CACHE_MAX)
+      g_hash_table_remove_all (cache);
+    g_hash_table_insert (cache, g_memdup2 (&key, sizeof (key)), pr);
+  }
+  g_atomic_rc_box_acquire (pr);
+out:
+  if (pd)
+    dnnl_primitive_desc_destroy (pd);
+  g_mutex_unlock (&cache_lock);
+  return pr;
+}
+
+/* Row @row of the [n, k] source @w as floats. */
+static void
+source_row (const void *w, IbClDtype src, int k, int row, float *dst)
+{
+  gsize base = (gsize) row * k;
+  int i;
+
+  switch (src) {
+    case IB_CL_DTYPE_F16:
+      for (i = 0; i < k; i++)
+        dst[i] = ib_cl_f16_to_f32 (((const guint16 *) w)[base + i]);
+      break;
+    case IB_CL_DTYPE_BF16:
+      for (i = 0; i < k; i++) {
+        guint32 u = (guint32) ((const guint16 *) w)[base + i] << 16;
+        memcpy (dst + i, &u, 4);
+      }
+      break;
+    default:
+      memcpy (dst, (const float *) w + base, (gsize) k * 4);
+      break;
+  }
+}
+
+/* The host loops below are vectorised for the CPU that runs them (one
+ * clone per instruction set, picked at load time) and compiled at -O3
+ * (opencl/meson.build): at -O2 and without AVX they cost as much as the
+ * product itself. */
+#define HOT __attribute__ ((target_clones ("avx512f", "avx2", "default")))
+
+/* f32 -> bf16, round to nearest even; NaN stays NaN (quiet). */
+static inline guint16
+to_bf16 (float f)
+{
+  guint32 u, r, nan;
+
+  memcpy (&u, &f, 4);
+  r = (u + 0x7fffu + ((u >> 16) & 1)) >> 16;
+  nan = (u >> 16) | 0x40;
+  return (guint16) ((u & 0x7fffffffu) > 0x7f800000u ? nan : r);
+}
+
+HOT static void
+to_bf16_row (const float *src, guint16 *dst, int k)
+{
+  int i;
+
+  for (i = 0; i < k; i++)
+    dst[i] = to_bf16 (src[i]);
+}
+
+/* One weight row to int8, symmetric: W[j][:] ~ scale * q, |q| <= 127;
+ * @sum gets the sum of q (the zero-point correction of the product). */
+HOT static void
+quantize_s8_row (const float *row, gint8 *q, int k, float *scale, gint32 *sum)
+{
+  float amax = 0.0f, s, inv;
+  gint32 total = 0;
+  int i;
+
+#pragma omp simd reduction(max : amax)
+  for (i = 0; i < k; i++) {
+    float a = row[i] < 0.0f ? -row[i] : row[i];
+    amax = a > amax ? a : amax;
+  }
+  s = amax > 0.0f ? amax / 127.0f : 1.0f;
+  inv = 1.0f / s;
+#pragma omp simd reduction(+ : total)
+  for (i = 0; i < k; i++) {
+    float v = nearbyintf (row[i] * inv);
+    v = v < -127.0f ? -127.0f : v;
+    q[i] = (gint8) (v > 127.0f ? 127.0f : v);
+    total += q[i];
+  }
+  *scale = s;
+  *sum = total;
+}
+
+/* The plain [n, k] weight in the storage type (bf16, or s8 with its
+ * per-output-channel scales and row sums). */
+static gboolean
+fill_plain (IbClDnnlWeight *wt, const void *w, IbClDtype src, void *plain,
+    GError **error)
+{
+  const int n = wt->n, k = wt->k;
+  gboolean oom = FALSE;
+  int j;
+
+#pragma omp parallel for schedule(static) if ((gsize) n * k >= PARALLEL_MIN)
+  for (j = 0; j < n; j++) {
+    float *row = g_try_malloc ((gsize) k * 4);
+    if (row == NULL) {
+      oom = TRUE;
+      continue;
+    }
+    source_row (w, src, k, j, row);
+    if (wt->storage == IB_CL_DTYPE_BF16)
+      to_bf16_row (row, (guint16 *) plain + (gsize) j * k, k);
+    else
+      quantize_s8_row (row, (gint8 *) plain + (gsize) j * k, k, &wt->scale[j],
+          &wt->colsum[j]);
+    g_free (row);
+  }
+  if (oom)
+    g_set_error (error, IB_CL_ERROR, IB_CL_ERROR_NO_MEMORY,
+        "out of host memory converting a [%d, %d] weight", n, k);
+  return !oom;
+}
+
+/* Reorders the plain [n, k] weight (W^T as [k, n] "ba") into @wt's packed
+ * layout. */
+static gboolean
+reorder (IbClDnnlWeight *wt, void *plain, GError **error)
+{
+  dnnl_memory_desc_t pmd;
+  dnnl_primitive_desc_t pd = NULL;
+  dnnl_primitive_t prim = NULL;
+  dnnl_memory_t from = NULL, to = NULL;
+  dnnl_stream_t stream = NULL;
+  gboolean ok = FALSE;
+
+  md_plain (&pmd, wt->k, wt->n, wei_type (wt->storage), dnnl_ba);
+  DNNL_CHECK (dnnl_reorder_primitive_desc_create (&pd, &pmd, engine, &wt->md,
+                  engine, NULL),
+      error);
+  DNNL_CHECK (dnnl_primitive_create (&prim, pd), error);
+  DNNL_CHECK (dnnl_memory_create (&from, &pmd, engine, plain), error);
+  DNNL_CHECK (dnnl_memory_create (&to, &wt->md, engine, wt->data), error);
+  DNNL_CHECK (dnnl_stream_create (&stream, engine, dnnl_stream_default_flags),
+      error);
+  {
+    dnnl_exec_arg_t args[] = { { DNNL_ARG_FROM, from }, { DNNL_ARG_TO, to } };
+    DNNL_CHECK (dnnl_primitive_execute (prim, stream, 2, args), error);
+  }
+  DNNL_CHECK (dnnl_stream_wait (stream), error);
+  ok = TRUE;
+out:
+  if (stream)
+    dnnl_stream_destroy (stream);
+  if (from)
+    dnnl_memory_destroy (from);
+  if (to)
+    dnnl_memory_destroy (to);
+  if (prim)
+    dnnl_primitive_destroy (prim);
+  if (pd)
+    dnnl_primitive_desc_destroy (pd);
+  return ok;
+}
+
+/* Hands @host (ib_cl_host_alloc'd) to a zero-copy buffer; @host is
+ * owned by the buffer (or freed) afterwards. */
+static gboolean
+wrap (IbClDevice *dev, gpointer *host, gsize size, IbClBuffer **buf,
+    GError **error)
+{
+  gpointer p = *host;
+
+  *host = NULL;
+  if (p == NULL)
+    return TRUE;
+  *buf = ib_cl_buffer_new_take_host (dev, p, size, error);
+  if (*buf == NULL)
+    return FALSE;
+  *host = (*buf)->data;
+  return *host != NULL;
+}
+
+static gboolean
+wrap_buffers (IbClDnnlWeight *wt, IbClDevice *dev, GError **error)
+{
+  return wrap (dev, &wt->data, wt->data_bytes, &wt->data_buf, error) &&
+      wrap (dev, (gpointer *) &wt->bias, (gsize) wt->n * 4, &wt->bias_buf,
+          error) &&
+      wrap (dev, (gpointer *) &wt->scale, (gsize) wt->n * 4, &wt->scale_buf,
+          error);
+}
+
+/* K padded to the blocks when @wt's packed layout is the one
+ * gemv_blocked.cl reads (oneDNN 2.6 with AVX-512: BA16a64b2a for bf16,
+ * BA16a64b4a for int8), else 0. */
+static int
+blocked_kp (const IbClDnnlWeight *wt)
+{
+  const dnnl_memory_desc_t *md = &wt->md;
+  const dnnl_blocking_desc_t *b = &md->format_desc.blocking;
+  const int per_word = wt->storage == IB_CL_DTYPE_Q8 ? 4 : 2;
+  const dnnl_dim_t kp = md->padded_dims[0], np = md->padded_dims[1];
+
+  if (md->format_kind != dnnl_blocked || md->ndims != 2 || md->offset0 != 0 ||
+      md->extra.flags != 0 || b->inner_nblks != 3 || b->inner_blks[0] != 16 ||
+      b->inner_idxs[0] != 0 || b->inner_blks[1] != 64 ||
+      b->inner_idxs[1] != 1 || b->inner_blks[2] != per_word ||
+      b->inner_idxs[2] != 0 || kp % (16 * per_word) != 0 || np % 64 != 0 ||
+      b->strides[0] != 16 * 64 * per_word || b->strides[1] != kp * 64)
+    return 0;
+  return (int) kp;
+}
+
+IbClDnnlWeight *
+ib_cl_dnnl_weight_new (IbClDevice *dev, const void *w, IbClDtype src, int n,
+    int k, const void *bias, IbClDtype storage, GError **error)
+{
+  IbClDnnlWeight *wt = NULL;
+  dnnl_memory_desc_t any;
+  dnnl_primitive_desc_t pd = NULL;
+  void *plain = NULL;
+  float *row = NULL;
+  int j;
+
+  if (get_engine (error) == NULL)
+    return NULL;
+  if (storage == IB_CL_DTYPE_Q8 && k > Q8_MAX_K) {
+    g_set_error (error, IB_CL_ERROR, IB_CL_ERROR_UNSUPPORTED,
+        "q8 weight [%d, %d]: k above %d would overflow the 32-bit sums", n, k,
+        Q8_MAX_K);
+    return NULL;
+  }
+  wt = g_new0 (IbClDnnlWeight, 1);
+  wt->storage = storage;
+  wt->n = n;
+  wt->k = k;
+
+  /* the layout oneDNN prefers for this weight */
+  md_plain (&any, k, n, wei_type (storage), dnnl_format_tag_any);
+  DNNL_CHECK (matmul_pd (&pd, PACK_M, n, k, storage, &any, 0), error);
+  wt->md = *dnnl_primitive_desc_query_md (pd, dnnl_query_weights_md, 0);
+  wt->data_bytes = dnnl_memory_desc_get_size (&wt->md);
+
+  wt->data = host_alloc_aligned (wt->data_bytes);
+  plain =
+      host_alloc_aligned ((gsize) n * k * (storage == IB_CL_DTYPE_Q8 ? 1 : 2));
+  if (storage == IB_CL_DTYPE_Q8) {
+    wt->scale = host_alloc_aligned ((gsize) n * 4);
+    wt->colsum = host_alloc_aligned ((gsize) n * 4);
+  }
+  if (bias)
+    wt->bias = host_alloc_aligned ((gsize) n * 4);
+  if (wt->data == NULL || plain == NULL ||
+      (storage == IB_CL_DTYPE_Q8 &&
+          (wt->scale == NULL || wt->colsum == NULL)) ||
+      (bias && wt->bias == NULL)) {
+    g_set_error (error, IB_CL_ERROR, IB_CL_ERROR_NO_MEMORY,
+        "out of host memory packing a [%d, %d] weight", n, k);
+    goto out;
+  }
+  if (!fill_plain (wt, w, src, plain, error) || !reorder (wt, plain, error))
+    goto out;
+  if (bias) {
+    /* the bias has the weight's source dtype: one row of n elements */
+    row = g_new (float, n);
+    source_row (bias, src, n, 0, row);
+    for (j = 0; j < n; j++)
+      wt->bias[j] = row[j];
+  }
+  if (!wrap_buffers (wt, dev, error))
+    goto out;
+  wt->kp = blocked_kp (wt);
+  ib_cl_host_free (plain);
+  g_free (row);
+  dnnl_primitive_desc_destroy (pd);
+  return wt;
+
+out:
+  ib_cl_host_free (plain);
+  g_free (row);
+  if (pd)
+    dnnl_primitive_desc_destroy (pd);
+  ib_cl_dnnl_weight_free (wt);
+  g_prefix_error (error, "packing a [%d, %d] %s weight for oneDNN: ", n, k,
+      ib_cl_dtype_name (storage));
+  return NULL;
+}
+
+void
+ib_cl_dnnl_weight_free (IbClDnnlWeight *w)
+{
+  if (w == NULL)
+    return;
+  if (w->data_buf)
+    ib_cl_buffer_free (w->data_buf);
+  else
+    ib_cl_host_free (w->data);
+  if (w->bias_buf)
+    ib_cl_buffer_free (w->bias_buf);
+  else
+    ib_cl_host_free (w->bias);
+  if (w->scale_buf)
+    ib_cl_buffer_free (w->scale_buf);
+  else
+    ib_cl_host_free (w->scale);
+  ib_cl_host_free (w->colsum);
+  g_free (w);
+}
+
+gsize
+ib_cl_dnnl_weight_get_bytes (const IbClDnnlWeight *w)
+{
+  gsize b = w->data_bytes;
+
+  if (w->bias)
+    b += (gsize) w->n * 4;
+  if (w->scale)
+    b += (gsize) w->n * 8;
+  return b;
+}
+
+gboolean
+ib_cl_dnnl_weight_has_gemv (const IbClDnnlWeight *w)
+{
+  return w->kp > 0;
+}
+
+void
+ib_cl_dnnl_weight_disable_gemv (IbClDnnlWeight *w)
+{
+  w->kp = 0;
+}
+
+/* A[m,k] f32 -> bf16. */
+static void
+quantize_bf16 (const float *a, guint16 *dst, int m, int k)
+{
+  int i;
+
+#pragma omp parallel for schedule(static) if ((gsize) m * k >= PARALLEL_MIN)
+  for (i = 0; i < m; i++)
+    to_bf16_row (a + (gsize) i * k, dst + (gsize) i * k, k);
+}
+
+/* A[m,k] f32 -> u8 per row (token), asymmetric over [min(row, 0),
+ * max(row, 0)]: A[i][:] ~ scale[i] * (q[i][:] - zero[i]), |error| <=
+ * scale[i] / 2. A whole byte for the row's range, which matters for
+ * one-signed inputs (after GELU); an outlier in a row costs that row's
+ * resolution only. 254 steps, not 255: round(hi/s) + round(-lo/s) then
+ * never exceeds 255, so nothing is clamped. */
+HOT static void
+quantize_u8_row (const float *r, guint8 *q, int k, float *scale, gint32 *zero)
+{
+  float lo = 0.0f, hi = 0.0f, s, inv, z;
+  int j;
+
+#pragma omp simd reduction(min : lo) reduction(max : hi)
+  for (j = 0; j < k; j++) {
+    lo = r[j] < lo ? r[j] : lo;
+    hi = r[j] > hi ? r[j] : hi;
+  }
+  s = hi > lo ? (hi - lo) / 254.0f : 1.0f;
+  inv = 1.0f / s;
+  z = nearbyintf (-lo * inv);
+  for (j = 0; j < k; j++) {
+    float v = nearbyintf (r[j] * inv) + z;
+    v = v < 0.0f ? 0.0f : v;
+    q[j] = (guint8) (v > 255.0f ? 255.0f : v);
+  }
+  *scale = s;
+  *zero = (gint32) z;
+}
+
+static void
+quantize_u8 (const float *a, guint8 *q, float *scale, gint32 *zero, int m,
+    int k)
+{
+  int i;
+
+#pragma omp parallel for schedule(static) if ((gsize) m * k >= PARALLEL_MIN)
+  for (i = 0; i < m; i++)
+    quantize_u8_row (a + (gsize) i * k, q + (gsize) i * k, k, scale + i,
+        zero + i);
+}
+
+/* One row of C = sa * scale[j] * (S[j] - z * colsum[j]) + bias[j] (+ R[j]),
+ * the integer part exact (Q8_MAX_K). */
+HOT static void
+epilogue_q8_row (const gint32 *s, float sa, gint32 z, const float *scale,
+    const gint32 *colsum, const float *bias, const float *r, float *c, int n)
+{
+  int j;
+
+  for (j = 0; j < n; j++) {
+    float v = sa * scale[j] * (float) (s[j] - z * colsum[j]);
+    v += bias ? bias[j] : 0.0f;
+    c[j] = v + (r ? r[j] : 0.0f);
+  }
+}
+
+static void
+epilogue_q8 (const IbClDnnlWeight *w, const gint32 *s, const float *scale,
+    const gint32 *zero, const float *r, float *c, int m)
+{
+  const int n = w->n;
+  int i;
+
+#pragma omp parallel for schedule(static) if ((gsize) m * n >= PARALLEL_MIN)
+  for (i = 0; i < m; i++)
+    epilogue_q8_row (s + (gsize) i * n, scale[i], zero[i], w->scale, w->colsum,
+        w->bias, r ? r + (gsize) i * n : NULL, c + (gsize) i * n, n);
+}
+
+static gsize
+round_up (gsize x)
+{
+  return (x + ALIGN - 1) / ALIGN * ALIGN;
+}
+
+static gboolean
+host_address (IbClQueue *q, const IbClBuffer *b, const char *what)
+{
+  if (b->data != NULL)
+    return TRUE;
+  return ib_cl_queue_take_error (q,
+      g_error_new (IB_CL_ERROR, IB_CL_ERROR_UNSUPPORTED,
+          "oneDNN product: the %s buffer has no host address (device %s "
+          "does not share host memory)",
+          what, ib_cl_device_get_info (ib_cl_queue_get_device (q))->name));
+}
+
+/* Decode: one row through the OpenCL kernel on the packed weight,
+ * enqueued like every other kernel (no synchronisation). */
+static void
+gemv_blocked (IbClQueue *q, const IbClBuffer *a, gsize a_off,
+    const IbClDnnlWeight *w, const IbClBuffer *residual, IbClBuffer *c,
+    gsize c_off)
+{
+  const gboolean q8 = w->storage == IB_CL_DTYPE_Q8;
+  size_t global = (size_t) (w->n + 63) / 64, local = 1;
+  IbClLaunch l;
+
+  if (!ib_cl_launch_begin (&l, q, q8 ? "gemv_blocked_q8" : "gemv_blocked_bf16"))
+    return;
+  ib_cl_launch_mem (&l, a);
+  ib_cl_launch_mem (&l, w->data_buf);
+  if (q8)
+    ib_cl_launch_mem (&l, w->scale_buf);
+  ib_cl_launch_mem_opt (&l, w->bias_buf);
+  ib_cl_launch_mem_opt (&l, residual);
+  ib_cl_launch_mem (&l, c);
+  ib_cl_launch_int (&l, w->n);
+  ib_cl_launch_int (&l, w->k);
+  ib_cl_launch_int (&l, w->kp);
+  ib_cl_launch_int (&l,
+      (w->bias ? IB_HAS_BIAS : 0) | (residual ? IB_HAS_RESIDUAL : 0));
+  ib_cl_launch_int (&l, (gint32) a_off);
+  ib_cl_launch_int (&l, (gint32) c_off);
+  ib_cl_launch_run (&l, 1, &global, &local);
+}
+
+void
+ib_cl_dnnl_linear (IbClQueue *q, const IbClBuffer *a, gsize a_off,
+    const IbClDnnlWeight *w, const IbClBuffer *residual, IbClBuffer *c,
+    gsize c_off, int m)
+{
+  const gboolean q8 = w->storage == IB_CL_DTYPE_Q8;
+  const int n = w->n, k = w->k;
+  const float *A, *R = NULL;
+  float *C;
+  gsize a_bytes, s_bytes = 0, rows_bytes = 0, need;
+  guint8 *scratch;
+  IbClBuffer *sb;
+  Prim *prim;
+  GError *e = NULL;
+  dnnl_memory_desc_t smd, dmd, bmd;
+  dnnl_memory_t ms = NULL, mw = NULL, mb = NULL, md = NULL, msp = NULL;
+  dnnl_stream_t stream = NULL;
+  dnnl_exec_arg_t args[5];
+  int n_args = 0, flags;
+  cl_int st;
+
+  if (ib_cl_queue_failed (q))
+    return;
+  if (m == 1 && w->kp > 0) {
+    gemv_blocked (q, a, a_off, w, residual, c, c_off);
+    return;
+  }
+  if (!host_address (q, a, "input") || !host_address (q, c, "output") ||
+      (residual && !host_address (q, residual, "residual")))
+    return;
+  /* q8: bias and residual in our epilogue; bf16: fused by oneDNN (sum
+   * post-op on C, which holds R first) */
+  flags = q8 ? 0 : (w->bias ? PRIM_BIAS : 0) | (residual ? PRIM_SUM : 0);
+  if ((prim = get_prim (m, w, flags, &e)) == NULL) {
+    ib_cl_queue_take_error (q, e);
+    return;
+  }
+
+  a_bytes = round_up ((gsize) m * k * (q8 ? 1 : 2));
+  if (q8) {
+    s_bytes = round_up ((gsize) m * n * 4);
+    rows_bytes = 2 * round_up ((gsize) m * 4);
+  }
+  need = a_bytes + s_bytes + rows_bytes + round_up (prim->scratchpad);
+  sb = ib_cl_queue_scratch (q, need);
+  if (sb == NULL || !host_address (q, sb, "scratch"))
+    goto out;
+  scratch = sb->data;
+
+  /* the one synchronisation: the kernels before wrote A (and R) */
+  st = clFinish (ib_cl_queue_get_cl (q));
+  if (st != CL_SUCCESS) {
+    ib_cl_queue_cl_error (q, st, "clFinish");
+    goto out;
+  }
+  A = (const float *) a->data + a_off;
+  C = (float *) c->data + c_off;
+  if (residual)
+    R = (const float *) residual->data + c_off;
+
+  if (q8)
+    quantize_u8 (A, scratch, (float *) (scratch + a_bytes + s_bytes),
+        (gint32 *) (scratch + a_bytes + s_bytes + rows_bytes / 2), m, k);
+  else {
+    quantize_bf16 (A, (guint16 *) scratch, m, k);
+    if (R && R != C)
+      memcpy (C, R, (gsize) m * n * 4);
+  }
+
+  md_plain (&smd, m, k, src_type (w->storage), dnnl_ab);
+  md_plain (&dmd, m, n, dst_type (w->storage), dnnl_ab);
+  md_plain (&bmd, 1, n, dnnl_f32, dnnl_ab);
+  DNNL_CHECK (dnnl_memory_create (&ms, &smd, engine, scratch), &e);
+  DNNL_CHECK (dnnl_memory_create (&mw, &w->md, engine, w->data), &e);
+  DNNL_CHECK (dnnl_memory_create (&md, &dmd, engine,
+                  q8 ? (void *) (scratch + a_bytes) : (void *) C),
+      &e);
+  args[n_args++] = (dnnl_exec_arg_t){ DNNL_ARG_SRC, ms };
+  args[n_args++] = (dnnl_exec_arg_t){ DNNL_ARG_WEIGHTS, mw };
+  args[n_args++] = (dnnl_exec_arg_t){ DNNL_ARG_DST, md };
+  if (flags & PRIM_BIAS) {
+    DNNL_CHECK (dnnl_memory_create (&mb, &bmd, engine, w->bias), &e);
+    args[n_args++] = (dnnl_exec_arg_t){ DNNL_ARG_BIAS, mb };
+  }
+  if (prim->scratchpad) {
+    dnnl_memory_desc_t spmd;
+    dnnl_dims_t d = { (dnnl_dim_t) prim->scratchpad };
+    dnnl_memory_desc_init_by_tag (&spmd, 1, d, dnnl_u8, dnnl_a);
+    DNNL_CHECK (dnnl_memory_create (&msp, &spmd, engine,
+                    scratch + a_bytes + s_bytes + rows_bytes),
+        &e);
+    args[n_args++] = (dnnl_exec_arg_t){ DNNL_ARG_SCRATCHPAD, msp };
+  }
+  DNNL_CHECK (dnnl_stream_create (&stream, engine, dnnl_stream_default_flags),
+      &e);
+  DNNL_CHECK (dnnl_primitive_execute (prim->prim, stream, n_args, args), &e);
+  DNNL_CHECK (dnnl_stream_wait (stream), &e);
+  if (q8)
+    epilogue_q8 (w, (const gint32 *) (scratch + a_bytes),
+        (const float *) (scratch + a_bytes + s_bytes),
+        (const gint32 *) (scratch + a_bytes + s_bytes + rows_bytes / 2), R, C,
+        m);
+out:
+  if (e)
+    ib_cl_queue_take_error (q, e);
+  prim_unref (prim);
+  if (stream)
+    dnnl_stream_destroy (stream);
+  if (ms)
+    dnnl_memory_destroy (ms);
+  if (mw)
+    dnnl_memory_destroy (mw);
+  if (mb)
+    dnnl_memory_destroy (mb);
+  if (md)
+    dnnl_memory_destroy (md);
+  if (msp)
+    dnnl_memory_destroy (msp);
+}

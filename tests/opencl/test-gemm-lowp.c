@@ -1,0 +1,344 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* bf16 and q8 linear layers (oneDNN on CPU devices) against a plain C
+ * double-precision loop on the unrounded inputs, each output element within
+ * a bound derived from the precision's rounding:
+ * - bf16: A and W rounded to nearest with an 8-bit significand, relative
+ *   error u = 2^-8 each, so |C - ref| <= (2u + u^2) sum_k |a_k w_k| plus the
+ *   fp32 accumulation (k 2^-23 sum_k |a_k w_k|);
+ * - q8: W[j] ~ t_j Wq[j] (|error| <= t_j / 2, t_j = max|W[j]| / 127), A[i] ~
+ *   s_i (q - z_i) (|error| <= s_i / 2, s_i = range / 254), so |C - ref| <=
+ *   sum_k (|a_k| t_j / 2 + |w_k| s_i / 2 + s_i t_j / 4) plus fp32 rounding. */
+#include <math.h>
+#include <string.h>
+
+#include "gemm-priv.h"
+#include "half.h"
+
+typedef struct
+{
+  int m, n, k;
+} Shape;
+
+/* m = 1 (decode), 5, 257; n and k multiples of none of 16, 32, 64 */
+static const Shape shapes[] = {
+  { 1, 37, 13 },
+  { 5, 100, 37 },
+  { 257, 97, 131 },
+  { 1, 1061, 999 },
+  { 5, 300, 1000 },
+};
+
+static float
+frand (guint32 *s)
+{
+  *s = *s * 1664525u + 1013904223u;
+  return ((*s >> 8) / 16777216.0f) * 2.0f - 1.0f;
+}
+
+static gboolean native;
+
+static IbClDevice *
+open_cpu (IbClDtype storage)
+{
+  IbClDeviceParams p;
+  GError *error = NULL;
+  IbClDevice *dev;
+
+  ib_cl_device_params_init (&p);
+  p.type = IB_CL_DEVICE_TYPE_CPU;
+  dev = ib_cl_device_new (&p, &error);
+  if (dev == NULL) {
+    g_test_skip (error->message);
+    g_error_free (error);
+    return NULL;
+  }
+  if (!ib_cl_gemm_supports (dev, storage, &native, &error)) {
+    /* builds without oneDNN: the refusal is the expected behaviour */
+    g_assert_error (error, IB_CL_ERROR, IB_CL_ERROR_UNSUPPORTED);
+    g_test_message ("%s", error->message);
+    g_test_skip (error->message);
+    g_error_free (error);
+    ib_cl_device_unref (dev);
+    return NULL;
+  }
+  return dev;
+}
+
+/* The weight rounded the way the source dtype holds it. */
+static float
+as_src (float v, IbClDtype src, guint16 *raw)
+{
+  if (src == IB_CL_DTYPE_F16) {
+    *raw = ib_cl_f32_to_f16 (v);
+    return ib_cl_f16_to_f32 (*raw);
+  }
+  if (src == IB_CL_DTYPE_BF16) {
+    guint32 u;
+    memcpy (&u, &v, 4);
+    *raw = u >> 16;
+    return ib_cl_bf16_to_f32 (*raw);
+  }
+  return v;
+}
+
+/* Rows [a_row, a_row + m) of A (inside an arena sub-buffer) times W into
+ * rows [c_row, ...) of C (another sub-buffer), plus bias and residual as
+ * asked; @in_place: the residual is C's own rows. Every element of C is
+ * checked, the rows outside the range must be untouched. */
+static double
+check (IbClDevice *dev, IbClQueue *q, IbClArena *arena, Shape s, IbClDtype src,
+    IbClDtype storage, gboolean with_bias, gboolean with_residual,
+    gboolean in_place)
+{
+  const int a_row = 2, c_row = 3, ra = a_row + s.m + 1, rc = c_row + s.m + 2;
+  const gboolean q8 = storage == IB_CL_DTYPE_Q8;
+  GError *error = NULL;
+  float *a = g_new (float, (gsize) ra *s.k);
+  float *w = g_new (float, (gsize) s.n *s.k);
+  float *bias = g_new (float, s.n), *c0 = g_new (float, (gsize) rc *s.n);
+  float *r = g_new (float, (gsize) rc *s.n);
+  float *c = g_new (float, (gsize) rc *s.n);
+  float *t = g_new (float, s.n), *sa = g_new (float, s.m);
+  guint16 *raw = g_new (guint16, (gsize) s.n * s.k),
+          *braw = g_new (guint16, s.n);
+  guint32 seed = s.m * 7919 + s.n * 31 + s.k + storage;
+  IbClBuffer *da, *dc, *dr = NULL, *pad;
+  IbClWeight *wt;
+  double worst = 0.0;
+  int i, j, z;
+
+  ib_cl_arena_reset (arena);
+  for (i = 0; i < ra * s.k; i++)
+    a[i] = frand (&seed) * (1.0f + (i % 7 == 0)); /* some larger values */
+  for (i = 0; i < s.n * s.k; i++)
+    w[i] = as_src (frand (&seed) * 0.5f, src, &raw[i]);
+  for (j = 0; j < s.n; j++)
+    bias[j] = as_src (frand (&seed), src, &braw[j]);
+  for (i = 0; i < rc * s.n; i++) {
+    c0[i] = frand (&seed);
+    r[i] = in_place ? c0[i] : frand (&seed);
+  }
+  /* q8 scales: per output channel for W, per row of A */
+  for (j = 0; j < s.n; j++) {
+    float mx = 0.0f;
+    for (z = 0; z < s.k; z++)
+      mx = fmaxf (mx, fabsf (w[(gsize) j * s.k + z]));
+    t[j] = mx / 127.0f;
+  }
+  for (i = 0; i < s.m; i++) {
+    float lo = 0.0f, hi = 0.0f;
+    for (z = 0; z < s.k; z++) {
+      lo = fminf (lo, a[(gsize) (a_row + i) * s.k + z]);
+      hi = fmaxf (hi, a[(gsize) (a_row + i) * s.k + z]);
+    }
+    sa[i] = (hi - lo) / 254.0f;
+  }
+
+  wt = ib_cl_weight_new (dev,
+      src == IB_CL_DTYPE_F32 ? (void *) w : (void *) raw, src, s.n, s.k,
+      with_bias ? (src == IB_CL_DTYPE_F32 ? (void *) bias : (void *) braw) :
+                  NULL,
+      storage, &error);
+  g_assert_no_error (error);
+  /* decode (m == 1) runs gemv_blocked.cl on oneDNN's packed layout, which
+   * is the expected one wherever the CPU has AVX512-BF16 */
+  if (native && storage == IB_CL_DTYPE_BF16)
+    g_assert_true (ib_cl_weight_has_blocked_gemv (wt));
+  if (s.m == 1 && !ib_cl_weight_has_blocked_gemv (wt))
+    g_test_message ("%s [%d, %d]: decode through oneDNN (another layout)",
+        ib_cl_dtype_name (storage), s.n, s.k);
+  /* sub-buffers at non-zero origins */
+  pad = ib_cl_arena_alloc (arena, 12, &error);
+  da = ib_cl_arena_alloc (arena, (gsize) ra * s.k * 4, &error);
+  dc = ib_cl_arena_alloc (arena, (gsize) rc * s.n * 4, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (pad);
+  ib_cl_queue_upload (q, da, 0, a, (gsize) ra * s.k * 4);
+  ib_cl_queue_upload (q, dc, 0, c0, (gsize) rc * s.n * 4);
+  if (with_residual && !in_place) {
+    dr = ib_cl_arena_alloc (arena, (gsize) rc * s.n * 4, &error);
+    g_assert_no_error (error);
+    ib_cl_queue_upload (q, dr, 0, r, (gsize) rc * s.n * 4);
+  } else if (with_residual)
+    dr = dc;
+  ib_cl_linear_rows (q, da, a_row, wt, dr, dc, c_row, s.m);
+  ib_cl_queue_download (q, dc, 0, c, (gsize) rc * s.n * 4);
+  ib_cl_queue_finish (q, &error);
+  g_assert_no_error (error);
+
+  for (i = 0; i < rc; i++)
+    for (j = 0; j < s.n; j++) {
+      gsize o = (gsize) i * s.n + j;
+      double ref = 0.0, mag = 0.0, bound, tol, extra = 0.0;
+      int x = i - c_row;
+      if (x < 0 || x >= s.m) {
+        g_assert_cmpfloat (c[o], ==, c0[o]); /* untouched */
+        continue;
+      }
+      for (z = 0; z < s.k; z++) {
+        double av = a[(gsize) (a_row + x) * s.k + z],
+               wv = w[(gsize) j * s.k + z];
+        ref += av * wv;
+        mag += fabs (av * wv);
+        if (q8)
+          extra +=
+              fabs (av) * t[j] / 2 + fabs (wv) * sa[x] / 2 + sa[x] * t[j] / 4;
+      }
+      if (with_bias)
+        ref += bias[j];
+      if (with_residual)
+        ref += r[o];
+      if (q8)
+        bound = extra;
+      else
+        bound = (2.0 / 256 + 1.0 / 65536) * mag;
+      /* fp32 accumulation and the final additions */
+      tol = bound + s.k * ldexp (1.0, -23) * mag +
+          ldexp (1.0, -22) * (mag + fabs (bias[j]) + fabs (r[o]));
+      if (fabs (c[o] - ref) > tol)
+        g_error ("%s %dx%dx%d (%s weights, bias %d, residual %d%s): C[%d][%d] "
+                 "= %.8g, exact %.8g, bound %.3g",
+            ib_cl_dtype_name (storage), s.m, s.n, s.k, ib_cl_dtype_name (src),
+            with_bias, with_residual, in_place ? " in place" : "", x, j, c[o],
+            ref, tol);
+      worst = MAX (worst, fabs (c[o] - ref) / tol);
+    }
+
+  ib_cl_weight_free (wt);
+  g_free (a);
+  g_free (w);
+  g_free (bias);
+  g_free (c0);
+  g_free (r);
+  g_free (c);
+  g_free (t);
+  g_free (sa);
+  g_free (raw);
+  g_free (braw);
+  return worst;
+}
+
+static void
+test_linear (gconstpointer data)
+{
+  IbClDtype storage = GPOINTER_TO_INT (data);
+  g_autoptr (IbClDevice) dev = open_cpu (storage);
+  GError *error = NULL;
+  IbClArena *arena;
+  IbClQueue *q;
+  double worst = 0.0;
+  guint i;
+
+  if (dev == NULL)
+    return;
+  q = ib_cl_queue_new (dev, &error);
+  arena = ib_cl_arena_new (dev, 8u << 20, &error);
+  g_assert_no_error (error);
+  for (i = 0; i < G_N_ELEMENTS (shapes); i++) {
+    Shape s = shapes[i];
+    worst = MAX (worst,
+        check (dev, q, arena, s, IB_CL_DTYPE_F32, storage, TRUE, TRUE, FALSE));
+    worst = MAX (worst,
+        check (dev, q, arena, s, IB_CL_DTYPE_F32, storage, FALSE, FALSE,
+            FALSE));
+    worst = MAX (worst,
+        check (dev, q, arena, s, IB_CL_DTYPE_F32, storage, TRUE, TRUE, TRUE));
+    worst = MAX (worst,
+        check (dev, q, arena, s, IB_CL_DTYPE_F32, storage, FALSE, TRUE, TRUE));
+    worst = MAX (worst,
+        check (dev, q, arena, s, IB_CL_DTYPE_BF16, storage, TRUE, FALSE,
+            FALSE));
+    worst = MAX (worst,
+        check (dev, q, arena, s, IB_CL_DTYPE_F16, storage, TRUE, TRUE, FALSE));
+  }
+  g_test_message ("%s: largest error %.2f of its bound",
+      ib_cl_dtype_name (storage), worst);
+  ib_cl_arena_free (arena);
+  ib_cl_queue_free (q);
+}
+
+/* Work queued before a oneDNN product (two rows: not the decode GEMV) is
+ * finished before it reads A, work queued after it sees its C, and a queue
+ * that already failed skips the product and keeps its first error. */
+static void
+test_sync (gconstpointer data)
+{
+  IbClDtype storage = GPOINTER_TO_INT (data);
+  g_autoptr (IbClDevice) dev = open_cpu (storage);
+  const int n = 3, k = 4;
+  float w[12] = { 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0 };
+  float a[8] = { 1, 2, 3, 4, 5, 6, 7, 8 }, zero[8] = { 0 };
+  float sentinel[6] = { -9, -9, -9, -9, -9, -9 }, c[6];
+  const float want[6] = { 1, 2, 3, 5, 6, 7 };
+  GError *error = NULL;
+  IbClBuffer *da, *db, *dc, *dd, *small, *big0, *big1;
+  const gsize big = 64u << 20;
+  IbClWeight *wt;
+  IbClQueue *q;
+  int i;
+
+  if (dev == NULL)
+    return;
+  q = ib_cl_queue_new (dev, &error);
+  wt = ib_cl_weight_new (dev, w, IB_CL_DTYPE_F32, n, k, NULL, storage, &error);
+  da = ib_cl_buffer_new (dev, sizeof (a), &error);
+  db = ib_cl_buffer_new (dev, sizeof (a), &error);
+  dc = ib_cl_buffer_new (dev, sizeof (c), &error);
+  dd = ib_cl_buffer_new (dev, sizeof (c), &error);
+  g_assert_no_error (error);
+  big0 = ib_cl_buffer_new (dev, big, &error);
+  big1 = ib_cl_buffer_new (dev, big, &error);
+  g_assert_no_error (error);
+  ib_cl_queue_upload (q, da, 0, zero, sizeof (a));
+  ib_cl_queue_upload (q, db, 0, a, sizeof (a));
+  /* a first product grows the queue's scratch (which waits too) */
+  ib_cl_linear (q, da, wt, NULL, dc, 2);
+  g_assert_true (ib_cl_queue_finish (q, &error));
+  /* A arrives by an enqueued copy behind a long one, C leaves by another */
+  ib_cl_queue_copy (q, big0, 0, big1, 0, big);
+  ib_cl_queue_copy (q, db, 0, da, 0, sizeof (a));
+  ib_cl_linear (q, da, wt, NULL, dc, 2);
+  ib_cl_queue_copy (q, dc, 0, dd, 0, sizeof (c));
+  ib_cl_queue_download (q, dd, 0, c, sizeof (c));
+  g_assert_true (ib_cl_queue_finish (q, &error));
+  for (i = 0; i < 6; i++)
+    g_assert_cmpfloat (fabsf (c[i] - want[i]), <, 0.05);
+
+  /* sticky error: an overrun product fails, the next one is skipped */
+  ib_cl_queue_upload (q, dc, 0, sentinel, sizeof (c));
+  g_assert_true (ib_cl_queue_finish (q, &error));
+  small = ib_cl_buffer_new (dev, 4, &error);
+  ib_cl_linear (q, small, wt, NULL, dc, 2);
+  ib_cl_linear (q, da, wt, NULL, dc, 2);
+  g_assert_false (ib_cl_queue_finish (q, &error));
+  g_assert_error (error, IB_CL_ERROR, IB_CL_ERROR_INVALID_ARG);
+  g_clear_error (&error);
+  ib_cl_queue_download (q, dc, 0, c, sizeof (c));
+  g_assert_true (ib_cl_queue_finish (q, &error));
+  for (i = 0; i < 6; i++)
+    g_assert_cmpfloat (c[i], ==, -9);
+  ib_cl_buffer_free (small);
+  ib_cl_buffer_free (big0);
+  ib_cl_buffer_free (big1);
+  ib_cl_buffer_free (da);
+  ib_cl_buffer_free (db);
+  ib_cl_buffer_free (dc);
+  ib_cl_buffer_free (dd);
+  ib_cl_weight_free (wt);
+  ib_cl_queue_free (q);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_data_func ("/gemm-lowp/bf16/linear",
+      GINT_TO_POINTER (IB_CL_DTYPE_BF16), test_linear);
+  g_test_add_data_func ("/gemm-lowp/q8/linear",
+      GINT_TO_POINTER (IB_CL_DTYPE_Q8), test_linear);
+  g_test_add_data_func ("/gemm-lowp/bf16/sync",
+      GINT_TO_POINTER (IB_CL_DTYPE_BF16), test_sync);
+  g_test_add_data_func ("/gemm-lowp/q8/sync", GINT_TO_POINTER (IB_CL_DTYPE_Q8),
+      test_sync);
+  return g_test_run ();
+}
