@@ -80,6 +80,7 @@ ib_model_load (const char *dir, const IbModelParams *params, GError **error)
   loader.st = ib_checkpoint_get_safetensors (ckpt);
   loader.storage =
       params->precision == IB_PRECISION_F16 ? IB_CL_DTYPE_F16 : IB_CL_DTYPE_F32;
+  ib_loader_read_ahead (&loader, m->cfg);
   if (!(m->vit = ib_vit_new (&loader, &m->cfg->vision, error)) ||
       !(m->qformer = ib_qformer_new (&loader, &m->cfg->qformer,
             m->cfg->n_query_tokens, m->cfg->text.hidden_dim, error)))
@@ -91,10 +92,12 @@ ib_model_load (const char *dir, const IbModelParams *params, GError **error)
   if (m->llama == NULL && m->t5 == NULL)
     goto fail;
   m->weight_bytes = loader.bytes;
+  ib_loader_clear (&loader);
   ib_checkpoint_free (ckpt);
   return m;
 
 fail:
+  ib_loader_clear (&loader);
   ib_checkpoint_free (ckpt);
   ib_model_unref (m);
   return NULL;

@@ -1,19 +1,32 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* One .safetensors file: map it, parse the header, check every tensor's bytes. */
+/* One .safetensors file: open it, parse the header, check every tensor's bytes, read them with pread. */
 #include "ib-safetensors-private.h"
 #include "ib-error.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <json-glib/json-glib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 /* the reference implementation's limit (safetensors MAX_HEADER_SIZE) */
 #define MAX_HEADER_BYTES 100000000u
 
+/* What a file was when it was opened: reads check it is still that. */
+struct _IbTensorFile
+{
+  gchar *path;
+  int fd;
+  guint64 size;
+  gint64 mtime_ns;
+};
+
 struct _IbSafetensors
 {
   gchar *source;
-  GPtrArray *maps; /* GMappedFile, one per file */
-  GPtrArray *files; /* gchar * paths, parallel to maps */
+  GPtrArray *sources; /* IbTensorFile, owned */
+  GPtrArray *files; /* paths, owned by sources */
   GPtrArray *tensors; /* IbTensor *, owned; sorted by name after finish */
   GHashTable *by_name; /* name -> IbTensor * */
 };
@@ -94,15 +107,125 @@ tensor_free (gpointer p)
   g_free (t);
 }
 
+static void
+tensor_file_free (gpointer p)
+{
+  IbTensorFile *f = p;
+
+  if (f->fd >= 0)
+    close (f->fd);
+  g_free (f->path);
+  g_free (f);
+}
+
+static gint64
+mtime_ns (const struct stat *sb)
+{
+  return (gint64) sb->st_mtim.tv_sec * G_GINT64_CONSTANT (1000000000) +
+      sb->st_mtim.tv_nsec;
+}
+
+/* Reads exactly @len bytes at @offset of @f, or says why not. */
+static gboolean
+read_at (IbTensorFile *f, guint64 offset, gsize len, void *dst,
+    const char *what, GError **error)
+{
+  guint8 *p = dst;
+  gsize done = 0;
+
+  while (done < len) {
+    /* bounded requests: Linux reads at most 2 GiB per call anyway */
+    gsize want = MIN (len - done, (gsize) 1 << 30);
+    ssize_t got = pread (f->fd, p + done, want, (off_t) (offset + done));
+
+    if (got < 0 && errno == EINTR)
+      continue;
+    if (got < 0) {
+      int e = errno;
+      g_set_error (error, IB_ERROR, IB_ERROR_IO,
+          "%s: %s: read error at byte %" G_GUINT64_FORMAT ": %s", f->path, what,
+          offset + done, g_strerror (e));
+      return FALSE;
+    }
+    if (got == 0) {
+      g_set_error (error, IB_ERROR, IB_ERROR_IO,
+          "%s: %s: the file ends at byte %" G_GUINT64_FORMAT
+          ", before byte %" G_GUINT64_FORMAT
+          ": it was truncated or rewritten after it was opened "
+          "(%" G_GUINT64_FORMAT " bytes then)",
+          f->path, what, offset + done, offset + len, f->size);
+      return FALSE;
+    }
+    done += (gsize) got;
+  }
+  return TRUE;
+}
+
+/* The file must still be the one whose header was checked. */
+static gboolean
+check_unchanged (IbTensorFile *f, const char *what, GError **error)
+{
+  struct stat sb;
+
+  if (fstat (f->fd, &sb) != 0) {
+    int e = errno;
+    g_set_error (error, IB_ERROR, IB_ERROR_IO, "%s: %s: cannot stat: %s",
+        f->path, what, g_strerror (e));
+    return FALSE;
+  }
+  if ((guint64) sb.st_size != f->size) {
+    g_set_error (error, IB_ERROR, IB_ERROR_IO,
+        "%s: %s: the file changed size after it was opened (%" G_GUINT64_FORMAT
+        " bytes then, %" G_GUINT64_FORMAT
+        " now): it was truncated or rewritten while the model was read",
+        f->path, what, f->size, (guint64) sb.st_size);
+    return FALSE;
+  }
+  if (mtime_ns (&sb) != f->mtime_ns) {
+    g_set_error (error, IB_ERROR, IB_ERROR_IO,
+        "%s: %s: the file was modified after it was opened: it was "
+        "rewritten while the model was read",
+        f->path, what);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+gboolean
+ib_tensor_read_bytes (const IbTensor *t, guint64 offset, gsize len, void *dst,
+    GError **error)
+{
+  gchar *what;
+  gboolean ok;
+
+  g_return_val_if_fail (t != NULL && t->source != NULL, FALSE);
+  g_return_val_if_fail (dst != NULL || len == 0, FALSE);
+
+  if (offset > t->n_bytes || len > t->n_bytes - offset) {
+    g_set_error (error, IB_ERROR, IB_ERROR_INVALID_ARG,
+        "%s: tensor %s: bytes [%" G_GUINT64_FORMAT ", %" G_GUINT64_FORMAT
+        ") are outside its %" G_GSIZE_FORMAT " bytes",
+        t->file, t->name, offset, offset + (guint64) len, t->n_bytes);
+    return FALSE;
+  }
+  if (len == 0)
+    return TRUE;
+  what = g_strdup_printf ("tensor %s", t->name);
+  ok = check_unchanged (t->source, what, error) &&
+      read_at (t->source, t->offset + offset, len, dst, what, error) &&
+      check_unchanged (t->source, what, error);
+  g_free (what);
+  return ok;
+}
+
 IbSafetensors *
 ib_safetensors_new (const char *source)
 {
   IbSafetensors *st = g_new0 (IbSafetensors, 1);
 
   st->source = g_strdup (source);
-  st->maps =
-      g_ptr_array_new_with_free_func ((GDestroyNotify) g_mapped_file_unref);
-  st->files = g_ptr_array_new_with_free_func (g_free);
+  st->sources = g_ptr_array_new_with_free_func (tensor_file_free);
+  st->files = g_ptr_array_new ();
   st->tensors = g_ptr_array_new_with_free_func (tensor_free);
   st->by_name = g_hash_table_new (g_str_hash, g_str_equal);
   return st;
@@ -115,8 +238,8 @@ ib_safetensors_free (IbSafetensors *st)
     return;
   g_hash_table_unref (st->by_name);
   g_ptr_array_unref (st->tensors);
-  g_ptr_array_unref (st->maps);
   g_ptr_array_unref (st->files);
+  g_ptr_array_unref (st->sources);
   g_free (st->source);
   g_free (st);
 }
@@ -313,25 +436,32 @@ check_tiling (const char *path, GArray *entries, guint64 data_len,
   return TRUE;
 }
 
-/* Maps @path and checks its header length; sets *header, *header_len. */
-static GMappedFile *
-map_file (const char *path, const guint8 **header, guint64 *header_len,
+/* Opens @path, checks its header length and reads the header: sets
+ * *header (free with g_free) and *header_len. */
+static IbTensorFile *
+open_file (const char *path, guint8 **header, guint64 *header_len,
     GError **error)
 {
-  GMappedFile *map;
-  GError *local = NULL;
-  const guint8 *bytes;
+  IbTensorFile *f = g_new0 (IbTensorFile, 1);
+  struct stat sb;
+  guint8 len_bytes[8];
   guint64 len, n;
 
-  map = g_mapped_file_new (path, FALSE, &local);
-  if (map == NULL) {
+  f->path = g_strdup (path);
+  f->fd = open (path, O_RDONLY | O_CLOEXEC);
+  if (f->fd < 0 || fstat (f->fd, &sb) != 0) {
+    int e = errno;
     g_set_error (error, IB_ERROR, IB_ERROR_IO, "%s: cannot open: %s", path,
-        local->message);
-    g_error_free (local);
-    return NULL;
+        g_strerror (e));
+    goto fail;
   }
-  len = g_mapped_file_get_length (map);
-  bytes = (const guint8 *) g_mapped_file_get_contents (map);
+  if (!S_ISREG (sb.st_mode)) {
+    g_set_error (error, IB_ERROR, IB_ERROR_IO,
+        "%s: cannot open: not a regular file", path);
+    goto fail;
+  }
+  f->size = len = (guint64) sb.st_size;
+  f->mtime_ns = mtime_ns (&sb);
   if (len < 8) {
     g_set_error (error, IB_ERROR, IB_ERROR_FORMAT,
         "%s: truncated: the file is %" G_GUINT64_FORMAT " bytes, too short "
@@ -339,7 +469,9 @@ map_file (const char *path, const guint8 **header, guint64 *header_len,
         path, len);
     goto fail;
   }
-  memcpy (&n, bytes, 8);
+  if (!read_at (f, 0, 8, len_bytes, "header length", error))
+    goto fail;
+  memcpy (&n, len_bytes, 8);
   n = GUINT64_FROM_LE (n);
   if (n > len - 8) {
     g_set_error (error, IB_ERROR, IB_ERROR_FORMAT,
@@ -356,40 +488,44 @@ map_file (const char *path, const guint8 **header, guint64 *header_len,
         path, n, MAX_HEADER_BYTES);
     goto fail;
   }
-  if (n < 2 || bytes[8] != '{') {
-    g_set_error (error, IB_ERROR, IB_ERROR_FORMAT,
-        "%s: the header is not a JSON object: not a safetensors file", path);
+  *header = g_malloc (MAX (n, 1));
+  if (!read_at (f, 8, (gsize) n, *header, "header", error)) {
+    g_clear_pointer (header, g_free);
     goto fail;
   }
-  *header = bytes + 8;
+  if (n < 2 || (*header)[0] != '{') {
+    g_set_error (error, IB_ERROR, IB_ERROR_FORMAT,
+        "%s: the header is not a JSON object: not a safetensors file", path);
+    g_clear_pointer (header, g_free);
+    goto fail;
+  }
   *header_len = n;
-  return map;
+  return f;
 
 fail:
-  g_mapped_file_unref (map);
+  tensor_file_free (f);
   return NULL;
 }
 
 gboolean
 ib_safetensors_add_file (IbSafetensors *st, const char *path, GError **error)
 {
-  GMappedFile *map = NULL;
+  IbTensorFile *file = NULL, *stored;
   JsonParser *parser = NULL;
   GArray *entries = NULL;
   GList *members = NULL, *l;
   GError *local = NULL;
-  const guint8 *header = NULL, *data;
-  guint64 header_len = 0, data_len;
-  const char *stored_path;
+  guint8 *header = NULL;
+  guint64 header_len = 0, data_start, data_len;
   JsonObject *root;
   gboolean ok = FALSE;
   guint i;
 
-  map = map_file (path, &header, &header_len, error);
-  if (map == NULL)
+  file = open_file (path, &header, &header_len, error);
+  if (file == NULL)
     goto out;
-  data = header + header_len;
-  data_len = g_mapped_file_get_length (map) - 8 - header_len;
+  data_start = 8 + header_len;
+  data_len = file->size - data_start;
 
   parser = json_parser_new_immutable ();
   if (!json_parser_load_from_data (parser, (const gchar *) header,
@@ -405,9 +541,9 @@ ib_safetensors_add_file (IbSafetensors *st, const char *path, GError **error)
   }
   root = json_node_get_object (json_parser_get_root (parser));
 
-  g_ptr_array_add (st->files, g_strdup (path));
-  g_ptr_array_add (st->maps, g_steal_pointer (&map));
-  stored_path = g_ptr_array_index (st->files, st->files->len - 1);
+  stored = g_steal_pointer (&file);
+  g_ptr_array_add (st->sources, stored);
+  g_ptr_array_add (st->files, stored->path);
 
   entries = g_array_new (FALSE, TRUE, sizeof (Entry));
   members = json_object_get_members (root);
@@ -423,8 +559,9 @@ ib_safetensors_add_file (IbSafetensors *st, const char *path, GError **error)
         tensor_free (e.t);
       goto out;
     }
-    e.t->file = stored_path;
-    e.t->data = data + e.begin;
+    e.t->file = stored->path;
+    e.t->source = stored;
+    e.t->offset = data_start + e.begin;
     g_array_append_val (entries, e);
   }
   ok = check_tiling (path, entries, data_len, error);
@@ -457,8 +594,9 @@ out:
   g_list_free (members);
   g_clear_error (&local);
   g_clear_object (&parser);
-  if (map)
-    g_mapped_file_unref (map);
+  g_free (header);
+  if (file)
+    tensor_file_free (file);
   return ok;
 }
 
@@ -481,8 +619,8 @@ void
 ib_safetensors_finish (IbSafetensors *st)
 {
   g_ptr_array_sort (st->tensors, tensor_name_cmp);
-  /* the maps are only held, never indexed: sorting the paths alone is
-   * fine */
+  /* the sources are only held, never indexed: sorting the paths alone
+   * is fine */
   g_ptr_array_sort (st->files, path_cmp);
 }
 

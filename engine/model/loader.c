@@ -1,49 +1,340 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Checkpoint tensors to device buffers and packed weights. */
+/* Checkpoint tensors to device buffers and packed weights, read ahead on a thread. */
 #include "loader.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <unistd.h>
 
 #include "ib-convert.h"
 #include "ib-error.h"
+#include "ib-expected.h"
+#include "pack.h"
 
-/* Drops the mapped pages of @t from this process once it is on the device:
- * they are clean file pages, so this costs nothing but keeps the resident
- * size at the packed weights instead of packed weights + the whole file
- * (a 32 GB fp32 checkpoint loaded as fp16 on a 24 GB machine). */
-static void
-drop_pages (const IbTensor *t)
+/* Staged tensors that the model skipped this many requests ago are
+ * dropped: it asks in nearly, not exactly, the order of the plan. */
+#define STALE_AFTER 16
+
+/* The read-ahead never holds less than this (small models). */
+#define MIN_BUDGET ((gsize) 64 << 20)
+
+/* Reads are split so that a stop request is seen soon. */
+#define READ_CHUNK ((gsize) 64 << 20)
+
+/* Host buffers for raw tensor bytes: large ones on transparent huge pages
+ * (a 7B checkpoint passes 32 GB through them; 4 KiB page faults would cost
+ * seconds). */
+static guint8 *
+staging_alloc (gsize size)
 {
-  const guintptr page = (guintptr) sysconf (_SC_PAGESIZE);
-  guintptr start = ((guintptr) t->data + page - 1) & ~(page - 1);
-  guintptr end = ((guintptr) t->data + t->n_bytes) & ~(page - 1);
+  const gsize huge = (gsize) 2 << 20;
+  void *p = NULL;
 
-  /* whole pages inside the tensor only: neighbours may still be needed */
-  if (end > start)
-    madvise ((void *) start, end - start, MADV_DONTNEED);
+  if (size < huge)
+    return g_try_malloc (MAX (size, 1));
+  if (posix_memalign (&p, huge, (size + huge - 1) / huge * huge) != 0)
+    return NULL;
+#ifdef MADV_HUGEPAGE
+  madvise (p, (size + huge - 1) / huge * huge, MADV_HUGEPAGE);
+#endif
+  return p;
 }
 
-/* The device layer's name for @t's dtype, if it can read @t in place (its
- * data aligned for its element size). */
-static gboolean
-cl_dtype (const IbTensor *t, IbClDtype *out)
+static void
+staging_free (guint8 *p, gsize size)
 {
-  if ((guintptr) t->data % ib_dtype_size (t->dtype) != 0)
-    return FALSE;
-  switch (t->dtype) {
-    case IB_DTYPE_F32:
-      *out = IB_CL_DTYPE_F32;
-      return TRUE;
-    case IB_DTYPE_F16:
-      *out = IB_CL_DTYPE_F16;
-      return TRUE;
-    case IB_DTYPE_BF16:
-      *out = IB_CL_DTYPE_BF16;
-      return TRUE;
-    default:
+  if (size < ((gsize) 2 << 20))
+    g_free (p);
+  else
+    free (p);
+}
+
+/* One tensor read ahead. */
+typedef struct
+{
+  guint8 *data;
+  gsize size;
+  GError *error; /* the read failed: reported to whoever asks for it */
+} Staged;
+
+/* The read-ahead: a thread reads the plan's tensors in order into staging
+ * buffers, at most @budget bytes ahead of the model. */
+struct _IbLoaderReader
+{
+  GThread *thread;
+  GMutex lock;
+  GCond cond;
+  const IbTensor **plan;
+  guint n_plan;
+  GHashTable *index; /* IbTensor * -> plan index + 1 */
+  GHashTable *staged; /* plan index + 1 -> Staged * */
+  guint next; /* next plan entry to read */
+  guint reading; /* plan index + 1 being read, or 0 */
+  guint asked; /* plan index of the latest request */
+  gsize held; /* bytes staged, being read, or taken and not yet released */
+  gsize budget;
+  gboolean stop;
+};
+
+static void
+staged_free (Staged *s)
+{
+  staging_free (s->data, s->size);
+  g_clear_error (&s->error);
+  g_free (s);
+}
+
+static gpointer
+reader_main (gpointer data)
+{
+  IbLoaderReader *r = data;
+
+  g_mutex_lock (&r->lock);
+  while (!r->stop) {
+    const IbTensor *t;
+    Staged *s;
+    guint at;
+    gsize done;
+
+    if (r->next >= r->n_plan ||
+        (r->held > 0 && r->held + r->plan[r->next]->n_bytes > r->budget)) {
+      g_cond_wait (&r->cond, &r->lock);
+      continue;
+    }
+    at = r->next++;
+    if (g_hash_table_contains (r->staged, GUINT_TO_POINTER (at + 1)))
+      continue;
+    t = r->plan[at];
+    r->reading = at + 1;
+    r->held += t->n_bytes;
+    g_mutex_unlock (&r->lock);
+
+    s = g_new0 (Staged, 1);
+    s->size = t->n_bytes;
+    s->data = staging_alloc (s->size);
+    if (s->data == NULL)
+      g_set_error (&s->error, IB_ERROR, IB_ERROR_NO_MEMORY,
+          "out of memory reading tensor %s (%" G_GSIZE_FORMAT " bytes)",
+          t->name, s->size);
+    for (done = 0; s->error == NULL && done < s->size;
+         done += MIN (READ_CHUNK, s->size - done)) {
+      if (g_atomic_int_get (&r->stop)) /* set under the lock */
+        break;
+      ib_tensor_read_bytes (t, done, MIN (READ_CHUNK, s->size - done),
+          s->data + done, &s->error);
+    }
+
+    g_mutex_lock (&r->lock);
+    r->reading = 0;
+    if (r->stop || at + STALE_AFTER < r->asked) {
+      r->held -= s->size;
+      staged_free (s);
+    } else {
+      g_hash_table_insert (r->staged, GUINT_TO_POINTER (at + 1), s);
+    }
+    g_cond_broadcast (&r->cond);
+  }
+  g_mutex_unlock (&r->lock);
+  return NULL;
+}
+
+void
+ib_loader_read_ahead (IbLoader *l, const IbModelConfig *cfg)
+{
+  GPtrArray *expected;
+  IbLoaderReader *r;
+  gsize largest = 0;
+  guint i;
+
+  g_return_if_fail (l->reader == NULL);
+
+  expected = ib_expected_tensors (cfg);
+  r = g_new0 (IbLoaderReader, 1);
+  r->plan = g_new (const IbTensor *, expected->len);
+  r->index = g_hash_table_new (NULL, NULL);
+  r->staged =
+      g_hash_table_new_full (NULL, NULL, NULL, (GDestroyNotify) staged_free);
+  for (i = 0; i < expected->len; i++) {
+    const IbExpectedTensor *e = g_ptr_array_index (expected, i);
+    const IbTensor *t = ib_safetensors_get (l->st, e->name);
+
+    /* absent (tied) and optional tensors are never asked for by name */
+    if (t == NULL || e->optional || g_hash_table_contains (r->index, t))
+      continue;
+    g_hash_table_insert (r->index, (gpointer) t,
+        GUINT_TO_POINTER (r->n_plan + 1));
+    r->plan[r->n_plan++] = t;
+    largest = MAX (largest, t->n_bytes);
+  }
+  g_ptr_array_unref (expected);
+  /* the tensor being packed and the next one */
+  r->budget = MAX (2 * largest, MIN_BUDGET);
+  g_mutex_init (&r->lock);
+  g_cond_init (&r->cond);
+  r->thread = g_thread_try_new ("ib-read", reader_main, r, NULL);
+  if (r->thread == NULL) {
+    /* no thread: every tensor is read when asked for */
+    l->reader = r;
+    ib_loader_clear (l);
+    return;
+  }
+  l->reader = r;
+}
+
+void
+ib_loader_clear (IbLoader *l)
+{
+  IbLoaderReader *r = l->reader;
+
+  if (r == NULL)
+    return;
+  g_mutex_lock (&r->lock);
+  r->stop = TRUE;
+  g_cond_broadcast (&r->cond);
+  g_mutex_unlock (&r->lock);
+  if (r->thread)
+    g_thread_join (r->thread);
+  g_hash_table_unref (r->staged);
+  g_hash_table_unref (r->index);
+  g_free (r->plan);
+  g_mutex_clear (&r->lock);
+  g_cond_clear (&r->cond);
+  g_free (r);
+  l->reader = NULL;
+}
+
+/* Raw bytes of one tensor: from the read-ahead or read when asked. */
+typedef struct
+{
+  guint8 *data;
+  gsize size;
+  gboolean staged; /* counted in the read-ahead's budget */
+} Bytes;
+
+/* The read-ahead's copy of @t, waiting for it if it is being read; NULL
+ * if it has none (then the reader skips past @t). */
+static Staged *
+take_staged (IbLoaderReader *r, const IbTensor *t)
+{
+  GHashTableIter it;
+  gpointer key, value;
+  Staged *s = NULL;
+  guint at;
+
+  if (r == NULL)
+    return NULL;
+  g_mutex_lock (&r->lock);
+  at = GPOINTER_TO_UINT (g_hash_table_lookup (r->index, t));
+  if (at == 0)
+    goto out;
+  at--;
+  r->asked = at;
+  /* what the model skipped is not coming back soon */
+  g_hash_table_iter_init (&it, r->staged);
+  while (g_hash_table_iter_next (&it, &key, &value)) {
+    if (GPOINTER_TO_UINT (key) - 1 + STALE_AFTER < at) {
+      r->held -= ((Staged *) value)->size;
+      g_hash_table_iter_remove (&it);
+    }
+  }
+  while (r->reading == at + 1)
+    g_cond_wait (&r->cond, &r->lock);
+  if (!g_hash_table_steal_extended (r->staged, GUINT_TO_POINTER (at + 1), NULL,
+          (gpointer *) &s) &&
+      r->next <= at)
+    r->next = at + 1; /* read here; the reader goes on after it */
+  g_cond_broadcast (&r->cond);
+out:
+  g_mutex_unlock (&r->lock);
+  return s;
+}
+
+static void
+bytes_clear (IbLoader *l, Bytes *b)
+{
+  IbLoaderReader *r = l->reader;
+
+  if (b->data == NULL)
+    return;
+  staging_free (b->data, b->size);
+  if (b->staged && r) {
+    g_mutex_lock (&r->lock);
+    r->held -= b->size;
+    g_cond_broadcast (&r->cond);
+    g_mutex_unlock (&r->lock);
+  }
+  memset (b, 0, sizeof (*b));
+}
+
+static gboolean
+get_bytes (IbLoader *l, const IbTensor *t, Bytes *out, GError **error)
+{
+  Staged *s = take_staged (l->reader, t);
+
+  memset (out, 0, sizeof (*out));
+  if (s != NULL) {
+    out->data = s->data;
+    out->size = s->size;
+    out->staged = TRUE;
+    s->data = NULL;
+    if (s->error) {
+      g_propagate_error (error, g_steal_pointer (&s->error));
+      bytes_clear (l, out);
+      g_free (s);
       return FALSE;
+    }
+    g_free (s);
+    return TRUE;
+  }
+  out->data = staging_alloc (t->n_bytes);
+  out->size = t->n_bytes;
+  if (out->data == NULL) {
+    g_set_error (error, IB_ERROR, IB_ERROR_NO_MEMORY,
+        "out of memory reading tensor %s (%" G_GSIZE_FORMAT " bytes)", t->name,
+        t->n_bytes);
+    return FALSE;
+  }
+  if (!ib_tensor_read_bytes (t, 0, t->n_bytes, out->data, error)) {
+    bytes_clear (l, out);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* @t's bytes into @dst (t->n_bytes). */
+static gboolean
+read_into (IbLoader *l, const IbTensor *t, guint8 *dst, GError **error)
+{
+  Staged *s = take_staged (l->reader, t);
+  gboolean ok = TRUE;
+  Bytes b;
+
+  if (s == NULL)
+    return ib_tensor_read_bytes (t, 0, t->n_bytes, dst, error);
+  b = (Bytes){ g_steal_pointer (&s->data), s->size, TRUE };
+  if (s->error) {
+    g_propagate_error (error, g_steal_pointer (&s->error));
+    ok = FALSE;
+  } else {
+    memcpy (dst, b.data, b.size);
+  }
+  g_free (s);
+  bytes_clear (l, &b);
+  return ok;
+}
+
+/* The device layer's name for a weight dtype (ib_load_tensor checked it
+ * is one). */
+static IbClDtype
+cl_dtype (IbDtype dtype)
+{
+  switch (dtype) {
+    case IB_DTYPE_F16:
+      return IB_CL_DTYPE_F16;
+    case IB_DTYPE_BF16:
+      return IB_CL_DTYPE_BF16;
+    default:
+      return IB_CL_DTYPE_F32;
   }
 }
 
@@ -75,14 +366,55 @@ ib_load_tensor (IbLoader *l, const char *name, guint64 n, GError **error)
   return t;
 }
 
+/* Mixed dtypes among the parts: everything through f32 (rare). */
+static IbClWeight *
+load_linear_f32 (IbLoader *l, const char *const *weights,
+    const char *const *biases, gint64 n, gint64 k, GError **error)
+{
+  IbClWeight *w = NULL;
+  float *wbuf = NULL, *bbuf = NULL;
+  gint64 row = 0;
+  guint i;
+
+  wbuf = g_try_malloc ((gsize) n * k * sizeof (float));
+  if (biases)
+    bbuf = g_try_malloc0 ((gsize) n * sizeof (float));
+  if (wbuf == NULL || (biases && bbuf == NULL)) {
+    g_set_error (error, IB_ERROR, IB_ERROR_NO_MEMORY,
+        "out of memory converting %s", weights[0]);
+    goto out;
+  }
+  for (i = 0; weights[i]; i++) {
+    const IbTensor *t = ib_safetensors_get (l->st, weights[i]);
+    if (!ib_tensor_read_f32 (t, 0, t->n_elements, wbuf + row * k, error))
+      goto out;
+    if (biases && biases[i]) {
+      const IbTensor *b = ib_load_tensor (l, biases[i], t->shape[0], error);
+      if (b == NULL ||
+          !ib_tensor_read_f32 (b, 0, b->n_elements, bbuf + row, error))
+        goto out;
+    }
+    row += t->shape[0];
+  }
+  w = ib_cl_weight_new (l->dev, wbuf, IB_CL_DTYPE_F32, (int) n, (int) k, bbuf,
+      l->storage, error);
+out:
+  g_free (wbuf);
+  g_free (bbuf);
+  return w;
+}
+
 IbClWeight *
 ib_load_linear (IbLoader *l, const char *const *weights,
     const char *const *biases, GError **error)
 {
-  const IbTensor *t;
+  const IbTensor *t, *b;
   IbClWeight *w = NULL;
-  float *wbuf = NULL, *bbuf = NULL;
-  gint64 n = 0, k = -1, row = 0;
+  Bytes wb = { 0 }, bb = { 0 };
+  gint64 n = 0, k = -1;
+  gsize es, row_bytes = 0;
+  IbDtype dtype = IB_DTYPE_F32;
+  gboolean same = TRUE;
   guint i, count = g_strv_length ((char **) weights);
 
   for (i = 0; i < count; i++) {
@@ -98,58 +430,68 @@ ib_load_linear (IbLoader *l, const char *const *weights,
     }
     k = (gint64) (t->n_elements / t->shape[0]);
     n += t->shape[0];
-  }
-
-  /* One tensor (and a bias of its dtype): packed straight from the
-   * mapping, converting on the fly. */
-  if (count == 1) {
-    const IbTensor *b = NULL;
-    IbClDtype dt;
-    t = ib_safetensors_get (l->st, weights[0]);
-    if (biases && biases[0] &&
-        !(b = ib_load_tensor (l, biases[0], t->shape[0], error)))
-      return NULL;
-    if (cl_dtype (t, &dt) && (b == NULL || b->dtype == t->dtype) &&
-        (biases == NULL || biases[0] != NULL)) {
-      w = ib_cl_weight_new (l->dev, t->data, dt, (int) n, (int) k,
-          b ? b->data : NULL, l->storage, error);
-      if (w)
-        l->bytes += ib_cl_weight_get_bytes (w);
-      drop_pages (t);
-      return w;
-    }
-  }
-
-  /* Otherwise conversion to f32 (and stacking) one layer at a time: at most
-   * one layer's weights live on the host beside the mapping. */
-  wbuf = g_try_malloc ((gsize) n * k * sizeof (float));
-  if (biases)
-    bbuf = g_try_malloc0 ((gsize) n * sizeof (float));
-  if (wbuf == NULL || (biases && bbuf == NULL)) {
-    g_set_error (error, IB_ERROR, IB_ERROR_NO_MEMORY,
-        "out of memory converting %s", weights[0]);
-    goto out;
-  }
-  for (i = 0; i < count; i++) {
-    t = ib_safetensors_get (l->st, weights[i]);
-    if (!ib_tensor_read_f32 (t, 0, t->n_elements, wbuf + row * k, error))
-      goto out;
-    drop_pages (t);
+    if (i == 0)
+      dtype = t->dtype;
+    same = same && t->dtype == dtype;
     if (biases && biases[i]) {
-      const IbTensor *b = ib_load_tensor (l, biases[i], t->shape[0], error);
-      if (b == NULL ||
-          !ib_tensor_read_f32 (b, 0, b->n_elements, bbuf + row, error))
-        goto out;
+      b = ib_load_tensor (l, biases[i], t->shape[0], error);
+      if (b == NULL)
+        return NULL;
+      same = same && b->dtype == dtype;
     }
-    row += t->shape[0];
   }
-  w = ib_cl_weight_new (l->dev, wbuf, IB_CL_DTYPE_F32, (int) n, (int) k, bbuf,
-      l->storage, error);
+  if (!same)
+    return load_linear_f32 (l, weights, biases, n, k, error);
+
+  /* The parts as stored, stacked along n: [n, k] in one buffer, packed and
+   * converted by the device layer on all cores. One part is used straight
+   * from the read-ahead. */
+  es = ib_dtype_size (dtype);
+  if (count == 1) {
+    if (!get_bytes (l, ib_safetensors_get (l->st, weights[0]), &wb, error))
+      goto out;
+  } else {
+    wb.size = (gsize) n * k * es;
+    wb.data = staging_alloc (wb.size);
+    if (wb.data == NULL) {
+      g_set_error (error, IB_ERROR, IB_ERROR_NO_MEMORY,
+          "out of memory reading %s (%" G_GSIZE_FORMAT " bytes)", weights[0],
+          wb.size);
+      goto out;
+    }
+    for (i = 0; i < count; i++) {
+      t = ib_safetensors_get (l->st, weights[i]);
+      if (!read_into (l, t, wb.data + row_bytes, error))
+        goto out;
+      row_bytes += t->n_bytes;
+    }
+  }
+  if (biases) {
+    /* zeros (in every weight dtype) for a part without a bias */
+    bb.size = (gsize) n * es;
+    bb.data = staging_alloc (bb.size);
+    if (bb.data == NULL) {
+      g_set_error (error, IB_ERROR, IB_ERROR_NO_MEMORY, "out of memory");
+      goto out;
+    }
+    memset (bb.data, 0, bb.size);
+    row_bytes = 0;
+    for (i = 0; i < count; i++) {
+      t = ib_safetensors_get (l->st, weights[i]);
+      if (biases[i] &&
+          !read_into (l, ib_safetensors_get (l->st, biases[i]),
+              bb.data + row_bytes, error))
+        goto out;
+      row_bytes += (gsize) t->shape[0] * es;
+    }
+  }
+  w = ib_cl_weight_new (l->dev, wb.data, cl_dtype (dtype), (int) n, (int) k,
+      bb.data, l->storage, error);
   if (w)
     l->bytes += ib_cl_weight_get_bytes (w);
 out:
-  g_free (wbuf);
-  g_free (bbuf);
+  bytes_clear (l, &wb);
+  bytes_clear (l, &bb);
   return w;
 }
 
@@ -176,6 +518,26 @@ ib_load_linear1 (IbLoader *l, gboolean with_bias, GError **error,
   return w;
 }
 
+/* @t (@n elements) as @to in a new host allocation for a device buffer. */
+static gpointer
+load_converted (IbLoader *l, const IbTensor *t, gsize n, IbClDtype to,
+    GError **error)
+{
+  gpointer host = NULL;
+  Bytes raw;
+
+  if (!get_bytes (l, t, &raw, error))
+    return NULL;
+  host = ib_cl_host_alloc (n * ib_cl_dtype_size (to));
+  if (host == NULL)
+    g_set_error (error, IB_ERROR, IB_ERROR_NO_MEMORY,
+        "out of memory loading tensor %s", t->name);
+  else
+    ib_cl_convert (host, to, raw.data, cl_dtype (t->dtype), n);
+  bytes_clear (l, &raw);
+  return host;
+}
+
 IbClBuffer *
 ib_load_vector (IbLoader *l, gsize n, GError **error, const char *name_fmt, ...)
 {
@@ -189,18 +551,8 @@ ib_load_vector (IbLoader *l, gsize n, GError **error, const char *name_fmt, ...)
   name = g_strdup_vprintf (name_fmt, ap);
   va_end (ap);
   t = ib_load_tensor (l, name, n, error);
-  if (t == NULL)
+  if (t == NULL || !(host = load_converted (l, t, n, IB_CL_DTYPE_F32, error)))
     goto out;
-  host = ib_cl_host_alloc (n * sizeof (float));
-  if (host == NULL) {
-    g_set_error (error, IB_ERROR, IB_ERROR_NO_MEMORY, "out of memory");
-    goto out;
-  }
-  if (!ib_tensor_read_f32 (t, 0, n, host, error)) {
-    ib_cl_host_free (host);
-    goto out;
-  }
-  drop_pages (t);
   buf = ib_cl_buffer_new_take_host (l->dev, host, n * sizeof (float), error);
   if (buf)
     l->bytes += buf->size;
@@ -215,22 +567,11 @@ ib_load_table (IbLoader *l, const char *name, gint64 rows, gint64 cols,
 {
   const IbTensor *t = ib_load_tensor (l, name, (guint64) (rows * cols), error);
   gsize n = (gsize) (rows * cols);
-  gboolean f16 = l->storage == IB_CL_DTYPE_F16;
+  gsize bytes = n * ib_cl_dtype_size (l->storage);
   gpointer host;
 
-  if (t == NULL)
+  if (t == NULL || !(host = load_converted (l, t, n, l->storage, error)))
     return NULL;
-  host = ib_cl_host_alloc (n * (f16 ? 2 : 4));
-  if (host == NULL) {
-    g_set_error (error, IB_ERROR, IB_ERROR_NO_MEMORY, "out of memory");
-    return NULL;
-  }
-  if (!(f16 ? ib_tensor_read_f16 (t, 0, n, host, error) :
-              ib_tensor_read_f32 (t, 0, n, host, error))) {
-    ib_cl_host_free (host);
-    return NULL;
-  }
-  drop_pages (t);
-  l->bytes += n * (f16 ? 2 : 4);
-  return ib_cl_buffer_new_take_host (l->dev, host, n * (f16 ? 2 : 4), error);
+  l->bytes += bytes;
+  return ib_cl_buffer_new_take_host (l->dev, host, bytes, error);
 }
