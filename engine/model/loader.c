@@ -2,7 +2,6 @@
 /* Checkpoint tensors to device buffers and packed weights, read ahead on a thread. */
 #include "loader.h"
 
-#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 
@@ -21,32 +20,25 @@
 /* Reads are split so that a stop request is seen soon. */
 #define READ_CHUNK ((gsize) 64 << 20)
 
-/* Host buffers for raw tensor bytes: large ones on transparent huge pages
- * (a 7B checkpoint passes 32 GB through them; 4 KiB page faults would cost
- * seconds). */
-static guint8 *
-staging_alloc (gsize size)
-{
-  const gsize huge = (gsize) 2 << 20;
-  void *p = NULL;
+/* Host buffers for raw tensor bytes. Large ones are mapped and unmapped
+ * directly, so that nothing stays in malloc's arenas after loading (the
+ * reader thread has its own). Not on transparent huge pages: on the VMs
+ * measured, zeroing fresh huge pages cost more than the 4 KiB faults. */
+#define MAP_MIN ((gsize) 2 << 20) /* and the unit they are mapped in */
 
-  if (size < huge)
-    return g_try_malloc (MAX (size, 1));
-  if (posix_memalign (&p, huge, (size + huge - 1) / huge * huge) != 0)
-    return NULL;
-#ifdef MADV_HUGEPAGE
-  madvise (p, (size + huge - 1) / huge * huge, MADV_HUGEPAGE);
-#endif
-  return p;
+static gsize
+mapped_size (gsize size)
+{
+  return (size + MAP_MIN - 1) / MAP_MIN * MAP_MIN;
 }
 
-static void
-staging_free (guint8 *p, gsize size)
+static guint8 *
+map_block (gsize size)
 {
-  if (size < ((gsize) 2 << 20))
-    g_free (p);
-  else
-    free (p);
+  void *p = mmap (NULL, mapped_size (size), PROT_READ | PROT_WRITE,
+      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+  return p == MAP_FAILED ? NULL : p;
 }
 
 /* One tensor read ahead. */
@@ -74,12 +66,82 @@ struct _IbLoaderReader
   gsize held; /* bytes staged, being read, or taken and not yet released */
   gsize budget;
   gboolean stop;
+  /* freed staging blocks kept for the next tensor of the same size (the
+   * layers repeat): the kernel zeroes fresh pages, which cost more than
+   * reading them from disk; at most budget bytes */
+  GHashTable *pool; /* mapped size -> GSList of blocks */
+  gsize pooled;
 };
 
-static void
-staged_free (Staged *s)
+/* A buffer for @size bytes of tensor data. */
+static guint8 *
+staging_alloc (IbLoaderReader *r, gsize size)
 {
-  staging_free (s->data, s->size);
+  guint8 *p = NULL;
+  GSList *list;
+
+  if (size < MAP_MIN)
+    return g_try_malloc (MAX (size, 1));
+  if (r) {
+    g_mutex_lock (&r->lock);
+    list = g_hash_table_lookup (r->pool, GSIZE_TO_POINTER (mapped_size (size)));
+    if (list) {
+      p = list->data;
+      g_hash_table_insert (r->pool, GSIZE_TO_POINTER (mapped_size (size)),
+          g_slist_delete_link (list, list));
+      r->pooled -= mapped_size (size);
+    }
+    g_mutex_unlock (&r->lock);
+  }
+  return p ? p : map_block (size);
+}
+
+static void
+staging_free (IbLoaderReader *r, guint8 *p, gsize size)
+{
+  gsize m = mapped_size (size);
+
+  if (size < MAP_MIN) {
+    g_free (p);
+    return;
+  }
+  if (p == NULL)
+    return;
+  if (r) {
+    g_mutex_lock (&r->lock);
+    if (!r->stop && r->pooled + m <= r->budget) {
+      g_hash_table_insert (r->pool, GSIZE_TO_POINTER (m),
+          g_slist_prepend (g_hash_table_lookup (r->pool, GSIZE_TO_POINTER (m)),
+              p));
+      r->pooled += m;
+      p = NULL;
+    }
+    g_mutex_unlock (&r->lock);
+  }
+  if (p)
+    munmap (p, m);
+}
+
+static void
+pool_clear (IbLoaderReader *r)
+{
+  GHashTableIter it;
+  gpointer key, value;
+  GSList *l;
+
+  g_hash_table_iter_init (&it, r->pool);
+  while (g_hash_table_iter_next (&it, &key, &value))
+    for (l = value; l; l = l->next)
+      munmap (l->data, GPOINTER_TO_SIZE (key));
+  g_hash_table_remove_all (r->pool);
+  r->pooled = 0;
+}
+
+/* Frees @s; its buffer goes back to @r's pool (@r unlocked). */
+static void
+staged_free (IbLoaderReader *r, Staged *s)
+{
+  staging_free (r, s->data, s->size);
   g_clear_error (&s->error);
   g_free (s);
 }
@@ -111,7 +173,7 @@ reader_main (gpointer data)
 
     s = g_new0 (Staged, 1);
     s->size = t->n_bytes;
-    s->data = staging_alloc (s->size);
+    s->data = staging_alloc (r, s->size);
     if (s->data == NULL)
       g_set_error (&s->error, IB_ERROR, IB_ERROR_NO_MEMORY,
           "out of memory reading tensor %s (%" G_GSIZE_FORMAT " bytes)",
@@ -128,7 +190,9 @@ reader_main (gpointer data)
     r->reading = 0;
     if (r->stop || at + STALE_AFTER < r->asked) {
       r->held -= s->size;
-      staged_free (s);
+      g_mutex_unlock (&r->lock);
+      staged_free (r, s);
+      g_mutex_lock (&r->lock);
     } else {
       g_hash_table_insert (r->staged, GUINT_TO_POINTER (at + 1), s);
     }
@@ -152,8 +216,8 @@ ib_loader_read_ahead (IbLoader *l, const IbModelConfig *cfg)
   r = g_new0 (IbLoaderReader, 1);
   r->plan = g_new (const IbTensor *, expected->len);
   r->index = g_hash_table_new (NULL, NULL);
-  r->staged =
-      g_hash_table_new_full (NULL, NULL, NULL, (GDestroyNotify) staged_free);
+  r->staged = g_hash_table_new (NULL, NULL);
+  r->pool = g_hash_table_new (NULL, NULL);
   for (i = 0; i < expected->len; i++) {
     const IbExpectedTensor *e = g_ptr_array_index (expected, i);
     const IbTensor *t = ib_safetensors_get (l->st, e->name);
@@ -185,6 +249,8 @@ void
 ib_loader_clear (IbLoader *l)
 {
   IbLoaderReader *r = l->reader;
+  GHashTableIter it;
+  gpointer value;
 
   if (r == NULL)
     return;
@@ -194,7 +260,12 @@ ib_loader_clear (IbLoader *l)
   g_mutex_unlock (&r->lock);
   if (r->thread)
     g_thread_join (r->thread);
+  g_hash_table_iter_init (&it, r->staged);
+  while (g_hash_table_iter_next (&it, NULL, &value))
+    staged_free (r, value); /* stopped: unmapped, not pooled */
   g_hash_table_unref (r->staged);
+  pool_clear (r);
+  g_hash_table_unref (r->pool);
   g_hash_table_unref (r->index);
   g_free (r->plan);
   g_mutex_clear (&r->lock);
@@ -218,6 +289,7 @@ take_staged (IbLoaderReader *r, const IbTensor *t)
 {
   GHashTableIter it;
   gpointer key, value;
+  GSList *stale = NULL, *l;
   Staged *s = NULL;
   guint at;
 
@@ -234,7 +306,8 @@ take_staged (IbLoaderReader *r, const IbTensor *t)
   while (g_hash_table_iter_next (&it, &key, &value)) {
     if (GPOINTER_TO_UINT (key) - 1 + STALE_AFTER < at) {
       r->held -= ((Staged *) value)->size;
-      g_hash_table_iter_remove (&it);
+      stale = g_slist_prepend (stale, value);
+      g_hash_table_iter_steal (&it);
     }
   }
   while (r->reading == at + 1)
@@ -246,6 +319,9 @@ take_staged (IbLoaderReader *r, const IbTensor *t)
   g_cond_broadcast (&r->cond);
 out:
   g_mutex_unlock (&r->lock);
+  for (l = stale; l; l = l->next)
+    staged_free (r, l->data);
+  g_slist_free (stale);
   return s;
 }
 
@@ -256,7 +332,7 @@ bytes_clear (IbLoader *l, Bytes *b)
 
   if (b->data == NULL)
     return;
-  staging_free (b->data, b->size);
+  staging_free (r, b->data, b->size);
   if (b->staged && r) {
     g_mutex_lock (&r->lock);
     r->held -= b->size;
@@ -286,7 +362,7 @@ get_bytes (IbLoader *l, const IbTensor *t, Bytes *out, GError **error)
     g_free (s);
     return TRUE;
   }
-  out->data = staging_alloc (t->n_bytes);
+  out->data = staging_alloc (l->reader, t->n_bytes);
   out->size = t->n_bytes;
   if (out->data == NULL) {
     g_set_error (error, IB_ERROR, IB_ERROR_NO_MEMORY,
@@ -452,7 +528,7 @@ ib_load_linear (IbLoader *l, const char *const *weights,
       goto out;
   } else {
     wb.size = (gsize) n * k * es;
-    wb.data = staging_alloc (wb.size);
+    wb.data = staging_alloc (l->reader, wb.size);
     if (wb.data == NULL) {
       g_set_error (error, IB_ERROR, IB_ERROR_NO_MEMORY,
           "out of memory reading %s (%" G_GSIZE_FORMAT " bytes)", weights[0],
@@ -469,7 +545,7 @@ ib_load_linear (IbLoader *l, const char *const *weights,
   if (biases) {
     /* zeros (in every weight dtype) for a part without a bias */
     bb.size = (gsize) n * es;
-    bb.data = staging_alloc (bb.size);
+    bb.data = staging_alloc (l->reader, bb.size);
     if (bb.data == NULL) {
       g_set_error (error, IB_ERROR, IB_ERROR_NO_MEMORY, "out of memory");
       goto out;
