@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* One .safetensors file: open it, parse the header, check every tensor's bytes, read them with pread. */
+#define _GNU_SOURCE /* O_DIRECT */
 #include "ib-safetensors-private.h"
 #include "ib-error.h"
 
@@ -18,6 +19,7 @@ struct _IbTensorFile
 {
   gchar *path;
   int fd;
+  int direct_fd; /* the same file with O_DIRECT, or -1 */
   guint64 size;
   gint64 mtime_ns;
 };
@@ -114,6 +116,8 @@ tensor_file_free (gpointer p)
 
   if (f->fd >= 0)
     close (f->fd);
+  if (f->direct_fd >= 0)
+    close (f->direct_fd);
   g_free (f->path);
   g_free (f);
 }
@@ -214,6 +218,77 @@ ib_tensor_read_bytes (const IbTensor *t, guint64 offset, gsize len, void *dst,
   ok = check_unchanged (t->source, what, error) &&
       read_at (t->source, t->offset + offset, len, dst, what, error) &&
       check_unchanged (t->source, what, error);
+  g_free (what);
+  return ok;
+}
+
+gsize
+ib_tensor_direct_size (const IbTensor *t)
+{
+  const guint64 a = IB_TENSOR_DIRECT_ALIGN;
+  guint64 start = t->offset / a * a;
+  guint64 end = (t->offset + t->n_bytes + a - 1) / a * a;
+
+  return (gsize) (end - start);
+}
+
+gboolean
+ib_tensor_read_direct (const IbTensor *t, void *buf, const guint8 **data,
+    GError **error)
+{
+  const guint64 a = IB_TENSOR_DIRECT_ALIGN;
+  IbTensorFile *f;
+  guint64 start, need;
+  gsize span, done = 0;
+  gchar *what;
+  gboolean ok = FALSE;
+
+  g_return_val_if_fail (t != NULL && t->source != NULL, FALSE);
+  g_return_val_if_fail (buf != NULL && (guintptr) buf % a == 0, FALSE);
+
+  f = t->source;
+  start = t->offset / a * a;
+  need = t->offset + t->n_bytes - start; /* bytes of the span that matter */
+  span = ib_tensor_direct_size (t);
+  *data = (const guint8 *) buf + (t->offset - start);
+  if (f->direct_fd < 0 || t->n_bytes == 0)
+    return ib_tensor_read_bytes (t, 0, t->n_bytes, (guint8 *) *data, error);
+
+  what = g_strdup_printf ("tensor %s", t->name);
+  if (!check_unchanged (f, what, error))
+    goto out;
+  while (done < need) {
+    gsize want = MIN (span - done, (gsize) 1 << 30);
+    ssize_t got = pread (f->direct_fd, (guint8 *) buf + done, want,
+        (off_t) (start + done));
+
+    if (got < 0 && errno == EINTR)
+      continue;
+    if (got < 0 && errno == EINVAL && done == 0) {
+      /* the device wants a larger alignment: read through the cache */
+      g_free (what);
+      return ib_tensor_read_bytes (t, 0, t->n_bytes, (guint8 *) *data, error);
+    }
+    if (got < 0) {
+      int e = errno;
+      g_set_error (error, IB_ERROR, IB_ERROR_IO,
+          "%s: %s: read error at byte %" G_GUINT64_FORMAT ": %s", f->path, what,
+          start + done, g_strerror (e));
+      goto out;
+    }
+    if (got == 0) {
+      g_set_error (error, IB_ERROR, IB_ERROR_IO,
+          "%s: %s: the file ends at byte %" G_GUINT64_FORMAT
+          ", before byte %" G_GUINT64_FORMAT
+          ": it was truncated or rewritten after it was opened "
+          "(%" G_GUINT64_FORMAT " bytes then)",
+          f->path, what, start + done, start + need, f->size);
+      goto out;
+    }
+    done += (gsize) got;
+  }
+  ok = check_unchanged (f, what, error);
+out:
   g_free (what);
   return ok;
 }
@@ -436,6 +511,27 @@ check_tiling (const char *path, GArray *entries, guint64 data_len,
   return TRUE;
 }
 
+/* A second descriptor with O_DIRECT for ib_tensor_read_direct(), if the
+ * file system has it and it is still the same file. */
+static void
+open_direct (IbTensorFile *f, const struct stat *sb)
+{
+#ifdef O_DIRECT
+  struct stat d;
+
+  f->direct_fd = open (f->path, O_RDONLY | O_CLOEXEC | O_DIRECT);
+  if (f->direct_fd >= 0 &&
+      (fstat (f->direct_fd, &d) != 0 || d.st_ino != sb->st_ino ||
+          d.st_dev != sb->st_dev)) {
+    close (f->direct_fd);
+    f->direct_fd = -1;
+  }
+#else
+  (void) f;
+  (void) sb;
+#endif
+}
+
 /* Opens @path, checks its header length and reads the header: sets
  * *header (free with g_free) and *header_len. */
 static IbTensorFile *
@@ -448,6 +544,7 @@ open_file (const char *path, guint8 **header, guint64 *header_len,
   guint64 len, n;
 
   f->path = g_strdup (path);
+  f->direct_fd = -1;
   f->fd = open (path, O_RDONLY | O_CLOEXEC);
   if (f->fd < 0 || fstat (f->fd, &sb) != 0) {
     int e = errno;
@@ -500,6 +597,7 @@ open_file (const char *path, guint8 **header, guint64 *header_len,
     goto fail;
   }
   *header_len = n;
+  open_direct (f, &sb);
   return f;
 
 fail:

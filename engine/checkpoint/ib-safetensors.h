@@ -123,4 +123,16 @@ const char *ib_safetensors_get_source (const IbSafetensors *st);
 gboolean ib_tensor_read_bytes (const IbTensor *t, guint64 offset, gsize len,
     void *dst, GError **error);
 
+/* Reading a large tensor without the page cache (O_DIRECT: the disk
+ * writes into @buf, no copy, nothing cached) where the file system allows
+ * it, else as ib_tensor_read_bytes(). @buf is aligned to
+ * IB_TENSOR_DIRECT_ALIGN and holds ib_tensor_direct_size (@t) bytes: the
+ * aligned span of the file around the tensor. On success *@data points at
+ * the tensor's first byte inside @buf (not aligned to the element size in
+ * general). Errors as ib_tensor_read_bytes(). Thread-safe. */
+#define IB_TENSOR_DIRECT_ALIGN 4096
+gsize ib_tensor_direct_size (const IbTensor *t);
+gboolean ib_tensor_read_direct (const IbTensor *t, void *buf,
+    const guint8 **data, GError **error);
+
 G_END_DECLS

@@ -17,8 +17,11 @@
 /* The read-ahead never holds less than this (small models). */
 #define MIN_BUDGET ((gsize) 64 << 20)
 
-/* Reads are split so that a stop request is seen soon. */
-#define READ_CHUNK ((gsize) 64 << 20)
+/* Tensors this large are read with O_DIRECT: the disk writes into the
+ * staging block, no copy out of the page cache (which costs as much CPU
+ * as packing), and a checkpoint larger than memory does not evict
+ * everything else from the cache. */
+#define DIRECT_MIN ((gsize) 4 << 20)
 
 /* Host buffers for raw tensor bytes. Large ones are mapped and unmapped
  * directly, so that nothing stays in malloc's arenas after loading (the
@@ -44,8 +47,9 @@ map_block (gsize size)
 /* One tensor read ahead. */
 typedef struct
 {
-  guint8 *data;
-  gsize size;
+  guint8 *data; /* the staging block */
+  gsize size; /* its size */
+  const guint8 *bytes; /* the tensor inside it */
   GError *error; /* the read failed: reported to whoever asks for it */
 } Staged;
 
@@ -68,7 +72,7 @@ struct _IbLoaderReader
   gboolean stop;
   /* freed staging blocks kept for the next tensor of the same size (the
    * layers repeat): the kernel zeroes fresh pages, which cost more than
-   * reading them from disk; at most budget bytes */
+   * reading them from disk; at most half the budget */
   GHashTable *pool; /* mapped size -> GSList of blocks */
   gsize pooled;
 };
@@ -109,7 +113,7 @@ staging_free (IbLoaderReader *r, guint8 *p, gsize size)
     return;
   if (r) {
     g_mutex_lock (&r->lock);
-    if (!r->stop && r->pooled + m <= r->budget) {
+    if (!r->stop && r->pooled + m <= r->budget / 2) {
       g_hash_table_insert (r->pool, GSIZE_TO_POINTER (m),
           g_slist_prepend (g_hash_table_lookup (r->pool, GSIZE_TO_POINTER (m)),
               p));
@@ -137,6 +141,36 @@ pool_clear (IbLoaderReader *r)
   r->pooled = 0;
 }
 
+/* Reads @t into a new staging block (*@block, *@size); returns the
+ * tensor's first byte in it, aligned to its element size, or NULL. */
+static const guint8 *
+read_tensor (IbLoaderReader *r, const IbTensor *t, guint8 **block, gsize *size,
+    GError **error)
+{
+  const gboolean direct = t->n_bytes >= DIRECT_MIN;
+  const guint8 *data;
+  gboolean ok;
+
+  *size = direct ? ib_tensor_direct_size (t) : t->n_bytes;
+  *block = staging_alloc (r, *size);
+  if (*block == NULL) {
+    g_set_error (error, IB_ERROR, IB_ERROR_NO_MEMORY,
+        "out of memory reading tensor %s (%" G_GSIZE_FORMAT " bytes)", t->name,
+        t->n_bytes);
+    return NULL;
+  }
+  data = *block;
+  ok = direct ? ib_tensor_read_direct (t, *block, &data, error) :
+                ib_tensor_read_bytes (t, 0, t->n_bytes, *block, error);
+  if (!ok)
+    return NULL;
+  if ((guintptr) data % ib_dtype_size (t->dtype) != 0) {
+    memmove (*block, data, t->n_bytes);
+    data = *block;
+  }
+  return data;
+}
+
 /* Frees @s; its buffer goes back to @r's pool (@r unlocked). */
 static void
 staged_free (IbLoaderReader *r, Staged *s)
@@ -156,7 +190,6 @@ reader_main (gpointer data)
     const IbTensor *t;
     Staged *s;
     guint at;
-    gsize done;
 
     if (r->next >= r->n_plan ||
         (r->held > 0 && r->held + r->plan[r->next]->n_bytes > r->budget)) {
@@ -172,24 +205,12 @@ reader_main (gpointer data)
     g_mutex_unlock (&r->lock);
 
     s = g_new0 (Staged, 1);
-    s->size = t->n_bytes;
-    s->data = staging_alloc (r, s->size);
-    if (s->data == NULL)
-      g_set_error (&s->error, IB_ERROR, IB_ERROR_NO_MEMORY,
-          "out of memory reading tensor %s (%" G_GSIZE_FORMAT " bytes)",
-          t->name, s->size);
-    for (done = 0; s->error == NULL && done < s->size;
-         done += MIN (READ_CHUNK, s->size - done)) {
-      if (g_atomic_int_get (&r->stop)) /* set under the lock */
-        break;
-      ib_tensor_read_bytes (t, done, MIN (READ_CHUNK, s->size - done),
-          s->data + done, &s->error);
-    }
+    s->bytes = read_tensor (r, t, &s->data, &s->size, &s->error);
 
     g_mutex_lock (&r->lock);
     r->reading = 0;
     if (r->stop || at + STALE_AFTER < r->asked) {
-      r->held -= s->size;
+      r->held -= t->n_bytes;
       g_mutex_unlock (&r->lock);
       staged_free (r, s);
       g_mutex_lock (&r->lock);
@@ -277,9 +298,10 @@ ib_loader_clear (IbLoader *l)
 /* Raw bytes of one tensor: from the read-ahead or read when asked. */
 typedef struct
 {
-  guint8 *data;
-  gsize size;
-  gboolean staged; /* counted in the read-ahead's budget */
+  guint8 *data; /* staging block */
+  gsize size; /* its size */
+  const guint8 *bytes; /* the tensor's first byte in it */
+  gsize held; /* counted in the read-ahead's budget, or 0 */
 } Bytes;
 
 /* The read-ahead's copy of @t, waiting for it if it is being read; NULL
@@ -305,7 +327,7 @@ take_staged (IbLoaderReader *r, const IbTensor *t)
   g_hash_table_iter_init (&it, r->staged);
   while (g_hash_table_iter_next (&it, &key, &value)) {
     if (GPOINTER_TO_UINT (key) - 1 + STALE_AFTER < at) {
-      r->held -= ((Staged *) value)->size;
+      r->held -= r->plan[GPOINTER_TO_UINT (key) - 1]->n_bytes;
       stale = g_slist_prepend (stale, value);
       g_hash_table_iter_steal (&it);
     }
@@ -333,9 +355,9 @@ bytes_clear (IbLoader *l, Bytes *b)
   if (b->data == NULL)
     return;
   staging_free (r, b->data, b->size);
-  if (b->staged && r) {
+  if (b->held && r) {
     g_mutex_lock (&r->lock);
-    r->held -= b->size;
+    r->held -= b->held;
     g_cond_broadcast (&r->cond);
     g_mutex_unlock (&r->lock);
   }
@@ -349,28 +371,17 @@ get_bytes (IbLoader *l, const IbTensor *t, Bytes *out, GError **error)
 
   memset (out, 0, sizeof (*out));
   if (s != NULL) {
-    out->data = s->data;
+    out->data = g_steal_pointer (&s->data);
     out->size = s->size;
-    out->staged = TRUE;
-    s->data = NULL;
-    if (s->error) {
+    out->bytes = s->bytes;
+    out->held = t->n_bytes;
+    if (s->error)
       g_propagate_error (error, g_steal_pointer (&s->error));
-      bytes_clear (l, out);
-      g_free (s);
-      return FALSE;
-    }
     g_free (s);
-    return TRUE;
+  } else {
+    out->bytes = read_tensor (l->reader, t, &out->data, &out->size, error);
   }
-  out->data = staging_alloc (l->reader, t->n_bytes);
-  out->size = t->n_bytes;
-  if (out->data == NULL) {
-    g_set_error (error, IB_ERROR, IB_ERROR_NO_MEMORY,
-        "out of memory reading tensor %s (%" G_GSIZE_FORMAT " bytes)", t->name,
-        t->n_bytes);
-    return FALSE;
-  }
-  if (!ib_tensor_read_bytes (t, 0, t->n_bytes, out->data, error)) {
+  if (out->bytes == NULL) {
     bytes_clear (l, out);
     return FALSE;
   }
@@ -387,12 +398,12 @@ read_into (IbLoader *l, const IbTensor *t, guint8 *dst, GError **error)
 
   if (s == NULL)
     return ib_tensor_read_bytes (t, 0, t->n_bytes, dst, error);
-  b = (Bytes){ g_steal_pointer (&s->data), s->size, TRUE };
+  b = (Bytes){ g_steal_pointer (&s->data), s->size, s->bytes, t->n_bytes };
   if (s->error) {
     g_propagate_error (error, g_steal_pointer (&s->error));
     ok = FALSE;
   } else {
-    memcpy (dst, b.data, b.size);
+    memcpy (dst, b.bytes, t->n_bytes);
   }
   g_free (s);
   bytes_clear (l, &b);
@@ -528,7 +539,7 @@ ib_load_linear (IbLoader *l, const char *const *weights,
       goto out;
   } else {
     wb.size = (gsize) n * k * es;
-    wb.data = staging_alloc (l->reader, wb.size);
+    wb.bytes = wb.data = staging_alloc (l->reader, wb.size);
     if (wb.data == NULL) {
       g_set_error (error, IB_ERROR, IB_ERROR_NO_MEMORY,
           "out of memory reading %s (%" G_GSIZE_FORMAT " bytes)", weights[0],
@@ -545,7 +556,7 @@ ib_load_linear (IbLoader *l, const char *const *weights,
   if (biases) {
     /* zeros (in every weight dtype) for a part without a bias */
     bb.size = (gsize) n * es;
-    bb.data = staging_alloc (l->reader, bb.size);
+    bb.bytes = bb.data = staging_alloc (l->reader, bb.size);
     if (bb.data == NULL) {
       g_set_error (error, IB_ERROR, IB_ERROR_NO_MEMORY, "out of memory");
       goto out;
@@ -561,8 +572,8 @@ ib_load_linear (IbLoader *l, const char *const *weights,
       row_bytes += (gsize) t->shape[0] * es;
     }
   }
-  w = ib_cl_weight_new (l->dev, wb.data, cl_dtype (dtype), (int) n, (int) k,
-      bb.data, l->storage, error);
+  w = ib_cl_weight_new (l->dev, wb.bytes, cl_dtype (dtype), (int) n, (int) k,
+      bb.bytes, l->storage, error);
   if (w)
     l->bytes += ib_cl_weight_get_bytes (w);
 out:
@@ -609,7 +620,7 @@ load_converted (IbLoader *l, const IbTensor *t, gsize n, IbClDtype to,
     g_set_error (error, IB_ERROR, IB_ERROR_NO_MEMORY,
         "out of memory loading tensor %s", t->name);
   else
-    ib_cl_convert (host, to, raw.data, cl_dtype (t->dtype), n);
+    ib_cl_convert (host, to, raw.bytes, cl_dtype (t->dtype), n);
   bytes_clear (l, &raw);
   return host;
 }

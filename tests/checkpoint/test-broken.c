@@ -4,6 +4,7 @@
 
 #include <glib/gstdio.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -599,6 +600,17 @@ test_truncated_while_open (Fix *f, gconstpointer data)
   ckpt_assert_error (&error, IB_ERROR_IO, f->st, t->name, NULL);
   g_assert_false (ib_tensor_read_bytes (t, 0, t->n_bytes, buf, &error));
   ckpt_assert_error (&error, IB_ERROR_IO, f->st, t->name, NULL);
+  {
+    const guint8 *at;
+    void *span = NULL;
+
+    g_assert_cmpint (posix_memalign (&span, IB_TENSOR_DIRECT_ALIGN,
+                         ib_tensor_direct_size (t)),
+        ==, 0);
+    g_assert_false (ib_tensor_read_direct (t, span, &at, &error));
+    ckpt_assert_error (&error, IB_ERROR_IO, f->st, t->name, NULL);
+    free (span);
+  }
   g_free (buf);
   ib_checkpoint_free (ckpt);
 }

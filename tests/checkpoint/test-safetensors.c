@@ -3,6 +3,7 @@
 #include "ckpt-test-util.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Compares one tensor with its manifest entry: dtype, shape, shard, first
@@ -231,6 +232,42 @@ test_read_slices (void)
   g_free (dir);
 }
 
+/* A direct (O_DIRECT) read of every tensor gives the bytes of a plain
+ * read, whatever the tensor's offset inside the aligned span. */
+static void
+test_read_direct (void)
+{
+  gchar *dir = ckpt_fixture_path ("llama-f32-sharded");
+  GError *error = NULL;
+  IbSafetensors *st = ib_safetensors_open_dir (dir, &error);
+  guint i;
+
+  g_assert_no_error (error);
+  for (i = 0; i < ib_safetensors_get_n_tensors (st); i++) {
+    const IbTensor *t = ib_safetensors_get_nth (st, i);
+    gsize span = ib_tensor_direct_size (t);
+    guint8 *want = g_malloc (t->n_bytes + 1);
+    const guint8 *data = NULL;
+    void *buf = NULL;
+
+    g_assert_cmpuint (span % IB_TENSOR_DIRECT_ALIGN, ==, 0);
+    g_assert_cmpuint (span, >=, t->n_bytes);
+    g_assert_cmpint (posix_memalign (&buf, IB_TENSOR_DIRECT_ALIGN,
+                         MAX (span, 1)),
+        ==, 0);
+    g_assert_true (ib_tensor_read_bytes (t, 0, t->n_bytes, want, &error));
+    g_assert_true (ib_tensor_read_direct (t, buf, &data, &error));
+    g_assert_no_error (error);
+    g_assert_true (data >= (const guint8 *) buf &&
+        data + t->n_bytes <= (const guint8 *) buf + span);
+    g_assert_cmpmem (data, t->n_bytes, want, t->n_bytes);
+    free (buf);
+    g_free (want);
+  }
+  ib_safetensors_free (st);
+  g_free (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -249,5 +286,6 @@ main (int argc, char **argv)
   g_test_add_func ("/safetensors/f32-to-f16-matches-torch",
       test_f32_to_f16_matches_torch);
   g_test_add_func ("/safetensors/read-slices", test_read_slices);
+  g_test_add_func ("/safetensors/read-direct", test_read_direct);
   return g_test_run ();
 }
