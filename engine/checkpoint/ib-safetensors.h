@@ -125,7 +125,7 @@ gboolean ib_tensor_read_bytes (const IbTensor *t, guint64 offset, gsize len,
 
 /* Reading a large tensor without the page cache (O_DIRECT: the disk
  * writes into @buf, no copy, nothing cached) where the file system allows
- * it, else as ib_tensor_read_bytes(). @buf is aligned to
+ * it and the tensor is not already cached, else as ib_tensor_read_bytes(). @buf is aligned to
  * IB_TENSOR_DIRECT_ALIGN and holds ib_tensor_direct_size (@t) bytes: the
  * aligned span of the file around the tensor. On success *@data points at
  * the tensor's first byte inside @buf (not aligned to the element size in

@@ -2,9 +2,11 @@
 /* Every fixture's tensors read back as the manifest written by transformers says. */
 #include "ckpt-test-util.h"
 
+#include <fcntl.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* Compares one tensor with its manifest entry: dtype, shape, shard, first
  * values (exact), sum (float64), first values as f16 bits (torch's RNE). */
@@ -232,6 +234,17 @@ test_read_slices (void)
   g_free (dir);
 }
 
+/* Drops @path from the page cache (advice only; the file is unchanged). */
+static void
+evict (const char *path)
+{
+  int fd = open (path, O_RDONLY);
+
+  g_assert_cmpint (fd, >=, 0);
+  posix_fadvise (fd, 0, 0, POSIX_FADV_DONTNEED);
+  close (fd);
+}
+
 /* A direct (O_DIRECT) read of every tensor gives the bytes of a plain
  * read, whatever the tensor's offset inside the aligned span. */
 static void
@@ -256,6 +269,12 @@ test_read_direct (void)
                          MAX (span, 1)),
         ==, 0);
     g_assert_true (ib_tensor_read_bytes (t, 0, t->n_bytes, want, &error));
+    /* once from the page cache, once from the disk */
+    g_assert_true (ib_tensor_read_direct (t, buf, &data, &error));
+    g_assert_no_error (error);
+    g_assert_cmpmem (data, t->n_bytes, want, t->n_bytes);
+    evict (t->file);
+    memset (buf, 0, span);
     g_assert_true (ib_tensor_read_direct (t, buf, &data, &error));
     g_assert_no_error (error);
     g_assert_true (data >= (const guint8 *) buf &&
