@@ -70,10 +70,11 @@ struct _IbLoaderReader
   gsize held; /* bytes staged, being read, or taken and not yet released */
   gsize budget;
   gboolean stop;
-  /* freed staging blocks kept for the next tensor of the same size (the
-   * layers repeat): the kernel zeroes fresh pages, which cost more than
-   * reading them from disk; at most half the budget */
-  GHashTable *pool; /* mapped size -> GSList of blocks */
+  /* freed staging blocks, reused for the next tensors (smallest that
+   * fits): the kernel zeroes fresh pages, which costs more than reading
+   * them from disk; at most the budget */
+  GSList *pool; /* of guint8 * blocks */
+  GHashTable *caps; /* every mapped block -> its mapped size */
   gsize pooled;
 };
 
@@ -81,29 +82,57 @@ struct _IbLoaderReader
 static guint8 *
 staging_alloc (IbLoaderReader *r, gsize size)
 {
+  GSList *l, *best = NULL;
+  gsize cap, best_cap = 0;
   guint8 *p = NULL;
-  GSList *list;
 
   if (size < MAP_MIN)
     return g_try_malloc (MAX (size, 1));
-  if (r) {
-    g_mutex_lock (&r->lock);
-    list = g_hash_table_lookup (r->pool, GSIZE_TO_POINTER (mapped_size (size)));
-    if (list) {
-      p = list->data;
-      g_hash_table_insert (r->pool, GSIZE_TO_POINTER (mapped_size (size)),
-          g_slist_delete_link (list, list));
-      r->pooled -= mapped_size (size);
+  if (r == NULL)
+    return map_block (size);
+  g_mutex_lock (&r->lock);
+  for (l = r->pool; l; l = l->next) {
+    cap = GPOINTER_TO_SIZE (g_hash_table_lookup (r->caps, l->data));
+    if (cap >= size && (best == NULL || cap < best_cap)) {
+      best = l;
+      best_cap = cap;
     }
+  }
+  if (best) {
+    p = best->data;
+    r->pool = g_slist_delete_link (r->pool, best);
+    r->pooled -= best_cap;
+  }
+  g_mutex_unlock (&r->lock);
+  if (p == NULL && (p = map_block (size)) != NULL) {
+    g_mutex_lock (&r->lock);
+    g_hash_table_insert (r->caps, p, GSIZE_TO_POINTER (mapped_size (size)));
     g_mutex_unlock (&r->lock);
   }
-  return p ? p : map_block (size);
+  return p;
+}
+
+/* The smallest pooled block (@r locked), or NULL. */
+static GSList *
+pool_smallest (IbLoaderReader *r)
+{
+  GSList *l, *best = NULL;
+  gsize cap, best_cap = 0;
+
+  for (l = r->pool; l; l = l->next) {
+    cap = GPOINTER_TO_SIZE (g_hash_table_lookup (r->caps, l->data));
+    if (best == NULL || cap < best_cap) {
+      best = l;
+      best_cap = cap;
+    }
+  }
+  return best;
 }
 
 static void
 staging_free (IbLoaderReader *r, guint8 *p, gsize size)
 {
-  gsize m = mapped_size (size);
+  GSList *drop = NULL, *l;
 
   if (size < MAP_MIN) {
     g_free (p);
@@ -111,33 +140,41 @@ staging_free (IbLoaderReader *r, guint8 *p, gsize size)
   }
   if (p == NULL)
     return;
-  if (r) {
-    g_mutex_lock (&r->lock);
-    if (!r->stop && r->pooled + m <= r->budget / 2) {
-      g_hash_table_insert (r->pool, GSIZE_TO_POINTER (m),
-          g_slist_prepend (g_hash_table_lookup (r->pool, GSIZE_TO_POINTER (m)),
-              p));
-      r->pooled += m;
-      p = NULL;
-    }
-    g_mutex_unlock (&r->lock);
+  if (r == NULL) {
+    munmap (p, mapped_size (size));
+    return;
   }
-  if (p)
-    munmap (p, m);
+  g_mutex_lock (&r->lock);
+  if (!g_hash_table_contains (r->caps, p)) {
+    g_mutex_unlock (&r->lock);
+    munmap (p, mapped_size (size)); /* mapped before the read-ahead began */
+    return;
+  }
+  r->pool = g_slist_prepend (r->pool, p);
+  r->pooled += GPOINTER_TO_SIZE (g_hash_table_lookup (r->caps, p));
+  /* over the budget (or stopping): unmap the smallest first */
+  while (r->pool && (r->stop || r->pooled > r->budget)) {
+    l = pool_smallest (r);
+    r->pool = g_slist_remove_link (r->pool, l);
+    r->pooled -= GPOINTER_TO_SIZE (g_hash_table_lookup (r->caps, l->data));
+    drop = g_slist_concat (l, drop);
+  }
+  for (l = drop; l; l = l->next) {
+    munmap (l->data, GPOINTER_TO_SIZE (g_hash_table_lookup (r->caps, l->data)));
+    g_hash_table_remove (r->caps, l->data);
+  }
+  g_mutex_unlock (&r->lock);
+  g_slist_free (drop);
 }
 
 static void
 pool_clear (IbLoaderReader *r)
 {
-  GHashTableIter it;
-  gpointer key, value;
   GSList *l;
 
-  g_hash_table_iter_init (&it, r->pool);
-  while (g_hash_table_iter_next (&it, &key, &value))
-    for (l = value; l; l = l->next)
-      munmap (l->data, GPOINTER_TO_SIZE (key));
-  g_hash_table_remove_all (r->pool);
+  for (l = r->pool; l; l = l->next)
+    munmap (l->data, GPOINTER_TO_SIZE (g_hash_table_lookup (r->caps, l->data)));
+  g_clear_pointer (&r->pool, g_slist_free);
   r->pooled = 0;
 }
 
@@ -238,7 +275,7 @@ ib_loader_read_ahead (IbLoader *l, const IbModelConfig *cfg)
   r->plan = g_new (const IbTensor *, expected->len);
   r->index = g_hash_table_new (NULL, NULL);
   r->staged = g_hash_table_new (NULL, NULL);
-  r->pool = g_hash_table_new (NULL, NULL);
+  r->caps = g_hash_table_new (NULL, NULL);
   for (i = 0; i < expected->len; i++) {
     const IbExpectedTensor *e = g_ptr_array_index (expected, i);
     const IbTensor *t = ib_safetensors_get (l->st, e->name);
@@ -286,7 +323,7 @@ ib_loader_clear (IbLoader *l)
     staged_free (r, value); /* stopped: unmapped, not pooled */
   g_hash_table_unref (r->staged);
   pool_clear (r);
-  g_hash_table_unref (r->pool);
+  g_hash_table_unref (r->caps);
   g_hash_table_unref (r->index);
   g_free (r->plan);
   g_mutex_clear (&r->lock);
