@@ -30,7 +30,8 @@ typedef struct
  * tensors (ib_expected_tensors (@cfg)), at most two of the largest tensor
  * ahead. Optional: without it each tensor is read when asked for; a
  * request out of that order is read at once and the thread goes on after
- * it. Call ib_loader_clear() when loading ends, successfully or not. */
+ * it. Call it before the first load, and ib_loader_clear() when loading
+ * ends, successfully or not. */
 void ib_loader_read_ahead (IbLoader *l, const IbModelConfig *cfg);
 
 /* Stops the read-ahead and frees what it holds; NULL reader: no-op. */
