@@ -4,6 +4,9 @@
 #include "half-private.h"
 
 #include <string.h>
+#ifdef IB_X86
+#include <cpuid.h>
+#endif
 
 
 static guint32
@@ -92,6 +95,18 @@ ib_cl_bf16_to_f32 (guint16 b)
 
 static gint forced_isa = -1;
 
+#ifdef IB_X86
+/* CPUID.1:ECX bit 29 (not every compiler's __builtin_cpu_supports knows
+ * "f16c"); only asked once AVX2 is known usable. */
+static gboolean
+has_f16c (void)
+{
+  unsigned a, b, c, d;
+
+  return __get_cpuid (1, &a, &b, &c, &d) && (c & (1u << 29));
+}
+#endif
+
 IbClIsa
 ib_cl_isa_best (void)
 {
@@ -105,8 +120,8 @@ ib_cl_isa_best (void)
         __builtin_cpu_supports ("avx512bw") &&
         __builtin_cpu_supports ("avx512vl"))
       best = IB_CL_ISA_AVX512;
-    else if (__builtin_cpu_supports ("avx2") &&
-        __builtin_cpu_supports ("f16c") && __builtin_cpu_supports ("fma"))
+    else if (__builtin_cpu_supports ("avx2") && has_f16c () &&
+        __builtin_cpu_supports ("fma"))
       best = IB_CL_ISA_AVX2;
 #endif
     g_once_init_leave (&once, 1);
