@@ -72,7 +72,7 @@ struct _IbLoaderReader
   gboolean stop;
   /* freed staging blocks, reused for the next tensors (smallest that
    * fits): the kernel zeroes fresh pages, which costs more than reading
-   * them from disk; kept while they and what is held fit the budget */
+   * them from disk; at most the budget */
   GSList *pool; /* of guint8 * blocks */
   GHashTable *caps; /* every mapped block -> its mapped size */
   gsize pooled;
@@ -153,7 +153,7 @@ staging_free (IbLoaderReader *r, guint8 *p, gsize size)
   r->pool = g_slist_prepend (r->pool, p);
   r->pooled += GPOINTER_TO_SIZE (g_hash_table_lookup (r->caps, p));
   /* over the budget (or stopping): unmap the smallest first */
-  while (r->pool && (r->stop || r->pooled + r->held > r->budget)) {
+  while (r->pool && (r->stop || r->pooled > r->budget)) {
     l = pool_smallest (r);
     r->pool = g_slist_remove_link (r->pool, l);
     r->pooled -= GPOINTER_TO_SIZE (g_hash_table_lookup (r->caps, l->data));
@@ -391,13 +391,13 @@ bytes_clear (IbLoader *l, Bytes *b)
 
   if (b->data == NULL)
     return;
+  staging_free (r, b->data, b->size);
   if (b->held && r) {
     g_mutex_lock (&r->lock);
     r->held -= b->held;
     g_cond_broadcast (&r->cond);
     g_mutex_unlock (&r->lock);
   }
-  staging_free (r, b->data, b->size);
   memset (b, 0, sizeof (*b));
 }
 
