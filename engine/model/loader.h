@@ -5,8 +5,9 @@
  * embedding tables. Tensors are read with pread (ib_tensor_read_bytes),
  * never mapped; with ib_loader_read_ahead() a thread reads the next tensors
  * while the current one is packed on all cores. Host memory holds the
- * packed weights plus a bounded staging area: two of the largest tensor,
- * plus the fused layer being assembled. */
+ * packed weights plus a bounded staging area: the read-ahead budget (two
+ * of the largest tensor) in flight, at most as much again in freed blocks
+ * kept for reuse, and the fused layer being assembled. */
 #pragma once
 
 #include "gemm.h"
