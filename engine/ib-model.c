@@ -138,6 +138,7 @@ ib_model_load (const char *dir, const IbModelParams *params, GError **error)
   loader.dev = m->dev;
   loader.st = ib_checkpoint_get_safetensors (ckpt);
   loader.storage = ib_precision_storage (m->precision);
+  ib_loader_read_ahead (&loader, m->cfg);
   if (!(m->vit = ib_vit_new (&loader, &m->cfg->vision, &cl_error)) ||
       !(m->qformer = ib_qformer_new (&loader, &m->cfg->qformer,
             m->cfg->n_query_tokens, m->cfg->text.hidden_dim, &cl_error)))
@@ -149,6 +150,7 @@ ib_model_load (const char *dir, const IbModelParams *params, GError **error)
   if (m->llama == NULL && m->t5 == NULL)
     goto weights_fail;
   m->weight_bytes = loader.bytes;
+  ib_loader_clear (&loader);
   ib_checkpoint_free (ckpt);
   return m;
 
@@ -163,6 +165,7 @@ weights_fail:
     g_propagate_error (error, cl_error);
   }
 fail:
+  ib_loader_clear (&loader);
   ib_checkpoint_free (ckpt);
   ib_model_unref (m);
   return NULL;

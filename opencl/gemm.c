@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "half.h"
+#include "pack.h"
 
 struct _IbClWeight
 {
@@ -60,76 +61,13 @@ load_f32 (const void *src, IbClDtype dtype, gsize i)
   }
 }
 
-static inline void
-store (void *dst, IbClDtype storage, gsize i, float v)
-{
-  if (storage == IB_CL_DTYPE_F16)
-    ((guint16 *) dst)[i] = ib_cl_f32_to_f16 (v);
-  else
-    ((float *) dst)[i] = v;
-}
-
-/* One packing job: columns [col0, col1) of W into the backend layout. */
-typedef struct
-{
-  void *dst;
-  const void *w;
-  IbClDtype src, storage;
-  int n, k, n_padded, col0, col1;
-  gboolean panels;
-} PackJob;
-
-/* Panels for the OWN backend: dst[p][kk][r] = W[p*NR + r][kk], zero past n.
- * Transposed for CLBlast: dst[kk][col] = W[col][kk], its fast NN case (its
- * NT path transposes on every call). Each weight row is read once,
- * sequentially. */
-static gpointer
-pack_columns (gpointer data)
-{
-  const PackJob *j = data;
-  const int nr = IB_CL_GEMM_NR;
-  int col, kk;
-
-  for (col = j->col0; col < j->col1; col++) {
-    gsize base =
-        j->panels ? (gsize) (col / nr) * j->k * nr + col % nr : (gsize) col;
-    gsize step = j->panels ? nr : (gsize) j->n;
-    for (kk = 0; kk < j->k; kk++)
-      store (j->dst, j->storage, base + (gsize) kk * step,
-          col < j->n ? load_f32 (j->w, j->src, (gsize) col * j->k + kk) : 0.0f);
-  }
-  return NULL;
-}
-
-/* Packing converts every weight once at load: spread the columns over the
- * cores (a 7B checkpoint is billions of conversions). */
+/* Packing converts every weight once at load: pack.c spreads it over the
+ * cores, in blocks, vectorised. */
 static void
 pack (void *dst, const void *w, IbClDtype src, IbClDtype storage, int n, int k,
     int n_padded, gboolean panels)
 {
-  const int cols = panels ? n_padded : n;
-  int n_threads = (gsize) cols * k < (1u << 20) ?
-      1 :
-      (int) MIN (g_get_num_processors (), 16);
-  PackJob jobs[16];
-  GThread *threads[16];
-  int t;
-
-  for (t = 0; t < n_threads; t++) {
-    jobs[t] = (PackJob){ dst, w, src, storage, n, k, n_padded,
-      (int) ((gint64) cols * t / n_threads),
-      (int) ((gint64) cols * (t + 1) / n_threads), panels };
-    threads[t] = t == 0 ?
-        NULL :
-        g_thread_try_new ("ib-pack", pack_columns, &jobs[t], NULL);
-  }
-  pack_columns (&jobs[0]);
-  for (t = 1; t < n_threads; t++) {
-    if (threads[t])
-      g_thread_join (threads[t]);
-    else
-      pack_columns (&jobs[t]); /* no thread: do it here */
-  }
+  ib_cl_pack_weight (dst, storage, w, src, n, k, n_padded, panels);
 }
 
 gboolean

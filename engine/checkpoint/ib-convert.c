@@ -107,7 +107,7 @@ check_range (const IbTensor *t, guint64 first, gsize count, GError **error)
   return TRUE;
 }
 
-/* Little-endian loads from possibly unaligned memory. */
+/* Little-endian loads. */
 static guint16
 load16 (const guint8 *p)
 {
@@ -121,76 +121,84 @@ load32 (const guint8 *p)
       ((guint32) p[3] << 24);
 }
 
+/* Elements per pread when converting: a bounded staging buffer. */
+#define CHUNK 16384
+
+/* Elements [first, first + count) of @t into @dst (@f32: floats, else
+ * halves), CHUNK at a time. */
+static gboolean
+read_converted (const IbTensor *t, guint64 first, gsize count, void *dst,
+    gboolean f32, GError **error)
+{
+  const gsize es = ib_dtype_size (t->dtype);
+  const gsize ds = f32 ? 4 : 2;
+  guint8 *buf = NULL;
+  gsize done, n, i;
+  gboolean ok = TRUE;
+
+  /* as stored: straight into @dst */
+  if (G_BYTE_ORDER == G_LITTLE_ENDIAN &&
+      t->dtype == (f32 ? IB_DTYPE_F32 : IB_DTYPE_F16))
+    return ib_tensor_read_bytes (t, first * es, count * es, dst, error);
+
+  buf = g_malloc (MIN (count, CHUNK) * es + 1);
+  for (done = 0; ok && done < count; done += n) {
+    n = MIN (count - done, CHUNK);
+    ok = ib_tensor_read_bytes (t, (first + done) * es, n * es, buf, error);
+    for (i = 0; ok && i < n; i++) {
+      const guint8 *p = buf + i * es;
+      guint8 *out = (guint8 *) dst + (done + i) * ds;
+      float v;
+      guint16 h;
+
+      switch (t->dtype) {
+        case IB_DTYPE_F32:
+          v = f32_from_bits (load32 (p));
+          break;
+        case IB_DTYPE_F16:
+          if (!f32) {
+            h = load16 (p);
+            memcpy (out, &h, 2);
+            continue;
+          }
+          v = ib_f16_to_f32 (load16 (p));
+          break;
+        default: /* BF16; check_range refused the rest */
+          v = ib_bf16_to_f32 (load16 (p));
+          break;
+      }
+      if (f32) {
+        memcpy (out, &v, 4);
+      } else {
+        h = ib_f32_to_f16 (v);
+        memcpy (out, &h, 2);
+      }
+    }
+  }
+  g_free (buf);
+  return ok;
+}
+
 gboolean
 ib_tensor_read_f32 (const IbTensor *t, guint64 first, gsize count, float *dst,
     GError **error)
 {
-  const guint8 *src;
-  gsize i;
-
   g_return_val_if_fail (t != NULL, FALSE);
   g_return_val_if_fail (dst != NULL || count == 0, FALSE);
 
-  if (!check_range (t, first, count, error))
-    return FALSE;
-  src = (const guint8 *) t->data + first * ib_dtype_size (t->dtype);
-  switch (t->dtype) {
-    case IB_DTYPE_F32:
-#if G_BYTE_ORDER == G_LITTLE_ENDIAN
-      memcpy (dst, src, count * 4);
-#else
-      for (i = 0; i < count; i++)
-        dst[i] = f32_from_bits (load32 (src + 4 * i));
-#endif
-      break;
-    case IB_DTYPE_F16:
-      for (i = 0; i < count; i++)
-        dst[i] = ib_f16_to_f32 (load16 (src + 2 * i));
-      break;
-    case IB_DTYPE_BF16:
-      for (i = 0; i < count; i++)
-        dst[i] = ib_bf16_to_f32 (load16 (src + 2 * i));
-      break;
-    default:
-      g_return_val_if_reached (FALSE);
-  }
-  return TRUE;
+  return check_range (t, first, count, error) &&
+      read_converted (t, first, count, dst, TRUE, error);
 }
 
 gboolean
 ib_tensor_read_f16 (const IbTensor *t, guint64 first, gsize count, guint16 *dst,
     GError **error)
 {
-  const guint8 *src;
-  gsize i;
-
   g_return_val_if_fail (t != NULL, FALSE);
   g_return_val_if_fail (dst != NULL || count == 0, FALSE);
 
-  if (!check_range (t, first, count, error))
-    return FALSE;
-  src = (const guint8 *) t->data + first * ib_dtype_size (t->dtype);
-  switch (t->dtype) {
-    case IB_DTYPE_F32:
-      for (i = 0; i < count; i++)
-        dst[i] = ib_f32_to_f16 (f32_from_bits (load32 (src + 4 * i)));
-      break;
-    case IB_DTYPE_F16:
-#if G_BYTE_ORDER == G_LITTLE_ENDIAN
-      memcpy (dst, src, count * 2);
-#else
-      for (i = 0; i < count; i++)
-        dst[i] = load16 (src + 2 * i);
-#endif
-      break;
-    case IB_DTYPE_BF16:
-      for (i = 0; i < count; i++)
-        dst[i] = ib_f32_to_f16 (ib_bf16_to_f32 (load16 (src + 2 * i)));
-      break;
-    default:
-      g_return_val_if_reached (FALSE);
-  }
-  return TRUE;
+  return check_range (t, first, count, error) &&
+      read_converted (t, first, count, dst, FALSE, error);
 }
 
 static gboolean

@@ -21,8 +21,9 @@ float ib_bf16_to_f32 (guint16 b);
  * @dst, which holds @count values. Sources F32, F16, BF16; BF16 -> f16
  * rounds once (bf16 -> f32 is exact). Reading in slices lets a loader
  * upload a large tensor through a small staging buffer. Fails with
- * IB_ERROR_UNSUPPORTED for other dtypes and IB_ERROR_INVALID_ARG for a
- * range outside the tensor. */
+ * IB_ERROR_UNSUPPORTED for other dtypes, IB_ERROR_INVALID_ARG for a
+ * range outside the tensor and as ib_tensor_read_bytes() when the file
+ * cannot be read. */
 gboolean ib_tensor_read_f32 (const IbTensor *t, guint64 first, gsize count,
     float *dst, GError **error);
 gboolean ib_tensor_read_f16 (const IbTensor *t, guint64 first, gsize count,

@@ -9,7 +9,7 @@ G_BEGIN_DECLS
 /* An empty set; @source names it in messages. */
 IbSafetensors *ib_safetensors_new (const char *source);
 
-/* Maps and checks @path and adds its tensors; a name already added from
+/* Opens and checks @path and adds its tensors; a name already added from
  * another file is IB_ERROR_FORMAT. */
 gboolean ib_safetensors_add_file (IbSafetensors *st, const char *path,
     GError **error);

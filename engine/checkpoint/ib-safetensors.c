@@ -1,20 +1,36 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* One .safetensors file: map it, parse the header, check every tensor's bytes. */
+/* One .safetensors file: open it, parse the header, check every tensor's bytes, read them with pread. */
+#define _GNU_SOURCE /* O_DIRECT */
 #include "ib-safetensors-private.h"
 #include "ib-error.h"
 #include "ib-json-private.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <json-glib/json-glib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
 
 /* the reference implementation's limit (safetensors MAX_HEADER_SIZE) */
 #define MAX_HEADER_BYTES 100000000u
 
+/* What a file was when it was opened: reads check it is still that. */
+struct _IbTensorFile
+{
+  gchar *path;
+  int fd;
+  int direct_fd; /* the same file with O_DIRECT, or -1 */
+  guint64 size;
+  gint64 mtime_ns;
+};
+
 struct _IbSafetensors
 {
   gchar *source;
-  GPtrArray *maps; /* GMappedFile, one per file */
-  GPtrArray *files; /* gchar * paths, parallel to maps */
+  GPtrArray *sources; /* IbTensorFile, owned */
+  GPtrArray *files; /* paths, owned by sources */
   GPtrArray *tensors; /* IbTensor *, owned; sorted by name after finish */
   GHashTable *by_name; /* name -> IbTensor * */
 };
@@ -95,15 +111,221 @@ tensor_free (gpointer p)
   g_free (t);
 }
 
+static void
+tensor_file_free (gpointer p)
+{
+  IbTensorFile *f = p;
+
+  if (f->fd >= 0)
+    close (f->fd);
+  if (f->direct_fd >= 0)
+    close (f->direct_fd);
+  g_free (f->path);
+  g_free (f);
+}
+
+static gint64
+mtime_ns (const struct stat *sb)
+{
+  return (gint64) sb->st_mtim.tv_sec * G_GINT64_CONSTANT (1000000000) +
+      sb->st_mtim.tv_nsec;
+}
+
+/* Reads exactly @len bytes at @offset of @f, or says why not. */
+static gboolean
+read_at (IbTensorFile *f, guint64 offset, gsize len, void *dst,
+    const char *what, GError **error)
+{
+  guint8 *p = dst;
+  gsize done = 0;
+
+  while (done < len) {
+    /* bounded requests: Linux reads at most 2 GiB per call anyway */
+    gsize want = MIN (len - done, (gsize) 1 << 30);
+    ssize_t got = pread (f->fd, p + done, want, (off_t) (offset + done));
+
+    if (got < 0 && errno == EINTR)
+      continue;
+    if (got < 0) {
+      int e = errno;
+      g_set_error (error, IB_ERROR, IB_ERROR_IO,
+          "%s: %s: read error at byte %" G_GUINT64_FORMAT ": %s", f->path, what,
+          offset + done, g_strerror (e));
+      return FALSE;
+    }
+    if (got == 0) {
+      g_set_error (error, IB_ERROR, IB_ERROR_IO,
+          "%s: %s: the file ends at byte %" G_GUINT64_FORMAT
+          ", before byte %" G_GUINT64_FORMAT
+          ": it was truncated or rewritten after it was opened "
+          "(%" G_GUINT64_FORMAT " bytes then)",
+          f->path, what, offset + done, offset + len, f->size);
+      return FALSE;
+    }
+    done += (gsize) got;
+  }
+  return TRUE;
+}
+
+/* The file must still be the one whose header was checked. */
+static gboolean
+check_unchanged (IbTensorFile *f, const char *what, GError **error)
+{
+  struct stat sb;
+
+  if (fstat (f->fd, &sb) != 0) {
+    int e = errno;
+    g_set_error (error, IB_ERROR, IB_ERROR_IO, "%s: %s: cannot stat: %s",
+        f->path, what, g_strerror (e));
+    return FALSE;
+  }
+  if ((guint64) sb.st_size != f->size) {
+    g_set_error (error, IB_ERROR, IB_ERROR_IO,
+        "%s: %s: the file changed size after it was opened (%" G_GUINT64_FORMAT
+        " bytes then, %" G_GUINT64_FORMAT
+        " now): it was truncated or rewritten while the model was read",
+        f->path, what, f->size, (guint64) sb.st_size);
+    return FALSE;
+  }
+  if (mtime_ns (&sb) != f->mtime_ns) {
+    g_set_error (error, IB_ERROR, IB_ERROR_IO,
+        "%s: %s: the file was modified after it was opened: it was "
+        "rewritten while the model was read",
+        f->path, what);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+gboolean
+ib_tensor_read_bytes (const IbTensor *t, guint64 offset, gsize len, void *dst,
+    GError **error)
+{
+  gchar *what;
+  gboolean ok;
+
+  g_return_val_if_fail (t != NULL && t->source != NULL, FALSE);
+  g_return_val_if_fail (dst != NULL || len == 0, FALSE);
+
+  if (offset > t->n_bytes || len > t->n_bytes - offset) {
+    g_set_error (error, IB_ERROR, IB_ERROR_INVALID_ARG,
+        "%s: tensor %s: bytes [%" G_GUINT64_FORMAT ", %" G_GUINT64_FORMAT
+        ") are outside its %" G_GSIZE_FORMAT " bytes",
+        t->file, t->name, offset, offset + (guint64) len, t->n_bytes);
+    return FALSE;
+  }
+  if (len == 0)
+    return TRUE;
+  what = g_strdup_printf ("tensor %s", t->name);
+  ok = check_unchanged (t->source, what, error) &&
+      read_at (t->source, t->offset + offset, len, dst, what, error) &&
+      check_unchanged (t->source, what, error);
+  g_free (what);
+  return ok;
+}
+
+/* Copies @t into @dst if all of it is in the page cache (a file read
+ * moments ago): cheaper than reading the disk again. Never waits for the
+ * disk (RWF_NOWAIT); FALSE when some of it is not cached. */
+static gboolean
+in_page_cache (const IbTensor *t, const guint8 *dst)
+{
+#ifdef RWF_NOWAIT
+  struct iovec v = { (void *) dst, t->n_bytes };
+
+  return t->n_bytes <= ((gsize) 1 << 30) &&
+      preadv2 (t->source->fd, &v, 1, (off_t) t->offset, RWF_NOWAIT) ==
+      (ssize_t) t->n_bytes;
+#else
+  (void) t;
+  (void) dst;
+  return FALSE;
+#endif
+}
+
+gsize
+ib_tensor_direct_size (const IbTensor *t)
+{
+  const guint64 a = IB_TENSOR_DIRECT_ALIGN;
+  guint64 start = t->offset / a * a;
+  guint64 end = (t->offset + t->n_bytes + a - 1) / a * a;
+
+  return (gsize) (end - start);
+}
+
+gboolean
+ib_tensor_read_direct (const IbTensor *t, void *buf, const guint8 **data,
+    GError **error)
+{
+  const guint64 a = IB_TENSOR_DIRECT_ALIGN;
+  IbTensorFile *f;
+  guint64 start, need;
+  gsize span, done = 0;
+  gchar *what;
+  gboolean ok = FALSE;
+
+  g_return_val_if_fail (t != NULL && t->source != NULL, FALSE);
+  g_return_val_if_fail (buf != NULL && (guintptr) buf % a == 0, FALSE);
+
+  f = t->source;
+  start = t->offset / a * a;
+  need = t->offset + t->n_bytes - start; /* bytes of the span that matter */
+  span = ib_tensor_direct_size (t);
+  *data = (const guint8 *) buf + (t->offset - start);
+  if (f->direct_fd < 0 || t->n_bytes == 0)
+    return ib_tensor_read_bytes (t, 0, t->n_bytes, (guint8 *) *data, error);
+
+  what = g_strdup_printf ("tensor %s", t->name);
+  if (!check_unchanged (f, what, error))
+    goto out;
+  if (in_page_cache (t, *data)) {
+    ok = check_unchanged (f, what, error);
+    goto out;
+  }
+  while (done < need) {
+    gsize want = MIN (span - done, (gsize) 1 << 30);
+    ssize_t got = pread (f->direct_fd, (guint8 *) buf + done, want,
+        (off_t) (start + done));
+
+    if (got < 0 && errno == EINTR)
+      continue;
+    if (got < 0 && errno == EINVAL && done == 0) {
+      /* the device wants a larger alignment: read through the cache */
+      g_free (what);
+      return ib_tensor_read_bytes (t, 0, t->n_bytes, (guint8 *) *data, error);
+    }
+    if (got < 0) {
+      int e = errno;
+      g_set_error (error, IB_ERROR, IB_ERROR_IO,
+          "%s: %s: read error at byte %" G_GUINT64_FORMAT ": %s", f->path, what,
+          start + done, g_strerror (e));
+      goto out;
+    }
+    if (got == 0) {
+      g_set_error (error, IB_ERROR, IB_ERROR_IO,
+          "%s: %s: the file ends at byte %" G_GUINT64_FORMAT
+          ", before byte %" G_GUINT64_FORMAT
+          ": it was truncated or rewritten after it was opened "
+          "(%" G_GUINT64_FORMAT " bytes then)",
+          f->path, what, start + done, start + need, f->size);
+      goto out;
+    }
+    done += (gsize) got;
+  }
+  ok = check_unchanged (f, what, error);
+out:
+  g_free (what);
+  return ok;
+}
+
 IbSafetensors *
 ib_safetensors_new (const char *source)
 {
   IbSafetensors *st = g_new0 (IbSafetensors, 1);
 
   st->source = g_strdup (source);
-  st->maps =
-      g_ptr_array_new_with_free_func ((GDestroyNotify) g_mapped_file_unref);
-  st->files = g_ptr_array_new_with_free_func (g_free);
+  st->sources = g_ptr_array_new_with_free_func (tensor_file_free);
+  st->files = g_ptr_array_new ();
   st->tensors = g_ptr_array_new_with_free_func (tensor_free);
   st->by_name = g_hash_table_new (g_str_hash, g_str_equal);
   return st;
@@ -116,8 +338,8 @@ ib_safetensors_free (IbSafetensors *st)
     return;
   g_hash_table_unref (st->by_name);
   g_ptr_array_unref (st->tensors);
-  g_ptr_array_unref (st->maps);
   g_ptr_array_unref (st->files);
+  g_ptr_array_unref (st->sources);
   g_free (st->source);
   g_free (st);
 }
@@ -314,25 +536,54 @@ check_tiling (const char *path, GArray *entries, guint64 data_len,
   return TRUE;
 }
 
-/* Maps @path and checks its header length; sets *header, *header_len. */
-static GMappedFile *
-map_file (const char *path, const guint8 **header, guint64 *header_len,
+/* A second descriptor with O_DIRECT for ib_tensor_read_direct(), if the
+ * file system has it and it is still the same file. */
+static void
+open_direct (IbTensorFile *f, const struct stat *sb)
+{
+#ifdef O_DIRECT
+  struct stat d;
+
+  f->direct_fd = open (f->path, O_RDONLY | O_CLOEXEC | O_DIRECT);
+  if (f->direct_fd >= 0 &&
+      (fstat (f->direct_fd, &d) != 0 || d.st_ino != sb->st_ino ||
+          d.st_dev != sb->st_dev)) {
+    close (f->direct_fd);
+    f->direct_fd = -1;
+  }
+#else
+  (void) f;
+  (void) sb;
+#endif
+}
+
+/* Opens @path, checks its header length and reads the header: sets
+ * *header (free with g_free) and *header_len. */
+static IbTensorFile *
+open_file (const char *path, guint8 **header, guint64 *header_len,
     GError **error)
 {
-  GMappedFile *map;
-  GError *local = NULL;
-  const guint8 *bytes;
+  IbTensorFile *f = g_new0 (IbTensorFile, 1);
+  struct stat sb;
+  guint8 len_bytes[8];
   guint64 len, n;
 
-  map = g_mapped_file_new (path, FALSE, &local);
-  if (map == NULL) {
+  f->path = g_strdup (path);
+  f->direct_fd = -1;
+  f->fd = open (path, O_RDONLY | O_CLOEXEC);
+  if (f->fd < 0 || fstat (f->fd, &sb) != 0) {
+    int e = errno;
     g_set_error (error, IB_ERROR, IB_ERROR_IO, "%s: cannot open: %s", path,
-        local->message);
-    g_error_free (local);
-    return NULL;
+        g_strerror (e));
+    goto fail;
   }
-  len = g_mapped_file_get_length (map);
-  bytes = (const guint8 *) g_mapped_file_get_contents (map);
+  if (!S_ISREG (sb.st_mode)) {
+    g_set_error (error, IB_ERROR, IB_ERROR_IO,
+        "%s: cannot open: not a regular file", path);
+    goto fail;
+  }
+  f->size = len = (guint64) sb.st_size;
+  f->mtime_ns = mtime_ns (&sb);
   if (len < 8) {
     g_set_error (error, IB_ERROR, IB_ERROR_FORMAT,
         "%s: truncated: the file is %" G_GUINT64_FORMAT " bytes, too short "
@@ -340,7 +591,9 @@ map_file (const char *path, const guint8 **header, guint64 *header_len,
         path, len);
     goto fail;
   }
-  memcpy (&n, bytes, 8);
+  if (!read_at (f, 0, 8, len_bytes, "header length", error))
+    goto fail;
+  memcpy (&n, len_bytes, 8);
   n = GUINT64_FROM_LE (n);
   if (n > len - 8) {
     g_set_error (error, IB_ERROR, IB_ERROR_FORMAT,
@@ -357,40 +610,45 @@ map_file (const char *path, const guint8 **header, guint64 *header_len,
         path, n, MAX_HEADER_BYTES);
     goto fail;
   }
-  if (n < 2 || bytes[8] != '{') {
-    g_set_error (error, IB_ERROR, IB_ERROR_FORMAT,
-        "%s: the header is not a JSON object: not a safetensors file", path);
+  *header = g_malloc (MAX (n, 1));
+  if (!read_at (f, 8, (gsize) n, *header, "header", error)) {
+    g_clear_pointer (header, g_free);
     goto fail;
   }
-  *header = bytes + 8;
+  if (n < 2 || (*header)[0] != '{') {
+    g_set_error (error, IB_ERROR, IB_ERROR_FORMAT,
+        "%s: the header is not a JSON object: not a safetensors file", path);
+    g_clear_pointer (header, g_free);
+    goto fail;
+  }
   *header_len = n;
-  return map;
+  open_direct (f, &sb);
+  return f;
 
 fail:
-  g_mapped_file_unref (map);
+  tensor_file_free (f);
   return NULL;
 }
 
 gboolean
 ib_safetensors_add_file (IbSafetensors *st, const char *path, GError **error)
 {
-  GMappedFile *map = NULL;
+  IbTensorFile *file = NULL, *stored;
   JsonNode *root_node = NULL;
   GArray *entries = NULL;
   GList *members = NULL, *l;
   GError *local = NULL;
-  const guint8 *header = NULL, *data;
-  guint64 header_len = 0, data_len;
-  const char *stored_path;
+  guint8 *header = NULL;
+  guint64 header_len = 0, data_start, data_len;
   JsonObject *root;
   gboolean ok = FALSE;
   guint i;
 
-  map = map_file (path, &header, &header_len, error);
-  if (map == NULL)
+  file = open_file (path, &header, &header_len, error);
+  if (file == NULL)
     goto out;
-  data = header + header_len;
-  data_len = g_mapped_file_get_length (map) - 8 - header_len;
+  data_start = 8 + header_len;
+  data_len = file->size - data_start;
 
   /* depth-checked before json-glib's recursive parse */
   root_node = ib_json_parse ((const gchar *) header, header_len, &local);
@@ -406,9 +664,9 @@ ib_safetensors_add_file (IbSafetensors *st, const char *path, GError **error)
   }
   root = json_node_get_object (root_node);
 
-  g_ptr_array_add (st->files, g_strdup (path));
-  g_ptr_array_add (st->maps, g_steal_pointer (&map));
-  stored_path = g_ptr_array_index (st->files, st->files->len - 1);
+  stored = g_steal_pointer (&file);
+  g_ptr_array_add (st->sources, stored);
+  g_ptr_array_add (st->files, stored->path);
 
   entries = g_array_new (FALSE, TRUE, sizeof (Entry));
   members = json_object_get_members (root);
@@ -424,8 +682,9 @@ ib_safetensors_add_file (IbSafetensors *st, const char *path, GError **error)
         tensor_free (e.t);
       goto out;
     }
-    e.t->file = stored_path;
-    e.t->data = data + e.begin;
+    e.t->file = stored->path;
+    e.t->source = stored;
+    e.t->offset = data_start + e.begin;
     g_array_append_val (entries, e);
   }
   ok = check_tiling (path, entries, data_len, error);
@@ -459,8 +718,9 @@ out:
   g_clear_error (&local);
   if (root_node)
     json_node_unref (root_node);
-  if (map)
-    g_mapped_file_unref (map);
+  g_free (header);
+  if (file)
+    tensor_file_free (file);
   return ok;
 }
 
@@ -483,8 +743,8 @@ void
 ib_safetensors_finish (IbSafetensors *st)
 {
   g_ptr_array_sort (st->tensors, tensor_name_cmp);
-  /* the maps are only held, never indexed: sorting the paths alone is
-   * fine */
+  /* the sources are only held, never indexed: sorting the paths alone
+   * is fine */
   g_ptr_array_sort (st->files, path_cmp);
 }
 

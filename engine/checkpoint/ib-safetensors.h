@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Memory-mapped safetensors checkpoints (one file or index + shards), checked on open. */
+/* Safetensors checkpoints (one file or index + shards), checked on open, read with bounded pread. */
 #pragma once
 
 #include <glib.h>
@@ -13,12 +13,14 @@ G_BEGIN_DECLS
  *   const IbTensor *t = ib_safetensors_get (st, "language_projection.weight");
  *   float row[768];
  *   ib_tensor_read_f32 (t, 0, 768, row, &error);    (ib-convert.h)
+ *   ib_tensor_read_bytes (t, 0, t->n_bytes, raw, &error);   (as stored)
  *   ib_safetensors_free (st);
  *
- * The files stay mapped (read-only, shared with the page cache) until
- * ib_safetensors_free(); tensor data is never copied here, so a loader can
- * convert and upload tensor by tensor without a second copy of the model
- * in host memory.
+ * The files stay open until ib_safetensors_free(); only the headers are
+ * read on open. Tensor data is read on request with pread() into the
+ * caller's buffer: nothing is mapped, so a loader holds at most what it
+ * asked for, and a file that is truncated or rewritten while it is read
+ * gives an error, never SIGBUS.
  *
  * Opening checks every tensor: the 8-byte little-endian header length lies
  * within the file, the header is a JSON object, each entry has a known
@@ -59,6 +61,9 @@ gsize ib_dtype_size (IbDtype dtype);
 /* TRUE for the weight dtypes the engine converts: F32, F16, BF16. */
 gboolean ib_dtype_is_supported_weight (IbDtype dtype);
 
+/* An open .safetensors file (internal). */
+typedef struct _IbTensorFile IbTensorFile;
+
 /* One tensor, owned by its IbSafetensors. */
 typedef struct
 {
@@ -68,10 +73,10 @@ typedef struct
   guint n_dims; /* 0 for a scalar */
   gint64 shape[IB_TENSOR_MAX_DIMS]; /* outermost first (row-major) */
   guint64 n_elements; /* product of shape */
-  const void *data; /* into the mapping, little-endian; NOT aligned in
-                     * general: read with memcpy or ib_tensor_read_*() */
+  guint64 offset; /* of its first byte in the file */
   gsize n_bytes; /* n_elements * ib_dtype_size (dtype) */
   const char *file; /* path of the .safetensors file holding it */
+  IbTensorFile *source; /* read through ib_tensor_read_bytes() */
 } IbTensor;
 
 /* "[37, 32]" ("[]" for a scalar); free with g_free(). */
@@ -91,7 +96,7 @@ IbSafetensors *ib_safetensors_open_dir (const char *model_dir, GError **error);
 /* Opens one .safetensors file, with the same checks. */
 IbSafetensors *ib_safetensors_open_file (const char *path, GError **error);
 
-/* Unmaps the files; every IbTensor of @st becomes invalid. NULL is a
+/* Closes the files; every IbTensor of @st becomes invalid. NULL is a
  * no-op. */
 void ib_safetensors_free (IbSafetensors *st);
 
@@ -102,11 +107,32 @@ const IbTensor *ib_safetensors_get (const IbSafetensors *st, const char *name);
 guint ib_safetensors_get_n_tensors (const IbSafetensors *st);
 const IbTensor *ib_safetensors_get_nth (const IbSafetensors *st, guint i);
 
-/* The mapped files, sorted by path. */
+/* The files, sorted by path. */
 guint ib_safetensors_get_n_files (const IbSafetensors *st);
 const char *ib_safetensors_get_file (const IbSafetensors *st, guint i);
 
 /* What was opened, for messages: the index file or the single file. */
 const char *ib_safetensors_get_source (const IbSafetensors *st);
+
+/* Reads bytes [@offset, @offset + @len) of @t's data, as stored
+ * (little-endian), into @dst with pread(). Thread-safe. Fails with
+ * IB_ERROR_INVALID_ARG for a range outside the tensor, and with IB_ERROR_IO
+ * naming the file and the tensor when the file cannot be read, ends early
+ * (it was truncated) or was modified since it was opened: its size or
+ * modification time changed, e.g. rewritten while a model loads. */
+gboolean ib_tensor_read_bytes (const IbTensor *t, guint64 offset, gsize len,
+    void *dst, GError **error);
+
+/* Reading a large tensor without the page cache (O_DIRECT: the disk
+ * writes into @buf, no copy, nothing cached) where the file system allows
+ * it and the tensor is not already cached, else as ib_tensor_read_bytes(). @buf is aligned to
+ * IB_TENSOR_DIRECT_ALIGN and holds ib_tensor_direct_size (@t) bytes: the
+ * aligned span of the file around the tensor. On success *@data points at
+ * the tensor's first byte inside @buf (not aligned to the element size in
+ * general). Errors as ib_tensor_read_bytes(). Thread-safe. */
+#define IB_TENSOR_DIRECT_ALIGN 4096
+gsize ib_tensor_direct_size (const IbTensor *t);
+gboolean ib_tensor_read_direct (const IbTensor *t, void *buf,
+    const guint8 **data, GError **error);
 
 G_END_DECLS

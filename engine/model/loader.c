@@ -1,49 +1,464 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Checkpoint tensors to device buffers and packed weights. */
+/* Checkpoint tensors to device buffers and packed weights, read ahead on a thread. */
 #include "loader.h"
 
 #include <string.h>
 #include <sys/mman.h>
-#include <unistd.h>
 
 #include "ib-convert.h"
 #include "ib-error.h"
+#include "ib-expected.h"
+#include "pack.h"
 
-/* Drops the mapped pages of @t from this process once it is on the device:
- * they are clean file pages, so this costs nothing but keeps the resident
- * size at the packed weights instead of packed weights + the whole file
- * (a 32 GB fp32 checkpoint loaded as fp16 on a 24 GB machine). */
-static void
-drop_pages (const IbTensor *t)
+/* Staged tensors that the model skipped this many requests ago are
+ * dropped: it asks in nearly, not exactly, the order of the plan. */
+#define STALE_AFTER 16
+
+/* The read-ahead never holds less than this (small models). */
+#define MIN_BUDGET ((gsize) 64 << 20)
+
+/* Tensors this large are read with O_DIRECT: the disk writes into the
+ * staging block, no copy out of the page cache (which costs as much CPU
+ * as packing), and a checkpoint larger than memory does not evict
+ * everything else from the cache. */
+#define DIRECT_MIN ((gsize) 4 << 20)
+
+/* Host buffers for raw tensor bytes. Large ones are mapped and unmapped
+ * directly, so that nothing stays in malloc's arenas after loading (the
+ * reader thread has its own). Not on transparent huge pages: on the VMs
+ * measured, zeroing fresh huge pages cost more than the 4 KiB faults. */
+#define MAP_MIN ((gsize) 2 << 20) /* and the unit they are mapped in */
+
+static gsize
+mapped_size (gsize size)
 {
-  const guintptr page = (guintptr) sysconf (_SC_PAGESIZE);
-  guintptr start = ((guintptr) t->data + page - 1) & ~(page - 1);
-  guintptr end = ((guintptr) t->data + t->n_bytes) & ~(page - 1);
-
-  /* whole pages inside the tensor only: neighbours may still be needed */
-  if (end > start)
-    madvise ((void *) start, end - start, MADV_DONTNEED);
+  return (size + MAP_MIN - 1) / MAP_MIN * MAP_MIN;
 }
 
-/* The device layer's name for @t's dtype, if it can read @t in place (its
- * data aligned for its element size). */
-static gboolean
-cl_dtype (const IbTensor *t, IbClDtype *out)
+static guint8 *
+map_block (gsize size)
 {
-  if ((guintptr) t->data % ib_dtype_size (t->dtype) != 0)
+  void *p = mmap (NULL, mapped_size (size), PROT_READ | PROT_WRITE,
+      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+  return p == MAP_FAILED ? NULL : p;
+}
+
+/* One tensor read ahead. */
+typedef struct
+{
+  guint8 *data; /* the staging block */
+  gsize size; /* its size */
+  const guint8 *bytes; /* the tensor inside it */
+  GError *error; /* the read failed: reported to whoever asks for it */
+} Staged;
+
+/* The read-ahead: a thread reads the plan's tensors in order into staging
+ * buffers, at most @budget bytes ahead of the model. */
+struct _IbLoaderReader
+{
+  GThread *thread;
+  GMutex lock;
+  GCond cond;
+  const IbTensor **plan;
+  guint n_plan;
+  GHashTable *index; /* IbTensor * -> plan index + 1 */
+  GHashTable *staged; /* plan index + 1 -> Staged * */
+  guint next; /* next plan entry to read */
+  guint reading; /* plan index + 1 being read, or 0 */
+  guint asked; /* plan index of the latest request */
+  gsize held; /* bytes staged, being read, or taken and not yet released */
+  gsize budget;
+  gboolean stop;
+  /* freed staging blocks, reused for the next tensors (smallest that
+   * fits): the kernel zeroes fresh pages, which costs more than reading
+   * them from disk; at most the budget */
+  GSList *pool; /* of guint8 * blocks */
+  GHashTable *caps; /* every mapped block -> its mapped size */
+  gsize pooled;
+};
+
+/* A buffer for @size bytes of tensor data. */
+static guint8 *
+staging_alloc (IbLoaderReader *r, gsize size)
+{
+  GSList *l, *best = NULL;
+  gsize cap, best_cap = 0;
+  guint8 *p = NULL;
+
+  if (size < MAP_MIN)
+    return g_try_malloc (MAX (size, 1));
+  if (r == NULL)
+    return map_block (size);
+  g_mutex_lock (&r->lock);
+  for (l = r->pool; l; l = l->next) {
+    cap = GPOINTER_TO_SIZE (g_hash_table_lookup (r->caps, l->data));
+    if (cap >= size && (best == NULL || cap < best_cap)) {
+      best = l;
+      best_cap = cap;
+    }
+  }
+  if (best) {
+    p = best->data;
+    r->pool = g_slist_delete_link (r->pool, best);
+    r->pooled -= best_cap;
+  }
+  g_mutex_unlock (&r->lock);
+  if (p == NULL && (p = map_block (size)) != NULL) {
+    g_mutex_lock (&r->lock);
+    g_hash_table_insert (r->caps, p, GSIZE_TO_POINTER (mapped_size (size)));
+    g_mutex_unlock (&r->lock);
+  }
+  return p;
+}
+
+/* The smallest pooled block (@r locked), or NULL. */
+static GSList *
+pool_smallest (IbLoaderReader *r)
+{
+  GSList *l, *best = NULL;
+  gsize cap, best_cap = 0;
+
+  for (l = r->pool; l; l = l->next) {
+    cap = GPOINTER_TO_SIZE (g_hash_table_lookup (r->caps, l->data));
+    if (best == NULL || cap < best_cap) {
+      best = l;
+      best_cap = cap;
+    }
+  }
+  return best;
+}
+
+static void
+staging_free (IbLoaderReader *r, guint8 *p, gsize size)
+{
+  GSList *drop = NULL, *l;
+
+  if (size < MAP_MIN) {
+    g_free (p);
+    return;
+  }
+  if (p == NULL)
+    return;
+  if (r == NULL) {
+    munmap (p, mapped_size (size));
+    return;
+  }
+  g_mutex_lock (&r->lock);
+  if (!g_hash_table_contains (r->caps, p)) {
+    g_mutex_unlock (&r->lock);
+    munmap (p, mapped_size (size)); /* mapped before the read-ahead began */
+    return;
+  }
+  r->pool = g_slist_prepend (r->pool, p);
+  r->pooled += GPOINTER_TO_SIZE (g_hash_table_lookup (r->caps, p));
+  /* over the budget (or stopping): unmap the smallest first */
+  while (r->pool && (r->stop || r->pooled > r->budget)) {
+    l = pool_smallest (r);
+    r->pool = g_slist_remove_link (r->pool, l);
+    r->pooled -= GPOINTER_TO_SIZE (g_hash_table_lookup (r->caps, l->data));
+    drop = g_slist_concat (l, drop);
+  }
+  for (l = drop; l; l = l->next) {
+    munmap (l->data, GPOINTER_TO_SIZE (g_hash_table_lookup (r->caps, l->data)));
+    g_hash_table_remove (r->caps, l->data);
+  }
+  g_mutex_unlock (&r->lock);
+  g_slist_free (drop);
+}
+
+static void
+pool_clear (IbLoaderReader *r)
+{
+  GSList *l;
+
+  for (l = r->pool; l; l = l->next)
+    munmap (l->data, GPOINTER_TO_SIZE (g_hash_table_lookup (r->caps, l->data)));
+  g_clear_pointer (&r->pool, g_slist_free);
+  r->pooled = 0;
+}
+
+/* Reads @t into a new staging block (*@block, *@size); returns the
+ * tensor's first byte in it, aligned to its element size, or NULL. */
+static const guint8 *
+read_tensor (IbLoaderReader *r, const IbTensor *t, guint8 **block, gsize *size,
+    GError **error)
+{
+  const gboolean direct = t->n_bytes >= DIRECT_MIN;
+  const guint8 *data;
+  gboolean ok;
+
+  *size = direct ? ib_tensor_direct_size (t) : t->n_bytes;
+  *block = staging_alloc (r, *size);
+  if (*block == NULL) {
+    g_set_error (error, IB_ERROR, IB_ERROR_NO_MEMORY,
+        "out of memory reading tensor %s (%" G_GSIZE_FORMAT " bytes)", t->name,
+        t->n_bytes);
+    return NULL;
+  }
+  data = *block;
+  ok = direct ? ib_tensor_read_direct (t, *block, &data, error) :
+                ib_tensor_read_bytes (t, 0, t->n_bytes, *block, error);
+  if (!ok)
+    return NULL;
+  if ((guintptr) data % ib_dtype_size (t->dtype) != 0) {
+    memmove (*block, data, t->n_bytes);
+    data = *block;
+  }
+  return data;
+}
+
+/* Frees @s; its buffer goes back to @r's pool (@r unlocked). */
+static void
+staged_free (IbLoaderReader *r, Staged *s)
+{
+  staging_free (r, s->data, s->size);
+  g_clear_error (&s->error);
+  g_free (s);
+}
+
+static gpointer
+reader_main (gpointer data)
+{
+  IbLoaderReader *r = data;
+
+  g_mutex_lock (&r->lock);
+  while (!r->stop) {
+    const IbTensor *t;
+    Staged *s;
+    guint at;
+
+    if (r->next >= r->n_plan ||
+        (r->held > 0 && r->held + r->plan[r->next]->n_bytes > r->budget)) {
+      g_cond_wait (&r->cond, &r->lock);
+      continue;
+    }
+    at = r->next++;
+    if (g_hash_table_contains (r->staged, GUINT_TO_POINTER (at + 1)))
+      continue;
+    t = r->plan[at];
+    r->reading = at + 1;
+    r->held += t->n_bytes;
+    g_mutex_unlock (&r->lock);
+
+    s = g_new0 (Staged, 1);
+    s->bytes = read_tensor (r, t, &s->data, &s->size, &s->error);
+
+    g_mutex_lock (&r->lock);
+    r->reading = 0;
+    if (r->stop || at + STALE_AFTER < r->asked) {
+      r->held -= t->n_bytes;
+      g_mutex_unlock (&r->lock);
+      staged_free (r, s);
+      g_mutex_lock (&r->lock);
+    } else {
+      g_hash_table_insert (r->staged, GUINT_TO_POINTER (at + 1), s);
+    }
+    g_cond_broadcast (&r->cond);
+  }
+  g_mutex_unlock (&r->lock);
+  return NULL;
+}
+
+void
+ib_loader_read_ahead (IbLoader *l, const IbModelConfig *cfg)
+{
+  GPtrArray *expected;
+  IbLoaderReader *r;
+  gsize largest = 0;
+  guint i;
+
+  g_return_if_fail (l->reader == NULL);
+
+  expected = ib_expected_tensors (cfg);
+  r = g_new0 (IbLoaderReader, 1);
+  r->plan = g_new (const IbTensor *, expected->len);
+  r->index = g_hash_table_new (NULL, NULL);
+  r->staged = g_hash_table_new (NULL, NULL);
+  r->caps = g_hash_table_new (NULL, NULL);
+  for (i = 0; i < expected->len; i++) {
+    const IbExpectedTensor *e = g_ptr_array_index (expected, i);
+    const IbTensor *t = ib_safetensors_get (l->st, e->name);
+
+    /* absent (tied) and optional tensors are never asked for by name */
+    if (t == NULL || e->optional || g_hash_table_contains (r->index, t))
+      continue;
+    g_hash_table_insert (r->index, (gpointer) t,
+        GUINT_TO_POINTER (r->n_plan + 1));
+    r->plan[r->n_plan++] = t;
+    largest = MAX (largest, t->n_bytes);
+  }
+  g_ptr_array_unref (expected);
+  /* the tensor being packed and the next one */
+  r->budget = MAX (2 * largest, MIN_BUDGET);
+  g_mutex_init (&r->lock);
+  g_cond_init (&r->cond);
+  r->thread = g_thread_try_new ("ib-read", reader_main, r, NULL);
+  if (r->thread == NULL) {
+    /* no thread: every tensor is read when asked for */
+    l->reader = r;
+    ib_loader_clear (l);
+    return;
+  }
+  l->reader = r;
+}
+
+void
+ib_loader_clear (IbLoader *l)
+{
+  IbLoaderReader *r = l->reader;
+  GHashTableIter it;
+  gpointer value;
+
+  if (r == NULL)
+    return;
+  g_mutex_lock (&r->lock);
+  r->stop = TRUE;
+  g_cond_broadcast (&r->cond);
+  g_mutex_unlock (&r->lock);
+  if (r->thread)
+    g_thread_join (r->thread);
+  g_hash_table_iter_init (&it, r->staged);
+  while (g_hash_table_iter_next (&it, NULL, &value))
+    staged_free (r, value); /* stopped: unmapped, not pooled */
+  g_hash_table_unref (r->staged);
+  pool_clear (r);
+  g_hash_table_unref (r->caps);
+  g_hash_table_unref (r->index);
+  g_free (r->plan);
+  g_mutex_clear (&r->lock);
+  g_cond_clear (&r->cond);
+  g_free (r);
+  l->reader = NULL;
+}
+
+/* Raw bytes of one tensor: from the read-ahead or read when asked. */
+typedef struct
+{
+  guint8 *data; /* staging block */
+  gsize size; /* its size */
+  const guint8 *bytes; /* the tensor's first byte in it */
+  gsize held; /* counted in the read-ahead's budget, or 0 */
+} Bytes;
+
+/* The read-ahead's copy of @t, waiting for it if it is being read; NULL
+ * if it has none (then the reader skips past @t). */
+static Staged *
+take_staged (IbLoaderReader *r, const IbTensor *t)
+{
+  GHashTableIter it;
+  gpointer key, value;
+  GSList *stale = NULL, *l;
+  Staged *s = NULL;
+  guint at;
+
+  if (r == NULL)
+    return NULL;
+  g_mutex_lock (&r->lock);
+  at = GPOINTER_TO_UINT (g_hash_table_lookup (r->index, t));
+  if (at == 0)
+    goto out;
+  at--;
+  r->asked = at;
+  /* what the model skipped is not coming back soon */
+  g_hash_table_iter_init (&it, r->staged);
+  while (g_hash_table_iter_next (&it, &key, &value)) {
+    if (GPOINTER_TO_UINT (key) - 1 + STALE_AFTER < at) {
+      r->held -= r->plan[GPOINTER_TO_UINT (key) - 1]->n_bytes;
+      stale = g_slist_prepend (stale, value);
+      g_hash_table_iter_steal (&it);
+    }
+  }
+  while (r->reading == at + 1)
+    g_cond_wait (&r->cond, &r->lock);
+  if (!g_hash_table_steal_extended (r->staged, GUINT_TO_POINTER (at + 1), NULL,
+          (gpointer *) &s) &&
+      r->next <= at)
+    r->next = at + 1; /* read here; the reader goes on after it */
+  g_cond_broadcast (&r->cond);
+out:
+  g_mutex_unlock (&r->lock);
+  for (l = stale; l; l = l->next)
+    staged_free (r, l->data);
+  g_slist_free (stale);
+  return s;
+}
+
+static void
+bytes_clear (IbLoader *l, Bytes *b)
+{
+  IbLoaderReader *r = l->reader;
+
+  if (b->data == NULL)
+    return;
+  staging_free (r, b->data, b->size);
+  if (b->held && r) {
+    g_mutex_lock (&r->lock);
+    r->held -= b->held;
+    g_cond_broadcast (&r->cond);
+    g_mutex_unlock (&r->lock);
+  }
+  memset (b, 0, sizeof (*b));
+}
+
+static gboolean
+get_bytes (IbLoader *l, const IbTensor *t, Bytes *out, GError **error)
+{
+  Staged *s = take_staged (l->reader, t);
+
+  memset (out, 0, sizeof (*out));
+  if (s != NULL) {
+    out->data = g_steal_pointer (&s->data);
+    out->size = s->size;
+    out->bytes = s->bytes;
+    out->held = t->n_bytes;
+    if (s->error)
+      g_propagate_error (error, g_steal_pointer (&s->error));
+    g_free (s);
+  } else {
+    out->bytes = read_tensor (l->reader, t, &out->data, &out->size, error);
+  }
+  if (out->bytes == NULL) {
+    bytes_clear (l, out);
     return FALSE;
-  switch (t->dtype) {
-    case IB_DTYPE_F32:
-      *out = IB_CL_DTYPE_F32;
-      return TRUE;
+  }
+  return TRUE;
+}
+
+/* @t's bytes into @dst (t->n_bytes). */
+static gboolean
+read_into (IbLoader *l, const IbTensor *t, guint8 *dst, GError **error)
+{
+  Staged *s = take_staged (l->reader, t);
+  gboolean ok = TRUE;
+  Bytes b;
+
+  if (s == NULL)
+    return ib_tensor_read_bytes (t, 0, t->n_bytes, dst, error);
+  b = (Bytes){ g_steal_pointer (&s->data), s->size, s->bytes, t->n_bytes };
+  if (s->error) {
+    g_propagate_error (error, g_steal_pointer (&s->error));
+    ok = FALSE;
+  } else {
+    memcpy (dst, b.bytes, t->n_bytes);
+  }
+  g_free (s);
+  bytes_clear (l, &b);
+  return ok;
+}
+
+/* The device layer's name for a weight dtype (ib_load_tensor checked it
+ * is one). */
+static IbClDtype
+cl_dtype (IbDtype dtype)
+{
+  switch (dtype) {
     case IB_DTYPE_F16:
-      *out = IB_CL_DTYPE_F16;
-      return TRUE;
+      return IB_CL_DTYPE_F16;
     case IB_DTYPE_BF16:
-      *out = IB_CL_DTYPE_BF16;
-      return TRUE;
+      return IB_CL_DTYPE_BF16;
     default:
-      return FALSE;
+      return IB_CL_DTYPE_F32;
   }
 }
 
@@ -75,14 +490,55 @@ ib_load_tensor (IbLoader *l, const char *name, guint64 n, GError **error)
   return t;
 }
 
+/* Mixed dtypes among the parts: everything through f32 (rare). */
+static IbClWeight *
+load_linear_f32 (IbLoader *l, const char *const *weights,
+    const char *const *biases, gint64 n, gint64 k, GError **error)
+{
+  IbClWeight *w = NULL;
+  float *wbuf = NULL, *bbuf = NULL;
+  gint64 row = 0;
+  guint i;
+
+  wbuf = g_try_malloc ((gsize) n * k * sizeof (float));
+  if (biases)
+    bbuf = g_try_malloc0 ((gsize) n * sizeof (float));
+  if (wbuf == NULL || (biases && bbuf == NULL)) {
+    g_set_error (error, IB_ERROR, IB_ERROR_NO_MEMORY,
+        "out of memory converting %s", weights[0]);
+    goto out;
+  }
+  for (i = 0; weights[i]; i++) {
+    const IbTensor *t = ib_safetensors_get (l->st, weights[i]);
+    if (!ib_tensor_read_f32 (t, 0, t->n_elements, wbuf + row * k, error))
+      goto out;
+    if (biases && biases[i]) {
+      const IbTensor *b = ib_load_tensor (l, biases[i], t->shape[0], error);
+      if (b == NULL ||
+          !ib_tensor_read_f32 (b, 0, b->n_elements, bbuf + row, error))
+        goto out;
+    }
+    row += t->shape[0];
+  }
+  w = ib_cl_weight_new (l->dev, wbuf, IB_CL_DTYPE_F32, (int) n, (int) k, bbuf,
+      l->storage, error);
+out:
+  g_free (wbuf);
+  g_free (bbuf);
+  return w;
+}
+
 IbClWeight *
 ib_load_linear (IbLoader *l, const char *const *weights,
     const char *const *biases, GError **error)
 {
-  const IbTensor *t;
+  const IbTensor *t, *b;
   IbClWeight *w = NULL;
-  float *wbuf = NULL, *bbuf = NULL;
-  gint64 n = 0, k = -1, row = 0;
+  Bytes wb = { 0 }, bb = { 0 };
+  gint64 n = 0, k = -1;
+  gsize es, row_bytes = 0;
+  IbDtype dtype = IB_DTYPE_F32;
+  gboolean same = TRUE;
   guint i, count = g_strv_length ((char **) weights);
 
   for (i = 0; i < count; i++) {
@@ -98,58 +554,68 @@ ib_load_linear (IbLoader *l, const char *const *weights,
     }
     k = (gint64) (t->n_elements / t->shape[0]);
     n += t->shape[0];
-  }
-
-  /* One tensor (and a bias of its dtype): packed straight from the
-   * mapping, converting on the fly. */
-  if (count == 1) {
-    const IbTensor *b = NULL;
-    IbClDtype dt;
-    t = ib_safetensors_get (l->st, weights[0]);
-    if (biases && biases[0] &&
-        !(b = ib_load_tensor (l, biases[0], t->shape[0], error)))
-      return NULL;
-    if (cl_dtype (t, &dt) && (b == NULL || b->dtype == t->dtype) &&
-        (biases == NULL || biases[0] != NULL)) {
-      w = ib_cl_weight_new (l->dev, t->data, dt, (int) n, (int) k,
-          b ? b->data : NULL, l->storage, error);
-      if (w)
-        l->bytes += ib_cl_weight_get_bytes (w);
-      drop_pages (t);
-      return w;
-    }
-  }
-
-  /* Otherwise conversion to f32 (and stacking) one layer at a time: at most
-   * one layer's weights live on the host beside the mapping. */
-  wbuf = g_try_malloc ((gsize) n * k * sizeof (float));
-  if (biases)
-    bbuf = g_try_malloc0 ((gsize) n * sizeof (float));
-  if (wbuf == NULL || (biases && bbuf == NULL)) {
-    g_set_error (error, IB_ERROR, IB_ERROR_NO_MEMORY,
-        "out of memory converting %s", weights[0]);
-    goto out;
-  }
-  for (i = 0; i < count; i++) {
-    t = ib_safetensors_get (l->st, weights[i]);
-    if (!ib_tensor_read_f32 (t, 0, t->n_elements, wbuf + row * k, error))
-      goto out;
-    drop_pages (t);
+    if (i == 0)
+      dtype = t->dtype;
+    same = same && t->dtype == dtype;
     if (biases && biases[i]) {
-      const IbTensor *b = ib_load_tensor (l, biases[i], t->shape[0], error);
-      if (b == NULL ||
-          !ib_tensor_read_f32 (b, 0, b->n_elements, bbuf + row, error))
-        goto out;
+      b = ib_load_tensor (l, biases[i], t->shape[0], error);
+      if (b == NULL)
+        return NULL;
+      same = same && b->dtype == dtype;
     }
-    row += t->shape[0];
   }
-  w = ib_cl_weight_new (l->dev, wbuf, IB_CL_DTYPE_F32, (int) n, (int) k, bbuf,
-      l->storage, error);
+  if (!same)
+    return load_linear_f32 (l, weights, biases, n, k, error);
+
+  /* The parts as stored, stacked along n: [n, k] in one buffer, packed and
+   * converted by the device layer on all cores. One part is used straight
+   * from the read-ahead. */
+  es = ib_dtype_size (dtype);
+  if (count == 1) {
+    if (!get_bytes (l, ib_safetensors_get (l->st, weights[0]), &wb, error))
+      goto out;
+  } else {
+    wb.size = (gsize) n * k * es;
+    wb.bytes = wb.data = staging_alloc (l->reader, wb.size);
+    if (wb.data == NULL) {
+      g_set_error (error, IB_ERROR, IB_ERROR_NO_MEMORY,
+          "out of memory reading %s (%" G_GSIZE_FORMAT " bytes)", weights[0],
+          wb.size);
+      goto out;
+    }
+    for (i = 0; i < count; i++) {
+      t = ib_safetensors_get (l->st, weights[i]);
+      if (!read_into (l, t, wb.data + row_bytes, error))
+        goto out;
+      row_bytes += t->n_bytes;
+    }
+  }
+  if (biases) {
+    /* zeros (in every weight dtype) for a part without a bias */
+    bb.size = (gsize) n * es;
+    bb.bytes = bb.data = staging_alloc (l->reader, bb.size);
+    if (bb.data == NULL) {
+      g_set_error (error, IB_ERROR, IB_ERROR_NO_MEMORY, "out of memory");
+      goto out;
+    }
+    memset (bb.data, 0, bb.size);
+    row_bytes = 0;
+    for (i = 0; i < count; i++) {
+      t = ib_safetensors_get (l->st, weights[i]);
+      if (biases[i] &&
+          !read_into (l, ib_safetensors_get (l->st, biases[i]),
+              bb.data + row_bytes, error))
+        goto out;
+      row_bytes += (gsize) t->shape[0] * es;
+    }
+  }
+  w = ib_cl_weight_new (l->dev, wb.bytes, cl_dtype (dtype), (int) n, (int) k,
+      bb.bytes, l->storage, error);
   if (w)
     l->bytes += ib_cl_weight_get_bytes (w);
 out:
-  g_free (wbuf);
-  g_free (bbuf);
+  bytes_clear (l, &wb);
+  bytes_clear (l, &bb);
   return w;
 }
 
@@ -176,6 +642,26 @@ ib_load_linear1 (IbLoader *l, gboolean with_bias, GError **error,
   return w;
 }
 
+/* @t (@n elements) as @to in a new host allocation for a device buffer. */
+static gpointer
+load_converted (IbLoader *l, const IbTensor *t, gsize n, IbClDtype to,
+    GError **error)
+{
+  gpointer host = NULL;
+  Bytes raw;
+
+  if (!get_bytes (l, t, &raw, error))
+    return NULL;
+  host = ib_cl_host_alloc (n * ib_cl_dtype_size (to));
+  if (host == NULL)
+    g_set_error (error, IB_ERROR, IB_ERROR_NO_MEMORY,
+        "out of memory loading tensor %s", t->name);
+  else
+    ib_cl_convert (host, to, raw.bytes, cl_dtype (t->dtype), n);
+  bytes_clear (l, &raw);
+  return host;
+}
+
 IbClBuffer *
 ib_load_vector (IbLoader *l, gsize n, GError **error, const char *name_fmt, ...)
 {
@@ -189,18 +675,8 @@ ib_load_vector (IbLoader *l, gsize n, GError **error, const char *name_fmt, ...)
   name = g_strdup_vprintf (name_fmt, ap);
   va_end (ap);
   t = ib_load_tensor (l, name, n, error);
-  if (t == NULL)
+  if (t == NULL || !(host = load_converted (l, t, n, IB_CL_DTYPE_F32, error)))
     goto out;
-  host = ib_cl_host_alloc (n * sizeof (float));
-  if (host == NULL) {
-    g_set_error (error, IB_ERROR, IB_ERROR_NO_MEMORY, "out of memory");
-    goto out;
-  }
-  if (!ib_tensor_read_f32 (t, 0, n, host, error)) {
-    ib_cl_host_free (host);
-    goto out;
-  }
-  drop_pages (t);
   buf = ib_cl_buffer_new_take_host (l->dev, host, n * sizeof (float), error);
   if (buf)
     l->bytes += buf->size;
@@ -221,22 +697,12 @@ ib_load_table (IbLoader *l, const char *name, gint64 rows, gint64 cols,
 {
   const IbTensor *t = ib_load_tensor (l, name, (guint64) (rows * cols), error);
   gsize n = (gsize) (rows * cols);
-  gboolean f16 = ib_load_table_dtype (l) == IB_CL_DTYPE_F16;
+  const IbClDtype dt = ib_load_table_dtype (l);
+  gsize bytes = n * ib_cl_dtype_size (dt);
   gpointer host;
 
-  if (t == NULL)
+  if (t == NULL || !(host = load_converted (l, t, n, dt, error)))
     return NULL;
-  host = ib_cl_host_alloc (n * (f16 ? 2 : 4));
-  if (host == NULL) {
-    g_set_error (error, IB_ERROR, IB_ERROR_NO_MEMORY, "out of memory");
-    return NULL;
-  }
-  if (!(f16 ? ib_tensor_read_f16 (t, 0, n, host, error) :
-              ib_tensor_read_f32 (t, 0, n, host, error))) {
-    ib_cl_host_free (host);
-    return NULL;
-  }
-  drop_pages (t);
-  l->bytes += n * (f16 ? 2 : 4);
-  return ib_cl_buffer_new_take_host (l->dev, host, n * (f16 ? 2 : 4), error);
+  l->bytes += bytes;
+  return ib_cl_buffer_new_take_host (l->dev, host, bytes, error);
 }

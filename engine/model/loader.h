@@ -2,14 +2,21 @@
 /* Uploads checkpoint tensors to the device, tensor by tensor: linear layers
  * packed for the GEMM backend (fusing several HF tensors along the output
  * dimension where the forward pass wants one product), vectors and
- * embedding tables. Host memory holds at most one tensor's conversion at a
- * time beside the memory-mapped file. */
+ * embedding tables. Tensors are read with pread (ib_tensor_read_bytes),
+ * never mapped; with ib_loader_read_ahead() a thread reads the next tensors
+ * while the current one is packed on all cores. Host memory holds the
+ * packed weights plus a bounded staging area: the read-ahead budget (two
+ * of the largest tensor) in flight, at most as much again in freed blocks
+ * kept for reuse, and the fused layer being assembled. */
 #pragma once
 
 #include "gemm.h"
+#include "ib-config.h"
 #include "ib-safetensors.h"
 
 G_BEGIN_DECLS
+
+typedef struct _IbLoaderReader IbLoaderReader;
 
 typedef struct
 {
@@ -18,7 +25,19 @@ typedef struct
   IbClDtype storage; /* linear weights: F32, F16, BF16 or Q8; tables F32
                      * when F32, else F16 */
   gsize bytes; /* device bytes loaded so far */
+  IbLoaderReader *reader; /* read-ahead (private), or NULL */
 } IbLoader;
+
+/* Starts reading ahead on a thread, in the order the model asks for
+ * tensors (ib_expected_tensors (@cfg)), at most two of the largest tensor
+ * ahead. Optional: without it each tensor is read when asked for; a
+ * request out of that order is read at once and the thread goes on after
+ * it. Call it before the first load, and ib_loader_clear() when loading
+ * ends, successfully or not. */
+void ib_loader_read_ahead (IbLoader *l, const IbModelConfig *cfg);
+
+/* Stops the read-ahead and frees what it holds; NULL reader: no-op. */
+void ib_loader_clear (IbLoader *l);
 
 /* The linear layer made of the tensors @weights (NULL-terminated names,
  * each [n_i, k]) stacked along n, with the biases @biases (parallel array,

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <glib/gstdio.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -818,6 +819,104 @@ test_token_ids_outside (Fix *f, gconstpointer data)
       "generation_config.json: pad_token_id is 1000000, outside");
 }
 
+/* The largest tensor of an open checkpoint (the last one read). */
+static const IbTensor *
+largest_tensor (IbCheckpoint *ckpt)
+{
+  const IbSafetensors *st = ib_checkpoint_get_safetensors (ckpt);
+  const IbTensor *best = NULL;
+  guint i;
+
+  for (i = 0; i < ib_safetensors_get_n_tensors (st); i++) {
+    const IbTensor *t = ib_safetensors_get_nth (st, i);
+
+    if (best == NULL || t->n_bytes > best->n_bytes)
+      best = t;
+  }
+  return best;
+}
+
+/* A file truncated after it was opened (a download restarted, a copy
+ * over it while the model loads): reading is an error naming the file,
+ * not SIGBUS as with the old mapping. */
+static void
+test_truncated_while_open (Fix *f, gconstpointer data)
+{
+  GError *error = NULL;
+  IbCheckpoint *ckpt = ib_checkpoint_open (f->dir, &error);
+  const IbTensor *t;
+  float *buf;
+
+  (void) data;
+  g_assert_no_error (error);
+  t = largest_tensor (ckpt);
+  buf = g_new (float, t->n_elements);
+  g_assert_cmpint (truncate (f->st, (off_t) t->offset + 4), ==, 0);
+  g_assert_false (ib_tensor_read_f32 (t, 0, t->n_elements, buf, &error));
+  ckpt_assert_error (&error, IB_ERROR_IO, f->st, t->name, NULL);
+  g_assert_false (ib_tensor_read_bytes (t, 0, t->n_bytes, buf, &error));
+  ckpt_assert_error (&error, IB_ERROR_IO, f->st, t->name, NULL);
+  {
+    const guint8 *at;
+    void *span = NULL;
+
+    g_assert_cmpint (posix_memalign (&span, IB_TENSOR_DIRECT_ALIGN,
+                         ib_tensor_direct_size (t)),
+        ==, 0);
+    g_assert_false (ib_tensor_read_direct (t, span, &at, &error));
+    ckpt_assert_error (&error, IB_ERROR_IO, f->st, t->name, NULL);
+    free (span);
+  }
+  g_free (buf);
+  ib_checkpoint_free (ckpt);
+}
+
+/* A file rewritten in place after it was opened, same size: an error
+ * too, not a model made of two versions. */
+static void
+test_rewritten_while_open (Fix *f, gconstpointer data)
+{
+  GError *error = NULL;
+  IbCheckpoint *ckpt = ib_checkpoint_open (f->dir, &error);
+  const IbTensor *t;
+  float *buf;
+  FILE *fp;
+
+  (void) data;
+  g_assert_no_error (error);
+  t = largest_tensor (ckpt);
+  buf = g_new (float, t->n_elements);
+  g_usleep (20000); /* a modification time that differs on any file system */
+  fp = fopen (f->st, "r+b");
+  g_assert_nonnull (fp);
+  g_assert_cmpint (fseek (fp, (long) t->offset, SEEK_SET), ==, 0);
+  g_assert_cmpint (fputc (0x42, fp), ==, 0x42);
+  g_assert_cmpint (fclose (fp), ==, 0);
+  g_assert_false (ib_tensor_read_f32 (t, 0, t->n_elements, buf, &error));
+  ckpt_assert_error (&error, IB_ERROR_IO, f->st, t->name, "modified", NULL);
+  g_free (buf);
+  ib_checkpoint_free (ckpt);
+}
+
+/* Out-of-range reads are refused before any I/O. */
+static void
+test_read_out_of_range (Fix *f, gconstpointer data)
+{
+  GError *error = NULL;
+  IbCheckpoint *ckpt = ib_checkpoint_open (f->dir, &error);
+  const IbTensor *t;
+  guint8 b[8];
+
+  (void) data;
+  g_assert_no_error (error);
+  t = largest_tensor (ckpt);
+  g_assert_false (ib_tensor_read_bytes (t, t->n_bytes - 4, 8, b, &error));
+  ckpt_assert_error (&error, IB_ERROR_INVALID_ARG, t->name, "outside", NULL);
+  g_assert_false (ib_tensor_read_bytes (t, G_MAXUINT64 - 2, 4, b, &error));
+  ckpt_assert_error (&error, IB_ERROR_INVALID_ARG, t->name, NULL);
+  ib_checkpoint_free (ckpt);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -830,6 +929,9 @@ main (int argc, char **argv)
   ADD ("weights-missing", NULL, test_weights_missing);
   g_test_add_func ("/broken/no-such-dir", test_no_such_dir);
   ADD ("truncated", NULL, test_truncated);
+  ADD ("truncated-while-open", NULL, test_truncated_while_open);
+  ADD ("rewritten-while-open", NULL, test_rewritten_while_open);
+  ADD ("read-out-of-range", NULL, test_read_out_of_range);
   ADD ("truncated-in-header", NULL, test_truncated_in_header);
   ADD ("header-length-too-large", NULL, test_header_length_too_large);
   ADD ("header-not-json", NULL, test_header_not_json);

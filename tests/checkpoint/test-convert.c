@@ -37,6 +37,7 @@ check_case (IbSafetensors *st, const char *from, const char *want,
   GError *error = NULL;
   gsize size = to_f32 ? 4 : 2;
   guint8 *out = g_malloc (src->n_elements * size);
+  guint8 *ref_bytes = g_malloc (ref->n_bytes + 1);
   guint64 i;
 
   g_assert_cmpuint (src->n_elements, ==, ref->n_elements);
@@ -46,14 +47,16 @@ check_case (IbSafetensors *st, const char *from, const char *want,
   else
     g_assert_true (
         ib_tensor_read_f16 (src, 0, src->n_elements, (guint16 *) out, &error));
+  g_assert_true (
+      ib_tensor_read_bytes (ref, 0, ref->n_bytes, ref_bytes, &error));
   g_assert_no_error (error);
   for (i = 0; i < src->n_elements; i++) {
-    if (memcmp (out + i * size, (const guint8 *) ref->data + i * size, size) !=
-        0)
+    if (memcmp (out + i * size, ref_bytes + i * size, size) != 0)
       g_error ("%s -> %s: element %" G_GUINT64_FORMAT " differs", from, want,
           i);
   }
   g_free (out);
+  g_free (ref_bytes);
 }
 
 static void

@@ -2,8 +2,11 @@
 /* Every fixture's tensors read back as the manifest written by transformers says. */
 #include "ckpt-test-util.h"
 
+#include <fcntl.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* Compares one tensor with its manifest entry: dtype, shape, shard, first
  * values (exact), sum (float64), first values as f16 bits (torch's RNE). */
@@ -142,8 +145,15 @@ test_sharded_equals_single (void)
     const IbTensor *x = ib_safetensors_get_nth (a, i);
     const IbTensor *y = ib_safetensors_get (b, x->name);
 
+    guint8 *bx = g_malloc (x->n_bytes + 1), *by = g_malloc (y->n_bytes + 1);
+
     g_assert_nonnull (y);
-    g_assert_cmpmem (x->data, x->n_bytes, y->data, y->n_bytes);
+    g_assert_true (ib_tensor_read_bytes (x, 0, x->n_bytes, bx, &error));
+    g_assert_true (ib_tensor_read_bytes (y, 0, y->n_bytes, by, &error));
+    g_assert_no_error (error);
+    g_assert_cmpmem (bx, x->n_bytes, by, y->n_bytes);
+    g_free (bx);
+    g_free (by);
   }
   ib_safetensors_free (a);
   ib_safetensors_free (b);
@@ -168,13 +178,16 @@ test_f32_to_f16_matches_torch (void)
     const IbTensor *x = ib_safetensors_get_nth (a, i);
     const IbTensor *y = ib_safetensors_get (b, x->name);
     guint16 *half = g_new (guint16, x->n_elements + 1);
+    guint8 *want = g_malloc (y->n_bytes + 1);
 
     g_assert_nonnull (y);
     g_assert_cmpint (y->dtype, ==, IB_DTYPE_F16);
     g_assert_true (ib_tensor_read_f16 (x, 0, x->n_elements, half, &error));
+    g_assert_true (ib_tensor_read_bytes (y, 0, y->n_bytes, want, &error));
     g_assert_no_error (error);
-    g_assert_cmpmem (half, x->n_elements * 2, y->data, y->n_bytes);
+    g_assert_cmpmem (half, x->n_elements * 2, want, y->n_bytes);
     g_free (half);
+    g_free (want);
   }
   ib_safetensors_free (a);
   ib_safetensors_free (b);
@@ -221,6 +234,59 @@ test_read_slices (void)
   g_free (dir);
 }
 
+/* Drops @path from the page cache (advice only; the file is unchanged). */
+static void
+evict (const char *path)
+{
+  int fd = open (path, O_RDONLY);
+
+  g_assert_cmpint (fd, >=, 0);
+  posix_fadvise (fd, 0, 0, POSIX_FADV_DONTNEED);
+  close (fd);
+}
+
+/* A direct (O_DIRECT) read of every tensor gives the bytes of a plain
+ * read, whatever the tensor's offset inside the aligned span. */
+static void
+test_read_direct (void)
+{
+  gchar *dir = ckpt_fixture_path ("llama-f32-sharded");
+  GError *error = NULL;
+  IbSafetensors *st = ib_safetensors_open_dir (dir, &error);
+  guint i;
+
+  g_assert_no_error (error);
+  for (i = 0; i < ib_safetensors_get_n_tensors (st); i++) {
+    const IbTensor *t = ib_safetensors_get_nth (st, i);
+    gsize span = ib_tensor_direct_size (t);
+    guint8 *want = g_malloc (t->n_bytes + 1);
+    const guint8 *data = NULL;
+    void *buf = NULL;
+
+    g_assert_cmpuint (span % IB_TENSOR_DIRECT_ALIGN, ==, 0);
+    g_assert_cmpuint (span, >=, t->n_bytes);
+    g_assert_cmpint (posix_memalign (&buf, IB_TENSOR_DIRECT_ALIGN,
+                         MAX (span, 1)),
+        ==, 0);
+    g_assert_true (ib_tensor_read_bytes (t, 0, t->n_bytes, want, &error));
+    /* once from the page cache, once from the disk */
+    g_assert_true (ib_tensor_read_direct (t, buf, &data, &error));
+    g_assert_no_error (error);
+    g_assert_cmpmem (data, t->n_bytes, want, t->n_bytes);
+    evict (t->file);
+    memset (buf, 0, span);
+    g_assert_true (ib_tensor_read_direct (t, buf, &data, &error));
+    g_assert_no_error (error);
+    g_assert_true (data >= (const guint8 *) buf &&
+        data + t->n_bytes <= (const guint8 *) buf + span);
+    g_assert_cmpmem (data, t->n_bytes, want, t->n_bytes);
+    free (buf);
+    g_free (want);
+  }
+  ib_safetensors_free (st);
+  g_free (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -239,5 +305,6 @@ main (int argc, char **argv)
   g_test_add_func ("/safetensors/f32-to-f16-matches-torch",
       test_f32_to_f16_matches_torch);
   g_test_add_func ("/safetensors/read-slices", test_read_slices);
+  g_test_add_func ("/safetensors/read-direct", test_read_direct);
   return g_test_run ();
 }

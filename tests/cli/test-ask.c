@@ -132,7 +132,7 @@ reference_ids (const char *fixture, const char *name)
   g_assert_cmpint (t->dtype, ==, IB_DTYPE_I64);
   for (i = first; i < t->n_elements; i++) {
     gint64 v;
-    memcpy (&v, (const guint8 *) t->data + 8 * i, 8);
+    g_assert_true (ib_tensor_read_bytes (t, 8 * i, 8, &v, NULL));
     g_string_append_printf (s, "%s%" G_GINT64_FORMAT, i > first ? ", " : "", v);
   }
   g_string_append_c (s, ']');

@@ -77,7 +77,7 @@ ref_ids (Ref *r, const char *setting, gboolean t5)
   for (i = t5 ? 1 : 0; i < t->n_elements; i++) {
     gint64 v;
     gint32 id;
-    memcpy (&v, (const guint8 *) t->data + i * 8, 8);
+    g_assert_true (ib_tensor_read_bytes (t, i * 8, 8, &v, NULL));
     id = (gint32) v;
     g_array_append_val (ids, id);
   }
@@ -283,7 +283,7 @@ test_rank (gconstpointer data)
   ref_open (&r, name);
   t = ib_safetensors_get (r.ref, "rank_scores");
   g_assert_nonnull (t);
-  memcpy (want, t->data, sizeof (want));
+  g_assert_true (ib_tensor_read_bytes (t, 0, sizeof (want), want, NULL));
   ctx = ib_context_new (m, NULL, &error);
   g_assert_true (
       ib_context_set_pixel_values (ctx, r.pixels, r.n_frames, &error));

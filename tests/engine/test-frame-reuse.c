@@ -227,7 +227,8 @@ ref_greedy (GArray *ids)
   for (i = 0; i < t->n_elements; i++) {
     gint64 v;
     gint32 id;
-    memcpy (&v, (const guint8 *) t->data + i * 8, 8);
+    g_assert_true (ib_tensor_read_bytes (t, i * 8, 8, &v, &error));
+    g_assert_no_error (error);
     id = (gint32) v;
     g_array_append_val (ids, id);
   }

@@ -306,10 +306,13 @@ run_real_pipeline (gboolean from_bus, gboolean two_streams)
     gst_structure_get_uint64 (a, "first-pts", &fpts);
     fail_unless_equals_int64 (pubt_int (o, "first-running-time"),
         (gint64) fpts);
-    /* UTC once PLAYING (answers during preroll have none) */
+    /* UTC once PLAYING (answers during preroll have none): the answers
+     * without one come first (how many depends on the machine's speed) */
     if (!json_object_get_null_member (o, "first-utc")) {
       pubt_utc_us (o, "first-utc");
       n_utc++;
+    } else {
+      fail_unless (n_utc == 0, "an answer without UTC after one with it");
     }
   }
   fail_unless (answers1->len >= 4, "%u answers", answers1->len);
@@ -320,7 +323,7 @@ run_real_pipeline (gboolean from_bus, gboolean two_streams)
   } else {
     fail_unless (n1 >= 3 && n1 <= answers1->len);
   }
-  fail_unless (n_utc >= lines->len - 2);
+  fail_unless (n_utc >= 1, "no answer carries UTC");
   g_ptr_array_unref (lines);
   g_ptr_array_unref (answers1);
   g_ptr_array_unref (answers2);

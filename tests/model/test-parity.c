@@ -56,7 +56,7 @@ ref_ids (Fixture *f, const char *name, int *n)
   ids = g_new (gint32, t->n_elements);
   for (i = 0; i < t->n_elements; i++) {
     gint64 v;
-    memcpy (&v, (const guint8 *) t->data + i * 8, 8);
+    g_assert_true (ib_tensor_read_bytes (t, i * 8, 8, &v, NULL));
     ids[i] = (gint32) v;
   }
   *n = (int) t->n_elements;

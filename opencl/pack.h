@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Host-side weight layouts: conversion and packing of [n, k] matrices on all
+ * cores, vectorised where the CPU allows (half.h). */
+#pragma once
+
+#include "gemm.h"
+
+G_BEGIN_DECLS
+
+/* Packs W ([n, k] row-major, dtype @src) as @storage (F32 or F16):
+ * - @panels: dst[p][kk][r] = W[p * IB_CL_GEMM_NR + r][kk] for the OWN
+ *   backend's column panels, n_padded (a multiple of the panel width) rows,
+ *   zeros past n;
+ * - else transposed: dst[kk][col] = W[col][kk] (@n_padded == @n).
+ * Every element goes through the conversions of half.h, so the result is
+ * the same on every CPU. */
+void ib_cl_pack_weight (void *dst, IbClDtype storage, const void *w,
+    IbClDtype src, int n, int k, int n_padded, gboolean panels);
+
+/* dst[i] = src[i] for i < @n, converted from @from to @to (F32 or F16;
+ * BF16 only as a source). */
+void ib_cl_convert (void *dst, IbClDtype to, const void *src, IbClDtype from,
+    gsize n);
+
+G_END_DECLS
