@@ -8,6 +8,9 @@
 
 #include "ask.h"
 #include "tokenizer.h"
+#ifdef IB_ASK_ANSWER
+#include "instructblip.h"
+#endif
 
 typedef struct
 {
@@ -334,6 +337,7 @@ main (int argc, char **argv)
   GOptionContext *ctx;
   GError *error = NULL;
   int status = ASK_EXIT_USAGE;
+  char *model_help = NULL;
 
   ctx = g_option_context_new ("[FILE...] - ask InstructBLIP about images "
                               "and video");
@@ -342,6 +346,13 @@ main (int argc, char **argv)
       "or one video file\n(--frames sampled uniformly), or about "
       "--pixel-values. --tokenize and --decode\nrun the model's tokenizer "
       "on stdin instead.");
+#ifdef IB_ASK_ANSWER
+  /* the default model is found at run time (the install may move) */
+  model_help = g_strdup_printf ("Hugging Face model directory (default for "
+                                "answering: %s)",
+      ib_get_default_model_dir ());
+  entries[0].description = model_help;
+#endif
   g_option_context_add_main_entries (ctx, entries, NULL);
 #ifdef IB_ASK_ANSWER
   g_option_context_add_main_entries (ctx, ask_answer_entries (), NULL);
@@ -381,6 +392,7 @@ out:
   g_free (opts.model_dir);
   g_free (opts.tokenizer_file);
   g_free (opts.truncation_side);
+  g_free (model_help);
 #ifdef IB_ASK_ANSWER
   ask_answer_options_clear ();
 #endif
