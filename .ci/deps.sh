@@ -27,5 +27,6 @@ packages=(
   gstreamer1.0-x             # textoverlay (the pango plugin)
   fonts-dejavu-core          # a "Sans" font for textoverlay
   python3-gi gir1.2-gstreamer-1.0  # the Python example
+  python3-venv               # CI: Intel's CPU OpenCL runtime from PyPI (.ci/intel-opencl.sh)
 )
 $SUDO apt-get install -y -q --no-install-recommends "${packages[@]}"

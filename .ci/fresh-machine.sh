@@ -8,6 +8,7 @@
 #   FRESH_MIRROR  Debian mirror (default http://deb.debian.org/debian)
 #   FRESH_ROOT    where to build the root (default: a new /var/tmp folder,
 #                 removed afterwards unless FRESH_KEEP=1)
+#   FRESH_TESTLOG where to copy the tests' testlog.json (for .ci/summary.py)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
@@ -87,6 +88,9 @@ for i in 0 1; do
 done
 if [ -f "$root$src/build/meson-logs/testlog.json" ]; then
   in_root "python3 .ci/summary.py build/meson-logs/testlog.json" || status=1
+  if [ -n "${FRESH_TESTLOG:-}" ]; then
+    cp "$root$src/build/meson-logs/testlog.json" "$FRESH_TESTLOG"
+  fi
 fi
 echo "== fresh-machine: $([ $status -eq 0 ] && echo passed || echo FAILED)" \
   "in $(($(date +%s) - start)) s"

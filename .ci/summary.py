@@ -5,6 +5,8 @@ program's stdout is one subtest (GLib tests speak TAP); a program without TAP
 output counts as one. Prints the failures and skips, then a closing line
 exactly 'N passed, N failed'; exits non-zero when any failed or nothing ran.
 
+    summary.py [LABEL=]testlog.json ...   (several runs: one closing line)
+
 A skip is a failure, except where its reason says that no OpenCL device is
 there (CI always has one: such skips are listed) or that the subtest only
 runs on request (-m perf timings, an opt-in environment variable)."""
@@ -48,9 +50,9 @@ def tap_lines(stdout):
     return results, plan
 
 
-def count(test):
+def count(test, label):
     global passed
-    name, result = test["name"], test["result"]
+    name, result = label + test["name"], test["result"]
     tap = tap_lines(test.get("stdout") or "")
     if tap is None:
         if result in ("OK", "EXPECTEDFAIL"):
@@ -88,10 +90,12 @@ def count(test):
         fail("%s (%s, after its subtests)" % (name, result))
 
 
-with open(sys.argv[1]) as f:
-    for line in f:
-        if line.strip():
-            count(json.loads(line))
+for arg in sys.argv[1:]:
+    label, _, path = arg.rpartition("=")
+    with open(path) as f:
+        for line in f:
+            if line.strip():
+                count(json.loads(line), label + ": " if label else "")
 for s in allowed_skips:
     print("skipped (allowed): " + s)
 print("%d passed, %d failed" % (passed, failed))
