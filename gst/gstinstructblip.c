@@ -418,7 +418,7 @@ gst_instruct_blip_start (GstBaseTransform *trans)
 
   GST_OBJECT_LOCK (self);
   has_path = self->model_path != NULL;
-  dir = g_strdup (has_path ? self->model_path : IB_DEFAULT_MODEL_DIR);
+  dir = g_strdup (has_path ? self->model_path : ib_get_default_model_dir ());
   device = g_strdup (self->device);
   id = g_strdup (self->instance_id);
   n_frames = self->num_frames;

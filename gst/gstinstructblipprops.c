@@ -411,6 +411,19 @@ gst_instruct_blip_get_property (GObject *object, guint prop_id, GValue *value,
 void
 gst_instruct_blip_install_properties (GObjectClass *oc)
 {
+  /* found at run time (the install may move); kept for the class's life */
+  char *blurb = g_strdup_printf (
+      "InstructBLIP checkpoint directory as downloaded from Hugging Face "
+      "(config.json, *.safetensors, tokenizer.json, qformer_tokenizer/, "
+      "preprocessor_config.json). NULL: the default model at %s, a small "
+      "InstructBLIP trained on synthetic video that knows videotestsrc "
+      "patterns and scenes of coloured shapes (see its README.md). "
+      "Read when the element starts",
+      ib_get_default_model_dir ());
+  const char *model_blurb = g_intern_string (blurb);
+
+  g_free (blurb);
+
   /**
    * GstInstructBlip:model-path:
    *
@@ -418,13 +431,8 @@ gst_instruct_blip_install_properties (GObjectClass *oc)
    * the project's default model (see docs/element.md).
    */
   g_object_class_install_property (oc, PROP_MODEL_PATH,
-      g_param_spec_string ("model-path", "Model path",
-          "InstructBLIP checkpoint directory as downloaded from Hugging Face "
-          "(config.json, *.safetensors, tokenizer.json, qformer_tokenizer/, "
-          "preprocessor_config.json). NULL: the default model "
-          "at " IB_DEFAULT_MODEL_DIR " (a tiny test model whose answers are "
-          "noise). Read when the element starts",
-          NULL, RW_READY));
+      g_param_spec_string ("model-path", "Model path", model_blurb, NULL,
+          RW_READY));
   g_object_class_install_property (oc, PROP_INSTRUCTION,
       g_param_spec_string ("instruction", "Instruction",
           "The question or instruction about the video. May change while "

@@ -14,10 +14,6 @@
 #include "ib-safetensors.h"
 #include "ask-media.h"
 
-#ifndef IB_DEFAULT_MODEL_DIR
-#error "engine/cli/meson.build defines IB_DEFAULT_MODEL_DIR"
-#endif
-
 #define DEFAULT_VIDEO_FRAMES 4
 #define ASK_MAX_FRAMES 1024 /* --frames, and the frames of --pixel-values */
 #define UNSET_INT G_MININT
@@ -754,7 +750,7 @@ ask_answer_main (const char *model_dir, char **files, int n_files)
     return ASK_EXIT_USAGE;
   }
   if (model_dir == NULL)
-    model_dir = IB_DEFAULT_MODEL_DIR;
+    model_dir = ib_get_default_model_dir ();
   if (opts.candidates != NULL)
     return run_rank (model_dir, files, n_files);
   return run_answer (model_dir, files, n_files, seed);

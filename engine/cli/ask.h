@@ -21,7 +21,7 @@ void ask_print_json (JsonNode *root);
 const GOptionEntry *ask_answer_entries (void);
 
 /* The answering modes: answers @prompt about @files (or --pixel-values),
- * or ranks --candidates. @model_dir NULL: IB_DEFAULT_MODEL_DIR. Returns an
+ * or ranks --candidates. @model_dir NULL: ib_get_default_model_dir (). Returns an
  * exit status. */
 int ask_answer_main (const char *model_dir, char **files, int n_files);
 

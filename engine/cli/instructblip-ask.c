@@ -10,6 +10,9 @@
 #include "ask.h"
 #include "ib-json-private.h"
 #include "tokenizer.h"
+#ifdef IB_ASK_ANSWER
+#include "instructblip.h"
+#endif
 
 typedef struct
 {
@@ -349,6 +352,7 @@ main (int argc, char **argv)
   GOptionContext *ctx;
   GError *error = NULL;
   int status = ASK_EXIT_USAGE;
+  char *model_help = NULL;
 
   /* the user's locale for messages and file names; the instruction is
    * taken as bytes and must be UTF-8 whatever the locale says */
@@ -360,6 +364,13 @@ main (int argc, char **argv)
       "or one video file\n(--frames sampled uniformly), or about "
       "--pixel-values. --tokenize and --decode\nrun the model's tokenizer "
       "on stdin instead.");
+#ifdef IB_ASK_ANSWER
+  /* the default model is found at run time (the install may move) */
+  model_help = g_strdup_printf ("Hugging Face model directory (default for "
+                                "answering: %s)",
+      ib_get_default_model_dir ());
+  entries[0].description = model_help;
+#endif
   g_option_context_add_main_entries (ctx, entries, NULL);
 #ifdef IB_ASK_ANSWER
   g_option_context_add_main_entries (ctx, ask_answer_entries (), NULL);
@@ -399,6 +410,7 @@ out:
   g_free (opts.model_dir);
   g_free (opts.tokenizer_file);
   g_free (opts.truncation_side);
+  g_free (model_help);
 #ifdef IB_ASK_ANSWER
   ask_answer_options_clear ();
 #endif

@@ -33,17 +33,9 @@
 
 #include <glib.h>
 
+#include "ib-generate-error.h"
+
 G_BEGIN_DECLS
-
-#define IB_GEN_ERROR (ib_gen_error_quark ())
-
-typedef enum
-{
-  IB_GEN_ERROR_INVALID_ARG, /* parameters transformers would reject */
-  IB_GEN_ERROR_MODEL, /* a model callback failed without saying why */
-} IbGenError;
-
-GQuark ib_gen_error_quark (void);
 
 /* The model as the decoding loop sees it.  Beams are rows 0..n_beams-1. */
 typedef struct

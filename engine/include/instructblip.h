@@ -34,8 +34,9 @@
  *
  * Errors: every fallible call returns NULL/FALSE and sets a GError: the
  * IB_ERROR domain (ib-error.h; IB_ERROR_NO_DEVICE when there is no OpenCL
- * platform or not the device asked for), IB_TOKENIZER_ERROR,
- * IB_IMAGE_ERROR, or the device layer's "ib-cl-error-quark" for OpenCL
+ * platform or not the device asked for), IB_TOKENIZER_ERROR
+ * (ib-tokenizer-error.h), IB_IMAGE_ERROR (ib-image.h), IB_GEN_ERROR
+ * (ib-generate-error.h), or the device layer's "ib-cl-error-quark" for OpenCL
  * failures while running. The message always says what went wrong. A
  * failed call leaves the context usable. */
 #pragma once
@@ -43,8 +44,10 @@
 #include <glib.h>
 
 #include "ib-error.h"
+#include "ib-generate-error.h"
+#include "ib-image.h"
 #include "ib-limits.h"
-#include "image.h"
+#include "ib-tokenizer-error.h"
 
 G_BEGIN_DECLS
 
@@ -121,6 +124,14 @@ int ib_model_get_image_size (const IbModel *model);
 gsize ib_model_get_weight_bytes (const IbModel *model);
 /* The precision the weights are stored in (what AUTO chose). */
 IbPrecision ib_model_get_precision (const IbModel *model);
+
+/* The checkpoint directory of the default model, the small InstructBLIP
+ * trained on synthetic video that ships with the library: installed under
+ * DATADIR/instructblip/models/ and found from the library's own location
+ * (an installed tree may be moved), or the source tree's models/ copy when
+ * the library runs from its build directory. The directory may be absent
+ * (a distribution may package the model separately). (transfer none) */
+const char *ib_get_default_model_dir (void);
 
 /* ---- generation settings ---------------------------------------------- */
 

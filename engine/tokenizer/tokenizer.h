@@ -4,6 +4,8 @@
 
 #include <glib.h>
 
+#include "ib-tokenizer-error.h"
+
 G_BEGIN_DECLS
 
 /*
@@ -23,16 +25,6 @@ G_BEGIN_DECLS
  * immutable after loading and may be used from several threads at once.
  */
 
-#define IB_TOKENIZER_ERROR (ib_tokenizer_error_quark ())
-
-typedef enum
-{
-  IB_TOKENIZER_ERROR_IO, /* the file could not be read */
-  IB_TOKENIZER_ERROR_FORMAT, /* bad JSON or a bad tokenizer.json */
-  IB_TOKENIZER_ERROR_UNSUPPORTED, /* a component type we do not implement */
-  IB_TOKENIZER_ERROR_INPUT, /* invalid UTF-8 text, bad arguments */
-} IbTokenizerError;
-
 typedef enum
 {
   IB_TRUNCATE_RIGHT, /* keep the first tokens */
@@ -40,8 +32,6 @@ typedef enum
 } IbTruncateSide;
 
 typedef struct _IbTokenizer IbTokenizer;
-
-GQuark ib_tokenizer_error_quark (void);
 
 /* Loads a tokenizer.json.  Returns NULL and sets @error on failure. */
 IbTokenizer *ib_tokenizer_new_from_file (const char *path, GError **error);

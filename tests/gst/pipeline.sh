@@ -7,6 +7,9 @@
 set -euo pipefail
 name=${1:?usage: pipeline.sh file|camera|two|python|overlay|readme}
 dir=${PIPELINES:?PIPELINES must point at pipelines/}
+# every element the examples use, up front, naming the Debian packages
+# shellcheck disable=SC2086
+"${IB_CHECK_GST_ELEMENTS:?}" ${IB_GST_ELEMENTS:?}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The test vectors shipped with the real tokenizers in shared/ (transformers baselines, llama.cpp probes). */
+/* The test vectors shipped with the real tokenizers in data/tokenizer/real (transformers baselines, llama.cpp probes). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,19 +24,14 @@ static const Vectors vectors[] = {
 };
 
 static IbTokenizer *
-load (const Vectors *v, char **skip)
+load (const Vectors *v)
 {
   char *rel = g_build_filename (v->dir, "tokenizer.json", NULL);
-  char *path = tok_test_shared (rel);
+  char *path = tok_test_real (rel);
   IbTokenizer *tok = NULL;
   GError *error = NULL;
 
   g_free (rel);
-  if (path == NULL || !g_file_test (path, G_FILE_TEST_EXISTS)) {
-    *skip = g_strdup_printf ("%s is absent", path ? path : "IB_SHARED_DIR");
-    g_free (path);
-    return NULL;
-  }
   tok = ib_tokenizer_new_from_file (path, &error);
   g_assert_no_error (error);
   g_free (path);
@@ -47,7 +42,7 @@ static char *
 vector_path (const Vectors *v, const char *file)
 {
   char *rel = g_build_filename (v->dir, "test-vectors", file, NULL);
-  char *p = tok_test_shared (rel);
+  char *p = tok_test_real (rel);
   g_free (rel);
   return p;
 }
@@ -76,17 +71,11 @@ static void
 test_vectors (gconstpointer data)
 {
   const Vectors *v = data;
-  char *skip = NULL, *path;
-  IbTokenizer *tok = load (v, &skip);
+  char *path;
+  IbTokenizer *tok = load (v);
   JsonNode *inputs, *base, *enc;
   JsonArray *in_arr, *entries;
   guint i, j, bad = 0, total = 0;
-
-  if (tok == NULL) {
-    g_test_skip (skip);
-    g_free (skip);
-    return;
-  }
 
   /* multilingual baselines: entries match inputs by id */
   path = vector_path (v, "multilingual_inputs.json");

@@ -11,13 +11,10 @@ tok_test_fixture (const char *rel)
 }
 
 char *
-tok_test_shared (const char *rel)
+tok_test_real (const char *rel)
 {
-  const char *dir = g_getenv ("IB_SHARED_DIR");
-
-  if (dir == NULL || *dir == '\0')
-    return NULL;
-  return g_build_filename (dir, "data", "tokenizers", rel, NULL);
+  return g_test_build_filename (G_TEST_DIST, "data", "tokenizer", "real", rel,
+      NULL);
 }
 
 JsonNode *
@@ -45,8 +42,8 @@ tok_test_variant_json (JsonObject *variant, char **path_out)
   JsonObject *obj;
   JsonGenerator *gen;
 
-  if (g_str_has_prefix (base, "shared:"))
-    path = tok_test_shared (base + strlen ("shared:"));
+  if (g_str_has_prefix (base, "real:"))
+    path = tok_test_real (base + strlen ("real:"));
   else if (g_str_has_prefix (base, "local:"))
     path = tok_test_fixture (base + strlen ("local:"));
   if (path_out)

@@ -10,8 +10,9 @@ G_BEGIN_DECLS
 
 /* $G_TEST_SRCDIR/data/tokenizer/<rel> (transfer full) */
 char *tok_test_fixture (const char *rel);
-/* $IB_SHARED_DIR/data/tokenizers/<rel> or NULL without IB_SHARED_DIR */
-char *tok_test_shared (const char *rel);
+/* $G_TEST_SRCDIR/data/tokenizer/real/<rel>: the real tokenizers and their
+ * test vectors (transfer full) */
+char *tok_test_real (const char *rel);
 /* parses a JSON file; NULL (and a test message) on failure */
 JsonNode *tok_test_load_json (const char *path);
 /* the variant's tokenizer.json after its changes (added tokens,

@@ -6,9 +6,9 @@ architecture, and what Hugging Face transformers computes on them.
 Run by developers only (CI never runs Python); the outputs are committed.
 Needs torch, transformers (newest), tokenizers, safetensors, Pillow:
 
-    python3 tests/data/parity/make_fixtures.py [SHARED_DIR]
+    python3 tests/data/parity/make_fixtures.py [TOKENIZERS_DIR]
 
-SHARED_DIR (default ../shared beside the checkout) holds the real tokenizer
+TOKENIZERS_DIR (default tests/data/tokenizer/real) holds the real tokenizer
 files; the small tokenizers here keep their normalizers, pre-tokenizers,
 decoders and post-processors and get small trained vocabularies.
 
@@ -52,9 +52,8 @@ from transformers import (
 )
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-SHARED = sys.argv[1] if len(sys.argv) > 1 else os.path.join(
-    HERE, "..", "..", "..", "..", "shared")
-TOK_DIR = os.path.join(SHARED, "data", "tokenizers")
+TOK_DIR = sys.argv[1] if len(sys.argv) > 1 else os.path.join(
+    HERE, "..", "tokenizer", "real")
 
 IMAGE_SIZE = 28
 NUM_QUERY = 6

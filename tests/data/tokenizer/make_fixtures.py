@@ -6,7 +6,7 @@ outputs Hugging Face `tokenizers` 0.22.x gives for them.
 Run by a developer (CI never runs Python), from anywhere:
 
     pip install "tokenizers<0.23"     # 0.23 does not skip <s>/</s> on decode
-    python3 tests/data/tokenizer/make_fixtures.py [--shared DIR]
+    python3 tests/data/tokenizer/make_fixtures.py
 
 Writes, next to this script:
   corpus.json          the test strings (a JSON list, 1000+ entries)
@@ -17,8 +17,8 @@ Writes, next to this script:
   expected/NAME.json   ids and decoded strings per tokenizer
 
 The real tokenizers (LLaMA/Vicuna, Flan-T5, bert-base-uncased) are read from
-DIR/data/tokenizers (default: ../shared next to the repository, the
-IB_SHARED_DIR of the tests) and never copied here.  The InstructBLIP
+real/ next to this script (copied unchanged from public repositories, see
+real/README.md).  The InstructBLIP
 checkpoints add tokens to them; instead of storing modified copies,
 variants.json says what to add and the C test makes the same change to the
 JSON before loading it:
@@ -26,7 +26,6 @@ JSON before loading it:
       not normalized) and the post-processor prepending </s> (bos = </s>, as
       the conversion script sets it);
   bert-qformer: [DEC]=30522 (special), as the Q-Former tokenizer.
-When the shared folder is absent only the small tokenizers are written.
 """
 
 import argparse
@@ -40,7 +39,6 @@ import tokenizers
 from tokenizers import Tokenizer, models, trainers, pre_tokenizers
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.normpath(os.path.join(HERE, "..", "..", ".."))
 MAX_TRUNC = 128
 
 # ---------------------------------------------------------------- corpus --
@@ -233,8 +231,8 @@ DECODE_CASES_EXTRA = [
 # ---------------------------------------------------------- tokenizers --
 
 
-def shared_tokenizer_path(shared, name):
-    return os.path.join(shared, "data", "tokenizers", name, "tokenizer.json")
+def real_tokenizer_path(name):
+    return os.path.join(HERE, "real", name, "tokenizer.json")
 
 
 def added(content, special=True, normalized=False, lstrip=False, rstrip=False, single_word=False, id=None):
@@ -246,8 +244,8 @@ def added(content, special=True, normalized=False, lstrip=False, rstrip=False, s
 
 
 VARIANTS = [
-    {"name": "llama", "base": "shared:llama/tokenizer.json"},
-    {"name": "llama-instructblip", "base": "shared:llama/tokenizer.json",
+    {"name": "llama", "base": "real:llama/tokenizer.json"},
+    {"name": "llama-instructblip", "base": "real:llama/tokenizer.json",
      "add_tokens": [added("[PAD]", id=32000), added("<image>", id=32001), added("<video>", id=32002)],
      "post_processor": {
          "type": "TemplateProcessing",
@@ -255,9 +253,9 @@ VARIANTS = [
          "pair": [{"SpecialToken": {"id": "</s>", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}},
                   {"SpecialToken": {"id": "</s>", "type_id": 1}}, {"Sequence": {"id": "B", "type_id": 1}}],
          "special_tokens": {"</s>": {"id": "</s>", "ids": [2], "tokens": ["</s>"]}}}},
-    {"name": "flan-t5", "base": "shared:flan-t5/tokenizer.json"},
-    {"name": "bert-base-uncased", "base": "shared:bert-base-uncased/tokenizer.json", "truncate": MAX_TRUNC},
-    {"name": "bert-qformer", "base": "shared:bert-base-uncased/tokenizer.json",
+    {"name": "flan-t5", "base": "real:flan-t5/tokenizer.json"},
+    {"name": "bert-base-uncased", "base": "real:bert-base-uncased/tokenizer.json", "truncate": MAX_TRUNC},
+    {"name": "bert-qformer", "base": "real:bert-base-uncased/tokenizer.json",
      "add_tokens": [added("[DEC]", id=30522)], "truncate": MAX_TRUNC},
     {"name": "small-bpe", "base": "local:small/small-bpe.json"},
     {"name": "small-bpe-metaspace", "base": "local:small/small-bpe-metaspace.json"},
@@ -337,16 +335,12 @@ def train_small_bpe(corpus):
     return old, new
 
 
-def t5_normalizer(shared):
-    path = shared_tokenizer_path(shared, "flan-t5") if shared else None
-    if path and os.path.exists(path):
-        return json.load(open(path, encoding="utf-8"))["normalizer"]
-    print("warning: no T5 tokenizer.json; small Unigram without a charsmap", file=sys.stderr)
-    return {"type": "Sequence", "normalizers": [
-        {"type": "Replace", "pattern": {"Regex": " {2,}"}, "content": " "}]}
+def t5_normalizer():
+    path = real_tokenizer_path("flan-t5")
+    return json.load(open(path, encoding="utf-8"))["normalizer"]
 
 
-def train_small_unigram(corpus, shared):
+def train_small_unigram(corpus):
     tok = Tokenizer(models.Unigram())
     tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement="\u2581", prepend_scheme="always", split=True)
     # Train on half of the lines so that some characters stay unknown.  The
@@ -375,7 +369,7 @@ def train_small_unigram(corpus, shared):
     old = {
         "version": "1.0", "truncation": None, "padding": None,
         "added_tokens": added_tokens,
-        "normalizer": t5_normalizer(shared),
+        "normalizer": t5_normalizer(),
         "pre_tokenizer": {"type": "Metaspace", "replacement": "\u2581", "add_prefix_space": True},
         "post_processor": {
             "type": "TemplateProcessing",
@@ -460,12 +454,9 @@ def train_small_wordlevel(corpus):
     return d, split
 
 
-def build_variant(v, shared):
+def build_variant(v):
     kind, rel = v["base"].split(":", 1)
-    if kind == "shared":
-        path = os.path.join(shared, "data", "tokenizers", rel)
-    else:
-        path = os.path.join(HERE, rel)
+    path = os.path.join(HERE, "real" if kind == "real" else "", rel)
     d = json.load(open(path, encoding="utf-8"))
     if "add_tokens" in v:
         d["added_tokens"] = d["added_tokens"] + v["add_tokens"]
@@ -522,14 +513,10 @@ def expected_for(tok, corpus, decode_cases, truncate):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--shared", default=os.path.join(ROOT, "..", "shared"))
-    args = ap.parse_args()
+    argparse.ArgumentParser(description=__doc__.split("\n")[0]).parse_args()
     major, minor = (int(x) for x in tokenizers.__version__.split(".")[:2])
     if (major, minor) >= (0, 23):
         sys.exit("use tokenizers 0.22.x: pip install 'tokenizers<0.23'")
-    shared = os.path.normpath(args.shared)
-    have_shared = os.path.exists(shared_tokenizer_path(shared, "llama"))
 
     corpus = make_corpus()
     os.makedirs(os.path.join(HERE, "small"), exist_ok=True)
@@ -543,7 +530,7 @@ def main():
     dump("corpus.json", corpus, indent=0)
     train_text = [t for t in corpus if t.strip()]
     bpe_old, bpe_new = train_small_bpe(train_text)
-    uni_old, uni_new = train_small_unigram(corpus, shared if have_shared else None)
+    uni_old, uni_new = train_small_unigram(corpus)
     wp = train_small_wordpiece(train_text)
     wl, wl_split = train_small_wordlevel(train_text)
     for name, d in [("small-bpe", bpe_old), ("small-bpe-metaspace", bpe_new),
@@ -555,10 +542,7 @@ def main():
     dump("variants.json", VARIANTS, indent=1)
 
     for v in VARIANTS:
-        if v["base"].startswith("shared:") and not have_shared:
-            print(f"skip {v['name']}: no shared folder", file=sys.stderr)
-            continue
-        tok = build_variant(v, shared)
+        tok = build_variant(v)
         exp = expected_for(tok, corpus, DECODE_CASES_EXTRA, v.get("truncate"))
         exp = {"tokenizer": v["name"], "tokenizers_version": tokenizers.__version__, **exp}
         dump(f"expected/{v['name']}.json", exp)
