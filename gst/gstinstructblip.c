@@ -402,6 +402,26 @@ post_load_error (GstInstructBlip *self, const char *dir, const char *device,
         (NULL));
 }
 
+/* bf16 and q8 run through oneDNN on OpenMP, whose idle threads spin after
+ * every product unless OMP_WAIT_POLICY is passive, which libgomp reads
+ * once when it is loaded (so neither the element nor the library can set
+ * it): the application has to. Checked once per start, not per frame. */
+static void
+warn_openmp_wait_policy (GstInstructBlip *self, const IbModel *model)
+{
+  const IbPrecision p = ib_model_get_precision (model);
+
+  if ((p == IB_PRECISION_BF16 || p == IB_PRECISION_Q8) &&
+      g_getenv ("OMP_WAIT_POLICY") == NULL &&
+      g_getenv ("GOMP_SPINCOUNT") == NULL)
+    GST_ELEMENT_WARNING (self, RESOURCE, SETTINGS,
+        ("The model runs in %s through oneDNN: set OMP_WAIT_POLICY=passive "
+         "in the environment before the application starts, or OpenMP's "
+         "idle threads slow every answer down",
+            ib_precision_to_string (p)),
+        (NULL));
+}
+
 static gboolean
 gst_instruct_blip_start (GstBaseTransform *trans)
 {
@@ -484,6 +504,7 @@ gst_instruct_blip_start (GstBaseTransform *trans)
   GST_OBJECT_UNLOCK (self);
   GST_INFO_OBJECT (self, "model %s on %s", dir,
       ib_model_get_device_name (ib_worker_get_model (worker)));
+  warn_openmp_wait_policy (self, ib_worker_get_model (worker));
   if (!ib_worker_reserve (worker, n_frames, gp.max_new_tokens, gp.num_beams,
           &err)) {
     post_progress (self, GST_PROGRESS_TYPE_ERROR, err->message);

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <json-glib/json-glib.h>
 
@@ -346,6 +347,25 @@ run_tokenizer_mode (void)
   return status;
 }
 
+#ifdef IB_ASK_ANSWER
+/* oneDNN (bf16 and q8 on CPUs) runs on OpenMP, whose idle threads spin
+ * for milliseconds after every product unless the wait policy is passive,
+ * taking the cores from the OpenCL kernels that follow (2-25x slower
+ * stages measured). libgomp reads the policy once, when it is loaded, so
+ * the CLI sets it and starts itself again; a policy the user chose is
+ * kept, and if the restart fails the CLI goes on as it is. */
+static void
+ensure_passive_openmp (char **argv)
+{
+  if (g_getenv ("OMP_WAIT_POLICY") != NULL ||
+      g_getenv ("GOMP_SPINCOUNT") != NULL)
+    return;
+  if (!g_setenv ("OMP_WAIT_POLICY", "passive", TRUE))
+    return;
+  execv ("/proc/self/exe", argv);
+}
+#endif
+
 int
 main (int argc, char **argv)
 {
@@ -354,6 +374,9 @@ main (int argc, char **argv)
   int status = ASK_EXIT_USAGE;
   char *model_help = NULL;
 
+#ifdef IB_ASK_ANSWER
+  ensure_passive_openmp (argv);
+#endif
   /* the user's locale for messages and file names; the instruction is
    * taken as bytes and must be UTF-8 whatever the locale says */
   setlocale (LC_ALL, "");
