@@ -460,6 +460,8 @@ gst_instruct_blip_start (GstBaseTransform *trans)
       mp.precision = IB_PRECISION_AUTO;
       break;
   }
+  /* the element's enum lists the engine's values in the engine's order */
+  mp.image_resize = (IbImageResize) self->image_resize;
   GST_OBJECT_UNLOCK (self);
   mp.device = device;
 

@@ -65,3 +65,26 @@ gst_instruct_blip_precision_get_type (void)
   }
   return type;
 }
+
+GType
+gst_instruct_blip_image_resize_get_type (void)
+{
+  static gsize type = 0;
+  static const GEnumValue values[] = {
+    { GST_INSTRUCT_BLIP_IMAGE_RESIZE_AUTO,
+        "As transformers picks for the checkpoint", "auto" },
+    { GST_INSTRUCT_BLIP_IMAGE_RESIZE_TORCHVISION,
+        "transformers' torchvision image and video processors", "torchvision" },
+    { GST_INSTRUCT_BLIP_IMAGE_RESIZE_PILLOW,
+        "transformers' PIL image processor, Pillow >= 13", "pillow" },
+    { GST_INSTRUCT_BLIP_IMAGE_RESIZE_PILLOW12,
+        "transformers' PIL image processor, Pillow <= 12", "pillow12" },
+    { 0, NULL, NULL },
+  };
+
+  if (g_once_init_enter (&type)) {
+    GType t = g_enum_register_static ("GstInstructBlipImageResize", values);
+    g_once_init_leave (&type, t);
+  }
+  return type;
+}

@@ -55,6 +55,29 @@ typedef enum
   GST_INSTRUCT_BLIP_PRECISION_AUTO,
 } GstInstructBlipPrecision;
 
+/**
+ * GstInstructBlipImageResize:
+ * @GST_INSTRUCT_BLIP_IMAGE_RESIZE_AUTO: as transformers picks for the
+ *     checkpoint (torchvision, unless preprocessor_config.json names the
+ *     PIL class)
+ * @GST_INSTRUCT_BLIP_IMAGE_RESIZE_TORCHVISION: transformers' torchvision
+ *     image and video processors
+ * @GST_INSTRUCT_BLIP_IMAGE_RESIZE_PILLOW: transformers' PIL image processor
+ *     under Pillow >= 13
+ * @GST_INSTRUCT_BLIP_IMAGE_RESIZE_PILLOW12: the same under Pillow <= 12
+ */
+typedef enum
+{
+  GST_INSTRUCT_BLIP_IMAGE_RESIZE_AUTO,
+  GST_INSTRUCT_BLIP_IMAGE_RESIZE_TORCHVISION,
+  GST_INSTRUCT_BLIP_IMAGE_RESIZE_PILLOW,
+  GST_INSTRUCT_BLIP_IMAGE_RESIZE_PILLOW12,
+} GstInstructBlipImageResize;
+
+#define GST_TYPE_INSTRUCT_BLIP_IMAGE_RESIZE \
+  (gst_instruct_blip_image_resize_get_type ())
+GType gst_instruct_blip_image_resize_get_type (void);
+
 #define GST_TYPE_INSTRUCT_BLIP_PROCESSING_MODE \
   (gst_instruct_blip_processing_mode_get_type ())
 GType gst_instruct_blip_processing_mode_get_type (void);

@@ -55,6 +55,7 @@ struct _GstInstructBlip
   GstInstructBlipProcessingMode mode;
   GstInstructBlipDropPolicy drop_policy;
   GstInstructBlipPrecision precision;
+  GstInstructBlipImageResize image_resize;
   gboolean post_messages;
   IbGenerateParams gen_base; /* transformers' defaults, then the model's */
   IbGenerateParams gen_user; /* what the user set, see gen_set */

@@ -17,6 +17,7 @@
 #define DEFAULT_DROP_POLICY GST_INSTRUCT_BLIP_DROP_OLDEST
 #define DEFAULT_DEVICE "auto"
 #define DEFAULT_PRECISION GST_INSTRUCT_BLIP_PRECISION_AUTO
+#define DEFAULT_IMAGE_RESIZE GST_INSTRUCT_BLIP_IMAGE_RESIZE_AUTO
 #define DEFAULT_POST_MESSAGES TRUE
 #define DEFAULT_DRAIN_TIMEOUT (30 * GST_SECOND)
 #define DEFAULT_SEED 0
@@ -45,6 +46,7 @@ enum
   PROP_DEVICE,
   PROP_DEVICE_NAME,
   PROP_PRECISION,
+  PROP_IMAGE_RESIZE,
   PROP_MODEL_INSTANCE_ID,
   PROP_POST_MESSAGES,
   PROP_DRAIN_TIMEOUT,
@@ -310,6 +312,10 @@ gst_instruct_blip_set_property (GObject *object, guint prop_id,
       if (!model_props_locked (self, pspec))
         self->precision = g_value_get_enum (value);
       break;
+    case PROP_IMAGE_RESIZE:
+      if (!model_props_locked (self, pspec))
+        self->image_resize = g_value_get_enum (value);
+      break;
     case PROP_MODEL_INSTANCE_ID:
       if (!model_props_locked (self, pspec)) {
         s = g_value_get_string (value);
@@ -387,6 +393,9 @@ gst_instruct_blip_get_property (GObject *object, guint prop_id, GValue *value,
       break;
     case PROP_PRECISION:
       g_value_set_enum (value, self->precision);
+      break;
+    case PROP_IMAGE_RESIZE:
+      g_value_set_enum (value, self->image_resize);
       break;
     case PROP_MODEL_INSTANCE_ID:
       g_value_set_string (value, self->instance_id);
@@ -540,11 +549,19 @@ gst_instruct_blip_install_properties (GObjectClass *oc)
           "How weights are stored on the device (bf16 and q8: CPU devices, "
           "with oneDNN)",
           GST_TYPE_INSTRUCT_BLIP_PRECISION, DEFAULT_PRECISION, RW_READY));
+  g_object_class_install_property (oc, PROP_IMAGE_RESIZE,
+      g_param_spec_enum ("image-resize", "Image resize",
+          "How frames are resized and normalised: as one of transformers' "
+          "image processor backends (they differ in the last bits of the "
+          "pixels)",
+          GST_TYPE_INSTRUCT_BLIP_IMAGE_RESIZE, DEFAULT_IMAGE_RESIZE, RW_READY));
   g_object_class_install_property (oc, PROP_MODEL_INSTANCE_ID,
       g_param_spec_string ("model-instance-id", "Model instance id",
           "Elements with the same id in one process share one loaded model "
-          "and one worker thread (their model-path, device and precision "
-          "must agree). NULL: a model of this element's own",
+          "and one worker thread (their model-path, device, precision and "
+          "image-resize must agree). NULL: elements with equal model-path, "
+          "device, precision and image-resize share one loaded model, each "
+          "with its own worker",
           NULL, RW_READY));
   g_object_class_install_property (oc, PROP_POST_MESSAGES,
       g_param_spec_boolean ("post-messages", "Post messages",
@@ -578,6 +595,7 @@ gst_instruct_blip_init_properties (GstInstructBlip *self)
   self->max_pending = DEFAULT_MAX_PENDING;
   self->drop_policy = DEFAULT_DROP_POLICY;
   self->precision = DEFAULT_PRECISION;
+  self->image_resize = DEFAULT_IMAGE_RESIZE;
   self->post_messages = DEFAULT_POST_MESSAGES;
   self->drain_timeout = DEFAULT_DRAIN_TIMEOUT;
   self->seed = DEFAULT_SEED;

@@ -15,4 +15,11 @@ typedef void (*IbWorkerSetTestDelay) (guint ms);
  * question, so that tests reach "the model is busy" deterministically. */
 GST_PLUGIN_EXPORT void ib_worker_set_test_delay (guint ms);
 
+#define IB_WORKER_N_SHARED_MODELS_SYMBOL "ib_worker_get_n_shared_models"
+typedef guint (*IbWorkerGetNSharedModels) (void);
+
+/* How many models the registry holds for elements without a
+ * model-instance-id (each loaded once, whatever the number of elements). */
+GST_PLUGIN_EXPORT guint ib_worker_get_n_shared_models (void);
+
 G_END_DECLS

@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Shared models and their worker threads: a process-wide registry keyed by
- * model-instance-id, one thread and one engine context per model. */
+/* Shared models and their worker threads: a process-wide registry of
+ * workers keyed by model-instance-id (one thread and one engine context per
+ * id), and one of loaded models keyed by what makes a model (resolved
+ * directory, device, precision, frame preprocessing), so that elements
+ * without an id share one loaded model, each with its own worker. */
 #include "ibworker.h"
 
 #include "ibframe.h"
@@ -21,8 +24,11 @@ struct _IbWorker
   char *model_dir; /* canonical */
   char *device;
   IbPrecision precision;
+  IbImageResize image_resize;
 
   IbModel *model; /* set once loaded, then immutable */
+  char *model_key; /* its key in the model registry, or NULL when the
+                    * model is the worker's own (a model-instance-id) */
   GThread *thread;
   guint delay_ms;
 
@@ -41,6 +47,16 @@ struct _IbWorker
 static GMutex registry_lock;
 static GCond registry_cond;
 static GHashTable *registry; /* instance id -> IbWorker * */
+
+/* A model loaded for the elements without a model-instance-id; freed when
+ * its last worker goes. */
+typedef struct
+{
+  IbModel *model; /* NULL while loading */
+  guint users;
+} SharedModel;
+
+static GHashTable *models; /* model key -> SharedModel *, registry_lock */
 
 /* Test hook (ibworker-private.h): new workers sleep this long before each
  * question. */
@@ -292,6 +308,7 @@ worker_new (const char *instance_id, const char *model_dir,
   w->model_dir = g_strdup (model_dir);
   w->device = g_strdup (params->device ? params->device : "auto");
   w->precision = params->precision;
+  w->image_resize = params->image_resize;
   w->delay_ms = g_atomic_int_get (&test_delay_ms);
   g_mutex_init (&w->lock);
   g_cond_init (&w->cond);
@@ -299,10 +316,90 @@ worker_new (const char *instance_id, const char *model_dir,
   return w;
 }
 
+/* What makes two loads the same model. */
+static char *
+model_key (const char *dir, const IbModelParams *params)
+{
+  return g_strdup_printf ("%s\n%s\n%d\n%d", dir,
+      params->device ? params->device : "auto", (int) params->precision,
+      (int) params->image_resize);
+}
+
+/* The registry's model for @key, loaded by the first user while later ones
+ * wait for it; a failed load is not kept. (transfer full) */
+static IbModel *
+shared_model_acquire (const char *key, const char *dir,
+    const IbModelParams *params, GError **error)
+{
+  SharedModel *sm;
+  IbModel *model;
+
+  g_mutex_lock (&registry_lock);
+  if (models == NULL)
+    models = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  while ((sm = g_hash_table_lookup (models, key)) != NULL && sm->model == NULL)
+    g_cond_wait (&registry_cond, &registry_lock);
+  if (sm != NULL) {
+    sm->users++;
+    model = ib_model_ref (sm->model);
+    g_mutex_unlock (&registry_lock);
+    GST_INFO ("sharing the loaded model %s (%u users)", dir, sm->users);
+    return model;
+  }
+  sm = g_new0 (SharedModel, 1);
+  g_hash_table_insert (models, g_strdup (key), sm);
+  g_mutex_unlock (&registry_lock);
+
+  model = ib_model_load (dir, params, error);
+
+  g_mutex_lock (&registry_lock);
+  if (model == NULL) {
+    g_hash_table_remove (models, key);
+  } else {
+    sm->model = model;
+    sm->users = 1;
+    ib_model_ref (model);
+  }
+  g_cond_broadcast (&registry_cond);
+  g_mutex_unlock (&registry_lock);
+  return model;
+}
+
+static void
+shared_model_release (const char *key, IbModel *model)
+{
+  SharedModel *sm;
+
+  g_mutex_lock (&registry_lock);
+  sm = g_hash_table_lookup (models, key);
+  if (sm != NULL && sm->model == model && --sm->users == 0) {
+    ib_model_unref (sm->model);
+    g_hash_table_remove (models, key);
+  }
+  g_mutex_unlock (&registry_lock);
+  ib_model_unref (model);
+}
+
+guint
+ib_worker_get_n_shared_models (void)
+{
+  guint n;
+
+  g_mutex_lock (&registry_lock);
+  n = models ? g_hash_table_size (models) : 0;
+  g_mutex_unlock (&registry_lock);
+  return n;
+}
+
 static gboolean
 worker_load (IbWorker *w, const IbModelParams *params, GError **error)
 {
-  w->model = ib_model_load (w->model_dir, params, error);
+  if (w->instance_id == NULL) {
+    w->model_key = model_key (w->model_dir, params);
+    w->model = shared_model_acquire (w->model_key, w->model_dir, params, error);
+  } else {
+    w->model = ib_model_load (w->model_dir, params, error);
+  }
   if (w->model == NULL)
     return FALSE;
   w->thread = g_thread_try_new ("ib-worker", worker_thread, w, error);
@@ -321,8 +418,11 @@ worker_free (IbWorker *w)
   }
   g_queue_clear_full (&w->waiting, (GDestroyNotify) ib_request_free);
   ib_context_free (w->ctx);
-  if (w->model)
+  if (w->model && w->model_key)
+    shared_model_release (w->model_key, w->model);
+  else if (w->model)
     ib_model_unref (w->model);
+  g_free (w->model_key);
   g_mutex_clear (&w->lock);
   g_cond_clear (&w->cond);
   g_free (w->instance_id);
@@ -338,14 +438,15 @@ same_model (const IbWorker *w, const char *model_dir,
   const char *device = params->device ? params->device : "auto";
 
   if (g_str_equal (w->model_dir, model_dir) &&
-      g_str_equal (w->device, device) && w->precision == params->precision)
+      g_str_equal (w->device, device) && w->precision == params->precision &&
+      w->image_resize == params->image_resize)
     return TRUE;
   g_set_error (error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS,
       "model-instance-id \"%s\" is already used with model-path \"%s\", "
-      "device \"%s\" and precision %s; elements sharing a model instance "
-      "must agree on these",
+      "device \"%s\", precision %s and image-resize %d; elements sharing a "
+      "model instance must agree on these",
       w->instance_id, w->model_dir, w->device,
-      ib_precision_to_string (w->precision));
+      ib_precision_to_string (w->precision), (int) w->image_resize);
   return FALSE;
 }
 

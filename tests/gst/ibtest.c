@@ -398,26 +398,44 @@ ibt_metas (GstBuffer *buf)
   return out;
 }
 
-void
-ibt_set_worker_delay (guint ms)
+/* A symbol of the loaded plugin (a test hook of ibworker-private.h). */
+static gpointer
+plugin_symbol (const char *name)
 {
   GstPlugin *plugin =
       gst_registry_find_plugin (gst_registry_get (), "instructblip");
-  IbWorkerSetTestDelay set_delay = NULL;
+  gpointer sym = NULL;
   GstPlugin *loaded;
   GModule *module;
 
   fail_unless (plugin != NULL);
   loaded = gst_plugin_load (plugin);
   fail_unless (loaded != NULL);
-  /* the plugin is loaded: this opens it again, by reference */
   module =
       g_module_open (gst_plugin_get_filename (loaded), G_MODULE_BIND_LOCAL);
   fail_unless (module != NULL, "%s", g_module_error ());
-  fail_unless (g_module_symbol (module, IB_WORKER_TEST_DELAY_SYMBOL,
-      (gpointer *) &set_delay));
-  set_delay (ms);
+  fail_unless (g_module_symbol (module, name, &sym), "%s", name);
+  /* the plugin stays loaded (the registry holds it): the symbol too */
   g_module_close (module);
   gst_object_unref (loaded);
   gst_object_unref (plugin);
+  return sym;
+}
+
+guint
+ibt_n_shared_models (void)
+{
+  IbWorkerGetNSharedModels get = (IbWorkerGetNSharedModels) plugin_symbol (
+      IB_WORKER_N_SHARED_MODELS_SYMBOL);
+
+  return get ();
+}
+
+void
+ibt_set_worker_delay (guint ms)
+{
+  IbWorkerSetTestDelay set_delay =
+      (IbWorkerSetTestDelay) plugin_symbol (IB_WORKER_TEST_DELAY_SYMBOL);
+
+  set_delay (ms);
 }

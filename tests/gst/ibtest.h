@@ -66,6 +66,10 @@ GstMessage *ibt_find_message (IbtCollector *c, GstMessageType type);
  * question (the plugin's private test hook, gst/ibworker-private.h). */
 void ibt_set_worker_delay (guint ms);
 
+/* Models the plugin's registry holds for elements without a
+ * model-instance-id. */
+guint ibt_n_shared_models (void);
+
 /* The element's stats structure field. */
 guint64 ibt_stat (GstElement *e, const char *field);
 /* Polls until stats @field reaches @value (fails after 20 s). */

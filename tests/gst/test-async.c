@@ -323,6 +323,72 @@ GST_START_TEST (test_shared_instance)
 
 GST_END_TEST;
 
+/* Elements without a model-instance-id on the same model directory,
+ * device, precision and preprocessing share one loaded model (each with its
+ * own worker), freed with its last user; another precision or an explicit
+ * id is another model. */
+GST_START_TEST (test_automatic_sharing)
+{
+  char *dir = ibt_model_dir ("vicuna-tiny");
+  IbtCollector c1, c2, c3, c4;
+  GstHarness *h1, *h2, *h3, *h4;
+  GstStructure *m;
+  char *ref;
+  int ids[] = { 0 };
+  const char *props = "processing-mode=blocking num-frames=1 interval=0 "
+                      "max-new-tokens=5 instruction=\"Who?\"";
+  char *fp16 = g_strconcat (props, " precision=fp16", NULL);
+  char *own = g_strconcat (props, " model-instance-id=own", NULL);
+
+  ibt_collector_init (&c1);
+  ibt_collector_init (&c2);
+  ibt_collector_init (&c3);
+  ibt_collector_init (&c4);
+  fail_unless_equals_int (ibt_n_shared_models (), 0);
+  h1 = ibt_harness (props, &c1, GST_VIDEO_FORMAT_RGB, W, H, FALSE);
+  fail_unless_equals_int (ibt_n_shared_models (), 1);
+  h2 = ibt_harness (props, &c2, GST_VIDEO_FORMAT_RGB, W, H, FALSE);
+  fail_unless_equals_int (ibt_n_shared_models (), 1);
+  h3 = ibt_harness (fp16, &c3, GST_VIDEO_FORMAT_RGB, W, H, FALSE);
+  fail_unless_equals_int (ibt_n_shared_models (), 2);
+  h4 = ibt_harness (own, &c4, GST_VIDEO_FORMAT_RGB, W, H, FALSE);
+  fail_unless_equals_int (ibt_n_shared_models (), 2);
+
+  /* both sharers answer, each on its own worker */
+  fail_unless_equals_int (gst_harness_push (h1,
+                              ibt_frame (GST_VIDEO_FORMAT_RGB, W, H, 0)),
+      GST_FLOW_OK);
+  fail_unless_equals_int (gst_harness_push (h2,
+                              ibt_frame (GST_VIDEO_FORMAT_RGB, W, H, 0)),
+      GST_FLOW_OK);
+  ref =
+      ibt_reference (dir, GST_VIDEO_FORMAT_RGB, W, H, ids, 1, "Who?", 5, NULL);
+  m = ibt_message (&c1, 0);
+  fail_unless_equals_string (gst_structure_get_string (m, "answer"), ref);
+  gst_structure_free (m);
+  m = ibt_message (&c2, 0);
+  fail_unless_equals_string (gst_structure_get_string (m, "answer"), ref);
+  gst_structure_free (m);
+  g_free (ref);
+
+  gst_harness_teardown (h1);
+  fail_unless_equals_int (ibt_n_shared_models (), 2);
+  gst_harness_teardown (h2);
+  fail_unless_equals_int (ibt_n_shared_models (), 1);
+  gst_harness_teardown (h3);
+  fail_unless_equals_int (ibt_n_shared_models (), 0);
+  gst_harness_teardown (h4);
+  ibt_collector_clear (&c1);
+  ibt_collector_clear (&c2);
+  ibt_collector_clear (&c3);
+  ibt_collector_clear (&c4);
+  g_free (fp16);
+  g_free (own);
+  g_free (dir);
+}
+
+GST_END_TEST;
+
 /* Async elements on one instance: one worker serves both, in order. */
 GST_START_TEST (test_shared_async)
 {
@@ -375,6 +441,7 @@ async_suite (void)
   tcase_add_test (tc, test_eos_timeout);
   tcase_add_test (tc, test_shared_instance);
   tcase_add_test (tc, test_shared_async);
+  tcase_add_test (tc, test_automatic_sharing);
   return s;
 }
 
