@@ -99,13 +99,35 @@ process_row (Ctx *c, float *scores, const gint32 *seq, int len)
   }
 }
 
+/* A NaN or infinite logit means non-finite weights (a damaged checkpoint)
+ * or an overflow in a narrow precision: an error, never a silent (empty or
+ * garbage) answer. Costs one pass over [n, vocab] floats per step. */
+static gboolean
+check_finite (const float *logits, gsize n, int vocab, const char *when,
+    GError **error)
+{
+  gsize i;
+
+  for (i = 0; i < n; i++) {
+    if (!isfinite (logits[i])) {
+      g_set_error (error, IB_GEN_ERROR, IB_GEN_ERROR_MODEL,
+          "the model's logits are not finite (%g for token %d %s): its "
+          "weights hold NaN or infinity, or a narrow precision overflowed",
+          (double) logits[i], (int) (i % (gsize) vocab), when);
+      return FALSE;
+    }
+  }
+  return TRUE;
+}
+
 static gboolean
 model_step (Ctx *c, const gint32 *tokens, int n, float *logits, GError **error)
 {
   GError *local = NULL;
 
   if (c->model->step (c->model->user, tokens, n, logits, &local))
-    return TRUE;
+    return check_finite (logits, (gsize) n * c->model->vocab, c->model->vocab,
+        "while decoding", error);
   if (local)
     g_propagate_error (error, local);
   else
@@ -473,6 +495,9 @@ ib_generate (const IbGenModel *model, const IbGenParams *p,
 
   if (c.vocab < 1)
     return invalid (error, "the model's vocabulary is empty");
+  if (!check_finite (first_logits, (gsize) c.vocab, c.vocab, "after the prompt",
+          error))
+    return FALSE;
   if (n_prompt >= c.max_length)
     return invalid (error, "the prompt is not shorter than max_length");
   if (p->num_beams < 1)

@@ -66,6 +66,59 @@ variant_of (JsonObject *o)
   return g_str_equal (v, "coarse") ? TOY_COARSE : TOY_FINE;
 }
 
+/* NaN weights used to give a silent (empty) answer: a non-finite logit,
+ * after the prompt or at any step, is an error that says so. */
+static IbGenModel toy_model_saved; /* the toy's own callbacks */
+
+static gboolean
+nan_step (gpointer user, const gint32 *tokens, int n_beams, float *logits,
+    GError **error)
+{
+  if (!toy_model_saved.step (user, tokens, n_beams, logits, error))
+    return FALSE;
+  logits[3] = NAN;
+  return TRUE;
+}
+
+static void
+test_non_finite (void)
+{
+  const gint32 prompt[] = { 40, 41, 3 };
+  float first[TOY_VOCAB];
+  GArray *out = g_array_new (FALSE, FALSE, sizeof (gint32));
+  IbGenModel model;
+  IbGenParams p;
+  GError *error = NULL;
+  ToyModel *toy;
+  int beams;
+
+  for (beams = 1; beams <= 3; beams += 2) {
+    ib_gen_params_init (&p);
+    p.num_beams = beams;
+    p.max_new_tokens = 4;
+    /* after the prompt */
+    toy = toy_model_new (TOY_FINE, prompt, 3, &model, first);
+    first[7] = INFINITY;
+    g_assert_false (
+        ib_generate (&model, &p, prompt, 3, first, out, NULL, &error));
+    g_assert_error (error, IB_GEN_ERROR, IB_GEN_ERROR_MODEL);
+    g_assert_nonnull (strstr (error->message, "not finite"));
+    g_clear_error (&error);
+    toy_model_free (toy);
+    /* at a decoding step */
+    toy = toy_model_new (TOY_FINE, prompt, 3, &model, first);
+    toy_model_saved = model;
+    model.step = nan_step;
+    g_assert_false (
+        ib_generate (&model, &p, prompt, 3, first, out, NULL, &error));
+    g_assert_error (error, IB_GEN_ERROR, IB_GEN_ERROR_MODEL);
+    g_assert_nonnull (strstr (error->message, "while decoding"));
+    g_clear_error (&error);
+    toy_model_free (toy);
+  }
+  g_array_unref (out);
+}
+
 /* ---------------------------------------------------------------------- */
 
 static void
@@ -761,6 +814,7 @@ main (int argc, char **argv)
   g_test_add_func ("/generate/sample-first", test_sample_first);
   g_test_add_func ("/generate/sample-reproducible", test_sample_reproducible);
   g_test_add_func ("/generate/errors", test_errors);
+  g_test_add_func ("/generate/non-finite", test_non_finite);
   g_test_add_func ("/generate/short-prompts", test_short_prompts);
   g_test_add_func ("/generate/rank", test_rank);
   g_test_add_func ("/generate/rank-loss", test_rank_loss);
