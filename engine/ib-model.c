@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* ib_model_load: a checkpoint directory to weights on the device. */
 #include "ib-model-private.h"
+#include "ib-file-private.h"
 
 #include <string.h>
 
@@ -17,13 +18,14 @@ load_tokenizer (const char *dir, const char *sub, GError **error)
 {
   char *path = g_build_filename (dir, sub ? sub : "", "tokenizer.json", NULL);
   IbTokenizer *tok = NULL;
+  int exists = ib_file_probe (path, error);
 
-  if (!g_file_test (path, G_FILE_TEST_EXISTS))
+  if (exists == 0)
     g_set_error (error, IB_ERROR, IB_ERROR_IO,
         "%s: missing; a model directory needs the LLM tokenizer (tokenizer."
         "json) and the Q-Former tokenizer (qformer_tokenizer/tokenizer.json)",
         path);
-  else
+  else if (exists > 0)
     tok = ib_tokenizer_new_from_file (path, error);
   g_free (path);
   return tok;

@@ -2,6 +2,7 @@
 /* generation_config.json, with GenerationConfig's defaults. */
 #include "ib-config-private.h"
 #include "ib-error.h"
+#include "ib-limits.h"
 
 #include <string.h>
 
@@ -53,17 +54,24 @@ ib_config_load_generation (IbGenerationConfig *gen, const IbTextConfig *text,
       ib_json_reader_token_ids (&r, "eos_token_id", text->eos_token_ids,
           text->n_eos_token_ids, gen->eos_token_ids, IB_MAX_EOS_IDS);
   gen->max_length = ib_json_reader_int (&r, "max_length", 20, 0);
-  gen->max_new_tokens = ib_json_reader_int (&r, "max_new_tokens", -1, 0);
-  gen->min_length = ib_json_reader_int (&r, "min_length", 0, 0);
-  gen->num_beams = ib_json_reader_int (&r, "num_beams", 1, 1);
+  gen->max_new_tokens =
+      ib_json_reader_int_max (&r, "max_new_tokens", -1, 0, IB_MAX_NEW_TOKENS);
+  gen->min_length =
+      ib_json_reader_int_max (&r, "min_length", 0, 0, IB_MAX_NEW_TOKENS);
+  gen->num_beams =
+      ib_json_reader_int_max (&r, "num_beams", 1, 1, IB_MAX_NUM_BEAMS);
   gen->do_sample = ib_json_reader_bool (&r, "do_sample", FALSE);
-  gen->temperature = ib_json_reader_double (&r, "temperature", 1.0, 0.0);
+  gen->temperature = ib_json_reader_double_max (&r, "temperature", 1.0, 0.0,
+      IB_MAX_TEMPERATURE);
   gen->top_k = ib_json_reader_int (&r, "top_k", 50, 0);
-  gen->top_p = ib_json_reader_double (&r, "top_p", 1.0, 0.0);
-  gen->repetition_penalty =
-      ib_json_reader_double (&r, "repetition_penalty", 1.0, 0.0);
-  gen->length_penalty =
-      ib_json_reader_double (&r, "length_penalty", 1.0, -G_MAXDOUBLE);
+  gen->top_p = ib_json_reader_double_max (&r, "top_p", 1.0, 0.0, 1.0);
+  gen->repetition_penalty = ib_json_reader_double_max (&r, "repetition_penalty",
+      1.0, 0.0, IB_MAX_PENALTY);
+  gen->length_penalty = ib_json_reader_double_max (&r, "length_penalty", 1.0,
+      -G_MAXDOUBLE, IB_MAX_PENALTY);
+  if (!r.failed && gen->length_penalty < -IB_MAX_PENALTY)
+    ib_json_reader_fail (&r, IB_ERROR_FORMAT, "length_penalty",
+        "is %g, below the limit of %g", gen->length_penalty, -IB_MAX_PENALTY);
   gen->no_repeat_ngram_size =
       ib_json_reader_int (&r, "no_repeat_ngram_size", 0, 0);
   gen->early_stopping = read_early_stopping (&r);

@@ -5,6 +5,12 @@
 
 #include <string.h>
 
+#define L IB_CONFIG_MAX_LAYERS
+#define W IB_CONFIG_MAX_WIDTH
+#define H IB_CONFIG_MAX_HEADS
+#define V IB_CONFIG_MAX_VOCAB
+#define P IB_CONFIG_MAX_POSITIONS
+
 static void
 parse_llama (IbTextConfig *t, IbJsonReader *r)
 {
@@ -13,20 +19,22 @@ parse_llama (IbTextConfig *t, IbJsonReader *r)
   const char *rope_type = "default";
 
   t->arch = IB_TEXT_ARCH_LLAMA;
-  t->vocab_size = ib_json_reader_int (r, "vocab_size", 32000, 1);
-  t->hidden_dim = ib_json_reader_int (r, "hidden_size", 4096, 1);
-  t->intermediate_dim = ib_json_reader_int (r, "intermediate_size", 11008, 1);
-  t->n_layers = ib_json_reader_int (r, "num_hidden_layers", 32, 1);
+  t->vocab_size = ib_json_reader_int_max (r, "vocab_size", 32000, 1, V);
+  t->hidden_dim = ib_json_reader_int_max (r, "hidden_size", 4096, 1, W);
+  t->intermediate_dim =
+      ib_json_reader_int_max (r, "intermediate_size", 11008, 1, W);
+  t->n_layers = ib_json_reader_int_max (r, "num_hidden_layers", 32, 1, L);
   t->n_decoder_layers = 0;
-  t->n_heads = ib_json_reader_int (r, "num_attention_heads", 32, 1);
+  t->n_heads = ib_json_reader_int_max (r, "num_attention_heads", 32, 1, H);
   /* null or absent: derived, as in LlamaConfig.__post_init__ */
-  t->n_kv_heads = ib_json_reader_int (r, "num_key_value_heads", t->n_heads, 1);
-  t->head_dim = ib_json_reader_int (r, "head_dim",
-      t->n_heads > 0 ? t->hidden_dim / t->n_heads : 1, 1);
+  t->n_kv_heads =
+      ib_json_reader_int_max (r, "num_key_value_heads", t->n_heads, 1, H);
+  t->head_dim = ib_json_reader_int_max (r, "head_dim",
+      t->n_heads > 0 ? MAX (t->hidden_dim / t->n_heads, 1) : 1, 1, W);
   ib_config_read_activation (r, "hidden_act", "silu", &t->act);
   t->gated_ffn = TRUE;
   t->max_position_embeddings =
-      ib_json_reader_int (r, "max_position_embeddings", 2048, 1);
+      ib_json_reader_int_max (r, "max_position_embeddings", 2048, 1, P);
   t->norm_eps = ib_json_reader_double (r, "rms_norm_eps", 1e-6, 0.0);
   t->attention_bias = ib_json_reader_bool (r, "attention_bias", FALSE);
   t->mlp_bias = ib_json_reader_bool (r, "mlp_bias", FALSE);
@@ -92,19 +100,19 @@ parse_t5 (IbTextConfig *t, IbJsonReader *r)
   gboolean gated;
 
   t->arch = IB_TEXT_ARCH_T5;
-  t->vocab_size = ib_json_reader_int (r, "vocab_size", 32128, 1);
-  t->hidden_dim = ib_json_reader_int (r, "d_model", 512, 1);
-  t->head_dim = ib_json_reader_int (r, "d_kv", 64, 1);
-  t->intermediate_dim = ib_json_reader_int (r, "d_ff", 2048, 1);
-  t->n_layers = ib_json_reader_int (r, "num_layers", 6, 1);
+  t->vocab_size = ib_json_reader_int_max (r, "vocab_size", 32128, 1, V);
+  t->hidden_dim = ib_json_reader_int_max (r, "d_model", 512, 1, W);
+  t->head_dim = ib_json_reader_int_max (r, "d_kv", 64, 1, W);
+  t->intermediate_dim = ib_json_reader_int_max (r, "d_ff", 2048, 1, W);
+  t->n_layers = ib_json_reader_int_max (r, "num_layers", 6, 1, L);
   t->n_decoder_layers =
-      ib_json_reader_int (r, "num_decoder_layers", t->n_layers, 1);
-  t->n_heads = ib_json_reader_int (r, "num_heads", 8, 1);
+      ib_json_reader_int_max (r, "num_decoder_layers", t->n_layers, 1, L);
+  t->n_heads = ib_json_reader_int_max (r, "num_heads", 8, 1, H);
   t->n_kv_heads = t->n_heads;
   t->relative_attention_num_buckets =
-      ib_json_reader_int (r, "relative_attention_num_buckets", 32, 1);
+      ib_json_reader_int_max (r, "relative_attention_num_buckets", 32, 1, P);
   t->relative_attention_max_distance =
-      ib_json_reader_int (r, "relative_attention_max_distance", 128, 1);
+      ib_json_reader_int_max (r, "relative_attention_max_distance", 128, 1, P);
   t->norm_eps = ib_json_reader_double (r, "layer_norm_epsilon", 1e-6, 0.0);
   t->max_position_embeddings = 0;
   t->rope_theta = 0.0;

@@ -5,6 +5,12 @@
 
 #include <string.h>
 
+#define L IB_CONFIG_MAX_LAYERS
+#define W IB_CONFIG_MAX_WIDTH
+#define H IB_CONFIG_MAX_HEADS
+#define V IB_CONFIG_MAX_VOCAB
+#define P IB_CONFIG_MAX_POSITIONS
+
 static const struct
 {
   const char *name;
@@ -84,15 +90,16 @@ read_square (IbJsonReader *r, const char *key, gint def)
   gint64 h, w;
 
   if (r->failed || node == NULL || !JSON_NODE_HOLDS_ARRAY (node))
-    return ib_json_reader_int (r, key, def, 1);
+    return ib_json_reader_int_max (r, key, def, 1, IB_CONFIG_MAX_IMAGE);
   a = json_node_get_array (node);
   if (json_array_get_length (a) != 2 ||
       !JSON_NODE_HOLDS_VALUE (json_array_get_element (a, 0)) ||
       !JSON_NODE_HOLDS_VALUE (json_array_get_element (a, 1)) ||
       (h = json_array_get_int_element (a, 0)) < 1 ||
-      (w = json_array_get_int_element (a, 1)) < 1 || h > G_MAXINT) {
+      (w = json_array_get_int_element (a, 1)) < 1 || h > IB_CONFIG_MAX_IMAGE) {
     ib_json_reader_fail (r, IB_ERROR_FORMAT, key,
-        "must be a positive integer or [height, width]");
+        "must be a positive integer or [height, width], at most %d",
+        IB_CONFIG_MAX_IMAGE);
     return def;
   }
   if (h != w) {
@@ -121,10 +128,11 @@ parse_vision (IbVisionConfig *v, const char *file, JsonObject *obj,
   IbJsonReader r;
 
   ib_json_reader_init (&r, file, "vision_config.", obj, error);
-  v->hidden_dim = ib_json_reader_int (&r, "hidden_size", 1408, 1);
-  v->n_layers = ib_json_reader_int (&r, "num_hidden_layers", 39, 1);
-  v->n_heads = ib_json_reader_int (&r, "num_attention_heads", 16, 1);
-  v->intermediate_dim = ib_json_reader_int (&r, "intermediate_size", 6144, 1);
+  v->hidden_dim = ib_json_reader_int_max (&r, "hidden_size", 1408, 1, W);
+  v->n_layers = ib_json_reader_int_max (&r, "num_hidden_layers", 39, 1, L);
+  v->n_heads = ib_json_reader_int_max (&r, "num_attention_heads", 16, 1, H);
+  v->intermediate_dim =
+      ib_json_reader_int_max (&r, "intermediate_size", 6144, 1, W);
   v->image_size = read_square (&r, "image_size", 224);
   v->patch_size = read_square (&r, "patch_size", 14);
   v->layer_norm_eps = ib_json_reader_double (&r, "layer_norm_eps", 1e-6, 0.0);
@@ -145,19 +153,20 @@ parse_qformer (IbQFormerConfig *q, const IbVisionConfig *v, const char *file,
   IbJsonReader r;
 
   ib_json_reader_init (&r, file, "qformer_config.", obj, error);
-  q->vocab_size = ib_json_reader_int (&r, "vocab_size", 30522, 1);
-  q->hidden_dim = ib_json_reader_int (&r, "hidden_size", 768, 1);
-  q->n_layers = ib_json_reader_int (&r, "num_hidden_layers", 12, 1);
-  q->n_heads = ib_json_reader_int (&r, "num_attention_heads", 12, 1);
-  q->intermediate_dim = ib_json_reader_int (&r, "intermediate_size", 3072, 1);
+  q->vocab_size = ib_json_reader_int_max (&r, "vocab_size", 30522, 1, V);
+  q->hidden_dim = ib_json_reader_int_max (&r, "hidden_size", 768, 1, W);
+  q->n_layers = ib_json_reader_int_max (&r, "num_hidden_layers", 12, 1, L);
+  q->n_heads = ib_json_reader_int_max (&r, "num_attention_heads", 12, 1, H);
+  q->intermediate_dim =
+      ib_json_reader_int_max (&r, "intermediate_size", 3072, 1, W);
   q->layer_norm_eps = ib_json_reader_double (&r, "layer_norm_eps", 1e-12, 0.0);
   q->max_position_embeddings =
-      ib_json_reader_int (&r, "max_position_embeddings", 512, 1);
+      ib_json_reader_int_max (&r, "max_position_embeddings", 512, 1, P);
   q->cross_attention_frequency =
       ib_json_reader_int (&r, "cross_attention_frequency", 2, 1);
   /* read for its type only: InstructBlipConfig overwrites it with the
    * vision hidden size */
-  (void) ib_json_reader_int (&r, "encoder_hidden_size", 1408, 1);
+  (void) ib_json_reader_int_max (&r, "encoder_hidden_size", 1408, 1, W);
   q->encoder_hidden_dim = v->hidden_dim;
   ib_config_read_activation (&r, "hidden_act", "gelu", &q->act);
   q->pad_token_id = ib_json_reader_token_id (&r, "pad_token_id", 0);
@@ -195,7 +204,8 @@ parse_top (IbModelConfig *cfg, const char *file, JsonObject *obj,
     return FALSE;
   }
 
-  cfg->n_query_tokens = ib_json_reader_int (&r, "num_query_tokens", 32, 1);
+  cfg->n_query_tokens = ib_json_reader_int_max (&r, "num_query_tokens", 32, 1,
+      IB_CONFIG_MAX_QUERIES);
   /* transformers also accepts the attribute_map names */
   image_key = ib_json_reader_has (&r, "image_token_index") ||
           !ib_json_reader_has (&r, "image_token_id") ?
@@ -224,6 +234,60 @@ parse_top (IbModelConfig *cfg, const char *file, JsonObject *obj,
       ib_config_parse_text (&cfg->text, file, text, error);
 }
 
+/* Token id @id (-1: none) of @key in @file must lie in the vocabulary of
+ * @vocab_key (@vocab ids): the model would read beyond its embedding. */
+static gboolean
+check_id (const char *file, const char *key, gint id, gint vocab,
+    const char *vocab_key, GError **error)
+{
+  if (id < vocab)
+    return TRUE;
+  g_set_error (error, IB_ERROR, IB_ERROR_FORMAT,
+      "%s: %s is %d, outside the vocabulary (%s is %d: ids 0 .. %d)", file, key,
+      id, vocab_key, vocab, vocab - 1);
+  return FALSE;
+}
+
+/* The special token ids of config.json (@path) and
+ * generation_config.json (@gen_path) against the vocabularies. */
+static gboolean
+check_token_ids (const IbModelConfig *cfg, const char *path,
+    const char *gen_path, GError **error)
+{
+  const IbTextConfig *t = &cfg->text;
+  const IbGenerationConfig *g = &cfg->generation;
+  const char *v = "text_config.vocab_size";
+  guint i;
+
+  if (!check_id (path, "qformer_config.pad_token_id", cfg->qformer.pad_token_id,
+          cfg->qformer.vocab_size, "qformer_config.vocab_size", error) ||
+      !check_id (path, "text_config.bos_token_id", t->bos_token_id,
+          t->vocab_size, v, error) ||
+      !check_id (path, "text_config.pad_token_id", t->pad_token_id,
+          t->vocab_size, v, error) ||
+      !check_id (path, "text_config.decoder_start_token_id",
+          t->decoder_start_token_id, t->vocab_size, v, error))
+    return FALSE;
+  for (i = 0; i < t->n_eos_token_ids; i++)
+    if (!check_id (path, "text_config.eos_token_id", t->eos_token_ids[i],
+            t->vocab_size, v, error))
+      return FALSE;
+  if (!g->present)
+    return TRUE;
+  if (!check_id (gen_path, "bos_token_id", g->bos_token_id, t->vocab_size, v,
+          error) ||
+      !check_id (gen_path, "pad_token_id", g->pad_token_id, t->vocab_size, v,
+          error) ||
+      !check_id (gen_path, "decoder_start_token_id", g->decoder_start_token_id,
+          t->vocab_size, v, error))
+    return FALSE;
+  for (i = 0; i < g->n_eos_token_ids; i++)
+    if (!check_id (gen_path, "eos_token_id", g->eos_token_ids[i], t->vocab_size,
+            v, error))
+      return FALSE;
+  return TRUE;
+}
+
 IbModelConfig *
 ib_model_config_load (const char *model_dir, GError **error)
 {
@@ -249,7 +313,8 @@ ib_model_config_load (const char *model_dir, GError **error)
   if (!parse_top (cfg, path, json_node_get_object (root), error))
     goto out;
   if (!ib_config_load_generation (&cfg->generation, &cfg->text, gen_path,
-          error))
+          error) ||
+      !check_token_ids (cfg, path, gen_path, error))
     goto out;
   if (!ib_config_load_image_processor (&cfg->image_processor, image_path, NULL,
           cfg->vision.image_size, error))

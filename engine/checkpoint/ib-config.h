@@ -27,6 +27,21 @@ G_BEGIN_DECLS
 
 #define IB_MAX_EOS_IDS 8
 
+/* Limits on the sizes a config.json may give, far above any released
+ * model's (ViT-g: 39 layers, 1408 wide; Vicuna-13B: 40 layers, 5120 wide,
+ * 32001 tokens); a larger value is IB_ERROR_FORMAT before anything is
+ * allocated, and ib_checkpoint_validate() checks the layer counts against
+ * the layers the weights hold. */
+#define IB_CONFIG_MAX_LAYERS 1024 /* num_hidden_layers, num_layers, ... */
+#define IB_CONFIG_MAX_WIDTH 131072 /* hidden, intermediate, head sizes */
+#define IB_CONFIG_MAX_HEADS 1024 /* attention heads */
+#define IB_CONFIG_MAX_VOCAB 4194304 /* vocab_size */
+#define IB_CONFIG_MAX_POSITIONS \
+  1048576 /* max_position_embeddings, T5
+                                         * relative distances and buckets */
+#define IB_CONFIG_MAX_IMAGE 16384 /* vision image_size, pixels per side */
+#define IB_CONFIG_MAX_QUERIES 4096 /* num_query_tokens */
+
 typedef enum
 {
   IB_MODEL_INSTRUCTBLIP, /* "instructblip" */

@@ -6,9 +6,34 @@
 
 G_BEGIN_DECLS
 
-/* Parses the JSON file @path, whose root must be an object. A missing file
- * is IB_ERROR_IO, unless @optional: then NULL is returned without error.
- * Invalid JSON is IB_ERROR_FORMAT. Returns (transfer full) the root node. */
+/*
+ * Every JSON text the engine reads goes through ib_json_parse(): json-glib
+ * parses recursively, so a file nested 100 000 deep would overflow the
+ * stack of the host application. A pre-scan refuses more than
+ * IB_JSON_MAX_DEPTH levels of arrays and objects first (real model files
+ * nest at most 8 deep).
+ *
+ * Size limits per kind of file, in bytes (real files are far smaller):
+ * config.json, generation_config.json, preprocessor configs and the
+ * safetensors index up to IB_JSON_MAX_CONFIG_BYTES; tokenizer.json up to
+ * IB_JSON_MAX_TOKENIZER_BYTES (those of released models are up to ~35 MB);
+ * a safetensors header up to 100 MB, the format's own limit
+ * (ib-safetensors.c).
+ */
+#define IB_JSON_MAX_DEPTH 64
+#define IB_JSON_MAX_CONFIG_BYTES (16u << 20)
+#define IB_JSON_MAX_TOKENIZER_BYTES (256u << 20)
+
+/* Parses @len bytes of JSON text. Returns (transfer full) the root node, or
+ * NULL with IB_ERROR_FORMAT and a bare message that callers prefix with
+ * the file ("it is empty", "nested more than 64 levels deep (at byte N)",
+ * or json-glib's syntax error). */
+JsonNode *ib_json_parse (const char *data, gsize len, GError **error);
+
+/* Parses the JSON file @path (at most IB_JSON_MAX_CONFIG_BYTES), whose root
+ * must be an object. A missing file is IB_ERROR_IO, unless @optional: then
+ * NULL is returned without error. Invalid JSON is IB_ERROR_FORMAT. Returns
+ * (transfer full) the root node. */
 JsonNode *ib_json_load_object_file (const char *path, gboolean optional,
     GError **error);
 
@@ -44,6 +69,10 @@ gboolean ib_json_reader_has (IbJsonReader *r, const char *key);
 /* An integer >= @min (integral doubles are accepted). */
 gint ib_json_reader_int (IbJsonReader *r, const char *key, gint def, gint min);
 
+/* The same, and at most @max: "<key> is N, above the limit of @max". */
+gint ib_json_reader_int_max (IbJsonReader *r, const char *key, gint def,
+    gint min, gint max);
+
 /* A token id: an integer >= -1; null gives -1, absent gives @def. */
 gint ib_json_reader_token_id (IbJsonReader *r, const char *key, gint def);
 
@@ -55,6 +84,10 @@ guint ib_json_reader_token_ids (IbJsonReader *r, const char *key,
 /* A finite number > @min_exclusive. */
 gdouble ib_json_reader_double (IbJsonReader *r, const char *key, gdouble def,
     gdouble min_exclusive);
+
+/* The same, and at most @max. */
+gdouble ib_json_reader_double_max (IbJsonReader *r, const char *key,
+    gdouble def, gdouble min_exclusive, gdouble max);
 
 gboolean ib_json_reader_bool (IbJsonReader *r, const char *key, gboolean def);
 

@@ -2,34 +2,66 @@
 /* Typed reads of JSON config members with errors naming file and field. */
 #include "ib-json-private.h"
 #include "ib-error.h"
+#include "ib-file-private.h"
 
 #include <math.h>
 
+/* The nesting depth of @data stays within IB_JSON_MAX_DEPTH (strings and
+ * their escapes skipped), else an error naming the byte offset. */
+static gboolean
+check_depth (const char *data, gsize len, GError **error)
+{
+  gboolean in_string = FALSE;
+  guint depth = 0;
+  gsize i;
+
+  for (i = 0; i < len; i++) {
+    char c = data[i];
+
+    if (in_string) {
+      if (c == '\\')
+        i++;
+      else if (c == '"')
+        in_string = FALSE;
+    } else if (c == '"') {
+      in_string = TRUE;
+    } else if (c == '{' || c == '[') {
+      if (++depth > IB_JSON_MAX_DEPTH) {
+        g_set_error (error, IB_ERROR, IB_ERROR_FORMAT,
+            "nested more than %u levels deep (at byte %" G_GSIZE_FORMAT ")",
+            IB_JSON_MAX_DEPTH, i);
+        return FALSE;
+      }
+    } else if ((c == '}' || c == ']') && depth > 0) {
+      depth--;
+    }
+  }
+  return TRUE;
+}
+
 JsonNode *
-ib_json_load_object_file (const char *path, gboolean optional, GError **error)
+ib_json_parse (const char *data, gsize len, GError **error)
 {
   JsonParser *parser = NULL;
   JsonNode *root = NULL;
   GError *local = NULL;
-  gchar *contents = NULL;
-  gsize length = 0;
+  gsize i;
 
-  if (!g_file_get_contents (path, &contents, &length, &local)) {
-    if (optional && g_error_matches (local, G_FILE_ERROR, G_FILE_ERROR_NOENT))
-      goto out;
-    g_set_error (error, IB_ERROR, IB_ERROR_IO, "%s: cannot read: %s", path,
-        local->message);
+  for (i = 0; i < len && g_ascii_isspace (data[i]); i++)
+    ;
+  if (i == len) {
+    g_set_error (error, IB_ERROR, IB_ERROR_FORMAT, "it is empty");
     goto out;
   }
+  if (len > G_MAXSSIZE || !check_depth (data, len, error))
+    goto out;
   parser = json_parser_new_immutable ();
-  if (!json_parser_load_from_data (parser, contents, (gssize) length, &local)) {
-    g_set_error (error, IB_ERROR, IB_ERROR_FORMAT, "%s: invalid JSON: %s", path,
-        local->message);
+  if (!json_parser_load_from_data (parser, data, (gssize) len, &local)) {
+    g_set_error_literal (error, IB_ERROR, IB_ERROR_FORMAT, local->message);
     goto out;
   }
-  if (!JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser))) {
-    g_set_error (error, IB_ERROR, IB_ERROR_FORMAT,
-        "%s: invalid JSON: the top level is not an object", path);
+  if (json_parser_get_root (parser) == NULL) {
+    g_set_error (error, IB_ERROR, IB_ERROR_FORMAT, "it holds no value");
     goto out;
   }
   root = json_node_ref (json_parser_get_root (parser));
@@ -37,6 +69,38 @@ ib_json_load_object_file (const char *path, gboolean optional, GError **error)
 out:
   g_clear_error (&local);
   g_clear_object (&parser);
+  return root;
+}
+
+JsonNode *
+ib_json_load_object_file (const char *path, gboolean optional, GError **error)
+{
+  JsonNode *root = NULL;
+  GError *local = NULL;
+  gchar *contents = NULL;
+  gsize length = 0;
+  gboolean missing;
+
+  if (!ib_file_read (path, IB_JSON_MAX_CONFIG_BYTES, &contents, &length,
+          &missing, &local)) {
+    if (!(optional && missing))
+      g_propagate_error (error, g_steal_pointer (&local));
+    goto out;
+  }
+  root = ib_json_parse (contents, length, &local);
+  if (root == NULL) {
+    g_set_error (error, IB_ERROR, IB_ERROR_FORMAT, "%s: invalid JSON: %s", path,
+        local->message);
+    goto out;
+  }
+  if (!JSON_NODE_HOLDS_OBJECT (root)) {
+    g_set_error (error, IB_ERROR, IB_ERROR_FORMAT,
+        "%s: invalid JSON: the top level is not an object", path);
+    g_clear_pointer (&root, json_node_unref);
+  }
+
+out:
+  g_clear_error (&local);
   g_free (contents);
   return root;
 }
@@ -142,6 +206,19 @@ ib_json_reader_int (IbJsonReader *r, const char *key, gint def, gint min)
 }
 
 gint
+ib_json_reader_int_max (IbJsonReader *r, const char *key, gint def, gint min,
+    gint max)
+{
+  gint v = ib_json_reader_int (r, key, def, min);
+
+  if (r->failed || v <= max || ib_json_reader_node (r, key) == NULL)
+    return v;
+  ib_json_reader_fail (r, IB_ERROR_FORMAT, key, "is %d, above the limit of %d",
+      v, max);
+  return def;
+}
+
+gint
 ib_json_reader_token_id (IbJsonReader *r, const char *key, gint def)
 {
   JsonNode *node;
@@ -229,6 +306,19 @@ ib_json_reader_double (IbJsonReader *r, const char *key, gdouble def,
     return def;
   }
   return v;
+}
+
+gdouble
+ib_json_reader_double_max (IbJsonReader *r, const char *key, gdouble def,
+    gdouble min_exclusive, gdouble max)
+{
+  gdouble v = ib_json_reader_double (r, key, def, min_exclusive);
+
+  if (r->failed || v <= max || ib_json_reader_node (r, key) == NULL)
+    return v;
+  ib_json_reader_fail (r, IB_ERROR_FORMAT, key, "is %g, above the limit of %g",
+      v, max);
+  return def;
 }
 
 gboolean

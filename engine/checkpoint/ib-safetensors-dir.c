@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The weights of a model directory: model.safetensors, or an index and its shards. */
 #include "ib-safetensors-private.h"
+#include "ib-file-private.h"
 #include "ib-json-private.h"
 #include "ib-error.h"
 
@@ -133,11 +134,14 @@ open_index (const char *model_dir, const char *index_path, GError **error)
   for (l = files; l != NULL; l = l->next) {
     g_free (path);
     path = g_build_filename (model_dir, (const char *) l->data, NULL);
-    if (!g_file_test (path, G_FILE_TEST_EXISTS)) {
-      g_set_error (error, IB_ERROR, IB_ERROR_IO,
-          "%s does not exist (%s maps tensor %s to it)", path, index_path,
-          (const char *) g_hash_table_lookup (shards, l->data));
-      goto out;
+    switch (ib_file_probe (path, error)) {
+      case 0:
+        g_set_error (error, IB_ERROR, IB_ERROR_IO,
+            "%s does not exist (%s maps tensor %s to it)", path, index_path,
+            (const char *) g_hash_table_lookup (shards, l->data));
+        goto out;
+      case -1:
+        goto out;
     }
     if (!ib_safetensors_add_file (st, path, error))
       goto out;
@@ -162,6 +166,7 @@ ib_safetensors_open_dir (const char *model_dir, GError **error)
 {
   IbSafetensors *st = NULL;
   gchar *index = NULL, *single = NULL, *bin = NULL, *bin_index = NULL;
+  int has_index, has_single = 0;
 
   g_return_val_if_fail (model_dir != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
@@ -171,9 +176,13 @@ ib_safetensors_open_dir (const char *model_dir, GError **error)
   bin = g_build_filename (model_dir, "pytorch_model.bin", NULL);
   bin_index =
       g_build_filename (model_dir, "pytorch_model.bin.index.json", NULL);
-  if (g_file_test (index, G_FILE_TEST_EXISTS)) {
+  /* "cannot read" (permissions, a symlink loop) is not "missing" */
+  if ((has_index = ib_file_probe (index, error)) < 0 ||
+      (!has_index && (has_single = ib_file_probe (single, error)) < 0)) {
+    /* error set */
+  } else if (has_index) {
     st = open_index (model_dir, index, error);
-  } else if (g_file_test (single, G_FILE_TEST_EXISTS)) {
+  } else if (has_single) {
     st = ib_safetensors_open_file (single, error);
   } else if (!g_file_test (model_dir, G_FILE_TEST_IS_DIR)) {
     g_set_error (error, IB_ERROR, IB_ERROR_IO, "%s: no such model directory",

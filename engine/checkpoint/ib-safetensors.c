@@ -2,6 +2,7 @@
 /* One .safetensors file: map it, parse the header, check every tensor's bytes. */
 #include "ib-safetensors-private.h"
 #include "ib-error.h"
+#include "ib-json-private.h"
 
 #include <json-glib/json-glib.h>
 #include <string.h>
@@ -374,7 +375,7 @@ gboolean
 ib_safetensors_add_file (IbSafetensors *st, const char *path, GError **error)
 {
   GMappedFile *map = NULL;
-  JsonParser *parser = NULL;
+  JsonNode *root_node = NULL;
   GArray *entries = NULL;
   GList *members = NULL, *l;
   GError *local = NULL;
@@ -391,19 +392,19 @@ ib_safetensors_add_file (IbSafetensors *st, const char *path, GError **error)
   data = header + header_len;
   data_len = g_mapped_file_get_length (map) - 8 - header_len;
 
-  parser = json_parser_new_immutable ();
-  if (!json_parser_load_from_data (parser, (const gchar *) header,
-          (gssize) header_len, &local)) {
+  /* depth-checked before json-glib's recursive parse */
+  root_node = ib_json_parse ((const gchar *) header, header_len, &local);
+  if (root_node == NULL) {
     g_set_error (error, IB_ERROR, IB_ERROR_FORMAT,
         "%s: the header is not valid JSON: %s", path, local->message);
     goto out;
   }
-  if (!JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser))) {
+  if (!JSON_NODE_HOLDS_OBJECT (root_node)) {
     g_set_error (error, IB_ERROR, IB_ERROR_FORMAT,
         "%s: the header is not a JSON object", path);
     goto out;
   }
-  root = json_node_get_object (json_parser_get_root (parser));
+  root = json_node_get_object (root_node);
 
   g_ptr_array_add (st->files, g_strdup (path));
   g_ptr_array_add (st->maps, g_steal_pointer (&map));
@@ -456,7 +457,8 @@ out:
   }
   g_list_free (members);
   g_clear_error (&local);
-  g_clear_object (&parser);
+  if (root_node)
+    json_node_unref (root_node);
   if (map)
     g_mapped_file_unref (map);
   return ok;

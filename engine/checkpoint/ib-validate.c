@@ -113,6 +113,68 @@ check_one (const IbExpectedTensor *e, const IbSafetensors *st,
   return check_dtype (t, error) && check_shape (e, t, error);
 }
 
+/* A stack of numbered layers: tensors "<prefix><index>.…". */
+typedef struct
+{
+  const char *prefix;
+  const char *key; /* the config field giving the count */
+  gint n_config;
+  guint64 n_present; /* highest index + 1 in the weights */
+} Stack;
+
+/* The config's layer counts must not exceed the layers the weights hold;
+ * checked before the expected-tensor list is built, whose length follows
+ * the counts. */
+static gboolean
+check_layer_counts (const IbModelConfig *config, const IbSafetensors *st,
+    GError **error)
+{
+  const IbTextConfig *t = &config->text;
+  gboolean t5 = t->arch == IB_TEXT_ARCH_T5;
+  Stack stacks[] = {
+    { "vision_model.encoder.layers.", "vision_config.num_hidden_layers",
+        config->vision.n_layers, 0 },
+    { "qformer.encoder.layer.", "qformer_config.num_hidden_layers",
+        config->qformer.n_layers, 0 },
+    { t5 ? "language_model.encoder.block." : "language_model.model.layers.",
+        t5 ? "text_config.num_layers" : "text_config.num_hidden_layers",
+        t->n_layers, 0 },
+    { "language_model.decoder.block.", "text_config.num_decoder_layers",
+        t5 ? t->n_decoder_layers : 0, 0 },
+  };
+  guint i, k;
+
+  for (i = 0; i < ib_safetensors_get_n_tensors (st); i++) {
+    const char *name = ib_safetensors_get_nth (st, i)->name;
+
+    for (k = 0; k < G_N_ELEMENTS (stacks); k++) {
+      const char *rest;
+      gchar *end = NULL;
+      guint64 index;
+
+      if (!g_str_has_prefix (name, stacks[k].prefix))
+        continue;
+      rest = name + strlen (stacks[k].prefix);
+      if (!g_ascii_isdigit (*rest))
+        continue;
+      index = g_ascii_strtoull (rest, &end, 10);
+      if (*end == '.' && index < G_MAXUINT32)
+        stacks[k].n_present = MAX (stacks[k].n_present, index + 1);
+    }
+  }
+  for (k = 0; k < G_N_ELEMENTS (stacks); k++) {
+    if ((guint64) stacks[k].n_config <= stacks[k].n_present)
+      continue;
+    g_set_error (error, IB_ERROR, IB_ERROR_FORMAT,
+        "config.json: %s is %d, but %s holds %" G_GUINT64_FORMAT
+        " such layers (%sN.*)",
+        stacks[k].key, stacks[k].n_config, ib_safetensors_get_source (st),
+        stacks[k].n_present, stacks[k].prefix);
+    return FALSE;
+  }
+  return TRUE;
+}
+
 gboolean
 ib_checkpoint_validate (const IbModelConfig *config, const IbSafetensors *st,
     GError **error)
@@ -126,6 +188,8 @@ ib_checkpoint_validate (const IbModelConfig *config, const IbSafetensors *st,
   g_return_val_if_fail (st != NULL, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
+  if (!check_layer_counts (config, st, error))
+    return FALSE;
   expected = ib_expected_tensors (config);
   known = g_hash_table_new (g_str_hash, g_str_equal);
   for (i = 0; ok && i < expected->len; i++) {

@@ -43,6 +43,7 @@
 #include <glib.h>
 
 #include "ib-error.h"
+#include "ib-limits.h"
 #include "image.h"
 
 G_BEGIN_DECLS

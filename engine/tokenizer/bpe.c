@@ -299,7 +299,7 @@ bad:
 }
 
 IbModel *
-ib_bpe_new (JsonObject *obj, GError **error)
+ib_bpe_new (JsonObject *obj, gsize n_added, GError **error)
 {
   Bpe *b = g_new0 (Bpe, 1);
   JsonNode *vnode = json_object_get_member (obj, "vocab");
@@ -340,12 +340,15 @@ ib_bpe_new (JsonObject *obj, GError **error)
   for (l = members; l; l = l->next) {
     JsonNode *idn = json_object_get_member (vocab, l->data);
     gint64 id;
-    if (!JSON_NODE_HOLDS_VALUE (idn) || (id = json_node_get_int (idn)) < 0 ||
-        id > G_MAXINT32) {
+    if (!JSON_NODE_HOLDS_VALUE (idn)) {
       g_set_error (error, IB_TOKENIZER_ERROR, IB_TOKENIZER_ERROR_FORMAT,
           "BPE vocab entry '%s' has no valid id", (char *) l->data);
       goto out;
     }
+    id = json_node_get_int (idn);
+    if (!ib_vocab_check_id ("BPE", l->data, id, json_object_get_size (vocab),
+            n_added, error))
+      goto out;
     ib_vocab_add (&b->parent.vocab, l->data, (gint32) id);
   }
   b->parent.vocab_size = g_hash_table_size (b->parent.vocab.to_id);

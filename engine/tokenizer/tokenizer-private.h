@@ -44,6 +44,12 @@ void ib_vocab_init (IbVocab *v);
 void ib_vocab_clear (IbVocab *v);
 /* later additions of the same token replace the id (like a hash map) */
 void ib_vocab_add (IbVocab *v, const char *token, gint32 id);
+/* Checks the id of vocabulary entry @token of a tokenizer.json model with
+ * @n_entries entries: ids must lie below @n_entries plus the file's
+ * @n_added added tokens (real files number their vocabulary densely, added
+ * tokens may fill gaps); a larger id would size the id table. */
+gboolean ib_vocab_check_id (const char *model, const char *token, gint64 id,
+    gsize n_entries, gsize n_added, GError **error);
 gint32 ib_vocab_get (const IbVocab *v, const char *token);
 gint32 ib_vocab_get_len (const IbVocab *v, const char *token, gsize len);
 const char *ib_vocab_token (const IbVocab *v, gint32 id);
@@ -89,10 +95,11 @@ struct _IbModel
   gsize vocab_size; /* the model's get_vocab_size () */
 };
 
-IbModel *ib_bpe_new (JsonObject *obj, GError **error);
+/* @n_added: the length of the file's added_tokens (ib_vocab_check_id) */
+IbModel *ib_bpe_new (JsonObject *obj, gsize n_added, GError **error);
 IbModel *ib_unigram_new (JsonObject *obj, GError **error);
-IbModel *ib_wordpiece_new (JsonObject *obj, GError **error);
-IbModel *ib_wordlevel_new (JsonObject *obj, GError **error);
+IbModel *ib_wordpiece_new (JsonObject *obj, gsize n_added, GError **error);
+IbModel *ib_wordlevel_new (JsonObject *obj, gsize n_added, GError **error);
 void ib_model_free (IbModel *m);
 
 /* ---- added tokens (added-tokens.c) ---- */

@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* tokenizer.json loading and the encode/decode pipeline (added tokens, normalizer, pre-tokenizer, model, post-processor, decoder). */
 #include "tokenizer-private.h"
+#include "ib-error.h"
+#include "ib-file-private.h"
+#include "ib-json-private.h"
 
 #include <string.h>
 
@@ -101,7 +104,7 @@ ib_model_free (IbModel *m)
 /* ---- loading ---- */
 
 static IbModel *
-model_new (JsonNode *node, GError **error)
+model_new (JsonNode *node, gsize n_added, GError **error)
 {
   JsonObject *obj;
   const char *type;
@@ -127,13 +130,13 @@ model_new (JsonNode *node, GError **error)
       type = "WordLevel";
   }
   if (strcmp (type, "BPE") == 0)
-    return ib_bpe_new (obj, error);
+    return ib_bpe_new (obj, n_added, error);
   if (strcmp (type, "Unigram") == 0)
     return ib_unigram_new (obj, error);
   if (strcmp (type, "WordPiece") == 0)
-    return ib_wordpiece_new (obj, error);
+    return ib_wordpiece_new (obj, n_added, error);
   if (strcmp (type, "WordLevel") == 0)
-    return ib_wordlevel_new (obj, error);
+    return ib_wordlevel_new (obj, n_added, error);
   g_set_error (error, IB_TOKENIZER_ERROR, IB_TOKENIZER_ERROR_UNSUPPORTED,
       "unsupported model type '%s'", type);
   return NULL;
@@ -164,20 +167,29 @@ IbTokenizer *
 ib_tokenizer_new_from_data (const char *json, gssize len, GError **error)
 {
   IbTokenizer *tok = g_new0 (IbTokenizer, 1);
-  JsonParser *parser = json_parser_new_immutable ();
+  JsonNode *top = NULL;
   JsonObject *root;
   JsonNode *n;
   GError *err = NULL;
   gboolean ok = FALSE;
 
-  if (!json_parser_load_from_data (parser, json, len, &err)) {
+  if (len < 0)
+    len = strlen (json);
+  if ((gsize) len > IB_JSON_MAX_TOKENIZER_BYTES) {
     g_set_error (error, IB_TOKENIZER_ERROR, IB_TOKENIZER_ERROR_FORMAT,
-        "tokenizer.json: %s", err->message);
+        "tokenizer.json: %" G_GSSIZE_FORMAT " bytes; at most %u are read", len,
+        IB_JSON_MAX_TOKENIZER_BYTES);
+    goto out;
+  }
+  /* the shared parser bounds the nesting depth */
+  n = top = ib_json_parse (json, len, &err);
+  if (top == NULL) {
+    g_set_error (error, IB_TOKENIZER_ERROR, IB_TOKENIZER_ERROR_FORMAT,
+        "tokenizer.json: invalid JSON: %s", err->message);
     g_clear_error (&err);
     goto out;
   }
-  n = json_parser_get_root (parser);
-  if (n == NULL || !JSON_NODE_HOLDS_OBJECT (n)) {
+  if (!JSON_NODE_HOLDS_OBJECT (n)) {
     g_set_error (error, IB_TOKENIZER_ERROR, IB_TOKENIZER_ERROR_FORMAT,
         "tokenizer.json: the root is not an object");
     goto out;
@@ -197,8 +209,13 @@ ib_tokenizer_new_from_data (const char *json, gssize len, GError **error)
     tok->pre_tokenizer =
         ib_pre_tokenizer_new (json_object_get_member (root, "pre_tokenizer"),
             &err);
+  n = json_object_get_member (root, "added_tokens");
   if (err == NULL)
-    tok->model = model_new (json_object_get_member (root, "model"), &err);
+    tok->model = model_new (json_object_get_member (root, "model"),
+        n != NULL && JSON_NODE_HOLDS_ARRAY (n) ?
+            json_array_get_length (json_node_get_array (n)) :
+            0,
+        &err);
   if (err == NULL)
     tok->post =
         ib_post_processor_new (json_object_get_member (root, "post_processor"),
@@ -221,7 +238,8 @@ ib_tokenizer_new_from_data (const char *json, gssize len, GError **error)
   ok = TRUE;
 
 out:
-  g_object_unref (parser);
+  if (top)
+    json_node_unref (top);
   if (!ok)
     g_clear_pointer (&tok, ib_tokenizer_free);
   return tok;
@@ -236,8 +254,11 @@ ib_tokenizer_new_from_file (const char *path, GError **error)
   IbTokenizer *tok = NULL;
 
   g_return_val_if_fail (path != NULL, NULL);
-  if (!g_file_get_contents (path, &data, &len, &err)) {
-    g_set_error (error, IB_TOKENIZER_ERROR, IB_TOKENIZER_ERROR_IO, "%s",
+  if (!ib_file_read (path, IB_JSON_MAX_TOKENIZER_BYTES, &data, &len, NULL,
+          &err)) {
+    g_set_error_literal (error, IB_TOKENIZER_ERROR,
+        err->code == IB_ERROR_IO ? IB_TOKENIZER_ERROR_IO :
+                                   IB_TOKENIZER_ERROR_FORMAT,
         err->message);
     g_clear_error (&err);
     goto out;

@@ -27,11 +27,28 @@ ib_vocab_add (IbVocab *v, const char *token, gint32 id)
 {
   char *s = g_string_chunk_insert_const (v->chunk, token);
 
-  g_return_if_fail (id >= 0);
+  g_return_if_fail (id >= 0 && id < G_MAXINT32);
   g_hash_table_insert (v->to_id, s, GINT_TO_POINTER (id + 1));
   if ((guint) id >= v->tokens->len)
     g_ptr_array_set_size (v->tokens, id + 1);
   g_ptr_array_index (v->tokens, id) = s;
+}
+
+gboolean
+ib_vocab_check_id (const char *model, const char *token, gint64 id,
+    gsize n_entries, gsize n_added, GError **error)
+{
+  guint64 limit = (guint64) n_entries + n_added;
+
+  if (id >= 0 && (guint64) id < limit && id < G_MAXINT32)
+    return TRUE;
+  g_set_error (error, IB_TOKENIZER_ERROR, IB_TOKENIZER_ERROR_FORMAT,
+      "%s vocab entry '%s' has id %" G_GINT64_FORMAT
+      "; ids must be 0 .. %" G_GUINT64_FORMAT " (%" G_GSIZE_FORMAT
+      " entries and %" G_GSIZE_FORMAT " added tokens)",
+      model, token, id, MIN (limit, (guint64) G_MAXINT32) - 1, n_entries,
+      n_added);
+  return FALSE;
 }
 
 gint32

@@ -76,7 +76,8 @@ wordpiece_free (IbModel *m)
 }
 
 static gboolean
-load_vocab_dict (IbModel *m, JsonObject *obj, GError **error)
+load_vocab_dict (IbModel *m, const char *kind, JsonObject *obj, gsize n_added,
+    GError **error)
 {
   JsonNode *vnode = json_object_get_member (obj, "vocab");
   JsonObject *vocab;
@@ -93,10 +94,15 @@ load_vocab_dict (IbModel *m, JsonObject *obj, GError **error)
   for (l = members; l; l = l->next) {
     JsonNode *idn = json_object_get_member (vocab, l->data);
     gint64 id;
-    if (!JSON_NODE_HOLDS_VALUE (idn) || (id = json_node_get_int (idn)) < 0 ||
-        id > G_MAXINT32) {
+    if (!JSON_NODE_HOLDS_VALUE (idn)) {
       g_set_error (error, IB_TOKENIZER_ERROR, IB_TOKENIZER_ERROR_FORMAT,
           "vocab entry '%s' has no valid id", (char *) l->data);
+      ok = FALSE;
+      break;
+    }
+    id = json_node_get_int (idn);
+    if (!ib_vocab_check_id (kind, l->data, id, json_object_get_size (vocab),
+            n_added, error)) {
       ok = FALSE;
       break;
     }
@@ -108,7 +114,7 @@ load_vocab_dict (IbModel *m, JsonObject *obj, GError **error)
 }
 
 IbModel *
-ib_wordpiece_new (JsonObject *obj, GError **error)
+ib_wordpiece_new (JsonObject *obj, gsize n_added, GError **error)
 {
   WordPiece *w = g_new0 (WordPiece, 1);
 
@@ -119,7 +125,7 @@ ib_wordpiece_new (JsonObject *obj, GError **error)
   w->prefix =
       g_strdup (ib_json_get_string (obj, "continuing_subword_prefix", "##"));
   w->max_chars = ib_json_get_int (obj, "max_input_chars_per_word", 100);
-  if (!load_vocab_dict (&w->parent, obj, error)) {
+  if (!load_vocab_dict (&w->parent, "WordPiece", obj, n_added, error)) {
     ib_model_free (&w->parent);
     return NULL;
   }
@@ -153,7 +159,7 @@ wordlevel_free (IbModel *m)
 }
 
 IbModel *
-ib_wordlevel_new (JsonObject *obj, GError **error)
+ib_wordlevel_new (JsonObject *obj, gsize n_added, GError **error)
 {
   WordLevel *w = g_new0 (WordLevel, 1);
 
@@ -161,7 +167,7 @@ ib_wordlevel_new (JsonObject *obj, GError **error)
   w->parent.free = wordlevel_free;
   ib_vocab_init (&w->parent.vocab);
   w->unk_token = g_strdup (ib_json_get_string (obj, "unk_token", "<unk>"));
-  if (!load_vocab_dict (&w->parent, obj, error)) {
+  if (!load_vocab_dict (&w->parent, "WordLevel", obj, n_added, error)) {
     ib_model_free (&w->parent);
     return NULL;
   }

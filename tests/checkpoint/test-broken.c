@@ -2,8 +2,11 @@
 /* Broken copies of the fixtures, made here, fail with the right code and a message naming file and problem. */
 #include "ckpt-test-util.h"
 
+#include <errno.h>
 #include <glib/gstdio.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 /* A temp copy of a fixture, and paths in it. */
 typedef struct
@@ -560,6 +563,261 @@ test_duplicate_across_shards (Fix *f, gconstpointer data)
       NULL);
 }
 
+/* --- hostile JSON (issue 12) --- */
+
+/* {"a": [[[...]]]} with @n levels below the root */
+static gchar *
+deep_json (guint n)
+{
+  GString *s = g_string_new ("{\"a\": ");
+  guint i;
+
+  for (i = 0; i < n; i++)
+    g_string_append_c (s, '[');
+  for (i = 0; i < n; i++)
+    g_string_append_c (s, ']');
+  g_string_append_c (s, '}');
+  return g_string_free (s, FALSE);
+}
+
+/* 100 000 levels overflowed the stack in json-glib's recursive parser */
+static void
+test_json_nested (Fix *f, gconstpointer data)
+{
+  static const char *const files[] = { "config.json", "generation_config.json",
+    "preprocessor_config.json" };
+  gchar *deep = deep_json (100000);
+  gsize len, deep_len = strlen (deep);
+  gchar *c = read_file (f->st, &len);
+  gchar *st_bytes;
+  guint64 n;
+  guint i;
+
+  (void) data;
+  for (i = 0; i < G_N_ELEMENTS (files); i++) {
+    gchar *path = ckpt_path (f->dir, files[i]);
+    gchar *saved = read_file (path, &len);
+
+    ckpt_write_text (path, deep);
+    OPEN_FAILS (f, IB_ERROR_FORMAT, path, "invalid JSON",
+        "nested more than 64 levels deep", NULL);
+    write_file (path, saved, len);
+    g_free (saved);
+    g_free (path);
+  }
+  /* the safetensors header: 8-byte length, then the JSON */
+  st_bytes = g_malloc (8 + deep_len);
+  n = GUINT64_TO_LE ((guint64) deep_len);
+  memcpy (st_bytes, &n, 8);
+  memcpy (st_bytes + 8, deep, deep_len);
+  write_file (f->st, st_bytes, 8 + deep_len);
+  OPEN_FAILS (f, IB_ERROR_FORMAT, f->st, "the header is not valid JSON",
+      "nested more than 64 levels deep", NULL);
+  g_free (st_bytes);
+  g_free (c);
+  g_free (deep);
+  /* 63 levels below the root are fine (the member is simply unknown) */
+  deep = deep_json (63);
+  ckpt_write_text (f->config, deep);
+  OPEN_FAILS (f, IB_ERROR_FORMAT, f->config, "model_type is missing", NULL);
+  g_free (deep);
+}
+
+static void
+test_index_nested (Fix *f, gconstpointer data)
+{
+  gchar *deep = deep_json (100000);
+
+  (void) data;
+  ckpt_write_text (f->index, deep);
+  OPEN_FAILS (f, IB_ERROR_FORMAT, f->index, "nested more than 64 levels deep",
+      NULL);
+  g_free (deep);
+}
+
+/* an empty file printed a Json-CRITICAL (fatal in the tests) */
+static void
+test_json_empty (Fix *f, gconstpointer data)
+{
+  gchar *gen = ckpt_path (f->dir, "generation_config.json");
+
+  (void) data;
+  ckpt_write_text (gen, "");
+  OPEN_FAILS (f, IB_ERROR_FORMAT, gen, "invalid JSON: it is empty", NULL);
+  ckpt_write_text (f->config, " \n");
+  OPEN_FAILS (f, IB_ERROR_FORMAT, f->config, "invalid JSON: it is empty", NULL);
+  g_free (gen);
+}
+
+/* config files are bounded (IB_JSON_MAX_CONFIG_BYTES, 16 MiB) before they
+ * are read: a sparse file one byte over */
+static void
+test_json_too_large (Fix *f, gconstpointer data)
+{
+  FILE *fp;
+
+  (void) data;
+  fp = fopen (f->config, "w");
+  g_assert_nonnull (fp);
+  g_assert_cmpint (fseek (fp, 16 * 1024 * 1024, SEEK_SET), ==, 0);
+  g_assert_cmpint (fputc ('}', fp), !=, EOF);
+  fclose (fp);
+  OPEN_FAILS (f, IB_ERROR_FORMAT, f->config,
+      "the file has 16777217 bytes; a file of its kind may have at most "
+      "16777216",
+      NULL);
+}
+
+/* a path that exists but cannot be read is not reported as missing */
+static void
+test_unreadable (Fix *f, gconstpointer data)
+{
+  gchar *gen = ckpt_path (f->dir, "generation_config.json");
+
+  (void) data;
+  /* a symlink loop exists and fails with ELOOP even for root */
+  g_unlink (gen);
+  g_assert_cmpint (symlink ("generation_config.json", gen), ==, 0);
+  OPEN_FAILS (f, IB_ERROR_IO, gen, "cannot read", g_strerror (ELOOP), NULL);
+  g_unlink (gen);
+  g_unlink (f->st);
+  g_assert_cmpint (symlink ("model.safetensors", f->st), ==, 0);
+  OPEN_FAILS (f, IB_ERROR_IO, f->st, "cannot read", g_strerror (ELOOP), NULL);
+  g_unlink (f->st);
+  if (geteuid () != 0) {
+    /* a config.json the user may not read */
+    g_assert_cmpint (g_chmod (f->config, 0), ==, 0);
+    OPEN_FAILS (f, IB_ERROR_IO, f->config, "cannot read", g_strerror (EACCES),
+        NULL);
+  }
+  g_free (gen);
+}
+
+/* --- sizes and ids beyond reason (issue 12) --- */
+
+/* One member to set: @section ("" for the top level) . @key = @json. */
+typedef struct
+{
+  const char *section;
+  const char *key;
+  const char *json;
+} Edit;
+
+static void
+apply_edit (JsonObject *root, gpointer data)
+{
+  const Edit *e = data;
+  JsonObject *obj =
+      *e->section ? json_object_get_object_member (root, e->section) : root;
+
+  json_object_set_member (obj, e->key, json_from_string (e->json, NULL));
+}
+
+/* Sets the member in @file of a fresh copy, expects the open to fail with
+ * IB_ERROR_FORMAT and the message to hold @want and the file's path. */
+static void
+edit_fails (Fix *f, const char *file, Edit e, const char *want)
+{
+  gchar *path = ckpt_path (f->dir, file);
+  gchar *saved;
+  gsize len;
+
+  saved = read_file (path, &len);
+  ckpt_edit_json (f->dir, file, apply_edit, &e);
+  OPEN_FAILS (f, IB_ERROR_FORMAT, want, NULL);
+  write_file (path, saved, len);
+  g_free (saved);
+  g_free (path);
+}
+
+/* a billion layers built the expected-tensor list first: tens of GB */
+static void
+test_config_sizes (Fix *f, gconstpointer data)
+{
+  gchar *want;
+
+  (void) data;
+  edit_fails (f, "config.json",
+      (Edit){ "text_config", "num_hidden_layers", "1000000000" },
+      "text_config.num_hidden_layers is 1000000000, above the limit of 1024");
+  edit_fails (f, "config.json",
+      (Edit){ "vision_config", "hidden_size", "2000000000" },
+      "vision_config.hidden_size is 2000000000, above the limit of 131072");
+  edit_fails (f, "config.json", (Edit){ "text_config", "vocab_size", "1e9" },
+      "text_config.vocab_size is 1000000000, above the limit of 4194304");
+  edit_fails (f, "config.json", (Edit){ "", "num_query_tokens", "100000" },
+      "num_query_tokens is 100000, above the limit of 4096");
+  /* within the limits, but more layers than the weights hold */
+  want = g_strdup_printf ("config.json: text_config.num_hidden_layers is "
+                          "1000, but %s holds 2 such layers "
+                          "(language_model.model.layers.N.*)",
+      f->st);
+  edit_fails (f, "config.json",
+      (Edit){ "text_config", "num_hidden_layers", "1000" }, want);
+  g_free (want);
+  edit_fails (f, "config.json",
+      (Edit){ "qformer_config", "num_hidden_layers", "5" },
+      "qformer_config.num_hidden_layers is 5, but");
+}
+
+static void
+test_t5_layers (Fix *f, gconstpointer data)
+{
+  (void) data;
+  edit_fails (f, "config.json",
+      (Edit){ "text_config", "num_decoder_layers", "1000" },
+      "text_config.num_decoder_layers is 1000, but");
+  edit_fails (f, "config.json", (Edit){ "text_config", "num_layers", "1000" },
+      "text_config.num_layers is 1000, but");
+}
+
+/* num_beams 1000 failed every question with an internal message,
+ * max_new_tokens 1e9 the start with "Could not use the OpenCL device" */
+static void
+test_generation_ranges (Fix *f, gconstpointer data)
+{
+  const char *g = "generation_config.json";
+
+  (void) data;
+  edit_fails (f, g, (Edit){ "", "num_beams", "1000" },
+      "generation_config.json: num_beams is 1000, above the limit of 16");
+  edit_fails (f, g, (Edit){ "", "max_new_tokens", "1e9" },
+      "max_new_tokens is 1000000000, above the limit of 1024");
+  edit_fails (f, g, (Edit){ "", "min_length", "5000" },
+      "min_length is 5000, above the limit of 1024");
+  edit_fails (f, g, (Edit){ "", "top_p", "1.5" },
+      "top_p is 1.5, above the limit of 1");
+  edit_fails (f, g, (Edit){ "", "temperature", "1e6" },
+      "temperature is 1e+06, above the limit of 100");
+  edit_fails (f, g, (Edit){ "", "repetition_penalty", "1000" },
+      "repetition_penalty is 1000, above the limit of 100");
+  edit_fails (f, g, (Edit){ "", "length_penalty", "-1000" },
+      "length_penalty is -1000, below the limit of -100");
+}
+
+/* out-of-vocabulary special ids were accepted */
+static void
+test_token_ids_outside (Fix *f, gconstpointer data)
+{
+  const char *g = "generation_config.json";
+
+  (void) data;
+  edit_fails (f, "config.json", (Edit){ "text_config", "eos_token_id", "32" },
+      "config.json: text_config.eos_token_id is 32, outside the vocabulary "
+      "(text_config.vocab_size is 32: ids 0 .. 31)");
+  edit_fails (f, "config.json",
+      (Edit){ "text_config", "bos_token_id", "2147483647" },
+      "text_config.bos_token_id is 2147483647, outside the vocabulary");
+  edit_fails (f, "config.json",
+      (Edit){ "qformer_config", "pad_token_id", "30" },
+      "qformer_config.pad_token_id is 30, outside the vocabulary "
+      "(qformer_config.vocab_size is 30");
+  edit_fails (f, g, (Edit){ "", "eos_token_id", "[2, 99]" },
+      "generation_config.json: eos_token_id is 99, outside the vocabulary");
+  edit_fails (f, g, (Edit){ "", "pad_token_id", "1000000" },
+      "generation_config.json: pad_token_id is 1000000, outside");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -596,6 +854,15 @@ main (int argc, char **argv)
   ADD ("shard-truncated", "llama-f32-sharded", test_shard_truncated);
   ADD ("duplicate-across-shards", "llama-f32-sharded",
       test_duplicate_across_shards);
+  ADD ("json-nested", NULL, test_json_nested);
+  ADD ("index-nested", "llama-f32-sharded", test_index_nested);
+  ADD ("json-empty", NULL, test_json_empty);
+  ADD ("json-too-large", NULL, test_json_too_large);
+  ADD ("unreadable", NULL, test_unreadable);
+  ADD ("config-sizes", NULL, test_config_sizes);
+  ADD ("t5-layers", "t5-bf16", test_t5_layers);
+  ADD ("generation-ranges", NULL, test_generation_ranges);
+  ADD ("token-ids-outside", NULL, test_token_ids_outside);
 #undef ADD
   return g_test_run ();
 }

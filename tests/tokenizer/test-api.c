@@ -208,6 +208,85 @@ test_bad_files (void)
   g_free (j);
 }
 
+/* @n opening brackets, then as many closing ones, inside a member of an
+ * object: {"x": [[[...]]]} */
+static char *
+nested (const char *open, const char *close, guint n)
+{
+  GString *s = g_string_new ("{\"version\": \"1.0\", \"x\": ");
+  guint i;
+
+  for (i = 0; i < n; i++)
+    g_string_append (s, open);
+  for (i = 0; i < n; i++)
+    g_string_append (s, close);
+  g_string_append (s, "}");
+  return g_string_free (s, FALSE);
+}
+
+/* issue 12: ids beyond the vocabulary, nesting that would overflow the
+ * stack, an empty file */
+static void
+test_hostile_files (void)
+{
+  GError *error = NULL;
+  IbTokenizer *tok;
+  char *j, *deep;
+
+  /* id + 1 overflowed; 1e9 allocated an 8 GB id table */
+  j = tiny_with ("model",
+      "{\"type\": \"BPE\", \"vocab\": {\"a\": 0, \"b\": 2147483647},"
+      " \"merges\": []}");
+  expect_error (j, IB_TOKENIZER_ERROR_FORMAT,
+      "BPE vocab entry 'b' has id 2147483647; ids must be 0 .. 4 (2 entries "
+      "and 3 added tokens)");
+  g_free (j);
+  j = tiny_with ("model",
+      "{\"type\": \"BPE\", \"vocab\": {\"a\": 0, \"b\": 1000000000},"
+      " \"merges\": []}");
+  expect_error (j, IB_TOKENIZER_ERROR_FORMAT, "has id 1000000000");
+  g_free (j);
+  j = tiny_with ("model",
+      "{\"type\": \"WordPiece\", \"vocab\": {\"a\": 2147483647}}");
+  expect_error (j, IB_TOKENIZER_ERROR_FORMAT, "'a' has id 2147483647");
+  g_free (j);
+  j = tiny_with ("model", "{\"type\": \"WordLevel\", \"vocab\": {\"a\": -1}}");
+  expect_error (j, IB_TOKENIZER_ERROR_FORMAT, "'a' has id -1");
+  g_free (j);
+  /* a gap the added tokens may fill is fine: 2 entries + 3 added, id 4 */
+  j = tiny_with ("model",
+      "{\"type\": \"BPE\", \"vocab\": {\"a\": 0, \"b\": 4},"
+      " \"merges\": []}");
+  tok = ib_tokenizer_new_from_data (j, -1, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (ib_tokenizer_token_to_id (tok, "b"), ==, 4);
+  ib_tokenizer_free (tok);
+  g_free (j);
+
+  /* 100 000 levels overflowed json-glib's recursive parser */
+  deep = nested ("[", "]", 100000);
+  expect_error (deep, IB_TOKENIZER_ERROR_FORMAT,
+      "nested more than 64 levels deep");
+  g_free (deep);
+  deep = nested ("{\"a\": ", "}", 65);
+  expect_error (deep, IB_TOKENIZER_ERROR_FORMAT,
+      "nested more than 64 levels deep");
+  g_free (deep);
+  /* 63 levels inside the root object, and brackets in strings, are fine:
+   * the error is then about the missing model */
+  deep = nested ("[", "]", 63);
+  expect_error (deep, IB_TOKENIZER_ERROR_FORMAT, "has no model");
+  g_free (deep);
+  deep = nested ("\"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["
+                 "[[[[[[\\\"",
+      "\"", 1);
+  expect_error (deep, IB_TOKENIZER_ERROR_FORMAT, "has no model");
+  g_free (deep);
+
+  expect_error ("", IB_TOKENIZER_ERROR_FORMAT, "invalid JSON: it is empty");
+  expect_error (" \n", IB_TOKENIZER_ERROR_FORMAT, "it is empty");
+}
+
 /* a null normalizer / pre-tokenizer / decoder is fine; no decoder joins
  * tokens with spaces, as the library does */
 static void
@@ -234,6 +313,7 @@ main (int argc, char **argv)
   g_test_add_func ("/tokenizer/api/invalid-utf8", test_invalid_utf8);
   g_test_add_func ("/tokenizer/api/truncation", test_truncation);
   g_test_add_func ("/tokenizer/api/bad-files", test_bad_files);
+  g_test_add_func ("/tokenizer/api/hostile-files", test_hostile_files);
   g_test_add_func ("/tokenizer/api/nulls", test_nulls);
   return g_test_run ();
 }
