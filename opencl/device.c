@@ -100,25 +100,117 @@ set_cache_dir (const char *cache_dir)
   }
 }
 
-static cl_device_type
-device_type (cl_device_id id)
+/* Every platform and device of the process, enumerated once. The first
+ * calls into the ICD loader and the driver initialise process-wide state
+ * (PoCL sets up its devices in clGetPlatformIDs/clGetDeviceIDs); two
+ * threads doing that at once crash inside PoCL, so the enumeration, and the
+ * queries that follow it, run once under g_once and every later device
+ * lookup reads this table. Platform and device ids live as long as the
+ * process. */
+typedef struct
 {
-  cl_device_type t = 0;
-  clGetDeviceInfo (id, CL_DEVICE_TYPE, sizeof (t), &t, NULL);
-  return t;
+  cl_device_id id;
+  cl_device_type type;
+  char name[256];
+} Device;
+
+typedef struct
+{
+  cl_platform_id id;
+  char name[256];
+  Device *devices;
+  cl_uint n_devices;
+} Platform;
+
+typedef struct
+{
+  cl_int status; /* of clGetPlatformIDs */
+  Platform *platforms;
+  cl_uint n_platforms;
+} Platforms;
+
+static void
+enumerate_devices (Platform *p)
+{
+  cl_device_id *ids;
+  cl_uint n = 0, i;
+
+  if (clGetDeviceIDs (p->id, CL_DEVICE_TYPE_ALL, 0, NULL, &n) != CL_SUCCESS ||
+      n == 0)
+    return;
+  ids = g_new0 (cl_device_id, n);
+  if (clGetDeviceIDs (p->id, CL_DEVICE_TYPE_ALL, n, ids, NULL) == CL_SUCCESS) {
+    p->devices = g_new0 (Device, n);
+    p->n_devices = n;
+    for (i = 0; i < n; i++) {
+      Device *d = &p->devices[i];
+      d->id = ids[i];
+      clGetDeviceInfo (d->id, CL_DEVICE_TYPE, sizeof (d->type), &d->type, NULL);
+      clGetDeviceInfo (d->id, CL_DEVICE_NAME, sizeof (d->name) - 1, d->name,
+          NULL);
+    }
+  }
+  g_free (ids);
+}
+
+static gpointer
+enumerate (G_GNUC_UNUSED gpointer unused)
+{
+  Platforms *all = g_new0 (Platforms, 1);
+  cl_platform_id *ids = NULL;
+  cl_uint n = 0, i;
+
+  all->status = clGetPlatformIDs (0, NULL, &n);
+  if (all->status == CL_SUCCESS && n > 0) {
+    ids = g_new0 (cl_platform_id, n);
+    all->status = clGetPlatformIDs (n, ids, NULL);
+  }
+  if (all->status == CL_SUCCESS && n > 0) {
+    all->platforms = g_new0 (Platform, n);
+    all->n_platforms = n;
+    for (i = 0; i < n; i++) {
+      Platform *p = &all->platforms[i];
+      p->id = ids[i];
+      clGetPlatformInfo (p->id, CL_PLATFORM_NAME, sizeof (p->name) - 1, p->name,
+          NULL);
+      enumerate_devices (p);
+    }
+  }
+  g_free (ids);
+  return all;
+}
+
+/* The process's platforms, or NULL with @error set when there is none.
+ * (transfer none) */
+static const Platforms *
+get_platforms (GError **error)
+{
+  static GOnce once = G_ONCE_INIT;
+  const Platforms *all = g_once (&once, enumerate, NULL);
+
+  if (all->status == -1001 /* CL_PLATFORM_NOT_FOUND_KHR */ ||
+      (all->status == CL_SUCCESS && all->n_platforms == 0)) {
+    g_set_error (error, IB_CL_ERROR, IB_CL_ERROR_NO_PLATFORM,
+        "no OpenCL platform found: install an OpenCL driver (for a CPU, the "
+        "Debian package pocl-opencl-icd) and check /etc/OpenCL/vendors");
+    return NULL;
+  }
+  if (all->status != CL_SUCCESS) {
+    ib_cl_set_error (error, all->status, "clGetPlatformIDs");
+    return NULL;
+  }
+  return all;
 }
 
 static gboolean
-name_matches (cl_device_id id, const char *needle)
+name_matches (const Device *d, const char *needle)
 {
-  char name[256] = "";
   char *a, *b;
   gboolean ok;
 
   if (needle == NULL)
     return TRUE;
-  clGetDeviceInfo (id, CL_DEVICE_NAME, sizeof (name) - 1, name, NULL);
-  a = g_ascii_strdown (name, -1);
+  a = g_ascii_strdown (d->name, -1);
   b = g_ascii_strdown (needle, -1);
   ok = strstr (a, b) != NULL;
   g_free (a);
@@ -127,57 +219,33 @@ name_matches (cl_device_id id, const char *needle)
 }
 
 static gboolean
-type_matches (cl_device_id id, IbClDeviceType want)
+type_matches (const Device *d, IbClDeviceType want)
 {
   switch (want) {
     case IB_CL_DEVICE_TYPE_GPU:
-      return (device_type (id) & CL_DEVICE_TYPE_GPU) != 0;
+      return (d->type & CL_DEVICE_TYPE_GPU) != 0;
     case IB_CL_DEVICE_TYPE_CPU:
-      return (device_type (id) & CL_DEVICE_TYPE_CPU) != 0;
+      return (d->type & CL_DEVICE_TYPE_CPU) != 0;
     default:
       return TRUE;
   }
 }
 
-static gboolean
-get_platforms (cl_platform_id **platforms, cl_uint *n, GError **error)
+/* Why a platform may list no device, for the "no device" errors. */
+static const char *
+no_device_hint (const Platforms *all)
 {
-  cl_int st = clGetPlatformIDs (0, NULL, n);
+  cl_uint pi;
 
-  if (st == -1001 /* CL_PLATFORM_NOT_FOUND_KHR */ ||
-      (st == CL_SUCCESS && *n == 0)) {
-    g_set_error (error, IB_CL_ERROR, IB_CL_ERROR_NO_PLATFORM,
-        "no OpenCL platform found: install an OpenCL driver (for a CPU, the "
-        "Debian package pocl-opencl-icd) and check /etc/OpenCL/vendors");
-    return FALSE;
-  }
-  if (st != CL_SUCCESS)
-    return ib_cl_set_error (error, st, "clGetPlatformIDs");
-  *platforms = g_new0 (cl_platform_id, *n);
-  st = clGetPlatformIDs (*n, *platforms, NULL);
-  if (st != CL_SUCCESS) {
-    g_clear_pointer (platforms, g_free);
-    return ib_cl_set_error (error, st, "clGetPlatformIDs");
-  }
-  return TRUE;
-}
-
-static cl_device_id *
-get_devices (cl_platform_id p, cl_uint *n)
-{
-  cl_device_id *ids;
-
-  *n = 0;
-  if (clGetDeviceIDs (p, CL_DEVICE_TYPE_ALL, 0, NULL, n) != CL_SUCCESS ||
-      *n == 0)
-    return NULL;
-  ids = g_new0 (cl_device_id, *n);
-  if (clGetDeviceIDs (p, CL_DEVICE_TYPE_ALL, *n, ids, NULL) != CL_SUCCESS) {
-    g_free (ids);
-    *n = 0;
-    return NULL;
-  }
-  return ids;
+  for (pi = 0; pi < all->n_platforms; pi++)
+    if (all->platforms[pi].n_devices > 0)
+      return "";
+  for (pi = 0; pi < all->n_platforms; pi++)
+    if (strstr (all->platforms[pi].name, "Portable Computing Language"))
+      return "  (none: PoCL lists no device when it cannot create its kernel "
+             "cache directory, $POCL_CACHE_DIR or $XDG_CACHE_HOME/pocl/kcache "
+             "or ~/.cache/pocl/kcache; check that it is writable)\n";
+  return "  (none: the OpenCL platforms list no device)\n";
 }
 
 /* Finds the device @params asks for. AUTO takes the first GPU of any
@@ -186,19 +254,20 @@ static gboolean
 pick_device (const IbClDeviceParams *params, cl_platform_id *out_p,
     cl_device_id *out_d, GError **error)
 {
-  cl_platform_id *platforms = NULL;
-  cl_uint n_platforms = 0, pi;
+  const Platforms *all = get_platforms (error);
+  cl_uint pi;
   gboolean found = FALSE;
   int pass;
 
-  if (!get_platforms (&platforms, &n_platforms, error))
+  if (all == NULL)
     return FALSE;
 
-  if (params->platform_index >= (int) n_platforms) {
+  if (params->platform_index >= (int) all->n_platforms) {
     g_set_error (error, IB_CL_ERROR, IB_CL_ERROR_NO_DEVICE,
         "OpenCL platform %d does not exist (%u platform%s found)",
-        params->platform_index, n_platforms, n_platforms == 1 ? "" : "s");
-    goto out;
+        params->platform_index, all->n_platforms,
+        all->n_platforms == 1 ? "" : "s");
+    return FALSE;
   }
 
   /* AUTO: pass 0 looks for GPUs, pass 1 for CPUs, pass 2 for anything. */
@@ -210,79 +279,72 @@ pick_device (const IbClDeviceParams *params, cl_platform_id *out_p,
                          IB_CL_DEVICE_TYPE_AUTO;
     else if (pass > 0)
       break;
-    for (pi = 0; pi < n_platforms && !found; pi++) {
-      cl_uint n_dev = 0, di;
-      cl_device_id *ids;
+    for (pi = 0; pi < all->n_platforms && !found; pi++) {
+      const Platform *p = &all->platforms[pi];
+      cl_uint di;
 
       if (params->platform_index >= 0 && (int) pi != params->platform_index)
         continue;
-      ids = get_devices (platforms[pi], &n_dev);
-      for (di = 0; di < n_dev && !found; di++) {
-        if (!type_matches (ids[di], want) ||
-            !name_matches (ids[di], params->name))
+      for (di = 0; di < p->n_devices && !found; di++) {
+        if (!type_matches (&p->devices[di], want) ||
+            !name_matches (&p->devices[di], params->name))
           continue;
         if (params->device_index >= 0) {
           /* An index counts every device of the platform, as clinfo -l. */
           if ((int) di != params->device_index)
             continue;
         }
-        *out_p = platforms[pi];
-        *out_d = ids[di];
+        *out_p = p->id;
+        *out_d = p->devices[di].id;
         found = TRUE;
       }
-      g_free (ids);
     }
   }
 
   if (!found) {
     char *list = ib_cl_device_list (NULL);
+    const char *hint = no_device_hint (all);
     const char *what = params->type == IB_CL_DEVICE_TYPE_GPU ? "GPU " :
         params->type == IB_CL_DEVICE_TYPE_CPU                ? "CPU " :
                                                                "";
     if (params->name)
       g_set_error (error, IB_CL_ERROR, IB_CL_ERROR_NO_DEVICE,
-          "no OpenCL %sdevice whose name contains '%s'; devices:\n%s", what,
-          params->name, list ? list : "");
+          "no OpenCL %sdevice whose name contains '%s'; devices:\n%s%s", what,
+          params->name, list ? list : "", hint);
     else if (params->device_index >= 0)
       g_set_error (error, IB_CL_ERROR, IB_CL_ERROR_NO_DEVICE,
-          "OpenCL device %d:%d does not exist; devices:\n%s",
+          "OpenCL device %d:%d does not exist; devices:\n%s%s",
           MAX (params->platform_index, 0), params->device_index,
-          list ? list : "");
+          list ? list : "", hint);
     else
       g_set_error (error, IB_CL_ERROR, IB_CL_ERROR_NO_DEVICE,
-          "no OpenCL %sdevice found; devices:\n%s", what, list ? list : "");
+          "no OpenCL %sdevice found; devices:\n%s%s", what, list ? list : "",
+          hint);
     g_free (list);
   }
-out:
-  g_free (platforms);
   return found;
 }
 
 char *
 ib_cl_device_list (GError **error)
 {
-  cl_platform_id *platforms = NULL;
-  cl_uint n_platforms = 0, pi;
+  const Platforms *all = get_platforms (error);
   GString *s;
+  cl_uint pi, di;
 
-  if (!get_platforms (&platforms, &n_platforms, error))
+  if (all == NULL)
     return NULL;
   s = g_string_new (NULL);
-  for (pi = 0; pi < n_platforms; pi++) {
-    cl_uint n_dev = 0, di;
-    cl_device_id *ids = get_devices (platforms[pi], &n_dev);
-    for (di = 0; di < n_dev; di++) {
-      char name[256] = "";
-      cl_device_type t = device_type (ids[di]);
-      clGetDeviceInfo (ids[di], CL_DEVICE_NAME, sizeof (name) - 1, name, NULL);
-      g_string_append_printf (s, "  %u:%u %s (%s)\n", pi, di, name,
-          (t & CL_DEVICE_TYPE_GPU)     ? "gpu" :
-              (t & CL_DEVICE_TYPE_CPU) ? "cpu" :
-                                         "other");
+  for (pi = 0; pi < all->n_platforms; pi++) {
+    const Platform *p = &all->platforms[pi];
+    for (di = 0; di < p->n_devices; di++) {
+      const Device *d = &p->devices[di];
+      g_string_append_printf (s, "  %u:%u %s (%s)\n", pi, di, d->name,
+          (d->type & CL_DEVICE_TYPE_GPU)     ? "gpu" :
+              (d->type & CL_DEVICE_TYPE_CPU) ? "cpu" :
+                                               "other");
     }
-    g_free (ids);
   }
-  g_free (platforms);
   return g_string_free (s, FALSE);
 }
 
@@ -293,6 +355,7 @@ query_info (IbClDevice *dev)
   cl_ulong u64 = 0;
   cl_uint u32 = 0;
   cl_bool b = CL_FALSE;
+  cl_device_type type = 0;
   char ext[8192] = "";
 
   clGetDeviceInfo (dev->id, CL_DEVICE_NAME, sizeof (info->name) - 1, info->name,
@@ -320,7 +383,8 @@ query_info (IbClDevice *dev)
   info->host_unified = b == CL_TRUE;
   clGetDeviceInfo (dev->id, CL_DEVICE_EXTENSIONS, sizeof (ext) - 1, ext, NULL);
   info->has_fp16 = strstr (ext, "cl_khr_fp16") != NULL;
-  info->is_cpu = (device_type (dev->id) & CL_DEVICE_TYPE_CPU) != 0;
+  clGetDeviceInfo (dev->id, CL_DEVICE_TYPE, sizeof (type), &type, NULL);
+  info->is_cpu = (type & CL_DEVICE_TYPE_CPU) != 0;
 }
 
 cl_program
