@@ -120,10 +120,14 @@ for i, p in enumerate(toks):
                         return r
             return None
         blob = base64.b64decode(find(norm))
-        # the real trie, cut to 16 KB, then text to normalise
-        cut = blob[:16 << 10]
-        write("fuzz-charsmap", name, struct.pack("<H", min(len(cut), 0xFFFF))
-              + cut + "ｈｅｌｌｏ ① ﬁ Å\u3000x".encode())
+        # the real trie cut to 12 KB (its size field rewritten), then the
+        # first 4 KB of its replacement strings, then text to normalise
+        trie_size = struct.unpack("<I", blob[:4])[0]
+        trie = blob[4:4 + min(trie_size, 12 << 10)]
+        norm_strings = blob[4 + trie_size:4 + trie_size + (4 << 10)]
+        cut = struct.pack("<I", len(trie)) + trie + norm_strings
+        write("fuzz-charsmap", name, struct.pack("<H", len(cut)) + cut +
+              "ｈｅｌｌｏ ① ﬁ Å\u3000x".encode())
 
 # text to encode: the tokenizer corpus with a flag byte (tokenizer, special
 # tokens, truncation) and a length byte in front
