@@ -54,26 +54,80 @@ vocab (const IbModel *m)
   return m->cfg->text.vocab_size;
 }
 
+/* The positions the LLM can take: LLaMA's max_position_embeddings; T5's
+ * relative positions have no such limit, the config's bound stands in. */
+static gint64
+max_positions (const IbModel *m)
+{
+  return m->llama ? m->cfg->text.max_position_embeddings :
+                    IB_CONFIG_MAX_POSITIONS;
+}
+
+/* The context's parameters within the limits, its sizes in range of int:
+ * refused with a message naming the parameter and the limit. */
+static gboolean
+check_params (const IbModel *model, const IbContextParams *p, GError **error)
+{
+  gint64 n_enc;
+
+  if (p->max_frames < 1 || p->max_beams < 1 || p->max_prompt_tokens < 1 ||
+      p->max_new_tokens < 1) {
+    g_set_error (error, IB_ERROR, IB_ERROR_INVALID_ARG,
+        "context: max_frames, max_beams, max_prompt_tokens and "
+        "max_new_tokens must be at least 1");
+    return FALSE;
+  }
+  if (p->max_beams > IB_MAX_NUM_BEAMS ||
+      p->max_new_tokens > IB_MAX_NEW_TOKENS) {
+    g_set_error (error, IB_ERROR, IB_ERROR_INVALID_ARG,
+        "context: max_beams %d / max_new_tokens %d: at most %d beams and %d "
+        "new tokens are supported",
+        p->max_beams, p->max_new_tokens, IB_MAX_NUM_BEAMS, IB_MAX_NEW_TOKENS);
+    return FALSE;
+  }
+  n_enc = (gint64) p->max_frames * model->cfg->n_query_tokens +
+      p->max_prompt_tokens;
+  if (n_enc > IB_CONFIG_MAX_POSITIONS) {
+    g_set_error (error, IB_ERROR, IB_ERROR_INVALID_ARG,
+        "context: max_frames %d x %d query tokens + max_prompt_tokens %d = "
+        "%" G_GINT64_FORMAT " prompt positions; at most %d are supported",
+        p->max_frames, model->cfg->n_query_tokens, p->max_prompt_tokens, n_enc,
+        IB_CONFIG_MAX_POSITIONS);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* Device memory errors while sizing a context become IB_ERROR_NO_MEMORY
+ * (RESOURCE/NO_SPACE_LEFT in the element), with what to lower. */
+static void
+no_memory (GError **error, const IbContextParams *p, const char *what)
+{
+  g_set_error (error, IB_ERROR, IB_ERROR_NO_MEMORY,
+      "context: not enough device memory for max_frames %d, "
+      "max_prompt_tokens %d, max_new_tokens %d and max_beams %d: %s",
+      p->max_frames, p->max_prompt_tokens, p->max_new_tokens, p->max_beams,
+      what);
+}
+
 IbContext *
 ib_context_new (IbModel *model, const IbContextParams *params, GError **error)
 {
   const IbModelConfig *cfg = model->cfg;
   IbContextParams defaults;
   IbPreprocessParams pp;
+  const IbClDeviceInfo *info;
   IbContext *ctx;
-  gsize bytes;
+  GError *local = NULL;
+  gsize bytes, embed_bytes, soft_bytes;
+  char *what = NULL;
 
   if (params == NULL) {
     ib_context_params_init (&defaults);
     params = &defaults;
   }
-  if (params->max_frames < 1 || params->max_beams < 1 ||
-      params->max_prompt_tokens < 1 || params->max_new_tokens < 1) {
-    g_set_error (error, IB_ERROR, IB_ERROR_INVALID_ARG,
-        "context: max_frames, max_beams, max_prompt_tokens and "
-        "max_new_tokens must be at least 1");
+  if (!check_params (model, params, error))
     return NULL;
-  }
   ctx = g_new0 (IbContext, 1);
   ctx->model = ib_model_ref (model);
   ctx->params = *params;
@@ -81,7 +135,10 @@ ib_context_new (IbModel *model, const IbContextParams *params, GError **error)
   ctx->T = ib_vit_get_n_tokens (model->vit);
   ctx->Q = cfg->n_query_tokens;
   ctx->n_enc = params->max_frames * ctx->Q + params->max_prompt_tokens;
-  ctx->n_ctx = ctx->n_enc + params->max_new_tokens;
+  /* no answer may pass the model's positions (ib_context_answer refuses
+   * it): the caches need no more */
+  ctx->n_ctx = (int) MIN ((gint64) ctx->n_enc + params->max_new_tokens,
+      max_positions (model));
   ctx->n_dec = params->max_new_tokens + 1;
 
   /* preprocessing as preprocessor_config.json says */
@@ -115,35 +172,53 @@ ib_context_new (IbModel *model, const IbContextParams *params, GError **error)
   else
     bytes += ib_t5_state_footprint (model->t5, model->dev, ctx->n_enc,
         ctx->n_dec, params->max_beams);
-  if (!(ctx->q = ib_cl_queue_new (model->dev, error)) ||
-      !(ctx->arena = ib_cl_arena_new (model->dev, bytes, error)) ||
-      !(ctx->vs = ib_vit_scratch_new (model->vit, ctx->arena, error)) ||
+  embed_bytes =
+      (gsize) params->max_frames * ctx->T * cfg->vision.hidden_dim * 4;
+  soft_bytes = (gsize) params->max_frames * ctx->Q * cfg->text.hidden_dim * 4;
+  info = ib_cl_device_get_info (model->dev);
+  if (bytes > info->max_alloc ||
+      bytes + embed_bytes + soft_bytes > info->global_mem) {
+    what =
+        g_strdup_printf ("they take %" G_GSIZE_FORMAT " bytes of caches and "
+                         "%" G_GSIZE_FORMAT " of image embeddings; %s has "
+                         "%" G_GUINT64_FORMAT
+                         " bytes, at most %" G_GUINT64_FORMAT " in one buffer",
+            bytes, embed_bytes + soft_bytes, info->name, info->global_mem,
+            info->max_alloc);
+    no_memory (error, params, what);
+    goto fail;
+  }
+  if (!(ctx->q = ib_cl_queue_new (model->dev, &local)) ||
+      !(ctx->arena = ib_cl_arena_new (model->dev, bytes, &local)) ||
+      !(ctx->vs = ib_vit_scratch_new (model->vit, ctx->arena, &local)) ||
       !(ctx->qs = ib_qformer_scratch_new (model->qformer, ctx->arena, ctx->T,
-            error)))
+            &local)))
     goto fail;
   if (model->llama)
     ctx->ls = ib_llama_state_new (model->llama, ctx->arena, ctx->n_ctx,
-        params->max_beams, error);
+        params->max_beams, &local);
   else
     ctx->ts = ib_t5_state_new (model->t5, ctx->arena, ctx->n_enc, ctx->n_dec,
-        params->max_beams, error);
+        params->max_beams, &local);
   if (ctx->ls == NULL && ctx->ts == NULL)
     goto fail;
 
   ctx->pixels = g_new (float, 3 * (gsize) ctx->S * ctx->S);
   ctx->logits = g_new (float, (gsize) params->max_beams *vocab (model));
   if (!(ctx->pix = ib_cl_buffer_new (model->dev,
-            3 * (gsize) ctx->S * ctx->S * 4, error)) ||
-      !(ctx->embeds = ib_cl_buffer_new (model->dev,
-            (gsize) params->max_frames * ctx->T * cfg->vision.hidden_dim * 4,
-            error)) ||
-      !(ctx->soft = ib_cl_buffer_new (model->dev,
-            (gsize) params->max_frames * ctx->Q * cfg->text.hidden_dim * 4,
-            error)))
+            3 * (gsize) ctx->S * ctx->S * 4, &local)) ||
+      !(ctx->embeds = ib_cl_buffer_new (model->dev, embed_bytes, &local)) ||
+      !(ctx->soft = ib_cl_buffer_new (model->dev, soft_bytes, &local)))
     goto fail;
   return ctx;
 
 fail:
+  if (g_error_matches (local, IB_CL_ERROR, IB_CL_ERROR_NO_MEMORY))
+    no_memory (error, params, local->message);
+  else if (local != NULL)
+    g_propagate_error (error, g_steal_pointer (&local));
+  g_clear_error (&local);
+  g_free (what);
   ib_context_free (ctx);
   return NULL;
 }
@@ -272,6 +347,28 @@ build_prompt (IbContext *ctx, const char *instruction, GArray *ids,
     return -1;
   }
   return ph >= 0 ? n_soft : 0;
+}
+
+/* LLaMA: the prompt (soft tokens included) plus @max_new_tokens must fit
+ * max_position_embeddings; beyond it the model has never seen positions
+ * and the answer would be garbage. */
+static gboolean
+check_length (IbContext *ctx, const GArray *ids, int n_ph, int max_new_tokens,
+    GError **error)
+{
+  const int n_soft = ctx->n_frames * ctx->Q;
+  const int n_prompt = (int) ids->len + (n_ph ? 0 : n_soft);
+  const gint64 limit = max_positions (ctx->model);
+
+  if (ctx->model->llama == NULL || (gint64) n_prompt + max_new_tokens <= limit)
+    return TRUE;
+  g_set_error (error, IB_ERROR, IB_ERROR_INVALID_ARG,
+      "the prompt (%d tokens: %d frames x %d query tokens and %d of the "
+      "instruction) plus max_new_tokens %d is longer than the %" G_GINT64_FORMAT
+      " positions of the model (text_config.max_position_embeddings)",
+      n_prompt, ctx->n_frames, ctx->Q, n_prompt - n_soft, max_new_tokens,
+      limit);
+  return FALSE;
 }
 
 /* Q-Former and projection for every frame: soft tokens [F·Q, H]. */
@@ -498,7 +595,9 @@ ib_context_answer (IbContext *ctx, const char *instruction,
 
   t0 = g_get_monotonic_time ();
   n_ph = build_prompt (ctx, instruction, ids, error);
-  if (n_ph < 0 || !prefill (ctx, ids, n_ph, gen_prompt, error))
+  if (n_ph < 0 ||
+      !check_length (ctx, ids, n_ph, params->max_new_tokens, error) ||
+      !prefill (ctx, ids, n_ph, gen_prompt, error))
     goto out;
   t.prefill_ms = ms_since (t0);
   t.n_prompt_tokens = ids->len;
@@ -627,6 +726,8 @@ ib_context_rank (IbContext *ctx, const char *instruction,
           cand->len, ctx->params.max_new_tokens);
       goto out;
     }
+    if (!check_length (ctx, ids, n_ph, (int) cand->len, error))
+      goto out;
     tok = (const gint32 *) cand->data;
     memcpy (ctx->logits, first, (gsize) V * 4);
     ctx->pos = base;

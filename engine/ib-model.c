@@ -82,20 +82,30 @@ ib_model_load (const char *dir, const IbModelParams *params, GError **error)
   loader.st = ib_checkpoint_get_safetensors (ckpt);
   loader.storage =
       params->precision == IB_PRECISION_F16 ? IB_CL_DTYPE_F16 : IB_CL_DTYPE_F32;
-  if (!(m->vit = ib_vit_new (&loader, &m->cfg->vision, error)) ||
+  if (!(m->vit = ib_vit_new (&loader, &m->cfg->vision, &cl_error)) ||
       !(m->qformer = ib_qformer_new (&loader, &m->cfg->qformer,
-            m->cfg->n_query_tokens, m->cfg->text.hidden_dim, error)))
-    goto fail;
+            m->cfg->n_query_tokens, m->cfg->text.hidden_dim, &cl_error)))
+    goto weights_fail;
   if (m->cfg->text.arch == IB_TEXT_ARCH_LLAMA)
-    m->llama = ib_llama_new (&loader, &m->cfg->text, error);
+    m->llama = ib_llama_new (&loader, &m->cfg->text, &cl_error);
   else
-    m->t5 = ib_t5_new (&loader, &m->cfg->text, error);
+    m->t5 = ib_t5_new (&loader, &m->cfg->text, &cl_error);
   if (m->llama == NULL && m->t5 == NULL)
-    goto fail;
+    goto weights_fail;
   m->weight_bytes = loader.bytes;
   ib_checkpoint_free (ckpt);
   return m;
 
+weights_fail:
+  /* one code for "out of memory" (RESOURCE/NO_SPACE_LEFT in the element) */
+  if (g_error_matches (cl_error, IB_CL_ERROR, IB_CL_ERROR_NO_MEMORY)) {
+    g_set_error (error, IB_ERROR, IB_ERROR_NO_MEMORY,
+        "%s: not enough device memory for the weights: %s", dir,
+        cl_error->message);
+    g_clear_error (&cl_error);
+  } else if (cl_error != NULL) {
+    g_propagate_error (error, cl_error);
+  }
 fail:
   ib_checkpoint_free (ckpt);
   ib_model_unref (m);

@@ -47,7 +47,10 @@
 
 #include "gstinstructblipprivate.h"
 
+#include <errno.h>
 #include <string.h>
+
+#include <glib/gstdio.h>
 
 GST_DEBUG_CATEGORY (gst_instruct_blip_debug);
 #define GST_CAT_DEFAULT gst_instruct_blip_debug
@@ -366,6 +369,8 @@ gst_instruct_blip_start (GstBaseTransform *trans)
   char *dir, *device, *id, *text;
   guint n_frames;
   gboolean has_path, ok = FALSE;
+  GStatBuf sb;
+  int saved_errno;
 
   GST_OBJECT_LOCK (self);
   has_path = self->model_path != NULL;
@@ -379,6 +384,14 @@ gst_instruct_blip_start (GstBaseTransform *trans)
   GST_OBJECT_UNLOCK (self);
   mp.device = device;
 
+  if (g_stat (dir, &sb) != 0 && (saved_errno = errno) != ENOENT) {
+    /* unreadable is not missing */
+    GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
+        ("Could not read the model directory %s (property model-path): %s", dir,
+            g_strerror (saved_errno)),
+        (NULL));
+    goto out;
+  }
   if (!g_file_test (dir, G_FILE_TEST_IS_DIR)) {
     if (has_path)
       GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND,

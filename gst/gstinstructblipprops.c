@@ -468,23 +468,23 @@ gst_instruct_blip_install_properties (GObjectClass *oc)
       g_param_spec_uint ("max-new-tokens", "Max new tokens",
           "Longest answer in tokens. Unset: generation_config.json of the "
           "model, else 30",
-          1, 1024, 30, RW_PLAYING));
+          1, IB_MAX_NEW_TOKENS, 30, RW_PLAYING));
   g_object_class_install_property (oc, PROP_MIN_LENGTH,
       g_param_spec_uint ("min-length", "Min length",
           "Shortest answer in generated tokens (end of sequence is "
           "suppressed before)",
-          0, 1024, 0, RW_PLAYING));
+          0, IB_MAX_NEW_TOKENS, 0, RW_PLAYING));
   g_object_class_install_property (oc, PROP_NUM_BEAMS,
       g_param_spec_uint ("num-beams", "Beams",
           "Beam search width; 1: greedy decoding or sampling. Unset: "
           "generation_config.json, else 1",
-          1, 16, 1, RW_PLAYING));
+          1, IB_MAX_NUM_BEAMS, 1, RW_PLAYING));
   g_object_class_install_property (oc, PROP_TEMPERATURE,
       g_param_spec_double ("temperature", "Temperature",
           "0: no sampling (greedy or beam search); > 0: sample with this "
           "temperature (with top-k, top-p, seed). Unset: "
           "generation_config.json (do_sample, temperature), else 0",
-          0.0, 100.0, 0.0, RW_PLAYING));
+          0.0, IB_MAX_TEMPERATURE, 0.0, RW_PLAYING));
   g_object_class_install_property (oc, PROP_TOP_K,
       g_param_spec_uint ("top-k", "Top k",
           "Sampling: keep the k most likely tokens; 0: off. Unset: "
@@ -499,12 +499,12 @@ gst_instruct_blip_install_properties (GObjectClass *oc)
       g_param_spec_double ("repetition-penalty", "Repetition penalty",
           "Divides the scores of tokens already in the sequence (CTRL "
           "penalty); 1: none. Unset: generation_config.json, else 1",
-          0.01, 100.0, 1.0, RW_PLAYING));
+          0.01, IB_MAX_PENALTY, 1.0, RW_PLAYING));
   g_object_class_install_property (oc, PROP_LENGTH_PENALTY,
       g_param_spec_double ("length-penalty", "Length penalty",
           "Beam search: scores are divided by length^p; > 0 favours longer "
           "answers, < 0 shorter. Unset: generation_config.json, else 1",
-          -100.0, 100.0, 1.0, RW_PLAYING));
+          -IB_MAX_PENALTY, IB_MAX_PENALTY, 1.0, RW_PLAYING));
   g_object_class_install_property (oc, PROP_SEED,
       g_param_spec_uint64 ("seed", "Seed",
           "Sampling random seed: the same seed, frames and settings give "

@@ -96,27 +96,34 @@ copy_packed (IbFrame *f, const GstVideoFrame *vframe, IbPixelFormat pf)
   f->image.stride = row;
 }
 
-/* Other formats: converted to packed RGB into our own memory. */
-static void
+/* Other formats: converted to packed RGB into our own memory. FALSE when
+ * there is no converter or our block cannot be mapped as a frame: the
+ * frame would hold garbage. */
+static gboolean
 copy_converted (IbFrame *f, const GstVideoFrame *vframe,
     GstVideoConverter *converter)
 {
   GstVideoInfo out;
   GstVideoFrame dst;
   GstBuffer *wrap;
+  gboolean mapped;
 
+  if (converter == NULL)
+    return FALSE;
   rgb_info (&vframe->info, &out);
   f->data = g_malloc (GST_VIDEO_INFO_SIZE (&out));
   /* a buffer around our block, only to map it as a frame; it frees nothing */
   wrap = gst_buffer_new_wrapped_full (0, f->data, GST_VIDEO_INFO_SIZE (&out), 0,
       GST_VIDEO_INFO_SIZE (&out), NULL, NULL);
-  if (gst_video_frame_map (&dst, &out, wrap, GST_MAP_WRITE)) {
+  mapped = gst_video_frame_map (&dst, &out, wrap, GST_MAP_WRITE);
+  if (mapped) {
     gst_video_converter_frame (converter, vframe, &dst);
     gst_video_frame_unmap (&dst);
   }
   gst_buffer_unref (wrap);
   f->image.format = IB_PIXEL_FORMAT_RGB;
   f->image.stride = GST_VIDEO_INFO_PLANE_STRIDE (&out, 0);
+  return mapped;
 }
 
 IbFrame *
@@ -131,10 +138,14 @@ ib_frame_new (const GstVideoFrame *vframe, GstVideoConverter *converter,
   f->running_time = running_time;
   f->image.width = GST_VIDEO_FRAME_WIDTH (vframe);
   f->image.height = GST_VIDEO_FRAME_HEIGHT (vframe);
-  if (ib_frame_format_is_packed (GST_VIDEO_FRAME_FORMAT (vframe), &pf))
+  if (ib_frame_format_is_packed (GST_VIDEO_FRAME_FORMAT (vframe), &pf)) {
     copy_packed (f, vframe, pf);
-  else
-    copy_converted (f, vframe, converter);
+  } else if (!copy_converted (f, vframe, converter)) {
+    GST_WARNING ("could not convert a %s frame to RGB",
+        gst_video_format_to_string (GST_VIDEO_FRAME_FORMAT (vframe)));
+    ib_frame_unref (f);
+    return NULL;
+  }
   f->image.data = f->data;
   return f;
 }

@@ -30,7 +30,9 @@ gboolean ib_frame_format_is_packed (GstVideoFormat format,
 GstVideoConverter *ib_frame_converter_new (const GstVideoInfo *info);
 
 /* Copies @vframe (mapped for reading): packed RGB formats row by row,
- * others through @converter into packed RGB. (transfer full) */
+ * others through @converter into packed RGB. NULL (with a warning) when a
+ * conversion is needed and @converter is NULL or the copy cannot be
+ * mapped. (transfer full) */
 IbFrame *ib_frame_new (const GstVideoFrame *vframe,
     GstVideoConverter *converter, GstClockTime running_time);
 /* Another reference to @frame. (transfer full) */

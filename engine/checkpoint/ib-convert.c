@@ -192,3 +192,51 @@ ib_tensor_read_f16 (const IbTensor *t, guint64 first, gsize count, guint16 *dst,
   }
   return TRUE;
 }
+
+static gboolean
+not_finite (const IbTensor *t, guint64 index, const char *as, GError **error)
+{
+  g_set_error (error, IB_ERROR, IB_ERROR_FORMAT,
+      "%s: tensor %s holds a NaN or infinite value%s at element "
+      "%" G_GUINT64_FORMAT ": the weights are damaged",
+      t->file, t->name, as, index);
+  return FALSE;
+}
+
+gboolean
+ib_tensor_check_finite_f32 (const IbTensor *t, guint64 first,
+    const float *values, gsize count, GError **error)
+{
+  guint32 any = 0;
+  gsize i;
+
+  g_return_val_if_fail (t != NULL, FALSE);
+  g_return_val_if_fail (values != NULL || count == 0, FALSE);
+  /* exponent all ones: NaN or infinity; one pass without branches first */
+  for (i = 0; i < count; i++)
+    any |= (~f32_bits (values[i]) & 0x7f800000) == 0;
+  if (!any)
+    return TRUE;
+  for (i = 0; (~f32_bits (values[i]) & 0x7f800000) != 0; i++)
+    ;
+  return not_finite (t, first + i, "", error);
+}
+
+gboolean
+ib_tensor_check_finite_f16 (const IbTensor *t, guint64 first,
+    const guint16 *values, gsize count, GError **error)
+{
+  guint32 any = 0;
+  gsize i;
+
+  g_return_val_if_fail (t != NULL, FALSE);
+  g_return_val_if_fail (values != NULL || count == 0, FALSE);
+  for (i = 0; i < count; i++)
+    any |= (~values[i] & 0x7c00) == 0;
+  if (!any)
+    return TRUE;
+  for (i = 0; (~values[i] & 0x7c00) != 0; i++)
+    ;
+  return not_finite (t, first + i, " (as fp16: beyond +-65504 included)",
+      error);
+}

@@ -28,4 +28,13 @@ gboolean ib_tensor_read_f32 (const IbTensor *t, guint64 first, gsize count,
 gboolean ib_tensor_read_f16 (const IbTensor *t, guint64 first, gsize count,
     guint16 *dst, GError **error);
 
+/* Checks @count values read from @t at element @first (by the functions
+ * above) for NaN and infinity: damaged weights would make every answer
+ * empty. IB_ERROR_FORMAT naming the tensor and the element. The reads
+ * themselves convert such values as torch does. */
+gboolean ib_tensor_check_finite_f32 (const IbTensor *t, guint64 first,
+    const float *values, gsize count, GError **error);
+gboolean ib_tensor_check_finite_f16 (const IbTensor *t, guint64 first,
+    const guint16 *values, gsize count, GError **error);
+
 G_END_DECLS

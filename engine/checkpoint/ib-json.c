@@ -53,7 +53,11 @@ ib_json_parse (const char *data, gsize len, GError **error)
     g_set_error (error, IB_ERROR, IB_ERROR_FORMAT, "it is empty");
     goto out;
   }
-  if (len > G_MAXSSIZE || !check_depth (data, len, error))
+  if (len > G_MAXSSIZE) {
+    g_set_error (error, IB_ERROR, IB_ERROR_FORMAT, "it is too long");
+    goto out;
+  }
+  if (!check_depth (data, len, error))
     goto out;
   parser = json_parser_new_immutable ();
   if (!json_parser_load_from_data (parser, data, (gssize) len, &local)) {

@@ -10,6 +10,7 @@
 #include "instructblip.h"
 #include "ib-convert.h"
 #include "ib-error.h"
+#include "ib-file-private.h"
 #include "ib-safetensors.h"
 #include "ask-media.h"
 
@@ -18,6 +19,7 @@
 #endif
 
 #define DEFAULT_VIDEO_FRAMES 4
+#define ASK_MAX_FRAMES 1024 /* --frames, and the frames of --pixel-values */
 #define UNSET_INT G_MININT
 #define UNSET_DOUBLE ((double) NAN)
 
@@ -40,6 +42,22 @@ static AskOptions opts = { NULL, NULL, NULL, NULL, NULL, NULL, NULL, UNSET_INT,
   UNSET_INT, UNSET_INT, UNSET_INT, UNSET_INT, UNSET_DOUBLE, UNSET_DOUBLE,
   UNSET_DOUBLE, UNSET_DOUBLE, FALSE, FALSE, FALSE, FALSE };
 
+static gboolean parse_double (const gchar *name, const gchar *value,
+    gpointer data, GError **error);
+
+/* the double options: parsed by parse_double, which refuses NaN and
+ * infinities (NaN marks "not given") */
+static const struct
+{
+  const char *name;
+  double *field;
+} double_options[] = {
+  { "--repetition-penalty", &opts.repetition_penalty },
+  { "--length-penalty", &opts.length_penalty },
+  { "--temperature", &opts.temperature },
+  { "--top-p", &opts.top_p },
+};
+
 static const GOptionEntry entries[] = {
   { "prompt", 'p', 0, G_OPTION_ARG_STRING, &opts.prompt,
       "The instruction or question about the FILEs", "TEXT" },
@@ -57,18 +75,18 @@ static const GOptionEntry entries[] = {
       "N" },
   { "num-beams", 0, 0, G_OPTION_ARG_INT, &opts.num_beams,
       "Beam search with N beams; 1 (default): greedy or sampling", "N" },
-  { "repetition-penalty", 0, 0, G_OPTION_ARG_DOUBLE, &opts.repetition_penalty,
+  { "repetition-penalty", 0, 0, G_OPTION_ARG_CALLBACK, (gpointer) parse_double,
       "Penalise tokens already in the answer (CTRL); 1 (default): off", "P" },
-  { "length-penalty", 0, 0, G_OPTION_ARG_DOUBLE, &opts.length_penalty,
+  { "length-penalty", 0, 0, G_OPTION_ARG_CALLBACK, (gpointer) parse_double,
       "Beam scores are divided by length^P (default 1)", "P" },
   { "do-sample", 0, 0, G_OPTION_ARG_NONE, &opts.do_sample,
       "Sample tokens instead of taking the likeliest", NULL },
   { "no-sample", 0, 0, G_OPTION_ARG_NONE, &opts.no_sample,
       "Do not sample, whatever the checkpoint's generation_config.json says",
       NULL },
-  { "temperature", 0, 0, G_OPTION_ARG_DOUBLE, &opts.temperature,
+  { "temperature", 0, 0, G_OPTION_ARG_CALLBACK, (gpointer) parse_double,
       "Sampling: divide the logits by T (default 1)", "T" },
-  { "top-p", 0, 0, G_OPTION_ARG_DOUBLE, &opts.top_p,
+  { "top-p", 0, 0, G_OPTION_ARG_CALLBACK, (gpointer) parse_double,
       "Sampling: keep the likeliest tokens up to probability P; 1 "
       "(default): off",
       "P" },
@@ -137,26 +155,56 @@ usage_error (GError **error, const char *format, ...)
   return FALSE;
 }
 
-/* the generation settings given on the command line, range-checked */
+static gboolean
+parse_double (const gchar *name, const gchar *value, gpointer data,
+    GError **error)
+{
+  gchar *end = NULL;
+  double v;
+  guint i;
+
+  (void) data;
+  v = g_ascii_strtod (value, &end);
+  if (end == value || *end != '\0' || !isfinite (v))
+    return usage_error (error, "%s must be a finite number, not \"%s\"", name,
+        value);
+  for (i = 0; i < G_N_ELEMENTS (double_options); i++)
+    if (g_str_equal (name, double_options[i].name))
+      *double_options[i].field = v;
+  return TRUE;
+}
+
+/* the generation settings given on the command line, range-checked (the
+ * element's property ranges, ib-limits.h) */
 static gboolean
 check_generate_options (guint64 *seed, GError **error)
 {
-  if (opts.max_new_tokens != UNSET_INT && opts.max_new_tokens < 1)
-    return usage_error (error, "--max-new-tokens must be at least 1");
-  if (opts.min_length != UNSET_INT && opts.min_length < 0)
-    return usage_error (error, "--min-length must not be negative");
-  if (opts.num_beams != UNSET_INT && opts.num_beams < 1)
-    return usage_error (error, "--num-beams must be at least 1");
+  if (opts.max_new_tokens != UNSET_INT &&
+      (opts.max_new_tokens < 1 || opts.max_new_tokens > IB_MAX_NEW_TOKENS))
+    return usage_error (error, "--max-new-tokens must be 1 .. %d",
+        IB_MAX_NEW_TOKENS);
+  if (opts.min_length != UNSET_INT &&
+      (opts.min_length < 0 || opts.min_length > IB_MAX_NEW_TOKENS))
+    return usage_error (error, "--min-length must be 0 .. %d",
+        IB_MAX_NEW_TOKENS);
+  if (opts.num_beams != UNSET_INT &&
+      (opts.num_beams < 1 || opts.num_beams > IB_MAX_NUM_BEAMS))
+    return usage_error (error, "--num-beams must be 1 .. %d", IB_MAX_NUM_BEAMS);
   if (opts.top_k != UNSET_INT && opts.top_k < 0)
     return usage_error (error, "--top-k must not be negative");
   if (!isnan (opts.repetition_penalty) &&
-      !(opts.repetition_penalty > 0 && isfinite (opts.repetition_penalty)))
-    return usage_error (error, "--repetition-penalty must be above 0");
-  if (!isnan (opts.length_penalty) && !isfinite (opts.length_penalty))
-    return usage_error (error, "--length-penalty must be a finite number");
+      !(opts.repetition_penalty > 0 &&
+          opts.repetition_penalty <= IB_MAX_PENALTY))
+    return usage_error (error, "--repetition-penalty must be in (0, %g]",
+        IB_MAX_PENALTY);
+  if (!isnan (opts.length_penalty) &&
+      fabs (opts.length_penalty) > IB_MAX_PENALTY)
+    return usage_error (error, "--length-penalty must be in [-%g, %g]",
+        IB_MAX_PENALTY, IB_MAX_PENALTY);
   if (!isnan (opts.temperature) &&
-      !(opts.temperature > 0 && isfinite (opts.temperature)))
-    return usage_error (error, "--temperature must be above 0");
+      !(opts.temperature > 0 && opts.temperature <= IB_MAX_TEMPERATURE))
+    return usage_error (error, "--temperature must be in (0, %g]",
+        IB_MAX_TEMPERATURE);
   if (!isnan (opts.top_p) && !(opts.top_p > 0 && opts.top_p <= 1))
     return usage_error (error, "--top-p must be in (0, 1]");
   if (opts.do_sample && opts.no_sample)
@@ -179,8 +227,9 @@ check_options (int n_files, guint64 *seed, GError **error)
   if (opts.pixel_values == NULL && n_files == 0)
     return usage_error (error,
         "give an image or video FILE, or --pixel-values FILE");
-  if (opts.frames != UNSET_INT && opts.frames < 1)
-    return usage_error (error, "--frames must be at least 1");
+  if (opts.frames != UNSET_INT &&
+      (opts.frames < 1 || opts.frames > ASK_MAX_FRAMES))
+    return usage_error (error, "--frames must be 1 .. %d", ASK_MAX_FRAMES);
   if (opts.frames != UNSET_INT && opts.pixel_values != NULL)
     return usage_error (error,
         "--frames samples a video FILE; --pixel-values brings its own frames");
@@ -262,7 +311,8 @@ read_pixel_values (const char *path, int *n_frames, int *size, GError **error)
       d[1] >= 1 && d[1] <= IB_IMAGE_MAX_DIM &&
       (t->n_dims < 5 || t->shape[0] == 1) &&
       (t->n_dims < 4 ||
-          (t->shape[t->n_dims - 4] >= 1 && t->shape[t->n_dims - 4] <= 1024));
+          (t->shape[t->n_dims - 4] >= 1 &&
+              t->shape[t->n_dims - 4] <= ASK_MAX_FRAMES));
   if (!ok) {
     g_set_error (error, IB_ERROR, IB_ERROR_FORMAT,
         "%s: pixel_values has shape %s; it must be [frames, 3, S, S], "
@@ -338,9 +388,18 @@ session_load (Session *s, const char *model_dir, char **files, int n_files,
   IbModelParams mp;
   gint64 t0 = g_get_monotonic_time ();
 
+  /* an unreadable directory is not a missing one */
+  switch (ib_file_probe (model_dir, error)) {
+    case -1:
+      return FALSE;
+    case 0:
+      g_set_error (error, IB_ERROR, IB_ERROR_IO,
+          "%s: no such model directory (--model DIR)", model_dir);
+      return FALSE;
+  }
   if (!g_file_test (model_dir, G_FILE_TEST_IS_DIR)) {
     g_set_error (error, IB_ERROR, IB_ERROR_IO,
-        "%s: no such model directory (--model DIR)", model_dir);
+        "%s: not a directory (--model DIR)", model_dir);
     return FALSE;
   }
   if (opts.pixel_values != NULL) {

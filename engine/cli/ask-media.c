@@ -175,7 +175,21 @@ typedef struct
   gboolean linked; /* a video stream was found */
   GPtrArray *frames; /* Frame *, the kept frames in order */
   GstElement *convert;
+  gint progress; /* atomic: frames and samples so far, for the stall check */
 } Pass;
+
+/* Every wait on GStreamer is bounded: a pass fails when no frame arrives
+ * for this long (a demuxer that never finishes, as some GIF demuxers do),
+ * and a pipeline that does not stop within ASK_MEDIA_STOP_US is left
+ * behind (the program exits after the error). */
+static gint64 stall_us = ASK_MEDIA_STALL_US;
+#define ASK_MEDIA_STOP_US (5 * G_USEC_PER_SEC)
+
+void
+ask_media_set_stall_timeout (gint64 us)
+{
+  stall_us = us > 0 ? us : ASK_MEDIA_STALL_US;
+}
 
 static void
 on_pad_added (GstElement *decodebin, GstPad *pad, gpointer user)
@@ -206,6 +220,7 @@ count_probe (GstPad *pad, GstPadProbeInfo *info, gpointer user)
 
   (void) pad;
   (void) info;
+  g_atomic_int_inc (&p->progress);
   if (p->next_keep < p->n_keep && p->keep[p->next_keep] == i) {
     p->next_keep++;
     return GST_PAD_PROBE_OK;
@@ -313,9 +328,111 @@ set_gst_error (const char *path, const Pass *p, GstMessage *msg, GError **error)
   g_free (debug);
 }
 
-/* Runs one pass over @path, keeping the frames @p asks for. */
+/* Sets @pipeline to NULL and drops it, in a thread of its own. */
+typedef struct
+{
+  GstElement *pipeline;
+  GMutex lock;
+  GCond cond;
+  gboolean done;
+} Stopper;
+
+static gpointer
+stop_thread (gpointer data)
+{
+  Stopper *st = data;
+
+  gst_element_set_state (st->pipeline, GST_STATE_NULL);
+  gst_object_unref (st->pipeline);
+  g_mutex_lock (&st->lock);
+  st->done = TRUE;
+  g_cond_signal (&st->cond);
+  g_mutex_unlock (&st->lock);
+  return NULL;
+}
+
+/* Stops @pipeline within ASK_MEDIA_STOP_US. TRUE if it stopped (its
+ * streaming threads are joined); FALSE if a thread is stuck in an element:
+ * the pipeline, and the pass it writes to, are then left to it. */
+static gboolean
+stop_pipeline (GstElement *pipeline)
+{
+  Stopper *st = g_new0 (Stopper, 1);
+  gint64 end = g_get_monotonic_time () + ASK_MEDIA_STOP_US;
+  gboolean done;
+
+  st->pipeline = pipeline;
+  g_mutex_init (&st->lock);
+  g_cond_init (&st->cond);
+  g_thread_unref (g_thread_new ("ask-media-stop", stop_thread, st));
+  g_mutex_lock (&st->lock);
+  while (!st->done && g_cond_wait_until (&st->cond, &st->lock, end))
+    ;
+  done = st->done;
+  g_mutex_unlock (&st->lock);
+  if (!done)
+    return FALSE; /* st stays with the thread */
+  g_mutex_clear (&st->lock);
+  g_cond_clear (&st->cond);
+  g_free (st);
+  return TRUE;
+}
+
+/* Waits for the end of a pass: EOS, an error or the last kept frame;
+ * NULL when no frame arrived for stall_us. */
+static GstMessage *
+wait_pass (GstBus *bus, Pass *p)
+{
+  gint64 last = g_get_monotonic_time ();
+  gint seen = g_atomic_int_get (&p->progress);
+  GstMessage *msg;
+
+  for (;;) {
+    msg = gst_bus_timed_pop_filtered (bus, 100 * GST_MSECOND,
+        GST_MESSAGE_EOS | GST_MESSAGE_ERROR | GST_MESSAGE_APPLICATION);
+    if (msg != NULL)
+      return msg;
+    if (g_atomic_int_get (&p->progress) != seen) {
+      seen = g_atomic_int_get (&p->progress);
+      last = g_get_monotonic_time ();
+    } else if (g_get_monotonic_time () - last > stall_us) {
+      return NULL;
+    }
+  }
+}
+
+/* Runs one pass over @path, keeping the frames @p asks for. The streaming
+ * threads work on a copy of @p, so that a pipeline that cannot be stopped
+ * never writes to the caller's memory. */
+static gboolean run_pass_on (const char *path, Pass *p, gboolean *stopped,
+    GError **error);
+
 static gboolean
 run_pass (const char *path, Pass *p, GError **error)
+{
+  Pass *own = g_new0 (Pass, 1);
+  gboolean ok, stopped = TRUE;
+
+  own->keep = g_memdup2 (p->keep, p->n_keep * sizeof (guint64));
+  own->n_keep = p->n_keep;
+  own->stop_early = p->stop_early;
+  own->frames = g_ptr_array_new_with_free_func (frame_free);
+  ok = run_pass_on (path, own, &stopped, error);
+  if (!stopped)
+    return FALSE; /* own stays with the streaming threads */
+  p->n_seen = own->n_seen;
+  p->linked = own->linked;
+  p->next_keep = own->next_keep;
+  while (own->frames->len > 0)
+    g_ptr_array_add (p->frames, g_ptr_array_steal_index (own->frames, 0));
+  g_ptr_array_unref (own->frames);
+  g_free ((gpointer) own->keep);
+  g_free (own);
+  return ok;
+}
+
+static gboolean
+run_pass_on (const char *path, Pass *p, gboolean *stopped, GError **error)
 {
   GstElement *pipeline = gst_pipeline_new ("ask-media");
   GstElement *src = gst_element_factory_make ("filesrc", NULL);
@@ -364,8 +481,16 @@ run_pass (const char *path, Pass *p, GError **error)
     set_gst_error (path, p, msg, error);
     goto out;
   }
-  msg = gst_bus_timed_pop_filtered (bus, GST_CLOCK_TIME_NONE,
-      GST_MESSAGE_EOS | GST_MESSAGE_ERROR | GST_MESSAGE_APPLICATION);
+  msg = wait_pass (bus, p);
+  if (msg == NULL) {
+    g_set_error (error, ASK_MEDIA_ERROR, ASK_MEDIA_ERROR_DECODE,
+        "%s: decoding stalled: no frame for %.1f s after %" G_GUINT64_FORMAT
+        " frames (a damaged file, or a format GStreamer's decoder does not "
+        "finish)",
+        path, stall_us / (double) G_USEC_PER_SEC,
+        (guint64) g_atomic_int_get (&p->progress));
+    goto out;
+  }
   if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR) {
     set_gst_error (path, p, msg, error);
     goto out;
@@ -387,9 +512,15 @@ out:
   if (caps)
     gst_caps_unref (caps);
   /* joins the streaming threads: @p is ours again after this */
-  gst_element_set_state (pipeline, GST_STATE_NULL);
-  gst_object_unref (pipeline);
-  p->convert = NULL;
+  *stopped = stop_pipeline (pipeline);
+  if (!*stopped && ok) {
+    g_set_error (error, ASK_MEDIA_ERROR, ASK_MEDIA_ERROR_DECODE,
+        "%s: GStreamer did not stop decoding within %d s", path,
+        (int) (ASK_MEDIA_STOP_US / G_USEC_PER_SEC));
+    ok = FALSE;
+  }
+  if (*stopped)
+    p->convert = NULL;
   return ok;
 }
 
@@ -506,13 +637,33 @@ out:
   return ok;
 }
 
+/* A PNG whose header claims more than IB_IMAGE_MAX_DIM pixels a side is
+ * refused before GStreamer sees it (pngdec fails on it with criticals). */
+static gboolean
+check_png_size (const char *path, const guint8 *head, GError **error)
+{
+  static const guint8 sig[8] = { 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n' };
+  guint32 w, h;
+
+  if (memcmp (head, sig, 8) != 0 || memcmp (head + 12, "IHDR", 4) != 0)
+    return TRUE;
+  w = GUINT32_FROM_BE (*(const guint32 *) (const void *) (head + 16));
+  h = GUINT32_FROM_BE (*(const guint32 *) (const void *) (head + 20));
+  if (w >= 1 && h >= 1 && w <= IB_IMAGE_MAX_DIM && h <= IB_IMAGE_MAX_DIM)
+    return TRUE;
+  g_set_error (error, ASK_MEDIA_ERROR, ASK_MEDIA_ERROR_DECODE,
+      "%s: a PNG of %ux%u pixels; images may have 1 to %d pixels a side", path,
+      w, h, IB_IMAGE_MAX_DIM);
+  return FALSE;
+}
+
 /* Decodes one file: an image (one frame), or a video if @alone. */
 static gboolean
 load_file (const char *path, gboolean alone, int video_frames,
     GPtrArray *frames, AskFrames *res, GError **error)
 {
   static const guint64 first[1] = { 0 };
-  guint8 magic[4];
+  guint8 magic[24];
   Pass p = { 0 };
   gboolean ok = FALSE;
 
@@ -521,7 +672,8 @@ load_file (const char *path, gboolean alone, int video_frames,
         "%s: a directory, not an image or video", path);
     return FALSE;
   }
-  if (!read_magic (path, magic, sizeof (magic), error))
+  if (!read_magic (path, magic, sizeof (magic), error) ||
+      !check_png_size (path, magic, error))
     return FALSE;
 #ifdef HAVE_LIBJPEG
   if (magic[0] == 0xff && magic[1] == 0xd8 && magic[2] == 0xff) {

@@ -50,4 +50,11 @@ AskFrames *ask_frames_load (const char *const *files, int n_files,
 
 void ask_frames_free (AskFrames *frames);
 
+/* A decoding pass fails with ASK_MEDIA_ERROR_DECODE "decoding stalled"
+ * when no frame arrives for this long (default 30 s). */
+#define ASK_MEDIA_STALL_US (30 * G_USEC_PER_SEC)
+
+/* Tests: sets that bound (<= 0: the default). */
+void ask_media_set_stall_timeout (gint64 us);
+
 G_END_DECLS

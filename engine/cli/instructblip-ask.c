@@ -7,6 +7,7 @@
 #include <json-glib/json-glib.h>
 
 #include "ask.h"
+#include "ib-json-private.h"
 #include "tokenizer.h"
 
 typedef struct
@@ -194,20 +195,26 @@ run_tokenize (IbTokenizer *tok)
   return status;
 }
 
-/* parses "[1, 2, 3]" into @ids */
+/* parses "[1, 2, 3]" into @ids; every id must name a token of @tok */
 static gboolean
-parse_id_array (const char *line, gsize len, GArray *ids, GError **error)
+parse_id_array (IbTokenizer *tok, const char *line, gsize len, GArray *ids,
+    GError **error)
 {
-  JsonParser *parser = json_parser_new ();
   JsonNode *root;
   JsonArray *arr;
+  GError *local = NULL;
   gboolean ok = FALSE;
   guint i;
 
-  if (!json_parser_load_from_data (parser, line, len, error))
+  /* depth-checked: a line of 100 000 '[' must not overflow the stack */
+  root = ib_json_parse (line, len, &local);
+  if (root == NULL) {
+    g_set_error (error, IB_TOKENIZER_ERROR, IB_TOKENIZER_ERROR_INPUT,
+        "invalid JSON: %s", local->message);
+    g_clear_error (&local);
     goto out;
-  root = json_parser_get_root (parser);
-  if (root == NULL || !JSON_NODE_HOLDS_ARRAY (root)) {
+  }
+  if (!JSON_NODE_HOLDS_ARRAY (root)) {
     g_set_error (error, IB_TOKENIZER_ERROR, IB_TOKENIZER_ERROR_INPUT,
         "expected a JSON array of ids");
     goto out;
@@ -225,12 +232,19 @@ parse_id_array (const char *line, gsize len, GArray *ids, GError **error)
       goto out;
     }
     id = (gint32) v;
+    if (ib_tokenizer_id_to_token (tok, id) == NULL) {
+      g_set_error (error, IB_TOKENIZER_ERROR, IB_TOKENIZER_ERROR_INPUT,
+          "element %u: id %d names no token of this tokenizer (%u tokens)", i,
+          id, ib_tokenizer_get_vocab_size (tok));
+      goto out;
+    }
     g_array_append_val (ids, id);
   }
   ok = TRUE;
 
 out:
-  g_object_unref (parser);
+  if (root)
+    json_node_unref (root);
   return ok;
 }
 
@@ -287,7 +301,7 @@ run_decode (IbTokenizer *tok)
     char *text = NULL;
     line_no++;
     g_array_set_size (ids, 0);
-    if (!parse_id_array (line, len, ids, &error) ||
+    if (!parse_id_array (tok, line, len, ids, &error) ||
         (text = ib_tokenizer_decode (tok, (const gint32 *) (void *) ids->data,
              ids->len, !opts.keep_special, &error)) == NULL) {
       g_printerr ("instructblip-ask: line %u: %s\n", line_no, error->message);

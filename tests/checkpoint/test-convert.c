@@ -147,6 +147,39 @@ test_errors (void)
   g_free (dir);
 }
 
+/* NaN/Inf weights gave a silent empty answer: the loader checks what it
+ * read (issue 12) */
+static void
+test_check_finite (void)
+{
+  IbTensor t = { 0 };
+  float f[5] = { 0.0f, -1.5f, 3e38f, 0.0f, 0.0f };
+  guint16 h[4] = { 0x0000, 0x3c00, 0x7bff, 0x8001 };
+  GError *error = NULL;
+
+  t.name = "w";
+  t.file = "/m/model.safetensors";
+  g_assert_true (ib_tensor_check_finite_f32 (&t, 0, f, 5, &error));
+  g_assert_true (ib_tensor_check_finite_f16 (&t, 0, h, 4, &error));
+  g_assert_no_error (error);
+  f[3] = NAN;
+  g_assert_false (ib_tensor_check_finite_f32 (&t, 100, f, 5, &error));
+  g_assert_error (error, IB_ERROR, IB_ERROR_FORMAT);
+  g_assert_cmpstr (error->message, ==,
+      "/m/model.safetensors: tensor w holds a NaN or infinite value at "
+      "element 103: the weights are damaged");
+  g_clear_error (&error);
+  f[3] = 0.0f;
+  f[1] = -INFINITY;
+  g_assert_false (ib_tensor_check_finite_f32 (&t, 0, f, 5, &error));
+  g_assert_nonnull (strstr (error->message, "at element 1:"));
+  g_clear_error (&error);
+  h[2] = 0x7c00; /* +inf, e.g. 1e5 stored as fp16 */
+  g_assert_false (ib_tensor_check_finite_f16 (&t, 7, h, 4, &error));
+  g_assert_nonnull (strstr (error->message, "at element 9:"));
+  g_clear_error (&error);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -155,5 +188,6 @@ main (int argc, char **argv)
   g_test_add_func ("/convert/scalars", test_scalars);
   g_test_add_func ("/convert/f16-roundtrip", test_roundtrip);
   g_test_add_func ("/convert/errors", test_errors);
+  g_test_add_func ("/convert/check-finite", test_check_finite);
   return g_test_run ();
 }

@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* instructblip-ask's media decoding: PNG and JPEG pixels as Pillow gives them, uniform video sampling, and its errors. */
+#include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <glib/gstdio.h>
 
@@ -285,6 +288,118 @@ test_errors (void)
   g_free (jpg);
 }
 
+/* a PNG whose header claims 100000x100000 pixels printed
+ * GStreamer-CRITICALs (fatal here) */
+static void
+test_png_huge (void)
+{
+  static const guint8 head[] = { 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n', 0,
+    0, 0, 13, 'I', 'H', 'D', 'R', 0x00, 0x01, 0x86, 0xa0, /* 100000 */
+    0x00, 0x01, 0x86, 0xa0, 8, 2, 0, 0, 0, 0, 0, 0, 0 };
+  char *path = tmp_path ("huge.png");
+  const char *files[1] = { path };
+  GError *error = NULL;
+
+  g_assert_true (
+      g_file_set_contents (path, (const char *) head, sizeof (head), NULL));
+  g_assert_null (ask_frames_load (files, 1, 4, &error));
+  g_assert_error (error, ASK_MEDIA_ERROR, ASK_MEDIA_ERROR_DECODE);
+  g_assert_nonnull (strstr (error->message,
+      "a PNG of 100000x100000 pixels; "
+      "images may have 1 to 32768"));
+  g_clear_error (&error);
+  g_remove (path);
+  g_free (path);
+}
+
+/* The writer of a FIFO that never ends: read_magic gets the PNG
+ * signature, then the decoder gets it again and waits for more. */
+typedef struct
+{
+  char *path;
+  guint hold_ms; /* how long the second writer keeps the pipe open */
+} Fifo;
+
+static gpointer
+fifo_writer (gpointer data)
+{
+  static const char sig[8] = { '\x89', 'P', 'N', 'G', '\r', '\n', '\x1a',
+    '\n' };
+  Fifo *f = data;
+  int i, fd;
+
+  for (i = 0; i < 2; i++) {
+    fd = g_open (f->path, O_WRONLY, 0);
+    g_assert_cmpint (fd, >=, 0);
+    g_assert_cmpint (write (fd, sig, sizeof (sig)), ==, sizeof (sig));
+    if (i == 1)
+      g_usleep (f->hold_ms * 1000);
+    close (fd);
+  }
+  return NULL;
+}
+
+/* A decoder that never finishes (a GIF demuxer did that) hung the program
+ * on the bus for ever: every wait is bounded now. */
+static void
+test_stall (void)
+{
+  Fifo fifo = { tmp_path ("stall.png"), 3000 };
+  const char *files[1] = { fifo.path };
+  GError *error = NULL;
+  GThread *writer;
+  gint64 t0;
+
+  g_assert_cmpint (mkfifo (fifo.path, 0600), ==, 0);
+  writer = g_thread_new ("fifo-writer", fifo_writer, &fifo);
+  ask_media_set_stall_timeout (G_USEC_PER_SEC / 2);
+  t0 = g_get_monotonic_time ();
+  g_assert_null (ask_frames_load (files, 1, 4, &error));
+  g_assert_error (error, ASK_MEDIA_ERROR, ASK_MEDIA_ERROR_DECODE);
+  g_test_message ("%s (after %.1f s)", error->message,
+      (g_get_monotonic_time () - t0) / 1e6);
+  g_assert_nonnull (strstr (error->message,
+      "decoding stalled: no frame for 0.5 s after 0 frames"));
+  g_clear_error (&error);
+  ask_media_set_stall_timeout (0);
+  g_thread_join (writer);
+  g_remove (fifo.path);
+  g_free (fifo.path);
+}
+
+/* A 1x1 GIF, written byte by byte: the program hung on GIFs where the
+ * GIF demuxer never finishes. With or without a GIF decoder (gst-libav),
+ * loading now ends: one frame, or an error. */
+static void
+test_gif (void)
+{
+  static const guint8 gif[] = { 'G', 'I', 'F', '8', '9', 'a', 1, 0, 1, 0, 0x80,
+    0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0x21, 0xf9, 4, 1, 0, 0, 0, 0, 0x2c, 0, 0,
+    0, 0, 1, 0, 1, 0, 0, 2, 2, 0x44, 1, 0, 0x3b };
+  char *path = tmp_path ("one.gif");
+  const char *files[1] = { path };
+  GError *error = NULL;
+  AskFrames *f;
+
+  g_assert_true (
+      g_file_set_contents (path, (const char *) gif, sizeof (gif), NULL));
+  ask_media_set_stall_timeout (2 * G_USEC_PER_SEC);
+  f = ask_frames_load (files, 1, 4, &error);
+  ask_media_set_stall_timeout (0);
+  if (f != NULL) {
+    g_assert_no_error (error);
+    g_assert_cmpint (f->frames[0].width, ==, 1);
+    g_assert_cmpint (f->frames[0].height, ==, 1);
+    ask_frames_free (f);
+  } else {
+    g_assert_true (error->domain == ASK_MEDIA_ERROR);
+    g_test_message ("%s", error->message);
+    g_clear_error (&error);
+  }
+  g_remove (path);
+  g_free (path);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -307,6 +422,9 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/media/jpeg", test_jpeg);
   g_test_add_func ("/cli/media/video", test_video);
   g_test_add_func ("/cli/media/errors", test_errors);
+  g_test_add_func ("/cli/media/png-huge", test_png_huge);
+  g_test_add_func ("/cli/media/stall", test_stall);
+  g_test_add_func ("/cli/media/gif", test_gif);
   ret = g_test_run ();
 
   for (i = 0; i < 4; i++)

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* instructblip-ask end to end on the parity fixtures: token ids as transformers generated them, from pixel values, PNG files and a video file; ranking; errors. */
 #include <string.h>
+#include <unistd.h>
 
 #include <gio/gio.h>
 #include <glib/gstdio.h>
@@ -540,6 +541,98 @@ test_engine_errors (void)
   g_free (pv);
 }
 
+/* fails with @want and a message holding @needle */
+static void
+expect_message (const char *const *args, int want, const char *needle)
+{
+  char *out, *err;
+  int status = run_ask (args, &out, &err);
+
+  g_test_message ("exit %d: %s", status, err);
+  g_assert_cmpint (status, ==, want);
+  g_assert_cmpstr (out, ==, "");
+  if (strstr (err, needle) == NULL)
+    g_error ("\"%s\" not in \"%s\"", needle, err);
+  g_free (out);
+  g_free (err);
+}
+
+/* issue 12: arguments beyond the element's ranges, NaN */
+static void
+test_hostile_args (void)
+{
+  char *model = ask_test_path ("data", "parity", "vicuna-tiny", NULL);
+  char *png = ask_test_path ("data", "parity", "images", "frame0.png", NULL);
+  const char *cases[][3] = {
+    { "--num-beams", "1000", "--num-beams must be 1 .. 16" },
+    { "--max-new-tokens", "2147483647", "--max-new-tokens must be 1 .. 1024" },
+    { "--min-length", "100000", "--min-length must be 0 .. 1024" },
+    { "--temperature", "nan",
+        "--temperature must be a finite number, not \"nan\"" },
+    { "--repetition-penalty", "nan",
+        "--repetition-penalty must be a finite number, not \"nan\"" },
+    { "--repetition-penalty", "inf", "must be a finite number, not \"inf\"" },
+    { "--length-penalty", "-nan", "must be a finite number" },
+    { "--top-p", "nan", "--top-p must be a finite number" },
+    { "--temperature", "1e9", "--temperature must be in (0, 100]" },
+    { "--frames", "100000", "--frames must be 1 .. 1024" },
+  };
+  guint i;
+
+  char *loop = g_build_filename (tmp_dir, "loop", NULL);
+  const char *unreadable[] = { "--model", loop, "--prompt", "hi", png, NULL };
+
+  for (i = 0; i < G_N_ELEMENTS (cases); i++) {
+    const char *args[] = { "--model", model, "--prompt", "hi", cases[i][0],
+      cases[i][1], png, NULL };
+    expect_message (args, 2, cases[i][2]);
+  }
+  /* an unreadable model directory was reported as missing (a symlink loop
+   * fails even for root, as permissions do for users) */
+  g_assert_cmpint (symlink ("loop", loop), ==, 0);
+  expect_message (unreadable, 1, "loop: cannot read: ");
+  g_remove (loop);
+  g_free (loop);
+  g_free (model);
+  g_free (png);
+}
+
+/* a 100 000-character prompt or budget failed with "buffer of
+ * 175008252672 bytes exceeds ..." */
+static void
+test_length_limits (void)
+{
+  char *vicuna = ask_test_path ("data", "parity", "vicuna-tiny", NULL);
+  char *t5 = ask_test_path ("data", "parity", "t5-tiny", NULL);
+  char *png = ask_test_path ("data", "parity", "images", "frame0.png", NULL);
+  char *long_prompt = g_strnfill (100000, 'a');
+  const char *budget[] = { "--model", vicuna, "--prompt", "What is this?",
+    "--max-new-tokens", "300", png, NULL };
+  const char *prompt[] = { "--model", vicuna, "--prompt", long_prompt, png,
+    NULL };
+  const char *t5_prompt[] = { "--model", t5, "--prompt", long_prompt, png,
+    NULL };
+
+  if (!need_device ())
+    goto out;
+  /* vicuna-tiny: text_config.max_position_embeddings 256, 6 queries */
+  expect_message (budget, 1,
+      "plus max_new_tokens 300 is longer than the 256 positions of the model "
+      "(text_config.max_position_embeddings)");
+  expect_message (prompt, 1, "x 6 query tokens and");
+  expect_message (prompt, 1, "is longer than the 256 positions");
+  /* T5 has no position limit: memory is the bound */
+  expect_message (t5_prompt, 1,
+      "context: not enough device memory for max_frames 1, "
+      "max_prompt_tokens 100016");
+
+out:
+  g_free (vicuna);
+  g_free (t5);
+  g_free (png);
+  g_free (long_prompt);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -578,6 +671,8 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/ask/rank", test_rank);
   g_test_add_func ("/cli/ask/errors", test_errors);
   g_test_add_func ("/cli/ask/engine-errors", test_engine_errors);
+  g_test_add_func ("/cli/ask/hostile-args", test_hostile_args);
+  g_test_add_func ("/cli/ask/length-limits", test_length_limits);
   ret = g_test_run ();
 
   g_rmdir (tmp_dir);

@@ -212,6 +212,40 @@ test_failures (void)
   expect_failure (dec, "[1, \"x\"]\n", 9);
 }
 
+/* fails with @needle on stderr */
+static void
+expect_stderr (const char *const *args, const char *input, gsize len,
+    const char *needle)
+{
+  char *out, *err;
+
+  g_assert_cmpint (run_ask (args, input, len, &out, &err), !=, 0);
+  g_test_message ("stderr: %s", err);
+  if (strstr (err, needle) == NULL)
+    g_error ("\"%s\" not in \"%s\"", needle, err);
+  g_free (out);
+  g_free (err);
+}
+
+/* issue 12: --decode dropped ids outside the vocabulary silently; a deep
+ * line overflowed the stack */
+static void
+test_decode_hostile (void)
+{
+  const char *dec[] = { "--decode", "--model", model_dir, NULL };
+  GString *deep = g_string_new (NULL);
+  guint i;
+
+  expect_stderr (dec, "[1, 2147483647]\n", 16,
+      "line 1: element 1: id 2147483647 names no token of this tokenizer");
+  expect_stderr (dec, "[1]\n[-1]\n", 9, "line 2: element 0: id -1 names no");
+  for (i = 0; i < 100000; i++)
+    g_string_append_c (deep, '[');
+  g_string_append_c (deep, '\n');
+  expect_stderr (dec, deep->str, deep->len, "nested more than 64 levels deep");
+  g_string_free (deep, TRUE);
+}
+
 static void
 copy_file (const char *from, const char *to)
 {
@@ -260,6 +294,7 @@ main (int argc, char **argv)
   g_test_add_func ("/tokenizer/cli/tokenize", test_tokenize);
   g_test_add_func ("/tokenizer/cli/decode", test_decode);
   g_test_add_func ("/tokenizer/cli/failures", test_failures);
+  g_test_add_func ("/tokenizer/cli/decode-hostile", test_decode_hostile);
   ret = g_test_run ();
 
   g_remove (q);
