@@ -289,6 +289,50 @@ gst_instruct_blip_sink_event (GstBaseTransform *trans, GstEvent *event)
   return GST_BASE_TRANSFORM_CLASS (parent_class)->sink_event (trans, event);
 }
 
+/* Any thread: TRUE when @event is a seek already sent upstream through the
+ * other src pad (the bin sends a pipeline seek to every sink, so it
+ * arrives on src and on text_src with one seqnum). Sent twice, the source
+ * would flush and restart twice per seek. */
+static gboolean
+seek_already_sent (GstInstructBlip *self, GstEvent *event)
+{
+  guint seqnum;
+
+  if (GST_EVENT_TYPE (event) != GST_EVENT_SEEK)
+    return FALSE;
+  seqnum = gst_event_get_seqnum (event);
+  return (guint) g_atomic_int_exchange ((gint *) &self->seek_seqnum,
+             (gint) seqnum) == seqnum;
+}
+
+static gboolean
+gst_instruct_blip_src_event (GstBaseTransform *trans, GstEvent *event)
+{
+  GstInstructBlip *self = GST_INSTRUCT_BLIP (trans);
+
+  if (seek_already_sent (self, event)) {
+    GST_DEBUG_OBJECT (self, "seek %u already sent upstream",
+        gst_event_get_seqnum (event));
+    gst_event_unref (event);
+    return TRUE;
+  }
+  return GST_BASE_TRANSFORM_CLASS (parent_class)->src_event (trans, event);
+}
+
+static gboolean
+text_src_event (GstPad *pad, GstObject *parent, GstEvent *event)
+{
+  GstInstructBlip *self = GST_INSTRUCT_BLIP (parent);
+
+  if (seek_already_sent (self, event)) {
+    GST_DEBUG_OBJECT (self, "seek %u already sent upstream",
+        gst_event_get_seqnum (event));
+    gst_event_unref (event);
+    return TRUE;
+  }
+  return gst_pad_event_default (pad, parent, event);
+}
+
 static gboolean
 gst_instruct_blip_query (GstBaseTransform *trans, GstPadDirection direction,
     GstQuery *query)
@@ -535,6 +579,7 @@ gst_instruct_blip_init (GstInstructBlip *self)
   self->text_pad =
       gst_pad_new_from_static_template (&text_template, "text_src");
   gst_pad_use_fixed_caps (self->text_pad);
+  gst_pad_set_event_function (self->text_pad, text_src_event);
   gst_element_add_pad (GST_ELEMENT (self), self->text_pad);
   ib_text_out_init (&self->text, self->text_pad);
 
@@ -548,6 +593,7 @@ gst_instruct_blip_init (GstInstructBlip *self)
   g_queue_init (&self->outbox);
   g_queue_init (&self->new_asks);
   self->last_end_pts = self->last_end_rt = GST_CLOCK_TIME_NONE;
+  self->seek_seqnum = GST_SEQNUM_INVALID;
 }
 
 static void
@@ -608,6 +654,7 @@ gst_instruct_blip_class_init (GstInstructBlipClass *klass)
   tc->set_caps = GST_DEBUG_FUNCPTR (gst_instruct_blip_set_caps);
   tc->transform_ip = GST_DEBUG_FUNCPTR (gst_instruct_blip_transform_ip);
   tc->sink_event = GST_DEBUG_FUNCPTR (gst_instruct_blip_sink_event);
+  tc->src_event = GST_DEBUG_FUNCPTR (gst_instruct_blip_src_event);
   tc->query = GST_DEBUG_FUNCPTR (gst_instruct_blip_query);
 
   gst_type_mark_as_plugin_api (GST_TYPE_INSTRUCT_BLIP_PROCESSING_MODE, 0);

@@ -43,6 +43,9 @@ struct _GstInstructBlip
 
   GstPad *text_pad;
   IbTextOut text; /* streaming thread */
+  /* seqnum of the last seek sent upstream (atomic): a pipeline seek
+   * reaches both src pads, and goes upstream once */
+  guint seek_seqnum;
 
   /* properties, under the object lock */
   char *model_path, *instruction, *candidates, *device, *instance_id;

@@ -4,13 +4,10 @@
 #include "ibworker.h"
 
 #include "ibframe.h"
+#include "ibworker-private.h"
 
 GST_DEBUG_CATEGORY_EXTERN (gst_instruct_blip_debug);
 #define GST_CAT_DEFAULT gst_instruct_blip_debug
-
-/* Test hook: the worker sleeps this long before each question, so that
- * tests can observe what happens while the model is busy. */
-#define DELAY_ENV "IB_GST_TEST_WORKER_DELAY_MS"
 
 /* Smallest context budgets: small growth steps would recreate it often. */
 #define MIN_NEW_TOKENS 64
@@ -44,6 +41,16 @@ struct _IbWorker
 static GMutex registry_lock;
 static GCond registry_cond;
 static GHashTable *registry; /* instance id -> IbWorker * */
+
+/* Test hook (ibworker-private.h): new workers sleep this long before each
+ * question. */
+static guint test_delay_ms;
+
+void
+ib_worker_set_test_delay (guint ms)
+{
+  g_atomic_int_set (&test_delay_ms, ms);
+}
 
 IbRequest *
 ib_request_new (void)
@@ -278,14 +285,13 @@ worker_new (const char *instance_id, const char *model_dir,
     const IbModelParams *params)
 {
   IbWorker *w = g_new0 (IbWorker, 1);
-  const char *delay = g_getenv (DELAY_ENV);
 
   w->refcount = 1;
   w->instance_id = g_strdup (instance_id);
   w->model_dir = g_strdup (model_dir);
   w->device = g_strdup (params->device ? params->device : "auto");
   w->precision = params->precision;
-  w->delay_ms = delay ? (guint) g_ascii_strtoull (delay, NULL, 10) : 0;
+  w->delay_ms = g_atomic_int_get (&test_delay_ms);
   g_mutex_init (&w->lock);
   g_cond_init (&w->cond);
   g_queue_init (&w->waiting);

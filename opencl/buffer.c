@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Device buffers and the scratch arena. */
 #include "buffer.h"
+#include "fault-private.h"
 
 #include <stdlib.h>
 
@@ -11,7 +12,8 @@ ib_cl_host_alloc (gsize size)
 {
   void *p = NULL;
 
-  if (posix_memalign (&p, HOST_ALIGN, MAX (size, 1)) != 0)
+  if (IB_CL_FAULT (IB_CL_FAULT_ALLOC) ||
+      posix_memalign (&p, HOST_ALIGN, MAX (size, 1)) != 0)
     return NULL;
   return p;
 }
@@ -47,8 +49,11 @@ ib_cl_buffer_new (IbClDevice *dev, gsize size, GError **error)
     return NULL;
   buf = g_new0 (IbClBuffer, 1);
   buf->size = size;
-  buf->mem = clCreateBuffer (ib_cl_device_get_context (dev), CL_MEM_READ_WRITE,
-      MAX (size, 4), NULL, &st);
+  if (IB_CL_FAULT (IB_CL_FAULT_ALLOC))
+    st = CL_MEM_OBJECT_ALLOCATION_FAILURE;
+  else
+    buf->mem = clCreateBuffer (ib_cl_device_get_context (dev),
+        CL_MEM_READ_WRITE, MAX (size, 4), NULL, &st);
   if (st != CL_SUCCESS) {
     ib_cl_set_error (error, st, "clCreateBuffer");
     g_free (buf);
@@ -72,10 +77,13 @@ ib_cl_buffer_new_take_host (IbClDevice *dev, gpointer host, gsize size,
   }
   buf = g_new0 (IbClBuffer, 1);
   buf->size = size;
-  buf->mem = clCreateBuffer (ib_cl_device_get_context (dev),
-      CL_MEM_READ_ONLY |
-          (zero_copy ? CL_MEM_USE_HOST_PTR : CL_MEM_COPY_HOST_PTR),
-      MAX (size, 4), host, &st);
+  if (IB_CL_FAULT (IB_CL_FAULT_ALLOC))
+    st = CL_MEM_OBJECT_ALLOCATION_FAILURE;
+  else
+    buf->mem = clCreateBuffer (ib_cl_device_get_context (dev),
+        CL_MEM_READ_ONLY |
+            (zero_copy ? CL_MEM_USE_HOST_PTR : CL_MEM_COPY_HOST_PTR),
+        MAX (size, 4), host, &st);
   if (st != CL_SUCCESS) {
     ib_cl_set_error (error, st, "clCreateBuffer");
     ib_cl_host_free (host);
@@ -168,8 +176,11 @@ ib_cl_arena_alloc (IbClArena *arena, gsize size, GError **error)
   region.size = MAX (size, 4);
   sub = g_new0 (IbClBuffer, 1);
   sub->size = size;
-  sub->mem = clCreateSubBuffer (arena->base->mem, CL_MEM_READ_WRITE,
-      CL_BUFFER_CREATE_TYPE_REGION, &region, &st);
+  if (IB_CL_FAULT (IB_CL_FAULT_ALLOC))
+    st = CL_MEM_OBJECT_ALLOCATION_FAILURE;
+  else
+    sub->mem = clCreateSubBuffer (arena->base->mem, CL_MEM_READ_WRITE,
+        CL_BUFFER_CREATE_TYPE_REGION, &region, &st);
   if (st != CL_SUCCESS) {
     ib_cl_set_error (error, st, "clCreateSubBuffer");
     g_free (sub);

@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include "cl_sources.h"
+#include "fault-private.h"
+#include "program-cache.h"
 #include "gemm-priv.h"
 
 struct _IbClDevice
@@ -75,29 +77,6 @@ ib_cl_device_params_parse (IbClDeviceParams *params, const char *spec,
   } else
     params->name = spec;
   return ok;
-}
-
-static void
-set_cache_dir (const char *cache_dir)
-{
-  static gsize done = 0;
-
-  /* PoCL reads POCL_CACHE_DIR when the ICD loader first initialises it, so
-   * this only has an effect before the process opens its first device. A
-   * persistent cache turns seconds of kernel compilation into milliseconds
-   * on the next start. */
-  if (g_once_init_enter (&done)) {
-    if (cache_dir)
-      g_setenv ("POCL_CACHE_DIR", cache_dir, TRUE);
-    else if (g_getenv ("POCL_CACHE_DIR") == NULL) {
-      char *dir = g_build_filename (g_get_user_cache_dir (), "gst-instructblip",
-          "pocl", NULL);
-      if (g_mkdir_with_parents (dir, 0755) == 0)
-        g_setenv ("POCL_CACHE_DIR", dir, FALSE);
-      g_free (dir);
-    }
-    g_once_init_leave (&done, 1);
-  }
 }
 
 /* Every platform and device of the process, enumerated once. The first
@@ -392,10 +371,13 @@ ib_cl_program_build (IbClDevice *dev, const char *const *sources,
     guint n_sources, const char *options, GError **error)
 {
   cl_int st = CL_SUCCESS;
-  cl_program prog;
+  cl_program prog = NULL;
 
-  prog = clCreateProgramWithSource (dev->context, n_sources,
-      (const char **) sources, NULL, &st);
+  if (IB_CL_FAULT (IB_CL_FAULT_BUILD))
+    st = CL_OUT_OF_HOST_MEMORY;
+  else
+    prog = clCreateProgramWithSource (dev->context, n_sources,
+        (const char **) sources, NULL, &st);
   if (st != CL_SUCCESS) {
     ib_cl_set_error (error, st, "clCreateProgramWithSource");
     return NULL;
@@ -429,14 +411,13 @@ ib_cl_device_new (const IbClDeviceParams *params, GError **error)
   const char *srcs[IB_CL_N_SOURCES];
   cl_context_properties props[3];
   cl_int st = CL_SUCCESS;
+  char *cache_dir;
   guint i;
 
   if (params == NULL) {
     ib_cl_device_params_init (&defaults);
     params = &defaults;
   }
-  set_cache_dir (params->cache_dir);
-
   dev = g_new0 (IbClDevice, 1);
   dev->refcount = 1;
   if (!pick_device (params, &dev->platform, &dev->id, error))
@@ -446,7 +427,10 @@ ib_cl_device_new (const IbClDeviceParams *params, GError **error)
   props[0] = CL_CONTEXT_PLATFORM;
   props[1] = (cl_context_properties) dev->platform;
   props[2] = 0;
-  dev->context = clCreateContext (props, 1, &dev->id, NULL, NULL, &st);
+  if (IB_CL_FAULT (IB_CL_FAULT_BUILD))
+    st = CL_OUT_OF_HOST_MEMORY;
+  else
+    dev->context = clCreateContext (props, 1, &dev->id, NULL, NULL, &st);
   if (st != CL_SUCCESS) {
     ib_cl_set_error (error, st, "clCreateContext");
     goto fail;
@@ -460,8 +444,12 @@ ib_cl_device_new (const IbClDeviceParams *params, GError **error)
 
   for (i = 0; i < IB_CL_N_SOURCES; i++)
     srcs[i] = ib_cl_sources[i].source;
-  dev->program = ib_cl_program_build (dev, srcs, IB_CL_N_SOURCES,
-      IB_CL_BUILD_OPTIONS, error);
+  cache_dir = params->cache_dir == NULL ? ib_cl_program_cache_default_dir () :
+      *params->cache_dir                ? g_strdup (params->cache_dir) :
+                                          NULL;
+  dev->program = ib_cl_program_cache_build (dev, cache_dir, srcs,
+      IB_CL_N_SOURCES, IB_CL_BUILD_OPTIONS, error);
+  g_free (cache_dir);
   if (dev->program == NULL)
     goto fail;
   return dev;

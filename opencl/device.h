@@ -33,9 +33,10 @@ typedef struct
   int device_index; /* -1: first matching device */
   const char *name; /* substring of the device name; NULL: any */
   IbClGemmBackend gemm;
-  /* PoCL kernel cache; NULL: $POCL_CACHE_DIR if set, else
-   * $XDG_CACHE_HOME/gst-instructblip/pocl. Only read before the first device
-   * of the process is opened. */
+  /* Where compiled kernel programs are kept (program-cache.h); NULL:
+   * $XDG_CACHE_HOME/gst-instructblip/kernels; "": no cache. A directory
+   * that cannot be created or written only means compiling at every start
+   * (one message per process). The process environment is never changed. */
   const char *cache_dir;
 } IbClDeviceParams;
 
@@ -65,7 +66,8 @@ gboolean ib_cl_device_params_parse (IbClDeviceParams *params, const char *spec,
     GError **error);
 
 /* Opens the device, creates its context and compiles every embedded kernel
- * once. Returns NULL with @error set when there is no OpenCL platform, no
+ * once (or loads them from the kernel cache). Thread-safe, also for the
+ * first device of the process. Returns NULL with @error set when there is no OpenCL platform, no
  * matching device, or a kernel fails to build. (transfer full) */
 IbClDevice *ib_cl_device_new (const IbClDeviceParams *params, GError **error);
 

@@ -2,6 +2,7 @@
 /* Host launchers for the kernels behind ops.h: argument checks, work sizes,
  * one kernel per call. */
 #include "ops.h"
+#include "queue-private.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -87,18 +88,15 @@ is_cpu (IbClQueue *q)
 
 /* Work-items per row for the row-wise kernels (kernels/rows.cl): one on CPU
  * devices, where PoCL runs the group as a loop and a single work-item sweeps
- * the row with vectors; 64 on GPUs. $IB_CL_ROW_GROUP (a power of two up to
- * 256) overrides it, so that either path can be tested on any device. */
+ * the row with vectors; 64 on GPUs. Tests force either path on any device
+ * (queue-private.h). */
 static size_t
 row_group (IbClQueue *q)
 {
-  const char *env = g_getenv ("IB_CL_ROW_GROUP");
+  guint forced = ib_cl_queue_get_row_group (q);
 
-  if (env) {
-    guint64 v = g_ascii_strtoull (env, NULL, 10);
-    if (v >= 1 && v <= ROW_GROUP_MAX && (v & (v - 1)) == 0)
-      return v;
-  }
+  if (forced)
+    return MIN (forced, ROW_GROUP_MAX);
   return is_cpu (q) ? 1 : 64;
 }
 

@@ -8,8 +8,8 @@
  *
  * Numerics follow PyTorch/transformers fp32 (the kernel files give the math):
  * exact erf GELU, no relaxed math. Row-wise ops (norms, softmaxes, argmax)
- * run one work-group per row: one work-item on CPU devices, 64 on GPUs, or
- * $IB_CL_ROW_GROUP (a power of two up to 256) to test either path. */
+ * run one work-group per row: one work-item on CPU devices, 64 on GPUs (tests
+ * force either path through queue-private.h). */
 #pragma once
 
 #include "gemm.h"

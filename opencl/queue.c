@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Per-stream command queue, kernel objects and sticky error. */
 #include "queue.h"
+#include "queue-private.h"
 #include "gemm-priv.h"
+#include "fault-private.h"
 
 struct _IbClQueue
 {
@@ -10,6 +12,7 @@ struct _IbClQueue
   GHashTable *kernels; /* name -> cl_kernel, created on first use */
   GError *error; /* first failure since the last finish */
   IbClBuffer *scratch; /* grown on demand, see ib_cl_queue_scratch */
+  guint row_group; /* test hook: forced row work-group, or 0 */
 };
 
 static void
@@ -23,10 +26,13 @@ ib_cl_queue_new (IbClDevice *dev, GError **error)
 {
   IbClQueue *q;
   cl_int st = CL_SUCCESS;
-  cl_command_queue cq;
+  cl_command_queue cq = NULL;
 
-  cq = clCreateCommandQueue (ib_cl_device_get_context (dev),
-      ib_cl_device_get_id (dev), 0, &st);
+  if (IB_CL_FAULT (IB_CL_FAULT_ALLOC))
+    st = CL_OUT_OF_HOST_MEMORY;
+  else
+    cq = clCreateCommandQueue (ib_cl_device_get_context (dev),
+        ib_cl_device_get_id (dev), 0, &st);
   if (st != CL_SUCCESS) {
     ib_cl_set_error (error, st, "clCreateCommandQueue");
     return NULL;
@@ -65,6 +71,19 @@ ib_cl_queue_get_cl (IbClQueue *q)
   return q->queue;
 }
 
+void
+ib_cl_queue_set_row_group (IbClQueue *q, guint group)
+{
+  g_return_if_fail ((group & (group - 1)) == 0);
+  q->row_group = group;
+}
+
+guint
+ib_cl_queue_get_row_group (const IbClQueue *q)
+{
+  return q->row_group;
+}
+
 gboolean
 ib_cl_queue_take_error (IbClQueue *q, GError *error)
 {
@@ -90,13 +109,24 @@ ib_cl_queue_failed (IbClQueue *q)
   return q->error != NULL;
 }
 
-gboolean
-ib_cl_queue_finish (IbClQueue *q, GError **error)
+void
+ib_cl_queue_wait (IbClQueue *q)
 {
+  /* an injected failure still waits: a failed clFinish reports commands
+   * that ended, it does not leave them running on freed host memory */
   cl_int st = clFinish (q->queue);
+
+  if (IB_CL_FAULT (IB_CL_FAULT_ENQUEUE))
+    st = CL_OUT_OF_RESOURCES;
 
   if (st != CL_SUCCESS)
     ib_cl_queue_cl_error (q, st, "clFinish");
+}
+
+gboolean
+ib_cl_queue_finish (IbClQueue *q, GError **error)
+{
+  ib_cl_queue_wait (q);
   if (q->error) {
     g_propagate_error (error, q->error);
     q->error = NULL;
@@ -127,8 +157,10 @@ ib_cl_queue_upload (IbClQueue *q, IbClBuffer *buf, gsize offset,
 
   if (q->error || size == 0 || !check_range (q, buf, offset, size, "upload"))
     return;
-  st = clEnqueueWriteBuffer (q->queue, buf->mem, CL_FALSE, offset, size, data,
-      0, NULL, NULL);
+  st = IB_CL_FAULT (IB_CL_FAULT_TRANSFER) ?
+      CL_OUT_OF_RESOURCES :
+      clEnqueueWriteBuffer (q->queue, buf->mem, CL_FALSE, offset, size, data, 0,
+          NULL, NULL);
   if (st != CL_SUCCESS)
     ib_cl_queue_cl_error (q, st, "clEnqueueWriteBuffer");
 }
@@ -141,8 +173,10 @@ ib_cl_queue_download (IbClQueue *q, const IbClBuffer *buf, gsize offset,
 
   if (q->error || size == 0 || !check_range (q, buf, offset, size, "download"))
     return;
-  st = clEnqueueReadBuffer (q->queue, buf->mem, CL_TRUE, offset, size, data, 0,
-      NULL, NULL);
+  st = IB_CL_FAULT (IB_CL_FAULT_TRANSFER) ?
+      CL_OUT_OF_RESOURCES :
+      clEnqueueReadBuffer (q->queue, buf->mem, CL_TRUE, offset, size, data, 0,
+          NULL, NULL);
   if (st != CL_SUCCESS)
     ib_cl_queue_cl_error (q, st, "clEnqueueReadBuffer");
 }
@@ -157,8 +191,10 @@ ib_cl_queue_copy (IbClQueue *q, const IbClBuffer *src, gsize src_offset,
       !check_range (q, src, src_offset, size, "copy") ||
       !check_range (q, dst, dst_offset, size, "copy"))
     return;
-  st = clEnqueueCopyBuffer (q->queue, src->mem, dst->mem, src_offset,
-      dst_offset, size, 0, NULL, NULL);
+  st = IB_CL_FAULT (IB_CL_FAULT_TRANSFER) ?
+      CL_OUT_OF_RESOURCES :
+      clEnqueueCopyBuffer (q->queue, src->mem, dst->mem, src_offset, dst_offset,
+          size, 0, NULL, NULL);
   if (st != CL_SUCCESS)
     ib_cl_queue_cl_error (q, st, "clEnqueueCopyBuffer");
 }
@@ -166,7 +202,7 @@ ib_cl_queue_copy (IbClQueue *q, const IbClBuffer *src, gsize src_offset,
 gboolean
 ib_cl_launch_begin (IbClLaunch *l, IbClQueue *q, const char *kernel)
 {
-  cl_kernel k;
+  cl_kernel k = NULL;
   cl_int st = CL_SUCCESS;
 
   l->q = q;
@@ -177,7 +213,10 @@ ib_cl_launch_begin (IbClLaunch *l, IbClQueue *q, const char *kernel)
     return FALSE;
   k = g_hash_table_lookup (q->kernels, kernel);
   if (k == NULL) {
-    k = clCreateKernel (ib_cl_device_get_program (q->dev), kernel, &st);
+    if (IB_CL_FAULT (IB_CL_FAULT_BUILD))
+      st = CL_OUT_OF_HOST_MEMORY;
+    else
+      k = clCreateKernel (ib_cl_device_get_program (q->dev), kernel, &st);
     if (st != CL_SUCCESS) {
       GError *e = g_error_new (IB_CL_ERROR, IB_CL_ERROR_CALL,
           "kernel %s: clCreateKernel returned %s", kernel,
@@ -249,8 +288,10 @@ ib_cl_launch_run (IbClLaunch *l, guint dims, const size_t *global,
   for (i = 0; i < dims; i++)
     if (global[i] == 0)
       return; /* nothing to do */
-  st = clEnqueueNDRangeKernel (l->q->queue, l->kernel, dims, NULL, global,
-      local, 0, NULL, NULL);
+  st = IB_CL_FAULT (IB_CL_FAULT_ENQUEUE) ?
+      CL_OUT_OF_RESOURCES :
+      clEnqueueNDRangeKernel (l->q->queue, l->kernel, dims, NULL, global, local,
+          0, NULL, NULL);
   if (st != CL_SUCCESS) {
     GError *e = g_error_new (IB_CL_ERROR, IB_CL_ERROR_CALL,
         "kernel %s: clEnqueueNDRangeKernel returned %s", l->name,
@@ -267,7 +308,7 @@ ib_cl_queue_scratch (IbClQueue *q, gsize size)
   if (q->scratch && q->scratch->size >= size)
     return q->scratch;
   /* In-flight work may still read the old buffer: wait before replacing. */
-  clFinish (q->queue);
+  ib_cl_queue_wait (q);
   ib_cl_buffer_free (q->scratch);
   q->scratch = ib_cl_buffer_new (q->dev, size, &e);
   if (q->scratch == NULL)

@@ -18,6 +18,11 @@ void ib_cl_queue_free (IbClQueue *q);
 IbClDevice *ib_cl_queue_get_device (IbClQueue *q);
 cl_command_queue ib_cl_queue_get_cl (IbClQueue *q);
 
+/* Waits for all enqueued work without reporting: a failure is recorded,
+ * and the sticky error stays for the next ib_cl_queue_finish(). For host
+ * memory that an upload reads and that is about to be reused. */
+void ib_cl_queue_wait (IbClQueue *q);
+
 /* Waits for all enqueued work. Returns FALSE and the first error recorded
  * since the last finish (which it clears) if anything failed. */
 gboolean ib_cl_queue_finish (IbClQueue *q, GError **error);

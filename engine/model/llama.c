@@ -259,7 +259,7 @@ ib_llama_embed (const IbLlama *llm, IbClQueue *q, IbLlamaState *st,
       llm->H);
   ib_cl_copy_rows (q, st->h, 0, llm->H, st->x, (gsize) row * llm->H, llm->H, n,
       llm->H);
-  ib_cl_queue_finish (q, NULL);
+  ib_cl_queue_wait (q);
 }
 
 /* One decoder layer over @n rows of st->x, which sit at positions

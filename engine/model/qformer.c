@@ -335,7 +335,7 @@ ib_qformer_set_instruction (const IbQFormer *qf, IbClQueue *q,
   ib_cl_queue_upload (q, s->ids, 0, ids, n_ids * 4);
   ib_cl_queue_upload (q, s->pos_ids, 0, pos, n_ids * 4);
   /* the upload is asynchronous: wait before @pos goes away */
-  ib_cl_queue_finish (q, NULL);
+  ib_cl_queue_wait (q);
   g_free (pos);
 }
 

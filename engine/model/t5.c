@@ -352,7 +352,7 @@ ib_t5_embed (const IbT5 *t5, IbClQueue *q, IbT5State *st, const gint32 *ids,
       t5->d);
   ib_cl_copy_rows (q, st->h, 0, t5->d, st->x, (gsize) row * t5->d, t5->d, n,
       t5->d);
-  ib_cl_queue_finish (q, NULL);
+  ib_cl_queue_wait (q);
 }
 
 /* FF: x = x + wo(GELU(wi_0 h) · wi_1 h), h = LN(x)   [rows, F] */

@@ -4,6 +4,10 @@
 
 #include <string.h>
 
+#include <gmodule.h>
+
+#include "ibworker-private.h"
+
 char *
 ibt_model_dir (const char *name)
 {
@@ -392,4 +396,28 @@ ibt_metas (GstBuffer *buf)
 
   gst_buffer_foreach_meta (buf, collect_meta, out);
   return out;
+}
+
+void
+ibt_set_worker_delay (guint ms)
+{
+  GstPlugin *plugin =
+      gst_registry_find_plugin (gst_registry_get (), "instructblip");
+  IbWorkerSetTestDelay set_delay = NULL;
+  GstPlugin *loaded;
+  GModule *module;
+
+  fail_unless (plugin != NULL);
+  loaded = gst_plugin_load (plugin);
+  fail_unless (loaded != NULL);
+  /* the plugin is loaded: this opens it again, by reference */
+  module =
+      g_module_open (gst_plugin_get_filename (loaded), G_MODULE_BIND_LOCAL);
+  fail_unless (module != NULL, "%s", g_module_error ());
+  fail_unless (g_module_symbol (module, IB_WORKER_TEST_DELAY_SYMBOL,
+      (gpointer *) &set_delay));
+  set_delay (ms);
+  g_module_close (module);
+  gst_object_unref (loaded);
+  gst_object_unref (plugin);
 }

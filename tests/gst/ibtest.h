@@ -62,6 +62,10 @@ GstStructure *ibt_message (IbtCollector *c, guint i);
 /* The first bus message of @type, or NULL. (transfer full) */
 GstMessage *ibt_find_message (IbtCollector *c, GstMessageType type);
 
+/* Every worker the element creates after this call sleeps @ms before each
+ * question (the plugin's private test hook, gst/ibworker-private.h). */
+void ibt_set_worker_delay (guint ms);
+
 /* The element's stats structure field. */
 guint64 ibt_stat (GstElement *e, const char *field);
 /* Polls until stats @field reaches @value (fails after 20 s). */

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The instructblip element in async mode and with shared models: buffers
  * never wait for inference, drop policies, flush and EOS during inference,
- * two elements on one model instance. The worker is slowed down with the
- * IB_GST_TEST_WORKER_DELAY_MS hook, so that "while the model is busy" is a
+ * two elements on one model instance. The worker is slowed down with its
+ * test hook (gst/ibworker-private.h), so that "while the model is busy" is a
  * state the tests can reach, not a race. */
 #include "ibtest.h"
 
@@ -15,10 +15,7 @@
 static void
 slow_worker (guint ms)
 {
-  char *v = g_strdup_printf ("%u", ms);
-
-  g_setenv ("IB_GST_TEST_WORKER_DELAY_MS", v, TRUE);
-  g_free (v);
+  ibt_set_worker_delay (ms);
 }
 
 static GstHarness *

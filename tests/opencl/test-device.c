@@ -5,6 +5,7 @@
 
 #include <glib/gstdio.h>
 
+#include "fault-private.h"
 #include "queue.h"
 
 static IbClDevice *
@@ -273,6 +274,73 @@ test_arena (void)
   ib_cl_arena_free (arena);
 }
 
+/* ib_cl_queue_wait keeps the sticky error for the next finish (a forward
+ * pass that waits for an upload must not lose an earlier failure), and each
+ * kind of injected fault gives its OpenCL error. */
+static void
+test_wait_and_faults (void)
+{
+  g_autoptr (IbClDevice) dev = open_default ();
+  GError *error = NULL;
+  IbClQueue *q;
+  IbClBuffer *x;
+  float v[4] = { 1, 2, 3, 4 }, w[4] = { 0 };
+
+  if (dev == NULL)
+    return;
+  q = ib_cl_queue_new (dev, &error);
+  x = ib_cl_buffer_new (dev, sizeof (v), &error);
+  g_assert_no_error (error);
+
+  /* a failed upload, then a wait: the error stays */
+  ib_cl_fault_arm (IB_CL_FAULT_TRANSFER, 1);
+  ib_cl_queue_upload (q, x, 0, v, sizeof (v));
+  ib_cl_fault_arm (0, 0);
+  ib_cl_queue_wait (q);
+  g_assert_true (ib_cl_queue_failed (q));
+  ib_cl_queue_download (q, x, 0, w, sizeof (w)); /* skipped */
+  g_assert_false (ib_cl_queue_finish (q, &error));
+  g_assert_nonnull (error);
+  g_assert_true (error->domain == IB_CL_ERROR);
+  g_assert_nonnull (strstr (error->message, "clEnqueueWriteBuffer"));
+  g_clear_error (&error);
+  /* the queue works again after finish reported it */
+  ib_cl_queue_upload (q, x, 0, v, sizeof (v));
+  ib_cl_queue_download (q, x, 0, w, sizeof (w));
+  g_assert_true (ib_cl_queue_finish (q, &error));
+  g_assert_cmpmem (v, sizeof (v), w, sizeof (w));
+
+  /* only the armed kinds count; the Nth fails once */
+  ib_cl_fault_arm (IB_CL_FAULT_ALLOC, 2);
+  ib_cl_queue_upload (q, x, 0, v, sizeof (v));
+  g_assert_cmpuint (ib_cl_fault_count (), ==, 0);
+  ib_cl_buffer_free (ib_cl_buffer_new (dev, 16, &error));
+  g_assert_no_error (error);
+  g_assert_null (ib_cl_buffer_new (dev, 16, &error));
+  g_assert_error (error, IB_CL_ERROR, IB_CL_ERROR_NO_MEMORY);
+  g_assert_nonnull (strstr (error->message, "clCreateBuffer"));
+  g_clear_error (&error);
+  g_assert_true (ib_cl_fault_fired ());
+  ib_cl_buffer_free (ib_cl_buffer_new (dev, 16, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (ib_cl_fault_count (), ==, 3);
+
+  /* a kernel launch and a build */
+  ib_cl_fault_arm (IB_CL_FAULT_ENQUEUE, 1);
+  g_assert_false (ib_cl_queue_finish (q, &error));
+  g_assert_nonnull (strstr (error->message, "clFinish"));
+  g_clear_error (&error);
+  ib_cl_fault_arm (IB_CL_FAULT_BUILD, 1);
+  g_assert_null (ib_cl_device_new (NULL, &error));
+  g_assert_nonnull (error);
+  g_clear_error (&error);
+  ib_cl_fault_arm (0, 0);
+  g_assert_true (ib_cl_queue_finish (q, &error));
+
+  ib_cl_buffer_free (x);
+  ib_cl_queue_free (q);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -284,5 +352,6 @@ main (int argc, char **argv)
   g_test_add_func ("/device/build-failure", test_build_failure);
   g_test_add_func ("/device/buffers", test_buffers);
   g_test_add_func ("/device/arena", test_arena);
+  g_test_add_func ("/device/wait-and-faults", test_wait_and_faults);
   return g_test_run ();
 }

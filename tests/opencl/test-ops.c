@@ -6,13 +6,14 @@
  * computed in double; lookups and copies must be exact.
  *
  * $IB_CL_TEST_DEVICE picks the device (ib_cl_device_params_parse syntax);
- * $IB_CL_ROW_GROUP (read by ops.c) forces the work-group size of the
- * row-wise kernels, so the GPU path runs on a CPU device too. */
+ * --row-group N forces the work-group size of the row-wise kernels
+ * (queue-private.h), so the GPU path runs on a CPU device too. */
 #include <math.h>
 #include <string.h>
 
 #include "half.h"
 #include "ops.h"
+#include "queue-private.h"
 #include "ref-ops.h"
 
 /* fp32 ops are held to this relative error against double references. */
@@ -1053,8 +1054,18 @@ main (int argc, char **argv)
   IbClDeviceParams params;
   GError *error = NULL;
   const char *spec = g_getenv ("IB_CL_TEST_DEVICE");
+  guint64 row_group = 0;
   int ret;
 
+  /* --row-group N, before g_test_init sees the arguments */
+  if (argc >= 3 && g_str_equal (argv[1], "--row-group")) {
+    if (!g_ascii_string_to_unsigned (argv[2], 10, 1, 256, &row_group, NULL) ||
+        (row_group & (row_group - 1)) != 0)
+      g_error ("--row-group: a power of two up to 256, not %s", argv[2]);
+    argv[2] = argv[0];
+    argv += 2;
+    argc -= 2;
+  }
   g_test_init (&argc, &argv, NULL);
   rng = g_rand_new_with_seed (20261127);
 
@@ -1072,11 +1083,11 @@ main (int argc, char **argv)
   } else {
     q = ib_cl_queue_new (dev, &error);
     g_assert_no_error (error);
-    g_test_message ("device: %s (%s), row work-group %s",
+    ib_cl_queue_set_row_group (q, (guint) row_group);
+    g_test_message ("device: %s (%s), row work-group %" G_GUINT64_FORMAT
+                    " (0: the device's default)",
         ib_cl_device_get_info (dev)->name,
-        ib_cl_device_get_info (dev)->platform,
-        g_getenv ("IB_CL_ROW_GROUP") ? g_getenv ("IB_CL_ROW_GROUP") :
-                                       "default");
+        ib_cl_device_get_info (dev)->platform, row_group);
   }
 
   g_test_add_data_func ("/ops/layernorm", GINT_TO_POINTER (FALSE), test_norm);
