@@ -36,55 +36,94 @@ deps() {
 setup() { # dir, options...
   local dir=$1
   shift
+  local log
   if [ ! -f "$dir/build.ninja" ]; then
-    meson setup "$dir" -Db_lundef=false -Dbench=disabled "$@" >"$dir.setup.log" 2>&1 ||
-      { cat "$dir.setup.log"; return 1; }
+    log=$(mktemp)
+    meson setup "$dir" -Db_lundef=false -Dbench=disabled "$@" >"$log" 2>&1 ||
+      { cat "$log"; rm -f "$log"; return 1; }
+    rm -f "$log"
   fi
-  ninja -C "$dir" >"$dir.build.log" 2>&1 || { tail -50 "$dir.build.log"; return 1; }
+  ninja -C "$dir" >"$dir/meson-logs/ninja.log" 2>&1 ||
+    { tail -50 "$dir/meson-logs/ninja.log"; return 1; }
 }
 
 asan() {
   setup build-asan -Db_sanitize=address,undefined
-  local tests
-  tests=$(meson test -C build-asan --list 2>/dev/null | sed -n 's|^[^:]*:[^/]* / ||p')
-  # GStreamer's plugin scanner is not instrumented and cannot load the
-  # instrumented plugin: scan in-process, into fresh registries
-  rm -f build-asan/tests/gst/*.registry
+  local tests gst other pipelines rc=0
+  # test names by suite: the element's (gst), its pipelines, the rest
+  tests=$(meson test -C build-asan --list 2>/dev/null |
+    sed -n 's|^gst-instructblip:||p')
+  gst=$(sed -n 's|^gst / ||p' <<<"$tests" | grep -v '^pipeline-')
+  pipelines=$(sed -n 's|^gst / ||p' <<<"$tests" | grep '^pipeline-')
+  other=$(grep -v '^gst / ' <<<"$tests" | sed 's|^.* / ||')
+  # G_SLICE=always-malloc: every GSlice object its own malloc block, so that
+  # ASan sees use-after-free and overflows of GStreamer objects too.
   # use_sigaltstack=0: PoCL's worker threads install their own signal
   # stack, and ASan then aborts at thread exit ("failed to deallocate ...
   # unable to unmap", sanitizer_posix.cpp:61) when it unmaps its own.
-  # fast_unwind_on_malloc=0: whole stacks through the uninstrumented
-  # libraries, which lsan.supp needs.
-  local asan=abort_on_error=1:use_sigaltstack=0:fast_unwind_on_malloc=0
-  local rc=0
-  GST_REGISTRY_FORK=no \
+  export G_SLICE=always-malloc
+  export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+  local asan=abort_on_error=1:use_sigaltstack=0
+
+  # everything but the element: leaks checked at exit
   ASAN_OPTIONS=detect_leaks=1:$asan \
-  LSAN_OPTIONS=suppressions=$supp/lsan.supp:print_suppressions=0 \
-  UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
     meson test -C build-asan --print-errorlogs --timeout-multiplier 4 \
-      --num-processes 2 $(grep -v '^pipeline-' <<<"$tests") || rc=1
+      --num-processes 2 $other || rc=1
+
+  # the element: GStreamer's plugin scanner is not instrumented and cannot
+  # load the instrumented plugin; the registries the tests use are built
+  # beforehand by gst-inspect-1.0 with the ASan runtime preloaded (a scan
+  # inside a test would show GStreamer's and GLib's scan-time allocations
+  # as leaks)
+  gst_registries build-asan "$(cc -print-file-name=libasan.so)" \
+    ASAN_OPTIONS=detect_leaks=0:$asan
+  GST_REGISTRY_FORK=no \
+  ASAN_OPTIONS=detect_leaks=1:fast_unwind_on_malloc=0:$asan \
+  LSAN_OPTIONS=suppressions=$supp/lsan.supp:print_suppressions=0 \
+    meson test -C build-asan --print-errorlogs --timeout-multiplier 4 \
+      --num-processes 2 $gst || rc=1
+
   # pipelines/ run gst-launch-1.0 and python3, which are not instrumented:
   # the ASan runtime preloaded into them, for the plugin's memory errors;
   # no leak checks of those programs (the element tests check ours)
   LD_PRELOAD=$(cc -print-file-name=libasan.so) \
   ASAN_OPTIONS=detect_leaks=0:$asan \
-  UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
     meson test -C build-asan --print-errorlogs --timeout-multiplier 4 \
-      --num-processes 1 $(grep '^pipeline-' <<<"$tests") || rc=1
+      --num-processes 1 $pipelines || rc=1
   return $rc
 }
 
 tsan() {
   setup build-tsan -Db_sanitize=thread
   cc -shared -fPIC -O1 -o build-tsan/libtsan-glib.so \
-    tests/sanitizers/tsan-glib.c $(pkg-config --cflags glib-2.0) -ldl
+    tests/sanitizers/tsan-glib.c $(pkg-config --cflags --libs glib-2.0) -ldl
   rm -f build-tsan/tests/gst/*.registry
-  # tsan-glib.c tells TSan about GLib's futex locks (see there)
-  GST_REGISTRY_FORK=no \
+  # tsan-glib.c tells TSan about GLib's futex locks (see there); GSlice
+  # would hand one thread's freed memory to another behind TSan's back
+  G_SLICE=always-malloc GST_REGISTRY_FORK=no \
   LD_PRELOAD=$root/build-tsan/libtsan-glib.so \
   TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$supp/tsan.supp" \
     meson test -C build-tsan --print-errorlogs --timeout-multiplier 4 \
       --num-processes 1 "${tsan_tests[@]}"
+}
+
+# The plugin registries of the gst tests (tests/gst/meson.build names one
+# per test), scanned with @preload in an uninstrumented gst-inspect-1.0.
+gst_registries() { # build dir, preload, env...
+  local dir=$1 preload=$2 first=
+  shift 2
+  rm -f "$dir"/tests/gst/*.registry
+  for r in element async setup stress parallel seek-stress pipelines; do
+    if [ -z "$first" ]; then
+      first=$dir/tests/gst/$r.registry
+      env "$@" LD_PRELOAD="$preload" GST_REGISTRY_FORK=no GST_REGISTRY="$first" \
+        GST_PLUGIN_PATH_1_0="$root/$dir/gst" \
+        GST_PLUGIN_SYSTEM_PATH_1_0="$(pkg-config --variable=pluginsdir gstreamer-1.0)" \
+        gst-inspect-1.0 instructblip >/dev/null
+    else
+      cp "$first" "$dir/tests/gst/$r.registry"
+    fi
+  done
 }
 
 fuzz() {

@@ -18,6 +18,9 @@ LLVMFuzzerInitialize (int *argc, char ***argv)
   (void) argc;
   (void) argv;
   fuzz_init_logging ();
+  /* a stalled decoder is an error after 2 s (the CLI waits 30 s), well
+   * inside libFuzzer's -timeout: only a wait without a bound is a finding */
+  ask_media_set_stall_timeout (2 * G_USEC_PER_SEC);
   ib_preprocess_params_init (&params);
   chw = g_new (float, 3 * (gsize) params.width * params.height);
   return 0;

@@ -47,8 +47,9 @@ fi
 if [ ! -f "$build/build.ninja" ]; then
   CC=clang meson setup "$build" -Dfuzz=true -Db_sanitize=address,undefined \
     -Db_lundef=false -Dgst=disabled -Dbench=disabled \
-    -Dbuildtype=debugoptimized >"$build.setup.log" 2>&1 ||
-    { cat "$build.setup.log"; exit 1; }
+    -Dbuildtype=debugoptimized >"${TMPDIR:-/tmp}/fuzz-setup.$$.log" 2>&1 ||
+    { cat "${TMPDIR:-/tmp}/fuzz-setup.$$.log"; exit 1; }
+  rm -f "${TMPDIR:-/tmp}/fuzz-setup.$$.log"
 fi
 all=$(ninja -C "$build" -t targets all |
   sed -n 's|^tests/fuzz/\(fuzz-[a-z-]*\): .*|\1|p' | sort -u)

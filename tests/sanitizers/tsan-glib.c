@@ -29,6 +29,7 @@ static void (*real_cond_wait) (GCond *, GMutex *);
 static gboolean (*real_cond_wait_until) (GCond *, GMutex *, gint64);
 static gboolean (*real_once_init_enter) (volatile void *);
 static void (*real_once_init_leave) (volatile void *, gsize);
+static gpointer (*real_once_impl) (GOnce *, GThreadFunc, gpointer);
 
 /* On first use, not in a constructor: other libraries' constructors may
  * lock a GMutex before ours runs. */
@@ -44,6 +45,28 @@ resolve (void)
   real_cond_wait_until = dlsym (RTLD_NEXT, "g_cond_wait_until");
   real_once_init_enter = dlsym (RTLD_NEXT, "g_once_init_enter");
   real_once_init_leave = dlsym (RTLD_NEXT, "g_once_init_leave");
+  real_once_impl = dlsym (RTLD_NEXT, "g_once_impl");
+}
+
+/* GLib computes some globals on first use under its own lock (the user
+ * directories, the charset, the language names): in a TSan process they
+ * are computed here, before any thread exists, so that later first uses
+ * from several threads are plain reads. */
+__attribute__ ((constructor)) static void
+warm_glib_globals (void)
+{
+  if (dlsym (RTLD_DEFAULT, "__tsan_acquire") == NULL)
+    return;
+  (void) g_get_user_cache_dir ();
+  (void) g_get_user_config_dir ();
+  (void) g_get_user_data_dir ();
+  (void) g_get_user_runtime_dir ();
+  (void) g_get_home_dir ();
+  (void) g_get_tmp_dir ();
+  (void) g_get_language_names ();
+  (void) g_get_charset (NULL);
+  (void) g_get_system_data_dirs ();
+  (void) g_get_system_config_dirs ();
 }
 
 #define REAL(name) (real_##name ? real_##name : (resolve (), real_##name))
@@ -117,4 +140,35 @@ void (g_once_init_leave) (volatile void *location, gsize result)
 {
   release (location);
   REAL (once_init_leave) (location, result);
+}
+
+/* g_once(): the macro's fast path is an acquire load of once->status in
+ * our code; the release is GLib's store after the initialiser returns.
+ * The initialiser runs through once_call, which releases on the same
+ * address first, and the slow path acquires after g_once_impl(). */
+typedef struct
+{
+  GOnce *once;
+  GThreadFunc func;
+  gpointer arg;
+} OnceCall;
+
+static gpointer
+once_call (gpointer data)
+{
+  OnceCall *c = data;
+  gpointer result = c->func (c->arg);
+
+  release (&c->once->status);
+  return result;
+}
+
+gpointer
+g_once_impl (GOnce *once, GThreadFunc func, gpointer arg)
+{
+  OnceCall c = { once, func, arg };
+  gpointer result = REAL (once_impl) (once, once_call, &c);
+
+  acquire (&once->status);
+  return result;
 }

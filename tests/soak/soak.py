@@ -92,7 +92,7 @@ def main():
         if t == Gst.MessageType.ELEMENT:
             s = msg.get_structure()
             if s is not None and s.get_name() == "instructblip-answer":
-                first = s.get_value("first-pts") * FPS // Gst.SECOND
+                first = (s.get_value("first-pts") * FPS + Gst.SECOND // 2) // Gst.SECOND
                 answers.append((first, s.get_string("answer")))
         elif t == Gst.MessageType.ERROR:
             err, dbg = msg.parse_error()
