@@ -60,7 +60,7 @@ seeds=$build/fuzz-seeds
 corpus=$build/fuzz-corpus
 findings=$build/fuzz-findings
 logs=$build/fuzz-logs
-rm -rf "$seeds" "$logs"
+rm -rf "$seeds"
 [ "$keep" = 1 ] || rm -rf "$corpus"
 mkdir -p "$corpus" "$findings" "$logs"
 python3 tests/fuzz/seeds.py "$root" "$seeds"
@@ -95,20 +95,21 @@ run_one() {
 }
 
 fail=0
-pids=()
-names=()
+declare -A running=() # pid -> target
+reap() { # waits for one target to finish
+  local pid
+  wait -n -p pid "${!running[@]}" || {
+    fail=1
+    echo "FINDING: ${running[$pid]} ($logs/${running[$pid]}.log)"
+  }
+  unset "running[$pid]"
+}
 for t in "${targets[@]}"; do
+  while [ ${#running[@]} -ge "$jobs" ]; do reap; done
   run_one "$t" &
-  pids+=($!)
-  names+=("$t")
-  if [ ${#pids[@]} -ge "$jobs" ]; then
-    if ! wait "${pids[0]}"; then fail=1; echo "FINDING: ${names[0]} ($logs/${names[0]}.log)"; fi
-    pids=("${pids[@]:1}"); names=("${names[@]:1}")
-  fi
+  running[$!]=$t
 done
-for i in "${!pids[@]}"; do
-  if ! wait "${pids[$i]}"; then fail=1; echo "FINDING: ${names[$i]} ($logs/${names[$i]}.log)"; fi
-done
+while [ ${#running[@]} -gt 0 ]; do reap; done
 
 for t in "${targets[@]}"; do
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$logs/$t.log")

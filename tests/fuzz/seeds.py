@@ -5,6 +5,9 @@ repository's real files: the default model's files, the test fixtures, and
 small derivatives of them (a tokenizer.json without its 300 KB charsmap,
 prompts from the tokenizer corpus with the target's flag bytes in front).
 
+Inputs that once found a bug are kept in tests/fuzz/regressions/<target>/
+and join the seeds.
+
 Usage: seeds.py SOURCE_ROOT OUT"""
 import base64
 import glob
@@ -176,3 +179,9 @@ for i, hdr in enumerate([
 ]):
     write("fuzz-image-preprocess", "%d" % i,
           hdr + bytes((j * 37 + i) & 0xFF for j in range(300)))
+
+# inputs that once found a bug (tests/fuzz/regressions/<target>/), run
+# first on every run
+for d in sorted(glob.glob(os.path.join(root, "tests/fuzz/regressions/*/"))):
+    d = d.rstrip("/")
+    copy(os.path.basename(d), files(os.path.join(d[len(root):].strip("/"), "*")))
