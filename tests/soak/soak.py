@@ -106,8 +106,10 @@ def main():
     bus.connect("message", on_message)
     pipeline.set_state(Gst.State.PLAYING)
     loop.run()
-    pipeline.set_state(Gst.State.NULL)
+    # the last sample at EOS, with everything still allocated
     state["rss"].append((state["n"], rss_kb(), time.monotonic() - state["t0"]))
+    pipeline.set_state(Gst.State.NULL)
+    stopped_kb = rss_kb()
 
     fail = []
     if result["error"]:
@@ -158,9 +160,10 @@ def main():
     if quarter:
         growth = (state["rss"][-1][1] - quarter[0][1]) / 1024.0
         peak = max(kb for _, kb, _ in state["rss"]) / 1024.0
-        print("RSS after a quarter %.1f MB, at the end %.1f MB (growth %+.1f MB), "
-              "peak %.1f MB" % (quarter[0][1] / 1024.0,
-                                state["rss"][-1][1] / 1024.0, growth, peak))
+        print("RSS after a quarter %.1f MB, at EOS %.1f MB (growth %+.1f MB), "
+              "peak %.1f MB, after stopping %.1f MB"
+              % (quarter[0][1] / 1024.0, state["rss"][-1][1] / 1024.0, growth,
+                 peak, stopped_kb / 1024.0))
         if growth > args.max_growth_mb:
             fail.append("resident memory grew by %.1f MB (limit %.1f)"
                         % (growth, args.max_growth_mb))
