@@ -26,7 +26,9 @@ supp=$root/tests/sanitizers
 tsan_tests=(async stress parallel answer parallel-load first-open)
 
 deps() {
-  command -v clang >/dev/null && [ -e /usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a ] && return 0
+  command -v clang >/dev/null &&
+    [ -e "$(clang --print-runtime-dir)/libclang_rt.fuzzer-x86_64.a" ] &&
+    return 0
   local sudo=
   [ "$(id -u)" -eq 0 ] || sudo=sudo
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q \
@@ -48,7 +50,7 @@ setup() { # dir, options...
 }
 
 asan() {
-  setup build-asan -Db_sanitize=address,undefined
+  setup build-asan -Db_sanitize=address,undefined || return 1
   local tests gst other pipelines rc=0
   # test names by suite: the element's (gst), its pipelines, the rest
   tests=$(meson test -C build-asan --list 2>/dev/null |
@@ -94,9 +96,10 @@ asan() {
 }
 
 tsan() {
-  setup build-tsan -Db_sanitize=thread
+  setup build-tsan -Db_sanitize=thread || return 1
   cc -shared -fPIC -O1 -o build-tsan/libtsan-glib.so \
-    tests/sanitizers/tsan-glib.c $(pkg-config --cflags --libs glib-2.0) -ldl
+    tests/sanitizers/tsan-glib.c $(pkg-config --cflags --libs glib-2.0) -ldl ||
+    return 1
   rm -f build-tsan/tests/gst/*.registry
   # tsan-glib.c tells TSan about GLib's futex locks (see there); GSlice
   # would hand one thread's freed memory to another behind TSan's back
