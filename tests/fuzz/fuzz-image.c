@@ -9,6 +9,8 @@
 int LLVMFuzzerInitialize (int *argc, char ***argv);
 int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
 
+#define FUZZ_MAX_PREPROCESS_PIXELS (2048 * 2048)
+
 static IbPreprocessParams params;
 static float *chw;
 
@@ -60,6 +62,12 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     return 0;
   }
   for (i = 0; i < frames->n_frames; i++) {
+    /* the processor's time grows with the frame; large frames are
+     * decoded (what this target is about) but only small ones resized,
+     * fuzz-image-preprocess covers the resizer's cases at small sizes */
+    if ((gint64) frames->frames[i].width * frames->frames[i].height >
+        FUZZ_MAX_PREPROCESS_PIXELS)
+      continue;
     if (!ib_image_preprocess (&frames->frames[i], &params, chw, &error)) {
       g_critical ("a decoded frame (%dx%d) failed to preprocess: %s",
           frames->frames[i].width, frames->frames[i].height, error->message);
