@@ -4,6 +4,7 @@
  * directory that cannot be written only costs the cache, with one message
  * (issue 12, item 6: an unwritable cache used to hide every device). The
  * process environment is never changed. */
+#include <string.h>
 #include <utime.h>
 
 #include <glib/gstdio.h>
@@ -83,14 +84,33 @@ mtime (const char *path)
   return sb.st_mtime;
 }
 
+/* Opening with @damaged (@damaged_len bytes) as @bin in @dir works and
+ * writes the file again, whole: the cache's header and more than what was
+ * there. */
+static void
+expect_rebuilt (const char *dir, const char *bin, const char *damaged,
+    gsize damaged_len)
+{
+  char *contents;
+  gsize len;
+
+  g_assert_true (g_file_set_contents (bin, damaged, damaged_len, NULL));
+  ib_cl_device_unref (open_and_run (dir, TRUE));
+  g_assert_true (g_file_get_contents (bin, &contents, &len, NULL));
+  g_assert_cmpuint (len, >, 100);
+  g_assert_true (g_str_has_prefix (contents, "IBCLBIN1"));
+  g_assert_false (len == damaged_len && memcmp (contents, damaged, len) == 0);
+  g_free (contents);
+}
+
 static void
 test_written_and_used (void)
 {
   char *tmp = g_dir_make_tmp ("ibcl-kcache-XXXXXX", NULL);
   char *dir = g_build_filename (tmp, "kernels", NULL);
   IbClDevice *dev;
-  char *bin, *contents;
-  gsize len;
+  char *bin, *good, *base, *stale, *other;
+  gsize good_len;
   struct utimbuf old = { 1000000000, 1000000000 };
 
   /* first open: built from source, binary written */
@@ -106,12 +126,31 @@ test_written_and_used (void)
   ib_cl_device_unref (open_and_run (dir, TRUE));
   g_assert_cmpint (mtime (bin), ==, old.modtime);
 
-  /* a damaged binary: built from source again and replaced */
-  g_assert_true (g_file_set_contents (bin, "not a program", -1, NULL));
-  ib_cl_device_unref (open_and_run (dir, TRUE));
-  g_assert_true (g_file_get_contents (bin, &contents, &len, NULL));
-  g_assert_cmpuint (len, >, 100);
-  g_free (contents);
+  /* damaged files (PoCL crashes on a truncated binary): rejected before
+   * the driver sees them, built from source again and replaced */
+  g_assert_true (g_file_get_contents (bin, &good, &good_len, NULL));
+  g_assert_cmpuint (good_len, >, 100);
+  expect_rebuilt (dir, bin, "not a program", 13);
+  expect_rebuilt (dir, bin, good, good_len / 2);
+  good[good_len - 100] ^= 0x5a; /* in the binary, not the header */
+  expect_rebuilt (dir, bin, good, good_len);
+  g_free (good);
+
+  /* a new binary replaces the device's older ones (<device>-<program>.bin),
+   * not other devices' */
+  base = g_path_get_basename (bin);
+  base[17] = '\0'; /* "<16 hex digits>-" */
+  stale = g_strdup_printf ("%s/%sold.bin", dir, base);
+  other = g_strdup_printf ("%s/0123456789abcdef-old.bin", dir);
+  g_assert_true (g_file_set_contents (stale, "x", 1, NULL));
+  g_assert_true (g_file_set_contents (other, "x", 1, NULL));
+  expect_rebuilt (dir, bin, "x", 1);
+  g_assert_false (g_file_test (stale, G_FILE_TEST_EXISTS));
+  g_assert_true (g_file_test (other, G_FILE_TEST_EXISTS));
+  g_assert_cmpint (g_remove (other), ==, 0);
+  g_free (base);
+  g_free (stale);
+  g_free (other);
   g_free (bin);
 
   /* "" turns the cache off: nothing new is written */
