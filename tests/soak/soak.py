@@ -54,18 +54,22 @@ def main():
     ap.add_argument("--max-growth-mb", type=float, default=8.0)
     ap.add_argument("--min-right", type=float, default=0.95)
     ap.add_argument("--size", default="160x120")
+    ap.add_argument("--no-overlay", action="store_true",
+                    help="fakesink instead of textoverlay (to tell the "
+                    "element's memory from pango's)")
     args = ap.parse_args()
     w, h = args.size.split("x")
 
     Gst.init(None)
+    sink = ("fakesink sync=false" if args.no_overlay else
+            "textoverlay name=overlay ! videoconvert ! fakesink sync=false "
+            "q.text_src ! queue ! overlay.text_sink")
     desc = (
         "videotestsrc name=src num-buffers=%d pattern=%s ! "
         "video/x-raw,width=%s,height=%s,framerate=%d/1 ! "
         "instructblip name=q processing-mode=blocking num-frames=4 interval=0 "
-        "instruction=\"What pattern is this?\" ! queue ! "
-        "textoverlay name=overlay ! videoconvert ! fakesink sync=false "
-        "q.text_src ! queue ! overlay.text_sink"
-        % (args.frames, PATTERNS[0][0], w, h, FPS))
+        "instruction=\"What pattern is this?\" ! queue ! %s"
+        % (args.frames, PATTERNS[0][0], w, h, FPS, sink))
     pipeline = Gst.parse_launch(desc)
     src = pipeline.get_by_name("src")
     state = {"n": 0, "rss": [], "t0": time.monotonic()}
