@@ -54,21 +54,36 @@ frame_free (gpointer p)
   g_free (f);
 }
 
-/* a frame of @width x @height, @bpp bytes per pixel, or NULL if too big */
+/* At most this many pixels in all: Pillow refuses larger images
+ * (DecompressionBombError above 2 * Image.MAX_IMAGE_PIXELS), so the
+ * reference processor never sees them. A 200-byte JPEG may claim
+ * 32768x32768 pixels (3 GB). */
+#define ASK_MEDIA_MAX_PIXELS (2 * 89478485)
+
+static gboolean
+size_ok (guint64 width, guint64 height)
+{
+  return width >= 1 && height >= 1 && width <= IB_IMAGE_MAX_DIM &&
+      height <= IB_IMAGE_MAX_DIM && width * height <= ASK_MEDIA_MAX_PIXELS;
+}
+
+/* a frame of @width x @height, @bpp bytes per pixel, or NULL if too big
+ * (size_ok) or out of memory */
 static Frame *
 frame_new (int width, int height, int bpp, IbPixelFormat format)
 {
   Frame *f;
 
-  if (width < 1 || height < 1 || width > IB_IMAGE_MAX_DIM ||
-      height > IB_IMAGE_MAX_DIM)
+  if (!size_ok (width, height))
     return NULL;
   f = g_new0 (Frame, 1);
   f->width = width;
   f->height = height;
   f->stride = width * bpp;
   f->format = format;
-  f->data = g_malloc ((gsize) f->stride * height);
+  f->data = g_try_malloc ((gsize) f->stride * height);
+  if (f->data == NULL)
+    g_clear_pointer (&f, g_free);
   return f;
 }
 
@@ -140,14 +155,24 @@ decode_jpeg (const char *path, const guint8 *bytes, gsize len, GError **error)
         "%s: CMYK JPEG images are not supported; convert it to RGB", path);
     goto out;
   }
+  /* before libjpeg sizes its buffers (whole-image ones for progressive
+   * files) from the header */
+  if (!size_ok (cinfo.image_width, cinfo.image_height)) {
+    g_set_error (error, ASK_MEDIA_ERROR, ASK_MEDIA_ERROR_DECODE,
+        "%s: a JPEG of %ux%u pixels; images may have 1 to %d pixels a side "
+        "and at most %d in all",
+        path, cinfo.image_width, cinfo.image_height, IB_IMAGE_MAX_DIM,
+        ASK_MEDIA_MAX_PIXELS);
+    goto out;
+  }
   cinfo.out_color_space = JCS_RGB;
   jpeg_start_decompress (&cinfo);
   frame = frame_new (cinfo.output_width, cinfo.output_height, 3,
       IB_PIXEL_FORMAT_RGB);
   if (frame == NULL) {
     g_set_error (error, ASK_MEDIA_ERROR, ASK_MEDIA_ERROR_DECODE,
-        "%s: %ux%u pixels: larger than %d", path, cinfo.output_width,
-        cinfo.output_height, IB_IMAGE_MAX_DIM);
+        "%s: out of memory for a JPEG of %ux%u pixels", path,
+        cinfo.output_width, cinfo.output_height);
     goto out;
   }
   jpeg_read_rows (&cinfo, frame);
@@ -637,8 +662,9 @@ out:
   return ok;
 }
 
-/* A PNG whose header claims more than IB_IMAGE_MAX_DIM pixels a side is
- * refused before GStreamer sees it (pngdec fails on it with criticals). */
+/* A PNG whose header claims more than IB_IMAGE_MAX_DIM pixels a side (or
+ * more than ASK_MEDIA_MAX_PIXELS) is refused before GStreamer sees it
+ * (pngdec fails on it with criticals). */
 static gboolean
 check_png_size (const char *path, const guint8 *head, GError **error)
 {
@@ -649,11 +675,12 @@ check_png_size (const char *path, const guint8 *head, GError **error)
     return TRUE;
   w = GUINT32_FROM_BE (*(const guint32 *) (const void *) (head + 16));
   h = GUINT32_FROM_BE (*(const guint32 *) (const void *) (head + 20));
-  if (w >= 1 && h >= 1 && w <= IB_IMAGE_MAX_DIM && h <= IB_IMAGE_MAX_DIM)
+  if (size_ok (w, h))
     return TRUE;
   g_set_error (error, ASK_MEDIA_ERROR, ASK_MEDIA_ERROR_DECODE,
-      "%s: a PNG of %ux%u pixels; images may have 1 to %d pixels a side", path,
-      w, h, IB_IMAGE_MAX_DIM);
+      "%s: a PNG of %ux%u pixels; images may have 1 to %d pixels a side and "
+      "at most %d in all",
+      path, w, h, IB_IMAGE_MAX_DIM, ASK_MEDIA_MAX_PIXELS);
   return FALSE;
 }
 
