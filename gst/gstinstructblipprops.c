@@ -560,8 +560,8 @@ gst_instruct_blip_install_properties (GObjectClass *oc)
           "Elements with the same id in one process share one loaded model "
           "and one worker thread (their model-path, device, precision and "
           "image-resize must agree). NULL: elements with equal model-path, "
-          "device, precision and image-resize share one loaded model, each "
-          "with its own worker",
+          "device, precision and image-resize share one loaded model and "
+          "its worker",
           NULL, RW_READY));
   g_object_class_install_property (oc, PROP_POST_MESSAGES,
       g_param_spec_boolean ("post-messages", "Post messages",

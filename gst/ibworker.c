@@ -1,9 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Shared models and their worker threads: a process-wide registry of
- * workers keyed by model-instance-id (one thread and one engine context per
- * id), and one of loaded models keyed by what makes a model (resolved
- * directory, device, precision, frame preprocessing), so that elements
- * without an id share one loaded model, each with its own worker. */
+ * workers (one thread, one engine context and one model each) keyed by
+ * model-instance-id, or, for elements without one, by what makes the model
+ * (resolved directory, device, precision, frame preprocessing). */
 #include "ibworker.h"
 
 #include "ibframe.h"
@@ -27,8 +26,6 @@ struct _IbWorker
   IbImageResize image_resize;
 
   IbModel *model; /* set once loaded, then immutable */
-  char *model_key; /* its key in the model registry, or NULL when the
-                    * model is the worker's own (a model-instance-id) */
   GThread *thread;
   guint delay_ms;
 
@@ -48,15 +45,6 @@ static GMutex registry_lock;
 static GCond registry_cond;
 static GHashTable *registry; /* instance id -> IbWorker * */
 
-/* A model loaded for the elements without a model-instance-id; freed when
- * its last worker goes. */
-typedef struct
-{
-  IbModel *model; /* NULL while loading */
-  guint users;
-} SharedModel;
-
-static GHashTable *models; /* model key -> SharedModel *, registry_lock */
 
 /* Test hook (ibworker-private.h): new workers sleep this long before each
  * question. */
@@ -325,68 +313,26 @@ model_key (const char *dir, const IbModelParams *params)
       (int) params->image_resize);
 }
 
-/* The registry's model for @key, loaded by the first user while later ones
- * wait for it; a failed load is not kept. (transfer full) */
-static IbModel *
-shared_model_acquire (const char *key, const char *dir,
-    const IbModelParams *params, GError **error)
-{
-  SharedModel *sm;
-  IbModel *model;
-
-  g_mutex_lock (&registry_lock);
-  if (models == NULL)
-    models = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-  while ((sm = g_hash_table_lookup (models, key)) != NULL && sm->model == NULL)
-    g_cond_wait (&registry_cond, &registry_lock);
-  if (sm != NULL) {
-    sm->users++;
-    model = ib_model_ref (sm->model);
-    g_mutex_unlock (&registry_lock);
-    GST_INFO ("sharing the loaded model %s (%u users)", dir, sm->users);
-    return model;
-  }
-  sm = g_new0 (SharedModel, 1);
-  g_hash_table_insert (models, g_strdup (key), sm);
-  g_mutex_unlock (&registry_lock);
-
-  model = ib_model_load (dir, params, error);
-
-  g_mutex_lock (&registry_lock);
-  if (model == NULL) {
-    g_hash_table_remove (models, key);
-  } else {
-    sm->model = model;
-    sm->users = 1;
-    ib_model_ref (model);
-  }
-  g_cond_broadcast (&registry_cond);
-  g_mutex_unlock (&registry_lock);
-  return model;
-}
-
-static void
-shared_model_release (const char *key, IbModel *model)
-{
-  SharedModel *sm;
-
-  g_mutex_lock (&registry_lock);
-  sm = g_hash_table_lookup (models, key);
-  if (sm != NULL && sm->model == model && --sm->users == 0) {
-    ib_model_unref (sm->model);
-    g_hash_table_remove (models, key);
-  }
-  g_mutex_unlock (&registry_lock);
-  ib_model_unref (model);
-}
+/* Elements without a model-instance-id share the worker (thread, context
+ * and model) of everything that makes the model the same, under an id no
+ * property can spell. One worker per model, because PoCL 3.1 is not safe
+ * with one device's kernels run from several threads at once (an
+ * assertion in pocl_release_dlhandle_cache, seen with four). */
+#define AUTO_ID_PREFIX "\001auto\n"
 
 guint
 ib_worker_get_n_shared_models (void)
 {
-  guint n;
+  GHashTableIter it;
+  gpointer key;
+  guint n = 0;
 
   g_mutex_lock (&registry_lock);
-  n = models ? g_hash_table_size (models) : 0;
+  if (registry) {
+    g_hash_table_iter_init (&it, registry);
+    while (g_hash_table_iter_next (&it, &key, NULL))
+      n += g_str_has_prefix (key, AUTO_ID_PREFIX);
+  }
   g_mutex_unlock (&registry_lock);
   return n;
 }
@@ -394,12 +340,7 @@ ib_worker_get_n_shared_models (void)
 static gboolean
 worker_load (IbWorker *w, const IbModelParams *params, GError **error)
 {
-  if (w->instance_id == NULL) {
-    w->model_key = model_key (w->model_dir, params);
-    w->model = shared_model_acquire (w->model_key, w->model_dir, params, error);
-  } else {
-    w->model = ib_model_load (w->model_dir, params, error);
-  }
+  w->model = ib_model_load (w->model_dir, params, error);
   if (w->model == NULL)
     return FALSE;
   w->thread = g_thread_try_new ("ib-worker", worker_thread, w, error);
@@ -418,11 +359,8 @@ worker_free (IbWorker *w)
   }
   g_queue_clear_full (&w->waiting, (GDestroyNotify) ib_request_free);
   ib_context_free (w->ctx);
-  if (w->model && w->model_key)
-    shared_model_release (w->model_key, w->model);
-  else if (w->model)
+  if (w->model)
     ib_model_unref (w->model);
-  g_free (w->model_key);
   g_mutex_clear (&w->lock);
   g_cond_clear (&w->cond);
   g_free (w->instance_id);
@@ -456,13 +394,13 @@ ib_worker_acquire (const char *instance_id, const char *model_dir,
 {
   char *dir = g_canonicalize_filename (model_dir, NULL);
   IbWorker *w = NULL;
+  char *auto_id = NULL, *key;
   gboolean ok;
 
   if (instance_id == NULL || *instance_id == '\0') {
-    w = worker_new (NULL, dir, params);
-    if (!worker_load (w, params, error))
-      g_clear_pointer (&w, worker_free);
-    goto out;
+    key = model_key (dir, params);
+    instance_id = auto_id = g_strconcat (AUTO_ID_PREFIX, key, NULL);
+    g_free (key);
   }
 
   g_mutex_lock (&registry_lock);
@@ -498,6 +436,7 @@ ib_worker_acquire (const char *instance_id, const char *model_dir,
   g_cond_broadcast (&registry_cond);
   g_mutex_unlock (&registry_lock);
 out:
+  g_free (auto_id);
   g_free (dir);
   return w;
 }

@@ -324,9 +324,9 @@ GST_START_TEST (test_shared_instance)
 GST_END_TEST;
 
 /* Elements without a model-instance-id on the same model directory,
- * device, precision and preprocessing share one loaded model (each with its
- * own worker), freed with its last user; another precision or an explicit
- * id is another model. */
+ * device, precision and preprocessing share one loaded model (and its
+ * worker), freed with its last user; another precision or an explicit id
+ * is another model. */
 GST_START_TEST (test_automatic_sharing)
 {
   char *dir = ibt_model_dir ("vicuna-tiny");
@@ -354,7 +354,7 @@ GST_START_TEST (test_automatic_sharing)
   h4 = ibt_harness (own, &c4, GST_VIDEO_FORMAT_RGB, W, H, FALSE);
   fail_unless_equals_int (ibt_n_shared_models (), 2);
 
-  /* both sharers answer, each on its own worker */
+  /* both sharers answer, each its own instruction's answer */
   fail_unless_equals_int (gst_harness_push (h1,
                               ibt_frame (GST_VIDEO_FORMAT_RGB, W, H, 0)),
       GST_FLOW_OK);
