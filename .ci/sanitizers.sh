@@ -57,7 +57,11 @@ asan() {
     sed -n 's|^gst-instructblip:||p')
   gst=$(sed -n 's|^gst / ||p' <<<"$tests" | grep -v '^pipeline-')
   pipelines=$(sed -n 's|^gst / ||p' <<<"$tests" | grep '^pipeline-')
-  other=$(grep -v '^gst / ' <<<"$tests" | sed 's|^.* / ||')
+  # install: it builds an uninstrumented consumer program against the
+  # installed (here instrumented) library, which ASan refuses to run; it
+  # runs in the normal passes
+  other=$(grep -v -e '^gst / ' -e '^install / ' <<<"$tests" |
+    sed 's|^.* / ||')
   # G_SLICE=always-malloc: every GSlice object its own malloc block, so that
   # ASan sees use-after-free and overflows of GStreamer objects too.
   # use_sigaltstack=0: PoCL's worker threads install their own signal
@@ -96,7 +100,9 @@ asan() {
 }
 
 tsan() {
-  setup build-tsan -Db_sanitize=thread || return 1
+  # without oneDNN: its OpenMP runtime (libgomp) is not instrumented and
+  # crashes under TSan at start; ASan covers the bf16/q8 path
+  setup build-tsan -Db_sanitize=thread -Ddnnl=disabled || return 1
   cc -shared -fPIC -O1 -o build-tsan/libtsan-glib.so \
     tests/sanitizers/tsan-glib.c $(pkg-config --cflags --libs glib-2.0) -ldl ||
     return 1
