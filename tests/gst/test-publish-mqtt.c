@@ -73,7 +73,9 @@ broker_start (Broker *b)
   if (b->dir == NULL) {
     b->dir = g_dir_make_tmp ("ibmqtt-XXXXXX", NULL);
     b->port = free_port ();
-    if (b->tls)
+    /* two calls may return the same just-freed port: a broker with two
+     * listeners on one port does not start */
+    while (b->tls && (b->tls_port == 0 || b->tls_port == b->port))
       b->tls_port = free_port ();
   }
   if (b->tls)
