@@ -58,6 +58,10 @@ mmdebstrap --variant=minbase --mode=root bookworm "$root" \
   "deb $mirror bookworm main" "deb $mirror bookworm-updates main" \
   "deb http://deb.debian.org/debian-security bookworm-security main"
 cp -L /etc/resolv.conf "$root/etc/resolv.conf"
+# what every installed Debian has (the installer writes it; a minbase root
+# has none, and then "localhost" does not resolve)
+[ -e "$root/etc/hosts" ] || printf '%s\n' '127.0.0.1 localhost' \
+  '::1 localhost ip6-localhost ip6-loopback' > "$root/etc/hosts"
 
 echo "== fresh-machine: clean clone of $(git rev-parse --short HEAD)"
 head=$(git rev-parse HEAD)
