@@ -492,7 +492,7 @@ GST_START_TEST (test_mqtt_tls)
   b.tls = TRUE;
   broker_start (&b);
   sub_start (&s, &b);
-  props = g_strdup_printf ("method=mqtt address=localhost:%u topic=" TOPIC
+  props = g_strdup_printf ("method=mqtt address=127.0.0.1:%u topic=" TOPIC
                            " source-id=cam-tls tls-ca-file=%s/ca.pem "
                            "tls-cert-file=%s/client.pem "
                            "tls-key-file=%s/client.key",
@@ -523,7 +523,7 @@ GST_START_TEST (test_mqtt_tls_refused)
 
   b.tls = TRUE;
   broker_start (&b);
-  props = g_strdup_printf ("method=mqtt address=localhost:%u topic=" TOPIC
+  props = g_strdup_printf ("method=mqtt address=127.0.0.1:%u topic=" TOPIC
                            " tls-ca-file=%s/ca.pem flush-timeout=200000000",
       b.tls_port, IBT_TLS_DIR);
   h = pubt_harness (props);
