@@ -13,6 +13,7 @@ packages=(
   libglib2.0-dev libjson-glib-dev
   ocl-icd-opencl-dev opencl-headers ocl-icd-libopencl1 libclblast-dev
   libdnnl-dev        # oneDNN: the CPU GEMM backend
+  cmake              # how meson finds oneDNN (its CMake package; no .pc)
   libjpeg-dev        # Pillow-exact JPEG decoding in instructblip-ask
   libopenblas-dev    # the GEMM benchmark's side-by-side figures
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev  # + gstreamer-check-1.0
