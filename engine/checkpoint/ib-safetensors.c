@@ -131,6 +131,25 @@ mtime_ns (const struct stat *sb)
       sb->st_mtim.tv_nsec;
 }
 
+/* Why a read of @f that was to end at byte @end stopped at byte @at: a read
+ * error (@got < 0, errno @err) or the end of a file that shrank. */
+static void
+set_read_error (const IbTensorFile *f, const char *what, gssize got, int err,
+    guint64 at, guint64 end, GError **error)
+{
+  if (got < 0)
+    g_set_error (error, IB_ERROR, IB_ERROR_IO,
+        "%s: %s: read error at byte %" G_GUINT64_FORMAT ": %s", f->path, what,
+        at, g_strerror (err));
+  else
+    g_set_error (error, IB_ERROR, IB_ERROR_IO,
+        "%s: %s: the file ends at byte %" G_GUINT64_FORMAT
+        ", before byte %" G_GUINT64_FORMAT
+        ": it was truncated or rewritten after it was opened "
+        "(%" G_GUINT64_FORMAT " bytes then)",
+        f->path, what, at, end, f->size);
+}
+
 /* Reads exactly @len bytes at @offset of @f, or says why not. */
 static gboolean
 read_at (IbTensorFile *f, guint64 offset, gsize len, void *dst,
@@ -146,20 +165,8 @@ read_at (IbTensorFile *f, guint64 offset, gsize len, void *dst,
 
     if (got < 0 && errno == EINTR)
       continue;
-    if (got < 0) {
-      int e = errno;
-      g_set_error (error, IB_ERROR, IB_ERROR_IO,
-          "%s: %s: read error at byte %" G_GUINT64_FORMAT ": %s", f->path, what,
-          offset + done, g_strerror (e));
-      return FALSE;
-    }
-    if (got == 0) {
-      g_set_error (error, IB_ERROR, IB_ERROR_IO,
-          "%s: %s: the file ends at byte %" G_GUINT64_FORMAT
-          ", before byte %" G_GUINT64_FORMAT
-          ": it was truncated or rewritten after it was opened "
-          "(%" G_GUINT64_FORMAT " bytes then)",
-          f->path, what, offset + done, offset + len, f->size);
+    if (got <= 0) {
+      set_read_error (f, what, got, errno, offset + done, offset + len, error);
       return FALSE;
     }
     done += (gsize) got;
@@ -294,20 +301,8 @@ ib_tensor_read_direct (const IbTensor *t, void *buf, const guint8 **data,
       g_free (what);
       return ib_tensor_read_bytes (t, 0, t->n_bytes, (guint8 *) *data, error);
     }
-    if (got < 0) {
-      int e = errno;
-      g_set_error (error, IB_ERROR, IB_ERROR_IO,
-          "%s: %s: read error at byte %" G_GUINT64_FORMAT ": %s", f->path, what,
-          start + done, g_strerror (e));
-      goto out;
-    }
-    if (got == 0) {
-      g_set_error (error, IB_ERROR, IB_ERROR_IO,
-          "%s: %s: the file ends at byte %" G_GUINT64_FORMAT
-          ", before byte %" G_GUINT64_FORMAT
-          ": it was truncated or rewritten after it was opened "
-          "(%" G_GUINT64_FORMAT " bytes then)",
-          f->path, what, start + done, start + need, f->size);
+    if (got <= 0) {
+      set_read_error (f, what, got, errno, start + done, start + need, error);
       goto out;
     }
     done += (gsize) got;
