@@ -42,6 +42,7 @@ struct _IbContext
 void
 ib_context_params_init (IbContextParams *params)
 {
+  g_return_if_fail (params != NULL);
   params->max_frames = 4;
   params->max_prompt_tokens = 256;
   params->max_new_tokens = 256;
@@ -127,7 +128,7 @@ no_memory (GError **error, const IbContextParams *p, const char *what)
 IbContext *
 ib_context_new (IbModel *model, const IbContextParams *params, GError **error)
 {
-  const IbModelConfig *cfg = model->cfg;
+  const IbModelConfig *cfg;
   IbContextParams defaults;
   IbPreprocessParams pp;
   const IbClDeviceInfo *info;
@@ -135,6 +136,10 @@ ib_context_new (IbModel *model, const IbContextParams *params, GError **error)
   GError *local = NULL;
   gsize bytes, embed_bytes, soft_bytes;
   char *what = NULL;
+
+  g_return_val_if_fail (model != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+  cfg = model->cfg;
 
   if (params == NULL) {
     ib_context_params_init (&defaults);
@@ -390,6 +395,8 @@ gboolean
 ib_context_set_frames (IbContext *ctx, const IbImage *frames, int n_frames,
     GError **error)
 {
+  g_return_val_if_fail (ctx != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
   return set_frames (ctx, frames, NULL, n_frames, error);
 }
 
@@ -397,6 +404,8 @@ gboolean
 ib_context_set_pixel_values (IbContext *ctx, const float *pixels, int n_frames,
     GError **error)
 {
+  g_return_val_if_fail (ctx != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
   return set_frames (ctx, NULL, pixels, n_frames, error);
 }
 
@@ -593,6 +602,7 @@ eos_ids (const IbModel *m, gint32 *out)
 void
 ib_generate_params_init (IbGenerateParams *p)
 {
+  g_return_if_fail (p != NULL);
   memset (p, 0, sizeof (*p));
   p->max_new_tokens = 30;
   p->num_beams = 1;
@@ -606,8 +616,11 @@ ib_generate_params_init (IbGenerateParams *p)
 void
 ib_generate_params_init_for_model (IbGenerateParams *p, const IbModel *model)
 {
-  const IbGenerationConfig *g = &model->cfg->generation;
+  const IbGenerationConfig *g;
 
+  g_return_if_fail (p != NULL);
+  g_return_if_fail (model != NULL);
+  g = &model->cfg->generation;
   ib_generate_params_init (p);
   if (!g->present)
     return;
@@ -621,20 +634,16 @@ ib_generate_params_init_for_model (IbGenerateParams *p, const IbModel *model)
   p->repetition_penalty = g->repetition_penalty;
   p->length_penalty = g->length_penalty;
   p->min_length = g->min_length;
-  p->early_stopping = g->early_stopping == IB_EARLY_STOPPING_TRUE ? 1 :
-      g->early_stopping == IB_EARLY_STOPPING_NEVER                ? 2 :
-                                                                    0;
+  p->early_stopping = g->early_stopping;
 }
 
 IbAnswer *
 ib_context_answer (IbContext *ctx, const char *instruction,
     const IbGenerateParams *params, GError **error)
 {
-  const IbModel *m = ctx->model;
+  const IbModel *m;
   IbGenerateParams defaults;
-  GArray *ids = g_array_new (FALSE, FALSE, sizeof (gint32));
-  GArray *gen_prompt = g_array_new (FALSE, FALSE, sizeof (gint32));
-  GArray *out_ids = g_array_new (FALSE, FALSE, sizeof (gint32));
+  GArray *ids, *gen_prompt, *out_ids;
   IbAnswer *answer = NULL;
   IbGenModel gm;
   IbGenParams gp;
@@ -644,6 +653,12 @@ ib_context_answer (IbContext *ctx, const char *instruction,
   int n_ph, n_eos;
   char *text;
 
+  g_return_val_if_fail (ctx != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+  m = ctx->model;
+  ids = g_array_new (FALSE, FALSE, sizeof (gint32));
+  gen_prompt = g_array_new (FALSE, FALSE, sizeof (gint32));
+  out_ids = g_array_new (FALSE, FALSE, sizeof (gint32));
   if (params == NULL) {
     ib_generate_params_init_for_model (&defaults, m);
     params = &defaults;
@@ -666,6 +681,12 @@ ib_context_answer (IbContext *ctx, const char *instruction,
         "and 1 to %d new tokens",
         params->num_beams, params->max_new_tokens, ctx->params.max_beams,
         ctx->params.max_new_tokens);
+    goto out;
+  }
+  if ((guint) params->early_stopping > IB_EARLY_STOPPING_NEVER) {
+    g_set_error (error, IB_ERROR, IB_ERROR_INVALID_ARG,
+        "early_stopping %d is not an IbEarlyStopping value",
+        (int) params->early_stopping);
     goto out;
   }
 
@@ -696,9 +717,7 @@ ib_context_answer (IbContext *ctx, const char *instruction,
   gp.min_new_tokens = params->min_new_tokens > 0 ? params->min_new_tokens : -1;
   gp.min_length = params->min_length;
   gp.num_beams = params->num_beams;
-  gp.early_stopping = params->early_stopping == 1 ? IB_GEN_EARLY_STOP_TRUE :
-      params->early_stopping == 2                 ? IB_GEN_EARLY_STOP_NEVER :
-                                                    IB_GEN_EARLY_STOP_FALSE;
+  gp.early_stopping = params->early_stopping;
   gp.length_penalty = params->length_penalty;
   gp.repetition_penalty = params->repetition_penalty;
   gp.do_sample = params->do_sample;
@@ -770,15 +789,20 @@ int
 ib_context_rank (IbContext *ctx, const char *instruction,
     const char *const *candidates, int n, double *scores, GError **error)
 {
-  const IbModel *m = ctx->model;
-  const int V = vocab (m);
-  GArray *ids = g_array_new (FALSE, FALSE, sizeof (gint32));
-  GArray *gen_prompt = g_array_new (FALSE, FALSE, sizeof (gint32));
-  GArray *cand = g_array_new (FALSE, FALSE, sizeof (gint32));
+  const IbModel *m;
+  int V;
+  GArray *ids, *gen_prompt, *cand;
   float *first = NULL;
   int best = -1, n_ph, c, base;
   guint t;
 
+  g_return_val_if_fail (ctx != NULL, -1);
+  g_return_val_if_fail (error == NULL || *error == NULL, -1);
+  m = ctx->model;
+  V = vocab (m);
+  ids = g_array_new (FALSE, FALSE, sizeof (gint32));
+  gen_prompt = g_array_new (FALSE, FALSE, sizeof (gint32));
+  cand = g_array_new (FALSE, FALSE, sizeof (gint32));
   if (ctx->n_frames == 0 || n < 1 || candidates == NULL || scores == NULL) {
     g_set_error (error, IB_ERROR, IB_ERROR_INVALID_ARG,
         "ranking needs frames, an instruction and at least one candidate");

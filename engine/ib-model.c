@@ -8,10 +8,36 @@
 void
 ib_model_params_init (IbModelParams *params)
 {
+  g_return_if_fail (params != NULL);
   memset (params, 0, sizeof (*params));
   params->device = "auto";
   params->precision = IB_PRECISION_AUTO;
   params->image_resize = IB_IMAGE_RESIZE_AUTO;
+  params->gemm = IB_GEMM_AUTO;
+}
+
+static const char *const gemm_names[] = { "auto", "clblast", "own" };
+
+const char *
+ib_gemm_backend_to_string (IbGemmBackend backend)
+{
+  if ((guint) backend < G_N_ELEMENTS (gemm_names))
+    return gemm_names[backend];
+  return "?";
+}
+
+gboolean
+ib_gemm_backend_from_string (const char *name, IbGemmBackend *backend)
+{
+  guint i;
+
+  g_return_val_if_fail (backend != NULL, FALSE);
+  for (i = 0; name && i < G_N_ELEMENTS (gemm_names); i++)
+    if (g_ascii_strcasecmp (name, gemm_names[i]) == 0) {
+      *backend = (IbGemmBackend) i;
+      return TRUE;
+    }
+  return FALSE;
 }
 
 static IbTokenizer *
@@ -78,17 +104,36 @@ ib_model_load (const char *dir, const IbModelParams *params, GError **error)
   IbLoader loader = { 0 };
   GError *cl_error = NULL;
 
+  g_return_val_if_fail (dir != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
   if (params == NULL) {
     ib_model_params_init (&defaults);
     params = &defaults;
   }
+  if ((guint) params->precision > IB_PRECISION_AUTO) {
+    g_set_error (error, IB_ERROR, IB_ERROR_INVALID_ARG,
+        "precision %d is not an IbPrecision value", (int) params->precision);
+    return NULL;
+  }
   ib_cl_device_params_init (&dp);
   if (!ib_cl_device_params_parse (&dp, params->device, error))
     return NULL;
-  if (params->gemm && g_str_equal (params->gemm, "clblast"))
-    dp.gemm = IB_CL_GEMM_CLBLAST;
-  else if (params->gemm && g_str_equal (params->gemm, "own"))
-    dp.gemm = IB_CL_GEMM_OWN;
+  switch (params->gemm) {
+    case IB_GEMM_AUTO:
+      dp.gemm = IB_CL_GEMM_AUTO;
+      break;
+    case IB_GEMM_CLBLAST:
+      dp.gemm = IB_CL_GEMM_CLBLAST;
+      break;
+    case IB_GEMM_OWN:
+      dp.gemm = IB_CL_GEMM_OWN;
+      break;
+    default:
+      g_set_error (error, IB_ERROR, IB_ERROR_INVALID_ARG,
+          "gemm %d is not an IbGemmBackend value", (int) params->gemm);
+      return NULL;
+  }
 
   ckpt = ib_checkpoint_open (dir, error);
   if (ckpt == NULL)
@@ -174,6 +219,7 @@ fail:
 IbModel *
 ib_model_ref (IbModel *model)
 {
+  g_return_val_if_fail (model != NULL, NULL);
   g_atomic_int_inc (&model->refcount);
   return model;
 }
@@ -199,23 +245,31 @@ ib_model_unref (IbModel *m)
 const char *
 ib_model_get_device_name (const IbModel *model)
 {
+  g_return_val_if_fail (model != NULL, NULL);
+
   return ib_cl_device_get_info (model->dev)->name;
 }
 
 int
 ib_model_get_image_size (const IbModel *model)
 {
+  g_return_val_if_fail (model != NULL, 0);
+
   return model->cfg->vision.image_size;
 }
 
 gsize
 ib_model_get_weight_bytes (const IbModel *model)
 {
+  g_return_val_if_fail (model != NULL, 0);
+
   return model->weight_bytes;
 }
 
 IbPrecision
 ib_model_get_precision (const IbModel *model)
 {
+  g_return_val_if_fail (model != NULL, IB_PRECISION_AUTO);
+
   return model->precision;
 }

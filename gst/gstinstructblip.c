@@ -378,13 +378,12 @@ static void
 post_load_error (GstInstructBlip *self, const char *dir, const char *device,
     const GError *err)
 {
-  const char *domain = g_quark_to_string (err->domain);
   const char *msg = err->message;
 
   if (err->domain == GST_RESOURCE_ERROR)
     GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS, ("%s", msg), (NULL));
   else if ((err->domain == IB_ERROR && err->code == IB_ERROR_NO_DEVICE) ||
-      g_str_equal (domain, "ib-cl-error-quark"))
+      err->domain == IB_CL_ERROR)
     GST_ELEMENT_ERROR (self, LIBRARY, INIT,
         ("Could not use the OpenCL device \"%s\" (property device): %s", device,
             msg),

@@ -5,23 +5,9 @@
 #include <glib.h>
 #include <CL/cl.h>
 
+#include "ib-cl-error.h" /* the domain and its codes (public) */
+
 G_BEGIN_DECLS
-
-#define IB_CL_ERROR (ib_cl_error_quark ())
-
-typedef enum
-{
-  IB_CL_ERROR_NO_PLATFORM, /* no OpenCL platform (ICD) is installed */
-  IB_CL_ERROR_NO_DEVICE, /* the requested device does not exist */
-  IB_CL_ERROR_BUILD, /* a kernel failed to compile */
-  IB_CL_ERROR_CALL, /* an OpenCL call failed */
-  IB_CL_ERROR_CLBLAST, /* a CLBlast call failed */
-  IB_CL_ERROR_NO_MEMORY, /* host or device allocation failed */
-  IB_CL_ERROR_INVALID_ARG, /* shapes or arguments that cannot work */
-  IB_CL_ERROR_UNSUPPORTED, /* the device lacks what the call needs */
-} IbClError;
-
-GQuark ib_cl_error_quark (void);
 
 /* The symbolic name of an OpenCL status code ("CL_OUT_OF_RESOURCES"). */
 const char *ib_cl_status_name (cl_int status);

@@ -4,6 +4,8 @@
 
 #include <glib.h>
 
+#include "instructblip.h" /* IbEarlyStopping */
+
 G_BEGIN_DECLS
 
 /*
@@ -134,13 +136,6 @@ typedef struct
                                        * (LLaMA 2, T5 1) */
   guint n_eos_token_ids;
 } IbTextConfig;
-
-typedef enum
-{
-  IB_EARLY_STOPPING_FALSE,
-  IB_EARLY_STOPPING_TRUE,
-  IB_EARLY_STOPPING_NEVER,
-} IbEarlyStopping;
 
 typedef struct
 {

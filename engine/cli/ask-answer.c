@@ -228,6 +228,7 @@ static gboolean
 check_options (int n_files, guint64 *seed, GError **error)
 {
   IbPrecision precision;
+  IbGemmBackend gemm;
 
   if (opts.prompt != NULL && !g_utf8_validate (opts.prompt, -1, NULL))
     return usage_error (error,
@@ -257,8 +258,7 @@ check_options (int n_files, guint64 *seed, GError **error)
     return usage_error (error,
         "--resize is auto, torchvision, pillow or pillow12, not \"%s\"",
         opts.resize);
-  if (opts.gemm != NULL && !g_str_equal (opts.gemm, "auto") &&
-      !g_str_equal (opts.gemm, "clblast") && !g_str_equal (opts.gemm, "own"))
+  if (opts.gemm != NULL && !ib_gemm_backend_from_string (opts.gemm, &gemm))
     return usage_error (error, "--gemm is auto, clblast or own, not \"%s\"",
         opts.gemm);
   return check_generate_options (seed, error);
@@ -447,8 +447,8 @@ session_load (Session *s, const char *model_dir, char **files, int n_files,
     mp.device = opts.device;
   if (opts.precision != NULL)
     ib_precision_from_string (opts.precision, &mp.precision);
-  if (opts.gemm != NULL && !g_str_equal (opts.gemm, "auto"))
-    mp.gemm = opts.gemm;
+  if (opts.gemm != NULL)
+    ib_gemm_backend_from_string (opts.gemm, &mp.gemm);
   if (opts.resize != NULL)
     mp.image_resize = g_str_equal (opts.resize, "torchvision") ?
         IB_IMAGE_RESIZE_TORCHVISION :

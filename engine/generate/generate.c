@@ -37,7 +37,7 @@ ib_gen_params_init (IbGenParams *p)
   p->min_length = 0;
   p->num_beams = 1;
   p->length_penalty = 1.0;
-  p->early_stopping = IB_GEN_EARLY_STOP_FALSE;
+  p->early_stopping = IB_EARLY_STOPPING_FALSE;
   p->repetition_penalty = 1.0;
   p->do_sample = FALSE;
   p->temperature = 1.0;
@@ -360,7 +360,7 @@ run_beams (Ctx *c, const gint32 *prompt, const float *first_logits,
      * counts the new id and not the prompt), -1e9 for anything that may not
      * finish, keep the best num_beams of old + new */
     denom = len_pow (cur_len + 1 - c->n_prompt, p->length_penalty);
-    full = p->early_stopping == IB_GEN_EARLY_STOP_TRUE;
+    full = p->early_stopping == IB_EARLY_STOPPING_TRUE;
     for (b = 0; b < nb; b++)
       full = full && fin_done[b];
     for (b = 0; b < nb; b++)
@@ -401,7 +401,7 @@ run_beams (Ctx *c, const gint32 *prompt, const float *first_logits,
      * running score is normalised by the current length (or, for "never"
      * with a positive penalty, by the maximum length); a slot not finished
      * yet counts as -1e9 */
-    if (p->early_stopping == IB_GEN_EARLY_STOP_NEVER && p->length_penalty > 0)
+    if (p->early_stopping == IB_EARLY_STOPPING_NEVER && p->length_penalty > 0)
       best = run_score[0] / len_pow (L - c->n_prompt, p->length_penalty);
     else
       best = run_score[0] / len_pow (cur_len - c->n_prompt, p->length_penalty);
@@ -415,7 +415,7 @@ run_beams (Ctx *c, const gint32 *prompt, const float *first_logits,
     heuristic_unsat = heuristic_unsat && any_better;
 
     if (!heuristic_unsat ||
-        (all_done && p->early_stopping == IB_GEN_EARLY_STOP_TRUE) || all_hit)
+        (all_done && p->early_stopping == IB_EARLY_STOPPING_TRUE) || all_hit)
       break;
   }
 

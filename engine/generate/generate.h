@@ -34,6 +34,7 @@
 #include <glib.h>
 
 #include "ib-generate-error.h"
+#include "instructblip.h" /* IbEarlyStopping */
 
 G_BEGIN_DECLS
 
@@ -56,13 +57,6 @@ typedef struct
   int vocab; /* logits per row */
 } IbGenModel;
 
-typedef enum
-{
-  IB_GEN_EARLY_STOP_FALSE, /* early_stopping=False: transformers' heuristic */
-  IB_GEN_EARLY_STOP_TRUE, /* early_stopping=True: stop at num_beams done */
-  IB_GEN_EARLY_STOP_NEVER, /* early_stopping="never": canonical beam search */
-} IbGenEarlyStop;
-
 /* Generation settings, transformers' names and meanings.  Start from
  * ib_gen_params_init () so that new fields keep their defaults.  Lengths
  * count the prompt where transformers counts it (max_length, min_length:
@@ -75,7 +69,7 @@ typedef struct
   int min_length; /* 0; eos is banned while the sequence is shorter */
   int num_beams; /* 1 */
   double length_penalty; /* 1.0: beam score = sum_logprobs / len^lp */
-  IbGenEarlyStop early_stopping; /* FALSE */
+  IbEarlyStopping early_stopping; /* FALSE (instructblip.h) */
   double repetition_penalty; /* 1.0 (off) */
   gboolean do_sample; /* FALSE */
   double temperature; /* 1.0; sampling only */

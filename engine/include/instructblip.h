@@ -8,6 +8,7 @@
  *   IbModelParams mp;
  *   ib_model_params_init (&mp);
  *   mp.device = "auto";                         // first GPU, else CPU
+ *   mp.gemm = IB_GEMM_AUTO;
  *   IbModel *model = ib_model_load ("instructblip-vicuna-7b", &mp, &error);
  *
  *   IbContextParams cp;
@@ -36,13 +37,14 @@
  * IB_ERROR domain (ib-error.h; IB_ERROR_NO_DEVICE when there is no OpenCL
  * platform or not the device asked for), IB_TOKENIZER_ERROR
  * (ib-tokenizer-error.h), IB_IMAGE_ERROR (ib-image.h), IB_GEN_ERROR
- * (ib-generate-error.h), or the device layer's "ib-cl-error-quark" for OpenCL
+ * (ib-generate-error.h), or IB_CL_ERROR (ib-cl-error.h) for OpenCL
  * failures while running. The message always says what went wrong. A
  * failed call leaves the context usable. */
 #pragma once
 
 #include <glib.h>
 
+#include "ib-cl-error.h"
 #include "ib-error.h"
 #include "ib-generate-error.h"
 #include "ib-image.h"
@@ -91,13 +93,28 @@ const char *ib_precision_to_string (IbPrecision precision);
 /* Parses one of those names; FALSE for anything else. */
 gboolean ib_precision_from_string (const char *name, IbPrecision *precision);
 
+/* Which code computes the fp32/fp16 matrix products. */
+typedef enum
+{
+  IB_GEMM_AUTO, /* CLBlast on GPUs, the own kernels on CPU devices */
+  IB_GEMM_CLBLAST, /* CLBlast (tuned for GPUs) */
+  IB_GEMM_OWN, /* the engine's own CPU-shaped OpenCL kernels */
+} IbGemmBackend;
+/* "auto", "clblast", "own". */
+const char *ib_gemm_backend_to_string (IbGemmBackend backend);
+/* Parses one of those names; FALSE for anything else. */
+gboolean ib_gemm_backend_from_string (const char *name, IbGemmBackend *backend);
+
+/* The strings are borrowed: ib_model_load reads them and keeps no pointer
+ * to them, so they need to live only until it returns. Values outside an
+ * enum are refused with IB_ERROR_INVALID_ARG. */
 typedef struct
 {
-  const char *device; /* "auto" (default), "gpu", "cpu", "P:D",
-                                 * "D" or part of a device name */
+  const char *device; /* NULL or "auto" (default): the first GPU, else a
+                       * CPU; "gpu", "cpu", "P:D", "D" or part of a
+                       * device name */
   IbPrecision precision; /* default IB_PRECISION_AUTO */
-  const char *gemm; /* NULL/"auto": CLBlast on GPUs, own kernels
-                                 * on CPUs; "clblast" or "own" to force */
+  IbGemmBackend gemm; /* default IB_GEMM_AUTO */
   IbImageResize image_resize; /* default IB_IMAGE_RESIZE_AUTO */
 } IbModelParams;
 
@@ -135,6 +152,18 @@ const char *ib_get_default_model_dir (void);
 
 /* ---- generation settings ---------------------------------------------- */
 
+/* Beam search's stopping rule (transformers' early_stopping). */
+typedef enum
+{
+  IB_EARLY_STOPPING_FALSE, /* False: stop when no unfinished beam can beat
+                            * the finished ones (transformers' heuristic) */
+  IB_EARLY_STOPPING_TRUE, /* True: stop as soon as num_beams are finished */
+  IB_EARLY_STOPPING_NEVER, /* "never": canonical beam search, stop only
+                            * when no better sequence is possible */
+} IbEarlyStopping;
+
+/* Plain values only (no pointers); values outside their range or enum are
+ * refused by ib_context_answer with IB_ERROR_INVALID_ARG. */
 typedef struct
 {
   int max_new_tokens; /* default 30 */
@@ -143,8 +172,8 @@ typedef struct
                    * prompt included for Vicuna; default 0 */
   int num_beams; /* 1: greedy or sampling; default 1 */
   double length_penalty; /* beam scores / length^p; default 1 */
-  int early_stopping; /* beam search: 0 false (transformers' heuristic),
-                       * 1 true, 2 "never"; default 0 */
+  IbEarlyStopping early_stopping; /* beam search; default
+                                   * IB_EARLY_STOPPING_FALSE */
   double repetition_penalty; /* 1: none; default 1 */
   gboolean do_sample; /* default FALSE */
   double temperature; /* default 1 */

@@ -387,6 +387,23 @@ test_errors (void)
     g_free (dir);
   }
 
+  /* values outside the enums: refused before the checkpoint is read */
+  {
+    IbModelParams mp;
+    ib_model_params_init (&mp);
+    mp.gemm = (IbGemmBackend) 3;
+    g_assert_null (ib_model_load ("/nonexistent/model", &mp, &error));
+    g_assert_error (error, IB_ERROR, IB_ERROR_INVALID_ARG);
+    g_assert_nonnull (strstr (error->message, "gemm 3"));
+    g_clear_error (&error);
+    ib_model_params_init (&mp);
+    mp.precision = (IbPrecision) -1;
+    g_assert_null (ib_model_load ("/nonexistent/model", &mp, &error));
+    g_assert_error (error, IB_ERROR, IB_ERROR_INVALID_ARG);
+    g_assert_nonnull (strstr (error->message, "precision -1"));
+    g_clear_error (&error);
+  }
+
   m = load ("vicuna-tiny", IB_PRECISION_F32);
   if (m == NULL)
     return;
@@ -421,6 +438,14 @@ test_errors (void)
   g_assert_null (ib_context_answer (ctx, "what?", &p, &error));
   g_assert_error (error, IB_ERROR, IB_ERROR_INVALID_ARG);
   g_clear_error (&error);
+  /* an early_stopping that is no IbEarlyStopping value */
+  p.num_beams = 2;
+  p.early_stopping = (IbEarlyStopping) 3;
+  g_assert_null (ib_context_answer (ctx, "what?", &p, &error));
+  g_assert_error (error, IB_ERROR, IB_ERROR_INVALID_ARG);
+  g_assert_nonnull (strstr (error->message, "early_stopping 3"));
+  g_clear_error (&error);
+  p.early_stopping = IB_EARLY_STOPPING_NEVER;
   /* invalid UTF-8 */
   g_assert_null (ib_context_answer (ctx, "\xff\xfe", NULL, &error));
   g_assert_error (error, IB_ERROR, IB_ERROR_INVALID_ARG);
@@ -434,6 +459,24 @@ test_errors (void)
   }
   ib_context_free (ctx);
   ib_model_unref (m);
+}
+
+/* the names the CLI's --gemm takes, and nothing else */
+static void
+test_gemm_names (void)
+{
+  IbGemmBackend b = IB_GEMM_AUTO;
+
+  g_assert_true (ib_gemm_backend_from_string ("clblast", &b));
+  g_assert_cmpint (b, ==, IB_GEMM_CLBLAST);
+  g_assert_true (ib_gemm_backend_from_string ("own", &b));
+  g_assert_cmpint (b, ==, IB_GEMM_OWN);
+  g_assert_true (ib_gemm_backend_from_string ("auto", &b));
+  g_assert_cmpint (b, ==, IB_GEMM_AUTO);
+  g_assert_false (ib_gemm_backend_from_string ("cublas", &b));
+  g_assert_false (ib_gemm_backend_from_string (NULL, &b));
+  g_assert_cmpint (b, ==, IB_GEMM_AUTO);
+  g_assert_cmpstr (ib_gemm_backend_to_string (IB_GEMM_OWN), ==, "own");
 }
 
 int
@@ -451,5 +494,6 @@ main (int argc, char **argv)
   g_test_add_data_func ("/answer/rank/video", "vicuna-tiny-video", test_rank);
   g_test_add_func ("/answer/two-threads", test_two_threads);
   g_test_add_func ("/answer/errors", test_errors);
+  g_test_add_func ("/answer/gemm-names", test_gemm_names);
   return g_test_run ();
 }

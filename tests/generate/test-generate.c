@@ -249,14 +249,14 @@ test_log_softmax (void)
 
 /* ---------------------------------------------------------------------- */
 
-static IbGenEarlyStop
+static IbEarlyStopping
 early_of (const char *s)
 {
   if (g_str_equal (s, "true"))
-    return IB_GEN_EARLY_STOP_TRUE;
+    return IB_EARLY_STOPPING_TRUE;
   if (g_str_equal (s, "never"))
-    return IB_GEN_EARLY_STOP_NEVER;
-  return IB_GEN_EARLY_STOP_FALSE;
+    return IB_EARLY_STOPPING_NEVER;
+  return IB_EARLY_STOPPING_FALSE;
 }
 
 static void
