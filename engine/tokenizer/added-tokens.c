@@ -172,7 +172,7 @@ ib_added_vocab_is_special (const IbAddedVocab *av, const char *token)
 }
 
 guint
-ib_added_vocab_count_new (const IbAddedVocab *av, const IbModel *model)
+ib_added_vocab_count_new (const IbAddedVocab *av, const IbTokModel *model)
 {
   GHashTableIter it;
   gpointer key;
@@ -186,7 +186,7 @@ ib_added_vocab_count_new (const IbAddedVocab *av, const IbModel *model)
 }
 
 static gint32
-token_to_id (const IbAddedVocab *av, const IbModel *model, const char *s)
+token_to_id (const IbAddedVocab *av, const IbTokModel *model, const char *s)
 {
   gint32 id = ib_added_vocab_get (av, s);
 
@@ -204,7 +204,8 @@ same_token (const AddedToken *a, const AddedToken *b)
 
 /* refresh_added_tokens: rebuild both tries */
 static void
-refresh (IbAddedVocab *av, const IbModel *model, const IbNormalizer *normalizer)
+refresh (IbAddedVocab *av, const IbTokModel *model,
+    const IbNormalizer *normalizer)
 {
   GPtrArray *lists[2] = { av->special, av->added };
   guint l, i;
@@ -230,7 +231,7 @@ refresh (IbAddedVocab *av, const IbModel *model, const IbNormalizer *normalizer)
 }
 
 gboolean
-ib_added_vocab_add_json (IbAddedVocab *av, JsonArray *tokens, IbModel *model,
+ib_added_vocab_add_json (IbAddedVocab *av, JsonArray *tokens, IbTokModel *model,
     const IbNormalizer *normalizer, GError **error)
 {
   GPtrArray *list = g_ptr_array_new ();

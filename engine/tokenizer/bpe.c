@@ -6,7 +6,7 @@
 
 typedef struct
 {
-  IbModel parent;
+  IbTokModel parent;
   IbU64Map *merges; /* (a << 32 | b) -> (rank << 32 | new_id) */
   char *unk_token;
   char *prefix; /* continuing_subword_prefix */
@@ -170,7 +170,8 @@ unk_id (const Bpe *b, gint32 *id, GError **error)
 }
 
 static gboolean
-bpe_tokenize (IbModel *m, const char *s, gsize len, GArray *ids, GError **error)
+bpe_tokenize (IbTokModel *m, const char *s, gsize len, GArray *ids,
+    GError **error)
 {
   Bpe *b = (Bpe *) m;
   GArray *w = NULL;
@@ -253,7 +254,7 @@ out:
 }
 
 static void
-bpe_free (IbModel *m)
+bpe_free (IbTokModel *m)
 {
   Bpe *b = (Bpe *) m;
 
@@ -298,7 +299,7 @@ bad:
   return FALSE;
 }
 
-IbModel *
+IbTokModel *
 ib_bpe_new (JsonObject *obj, gsize n_added, GError **error)
 {
   Bpe *b = g_new0 (Bpe, 1);
@@ -394,7 +395,7 @@ ib_bpe_new (JsonObject *obj, gsize n_added, GError **error)
 out:
   g_list_free (members);
   if (!ok) {
-    ib_model_free (&b->parent);
+    ib_tok_model_free (&b->parent);
     return NULL;
   }
   return &b->parent;

@@ -83,24 +83,26 @@ void ib_pre_tokenizer_apply (const IbPreTokenizer *p, GPtrArray **splits);
 
 /* ---- models (bpe.c, unigram.c, wordpiece.c) ---- */
 
-typedef struct _IbModel IbModel;
+/* A tokenizer.json "model" (BPE, Unigram, WordPiece, WordLevel); not the
+ * engine's IbModel. */
+typedef struct _IbTokModel IbTokModel;
 
-struct _IbModel
+struct _IbTokModel
 {
   /* appends the ids of one pre-tokenized word */
-  gboolean (*tokenize) (IbModel *m, const char *s, gsize len, GArray *ids,
+  gboolean (*tokenize) (IbTokModel *m, const char *s, gsize len, GArray *ids,
       GError **error);
-  void (*free) (IbModel *m);
+  void (*free) (IbTokModel *m);
   IbVocab vocab;
   gsize vocab_size; /* the model's get_vocab_size () */
 };
 
 /* @n_added: the length of the file's added_tokens (ib_vocab_check_id) */
-IbModel *ib_bpe_new (JsonObject *obj, gsize n_added, GError **error);
-IbModel *ib_unigram_new (JsonObject *obj, GError **error);
-IbModel *ib_wordpiece_new (JsonObject *obj, gsize n_added, GError **error);
-IbModel *ib_wordlevel_new (JsonObject *obj, gsize n_added, GError **error);
-void ib_model_free (IbModel *m);
+IbTokModel *ib_bpe_new (JsonObject *obj, gsize n_added, GError **error);
+IbTokModel *ib_unigram_new (JsonObject *obj, GError **error);
+IbTokModel *ib_wordpiece_new (JsonObject *obj, gsize n_added, GError **error);
+IbTokModel *ib_wordlevel_new (JsonObject *obj, gsize n_added, GError **error);
+void ib_tok_model_free (IbTokModel *m);
 
 /* ---- added tokens (added-tokens.c) ---- */
 
@@ -111,11 +113,12 @@ void ib_added_vocab_free (IbAddedVocab *av);
 /* adds the "added_tokens" array the way Tokenizer deserialization does
  * (ids are assigned by the library's rules, not read from the file) */
 gboolean ib_added_vocab_add_json (IbAddedVocab *av, JsonArray *tokens,
-    IbModel *model, const IbNormalizer *normalizer, GError **error);
+    IbTokModel *model, const IbNormalizer *normalizer, GError **error);
 gint32 ib_added_vocab_get (const IbAddedVocab *av, const char *token);
 const char *ib_added_vocab_token (const IbAddedVocab *av, gint32 id);
 gboolean ib_added_vocab_is_special (const IbAddedVocab *av, const char *token);
-guint ib_added_vocab_count_new (const IbAddedVocab *av, const IbModel *model);
+guint ib_added_vocab_count_new (const IbAddedVocab *av,
+    const IbTokModel *model);
 
 /* One split of the input: either text still to tokenize (@ns) or an
  * added token already found (@id >= 0). */

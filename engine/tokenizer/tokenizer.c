@@ -11,7 +11,7 @@ struct _IbTokenizer
 {
   IbNormalizer *normalizer;
   IbPreTokenizer *pre_tokenizer;
-  IbModel *model;
+  IbTokModel *model;
   IbPostProcessor *post;
   IbDecoder *decoder;
   IbAddedVocab *added;
@@ -91,7 +91,7 @@ ib_json_pattern (JsonNode *node, GError **error)
 }
 
 void
-ib_model_free (IbModel *m)
+ib_tok_model_free (IbTokModel *m)
 {
   if (m == NULL)
     return;
@@ -103,7 +103,7 @@ ib_model_free (IbModel *m)
 
 /* ---- loading ---- */
 
-static IbModel *
+static IbTokModel *
 model_new (JsonNode *node, gsize n_added, GError **error)
 {
   JsonObject *obj;
@@ -281,7 +281,7 @@ ib_tokenizer_free (IbTokenizer *tok)
     return;
   ib_normalizer_free (tok->normalizer);
   ib_pre_tokenizer_free (tok->pre_tokenizer);
-  ib_model_free (tok->model);
+  ib_tok_model_free (tok->model);
   ib_post_processor_free (tok->post);
   ib_decoder_free (tok->decoder);
   ib_added_vocab_free (tok->added);

@@ -8,7 +8,7 @@
 
 typedef struct
 {
-  IbModel parent;
+  IbTokModel parent;
   double *scores; /* [n_pieces] */
   gsize n_pieces;
   gint32 unk_id; /* -1: none */
@@ -46,7 +46,7 @@ trie_insert (Unigram *u, const char *s, gint32 id)
 }
 
 static gboolean
-unigram_tokenize (IbModel *m, const char *s, gsize len, GArray *ids,
+unigram_tokenize (IbTokModel *m, const char *s, gsize len, GArray *ids,
     GError **error)
 {
   Unigram *u = (Unigram *) m;
@@ -170,7 +170,7 @@ out:
 }
 
 static void
-unigram_free (IbModel *m)
+unigram_free (IbTokModel *m)
 {
   Unigram *u = (Unigram *) m;
 
@@ -180,7 +180,7 @@ unigram_free (IbModel *m)
     g_array_free (u->terminal, TRUE);
 }
 
-IbModel *
+IbTokModel *
 ib_unigram_new (JsonObject *obj, GError **error)
 {
   Unigram *u = g_new0 (Unigram, 1);
@@ -253,7 +253,7 @@ ib_unigram_new (JsonObject *obj, GError **error)
 
 out:
   if (!ok) {
-    ib_model_free (&u->parent);
+    ib_tok_model_free (&u->parent);
     return NULL;
   }
   return &u->parent;

@@ -6,14 +6,14 @@
 
 typedef struct
 {
-  IbModel parent;
+  IbTokModel parent;
   char *unk_token;
   char *prefix;
   gsize max_chars;
 } WordPiece;
 
 static gboolean
-unk (IbModel *m, const char *unk_token, GArray *ids, GError **error)
+unk (IbTokModel *m, const char *unk_token, GArray *ids, GError **error)
 {
   gint32 id = unk_token ? ib_vocab_get (&m->vocab, unk_token) : -1;
 
@@ -28,7 +28,7 @@ unk (IbModel *m, const char *unk_token, GArray *ids, GError **error)
 }
 
 static gboolean
-wordpiece_tokenize (IbModel *m, const char *s, gsize len, GArray *ids,
+wordpiece_tokenize (IbTokModel *m, const char *s, gsize len, GArray *ids,
     GError **error)
 {
   WordPiece *w = (WordPiece *) m;
@@ -67,7 +67,7 @@ wordpiece_tokenize (IbModel *m, const char *s, gsize len, GArray *ids,
 }
 
 static void
-wordpiece_free (IbModel *m)
+wordpiece_free (IbTokModel *m)
 {
   WordPiece *w = (WordPiece *) m;
 
@@ -76,8 +76,8 @@ wordpiece_free (IbModel *m)
 }
 
 static gboolean
-load_vocab_dict (IbModel *m, const char *kind, JsonObject *obj, gsize n_added,
-    GError **error)
+load_vocab_dict (IbTokModel *m, const char *kind, JsonObject *obj,
+    gsize n_added, GError **error)
 {
   JsonNode *vnode = json_object_get_member (obj, "vocab");
   JsonObject *vocab;
@@ -113,7 +113,7 @@ load_vocab_dict (IbModel *m, const char *kind, JsonObject *obj, gsize n_added,
   return ok;
 }
 
-IbModel *
+IbTokModel *
 ib_wordpiece_new (JsonObject *obj, gsize n_added, GError **error)
 {
   WordPiece *w = g_new0 (WordPiece, 1);
@@ -126,7 +126,7 @@ ib_wordpiece_new (JsonObject *obj, gsize n_added, GError **error)
       g_strdup (ib_json_get_string (obj, "continuing_subword_prefix", "##"));
   w->max_chars = ib_json_get_int (obj, "max_input_chars_per_word", 100);
   if (!load_vocab_dict (&w->parent, "WordPiece", obj, n_added, error)) {
-    ib_model_free (&w->parent);
+    ib_tok_model_free (&w->parent);
     return NULL;
   }
   return &w->parent;
@@ -134,12 +134,12 @@ ib_wordpiece_new (JsonObject *obj, gsize n_added, GError **error)
 
 typedef struct
 {
-  IbModel parent;
+  IbTokModel parent;
   char *unk_token;
 } WordLevel;
 
 static gboolean
-wordlevel_tokenize (IbModel *m, const char *s, gsize len, GArray *ids,
+wordlevel_tokenize (IbTokModel *m, const char *s, gsize len, GArray *ids,
     GError **error)
 {
   WordLevel *w = (WordLevel *) m;
@@ -153,12 +153,12 @@ wordlevel_tokenize (IbModel *m, const char *s, gsize len, GArray *ids,
 }
 
 static void
-wordlevel_free (IbModel *m)
+wordlevel_free (IbTokModel *m)
 {
   g_free (((WordLevel *) m)->unk_token);
 }
 
-IbModel *
+IbTokModel *
 ib_wordlevel_new (JsonObject *obj, gsize n_added, GError **error)
 {
   WordLevel *w = g_new0 (WordLevel, 1);
@@ -168,7 +168,7 @@ ib_wordlevel_new (JsonObject *obj, gsize n_added, GError **error)
   ib_vocab_init (&w->parent.vocab);
   w->unk_token = g_strdup (ib_json_get_string (obj, "unk_token", "<unk>"));
   if (!load_vocab_dict (&w->parent, "WordLevel", obj, n_added, error)) {
-    ib_model_free (&w->parent);
+    ib_tok_model_free (&w->parent);
     return NULL;
   }
   return &w->parent;
