@@ -115,7 +115,7 @@ frame_duration (GstInstructBlip *self, GstBuffer *buf)
   if (GST_VIDEO_INFO_FPS_N (&self->info) > 0)
     return gst_util_uint64_scale_int (GST_SECOND,
         GST_VIDEO_INFO_FPS_D (&self->info), GST_VIDEO_INFO_FPS_N (&self->info));
-  return IB_FALLBACK_FRAME_DURATION;
+  return GST_INSTRUCTBLIP_FALLBACK_FRAME_DURATION;
 }
 
 /* The running time sampling uses: from the PTS, or made up by counting
@@ -180,7 +180,7 @@ gst_instruct_blip_transform_ip (GstBaseTransform *trans, GstBuffer *buf)
   if (GST_CLOCK_TIME_IS_VALID (pts)) {
     self->last_end_pts = pts + dur;
     self->last_end_rt = GST_CLOCK_TIME_IS_VALID (rt) ? rt + dur : rt;
-    ib_text_out_fill (&self->text, pts, pts + dur);
+    gst_instructblip_text_out_fill (&self->text, pts, pts + dur);
   }
   return GST_FLOW_OK;
 }
@@ -196,9 +196,10 @@ gst_instruct_blip_set_caps (GstBaseTransform *trans, GstCaps *incaps,
     return FALSE;
   if (self->converter)
     gst_video_converter_free (self->converter);
-  self->converter = ib_frame_converter_new (&info);
+  self->converter = gst_instructblip_frame_converter_new (&info);
   if (self->converter == NULL &&
-      !ib_frame_format_is_packed (GST_VIDEO_INFO_FORMAT (&info), NULL)) {
+      !gst_instructblip_frame_format_is_packed (GST_VIDEO_INFO_FORMAT (&info),
+          NULL)) {
     GST_ERROR_OBJECT (self, "no converter from %s to RGB",
         gst_video_format_to_string (GST_VIDEO_INFO_FORMAT (&info)));
     return FALSE;
@@ -214,9 +215,9 @@ reset_windows (GstInstructBlip *self)
 {
   guint i;
 
-  ib_window_reset (self->window);
+  gst_instructblip_window_reset (self->window);
   for (i = 0; i < self->asks->len; i++)
-    ib_window_reset (g_ptr_array_index (self->asks, i));
+    gst_instructblip_window_reset (g_ptr_array_index (self->asks, i));
   self->counted_rt = 0;
 }
 
@@ -232,7 +233,7 @@ flush_start (GstInstructBlip *self)
   g_cond_broadcast (&self->cond);
   g_mutex_unlock (&self->lock);
   if (self->worker)
-    n = ib_worker_cancel (self->worker, self, FALSE);
+    n = gst_instructblip_worker_cancel (self->worker, self, FALSE);
   g_mutex_lock (&self->lock);
   self->in_flight -= n;
   self->stats.cancelled += n;
@@ -260,28 +261,31 @@ gst_instruct_blip_sink_event (GstBaseTransform *trans, GstEvent *event)
   switch (GST_EVENT_TYPE (event)) {
     case GST_EVENT_STREAM_START:
       self->text.started = FALSE;
-      ib_text_out_start (&self->text, GST_ELEMENT (self), event);
+      gst_instructblip_text_out_start (&self->text, GST_ELEMENT (self), event);
       break;
     case GST_EVENT_SEGMENT:
       gst_event_parse_segment (event, &segment);
-      ib_text_out_segment (&self->text, GST_ELEMENT (self), segment);
+      gst_instructblip_text_out_segment (&self->text, GST_ELEMENT (self),
+          segment);
       break;
     case GST_EVENT_GAP:
       gst_event_parse_gap (event, &ts, &dur);
       if (GST_CLOCK_TIME_IS_VALID (dur))
-        ib_text_out_fill (&self->text, ts, ts + dur);
+        gst_instructblip_text_out_fill (&self->text, ts, ts + dur);
       break;
     case GST_EVENT_FLUSH_START:
       flush_start (self);
-      ib_text_out_flush (&self->text, gst_event_new_flush_start ());
+      gst_instructblip_text_out_flush (&self->text,
+          gst_event_new_flush_start ());
       break;
     case GST_EVENT_FLUSH_STOP:
       flush_stop (self);
-      ib_text_out_flush (&self->text, gst_event_new_flush_stop (TRUE));
+      gst_instructblip_text_out_flush (&self->text,
+          gst_event_new_flush_stop (TRUE));
       break;
     case GST_EVENT_EOS:
       gst_instruct_blip_drain (self);
-      ib_text_out_eos (&self->text, GST_ELEMENT (self));
+      gst_instructblip_text_out_eos (&self->text, GST_ELEMENT (self));
       break;
     default:
       break;
@@ -427,7 +431,7 @@ gst_instruct_blip_start (GstBaseTransform *trans)
   GstInstructBlip *self = GST_INSTRUCT_BLIP (trans);
   IbGenerateParams gp;
   IbModelParams mp;
-  IbWorker *worker = NULL;
+  GstInstructBlipWorker *worker = NULL;
   GError *err = NULL;
   char *dir, *device, *id, *text;
   guint n_frames;
@@ -489,25 +493,26 @@ gst_instruct_blip_start (GstBaseTransform *trans)
   text = g_strdup_printf ("Loading the model in %s", dir);
   post_progress (self, GST_PROGRESS_TYPE_START, text);
   g_free (text);
-  worker = ib_worker_acquire (id, dir, &mp, &err);
+  worker = gst_instructblip_worker_acquire (id, dir, &mp, &err);
   if (worker == NULL) {
     post_progress (self, GST_PROGRESS_TYPE_ERROR, err->message);
     post_load_error (self, dir, device, err);
     goto out;
   }
-  ib_generate_params_init_for_model (&gp, ib_worker_get_model (worker));
+  ib_generate_params_init_for_model (&gp,
+      gst_instructblip_worker_get_model (worker));
   GST_OBJECT_LOCK (self);
   self->gen_base = gp;
   gst_instruct_blip_effective_params (self, &gp);
   g_free (self->device_name);
-  self->device_name =
-      g_strdup (ib_model_get_device_name (ib_worker_get_model (worker)));
+  self->device_name = g_strdup (
+      ib_model_get_device_name (gst_instructblip_worker_get_model (worker)));
   GST_OBJECT_UNLOCK (self);
   GST_INFO_OBJECT (self, "model %s on %s", dir,
-      ib_model_get_device_name (ib_worker_get_model (worker)));
-  warn_openmp_wait_policy (self, ib_worker_get_model (worker));
-  if (!ib_worker_reserve (worker, n_frames, gp.max_new_tokens, gp.num_beams,
-          &err)) {
+      ib_model_get_device_name (gst_instructblip_worker_get_model (worker)));
+  warn_openmp_wait_policy (self, gst_instructblip_worker_get_model (worker));
+  if (!gst_instructblip_worker_reserve (worker, n_frames, gp.max_new_tokens,
+          gp.num_beams, &err)) {
     post_progress (self, GST_PROGRESS_TYPE_ERROR, err->message);
     post_load_error (self, dir, device, err);
     goto out;
@@ -527,7 +532,7 @@ gst_instruct_blip_start (GstBaseTransform *trans)
   self->last_end_pts = self->last_end_rt = GST_CLOCK_TIME_NONE;
   ok = TRUE;
 out:
-  ib_worker_release (worker);
+  gst_instructblip_worker_release (worker);
   g_clear_error (&err);
   g_free (dir);
   g_free (device);
@@ -539,7 +544,7 @@ static gboolean
 gst_instruct_blip_stop (GstBaseTransform *trans)
 {
   GstInstructBlip *self = GST_INSTRUCT_BLIP (trans);
-  IbWorker *worker;
+  GstInstructBlipWorker *worker;
 
   g_mutex_lock (&self->lock);
   self->flushing = TRUE;
@@ -550,22 +555,23 @@ gst_instruct_blip_stop (GstBaseTransform *trans)
   /* our waiting questions go, the one being answered finishes first: it
    * uses our request and calls back into us */
   if (worker)
-    ib_worker_cancel (worker, self, TRUE);
+    gst_instructblip_worker_cancel (worker, self, TRUE);
 
   g_mutex_lock (&self->lock);
   self->worker = NULL;
   self->in_flight = 0;
   gst_instruct_blip_clear_outbox (self);
-  g_queue_clear_full (&self->new_asks, (GDestroyNotify) ib_window_free);
+  g_queue_clear_full (&self->new_asks,
+      (GDestroyNotify) gst_instructblip_window_free);
   g_mutex_unlock (&self->lock);
-  ib_worker_release (worker);
+  gst_instructblip_worker_release (worker);
 
   reset_windows (self);
   g_ptr_array_set_size (self->asks, 0);
   if (self->converter)
     gst_video_converter_free (self->converter);
   self->converter = NULL;
-  ib_text_out_reset (&self->text);
+  gst_instructblip_text_out_reset (&self->text);
   self->mode_decided = FALSE;
   return TRUE;
 }
@@ -594,10 +600,12 @@ gst_instruct_blip_finalize (GObject *object)
   GstInstructBlip *self = GST_INSTRUCT_BLIP (object);
 
   gst_instruct_blip_free_properties (self);
-  ib_window_free (self->window);
+  gst_instructblip_window_free (self->window);
   g_ptr_array_unref (self->asks);
-  g_queue_clear_full (&self->new_asks, (GDestroyNotify) ib_window_free);
-  g_queue_clear_full (&self->outbox, (GDestroyNotify) ib_request_free);
+  g_queue_clear_full (&self->new_asks,
+      (GDestroyNotify) gst_instructblip_window_free);
+  g_queue_clear_full (&self->outbox,
+      (GDestroyNotify) gst_instructblip_request_free);
   if (self->converter)
     gst_video_converter_free (self->converter);
   g_mutex_clear (&self->lock);
@@ -618,13 +626,14 @@ gst_instruct_blip_init (GstInstructBlip *self)
   gst_pad_use_fixed_caps (self->text_pad);
   gst_pad_set_event_function (self->text_pad, text_src_event);
   gst_element_add_pad (GST_ELEMENT (self), self->text_pad);
-  ib_text_out_init (&self->text, self->text_pad);
+  gst_instructblip_text_out_init (&self->text, self->text_pad);
 
   gst_instruct_blip_init_properties (self);
 
   gst_video_info_init (&self->info);
-  self->window = ib_window_new (NULL, 0);
-  self->asks = g_ptr_array_new_with_free_func ((GDestroyNotify) ib_window_free);
+  self->window = gst_instructblip_window_new (NULL, 0);
+  self->asks = g_ptr_array_new_with_free_func (
+      (GDestroyNotify) gst_instructblip_window_free);
   g_mutex_init (&self->lock);
   g_cond_init (&self->cond);
   g_queue_init (&self->outbox);

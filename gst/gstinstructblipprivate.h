@@ -19,7 +19,7 @@ G_BEGIN_DECLS
 GST_DEBUG_CATEGORY_EXTERN (gst_instruct_blip_debug);
 
 /* frame duration when neither the buffer nor the caps say */
-#define IB_FALLBACK_FRAME_DURATION (40 * GST_MSECOND)
+#define GST_INSTRUCTBLIP_FALLBACK_FRAME_DURATION (40 * GST_MSECOND)
 
 enum
 {
@@ -42,7 +42,7 @@ struct _GstInstructBlip
   GstBaseTransform parent;
 
   GstPad *text_pad;
-  IbTextOut text; /* streaming thread */
+  GstInstructBlipTextOut text; /* streaming thread */
   /* seqnum of the last seek sent upstream (atomic): a pipeline seek
    * reaches both src pads, and goes upstream once */
   guint seek_seqnum;
@@ -65,8 +65,8 @@ struct _GstInstructBlip
   /* streaming thread only */
   GstVideoInfo info;
   GstVideoConverter *converter;
-  IbWindow *window; /* the scheduled questions */
-  GPtrArray *asks; /* IbWindow *: questions from "ask" */
+  GstInstructBlipWindow *window; /* the scheduled questions */
+  GPtrArray *asks; /* GstInstructBlipWindow *: questions from "ask" */
   gboolean mode_decided, async;
   gboolean live; /* upstream is live (latency query) */
   GstClockTime counted_rt; /* running time made up for frames without
@@ -77,9 +77,9 @@ struct _GstInstructBlip
   /* shared with the worker and the application, under lock */
   GMutex lock;
   GCond cond;
-  IbWorker *worker; /* set in start, cleared in stop */
-  GQueue outbox; /* IbRequest *, answered, not delivered */
-  GQueue new_asks; /* IbWindow *, from the ask signal */
+  GstInstructBlipWorker *worker; /* set in start, cleared in stop */
+  GQueue outbox; /* GstInstructBlipRequest *, answered, not delivered */
+  GQueue new_asks; /* GstInstructBlipWindow *, from the ask signal */
   guint next_id, epoch, in_flight;
   gboolean flushing;
   Stats stats;

@@ -219,7 +219,7 @@ stats_structure (GstInstructBlip *self)
   st = self->stats;
   in_flight = self->in_flight;
   if (self->worker)
-    ib_worker_get_load (self->worker, self, &waiting, &busy);
+    gst_instructblip_worker_get_load (self->worker, self, &waiting, &busy);
   async = self->async;
   g_mutex_unlock (&self->lock);
 

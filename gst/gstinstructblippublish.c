@@ -126,7 +126,7 @@ static void
 publish (GstInstructBlipPublish *self, const GstStructure *answer,
     const char *channel, const char *element, const GstSegment *segment)
 {
-  IbPubJsonContext ctx = { 0 };
+  GstInstructBlipPublishJsonContext ctx = { 0 };
   char *source_id, *publisher;
   GBytes *msg;
 
@@ -146,11 +146,11 @@ publish (GstInstructBlipPublish *self, const GstStructure *answer,
   if (self->outbox && !(self->seen && seen_before (self, answer))) {
     ctx.pipeline = self->pipeline_name;
     ctx.seq = ++self->seq;
-    msg = ib_pub_json_answer (answer, &ctx);
+    msg = gst_instructblip_publish_json_answer (answer, &ctx);
     GST_LOG_OBJECT (self, "%s answer: %.*s", channel,
         (int) g_bytes_get_size (msg),
         (const char *) g_bytes_get_data (msg, NULL));
-    ib_pub_outbox_push (self->outbox, msg);
+    gst_instructblip_publish_outbox_push (self->outbox, msg);
   }
   g_mutex_unlock (&self->lock);
   g_free (source_id);
@@ -275,38 +275,41 @@ on_bus_message (G_GNUC_UNUSED GstBus *bus, GstMessage *msg, gpointer data)
 /* What the sender thread owns: the transport; the outbox outlives it. */
 typedef struct
 {
-  IbPubOutbox *ob;
-  IbPubTransport *t;
+  GstInstructBlipPublishOutbox *ob;
+  GstInstructBlipPublishTransport *t;
 } Sender;
 
 static gpointer
 sender_main (gpointer data)
 {
   Sender *sender = data;
-  IbPubOutbox *ob = sender->ob;
-  IbPubTransport *t = sender->t;
-  IbPubStats stats;
+  GstInstructBlipPublishOutbox *ob = sender->ob;
+  GstInstructBlipPublishTransport *t = sender->t;
+  GstInstructBlipPublishStats stats;
   GBytes *msg;
-  IbPubResult res;
+  GstInstructBlipPublishResult res;
   gint64 deadline = 0, now;
   gboolean stopping;
 
   g_free (sender);
   for (;;) {
-    stopping = ib_pub_outbox_stopping (ob, &deadline);
-    while (t->ready (t) && (msg = ib_pub_outbox_pop (ob))) {
+    stopping = gst_instructblip_publish_outbox_stopping (ob, &deadline);
+    while (t->ready (t) && (msg = gst_instructblip_publish_outbox_pop (ob))) {
       res = t->send (t, msg);
-      if (res == IB_PUB_SEND_RETRY) {
-        ib_pub_outbox_unpop (ob, msg);
+      if (res == GST_INSTRUCTBLIP_PUBLISH_SEND_RETRY) {
+        gst_instructblip_publish_outbox_unpop (ob, msg);
         break;
       }
-      ib_pub_outbox_count (ob,
-          res == IB_PUB_SEND_OK ? IB_PUB_PUBLISHED : IB_PUB_FAILED, 1);
+      gst_instructblip_publish_outbox_count (ob,
+          res == GST_INSTRUCTBLIP_PUBLISH_SEND_OK ?
+              GST_INSTRUCTBLIP_PUBLISH_PUBLISHED :
+              GST_INSTRUCTBLIP_PUBLISH_FAILED,
+          1);
       g_bytes_unref (msg);
     }
     now = g_get_monotonic_time ();
     if (stopping) {
-      ib_pub_outbox_get_stats (ob, &stats);
+      gst_instructblip_publish_outbox_get_stats (ob, &stats);
       if ((stats.queued == 0 && t->in_flight (t) == 0) || now >= deadline)
         break;
     }
@@ -315,14 +318,15 @@ sender_main (gpointer data)
   }
   t->close (t, deadline);
   /* what never left is dropped */
-  ib_pub_outbox_drop_all (ob);
+  gst_instructblip_publish_outbox_drop_all (ob);
   return NULL;
 }
 
 /* ---- lifecycle ---- */
 
 static void
-copy_settings (IbPubSettings *dst, const IbPubSettings *src)
+copy_settings (GstInstructBlipPublishSettings *dst,
+    const GstInstructBlipPublishSettings *src)
 {
   *dst = *src;
   dst->address = g_strdup (src->address);
@@ -378,9 +382,9 @@ static gboolean
 gst_instruct_blip_publish_start (GstBaseTransform *trans)
 {
   GstInstructBlipPublish *self = GST_INSTRUCT_BLIP_PUBLISH (trans);
-  IbPubSettings s;
-  IbPubOutbox *ob;
-  IbPubTransport *t = NULL;
+  GstInstructBlipPublishSettings s;
+  GstInstructBlipPublishOutbox *ob;
+  GstInstructBlipPublishTransport *t = NULL;
   Sender *sender;
   GstObject *top;
   GError *err = NULL;
@@ -392,17 +396,18 @@ gst_instruct_blip_publish_start (GstBaseTransform *trans)
   drop_oldest = self->drop_policy == GST_INSTRUCT_BLIP_PUBLISH_DROP_OLDEST;
   GST_OBJECT_UNLOCK (self);
 
-  ob = ib_pub_outbox_new (GST_ELEMENT (self), s.max_queue, drop_oldest, &err);
+  ob = gst_instructblip_publish_outbox_new (GST_ELEMENT (self), s.max_queue,
+      drop_oldest, &err);
   if (ob) {
     switch (s.method) {
       case GST_INSTRUCT_BLIP_PUBLISH_FILE:
-        t = ib_pub_file_open (&s, ob, &err);
+        t = gst_instructblip_publish_file_open (&s, ob, &err);
         break;
       case GST_INSTRUCT_BLIP_PUBLISH_MQTT:
-        t = ib_pub_mqtt_open (&s, ob, &err);
+        t = gst_instructblip_publish_mqtt_open (&s, ob, &err);
         break;
       case GST_INSTRUCT_BLIP_PUBLISH_KAFKA:
-        t = ib_pub_kafka_open (&s, ob, &err);
+        t = gst_instructblip_publish_kafka_open (&s, ob, &err);
         break;
       default:
         g_set_error (&err, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS,
@@ -410,13 +415,13 @@ gst_instruct_blip_publish_start (GstBaseTransform *trans)
         break;
     }
   }
-  ib_pub_settings_clear (&s);
+  gst_instructblip_publish_settings_clear (&s);
   if (t == NULL) {
     gst_element_message_full (GST_ELEMENT (self), GST_MESSAGE_ERROR,
         err->domain, err->code, g_strdup (err->message), NULL, __FILE__,
         GST_FUNCTION, __LINE__);
     g_clear_error (&err);
-    ib_pub_outbox_free (ob);
+    gst_instructblip_publish_outbox_free (ob);
     return FALSE;
   }
 
@@ -447,7 +452,7 @@ static gboolean
 gst_instruct_blip_publish_stop (GstBaseTransform *trans)
 {
   GstInstructBlipPublish *self = GST_INSTRUCT_BLIP_PUBLISH (trans);
-  IbPubOutbox *ob;
+  GstInstructBlipPublishOutbox *ob;
   GstClockTime flush;
 
   unwatch_bus (self);
@@ -461,13 +466,14 @@ gst_instruct_blip_publish_stop (GstBaseTransform *trans)
   self->outbox = NULL;
   g_mutex_unlock (&self->lock);
   if (ob) {
-    ib_pub_outbox_stop (ob, g_get_monotonic_time () + flush / GST_USECOND);
+    gst_instructblip_publish_outbox_stop (ob,
+        g_get_monotonic_time () + flush / GST_USECOND);
     g_thread_join (self->sender);
     self->sender = NULL;
     g_mutex_lock (&self->lock);
-    ib_pub_outbox_get_stats (ob, &self->last_stats);
+    gst_instructblip_publish_outbox_get_stats (ob, &self->last_stats);
     g_mutex_unlock (&self->lock);
-    ib_pub_outbox_free (ob);
+    gst_instructblip_publish_outbox_free (ob);
   }
   g_mutex_lock (&self->lock);
   g_clear_pointer (&self->seen, g_hash_table_unref);
@@ -485,7 +491,7 @@ gst_instruct_blip_publish_finalize (GObject *object)
 {
   GstInstructBlipPublish *self = GST_INSTRUCT_BLIP_PUBLISH (object);
 
-  ib_pub_settings_clear (&self->props);
+  gst_instructblip_publish_settings_clear (&self->props);
   g_free (self->upstream_name);
   g_free (self->pipeline_name);
   g_mutex_clear (&self->lock);

@@ -10,7 +10,7 @@
 #include <sys/socket.h>
 
 void
-ib_pub_settings_clear (IbPubSettings *s)
+gst_instructblip_publish_settings_clear (GstInstructBlipPublishSettings *s)
 {
   g_free (s->address);
   g_free (s->topic);
@@ -26,8 +26,8 @@ ib_pub_settings_clear (IbPubSettings *s)
 }
 
 gboolean
-ib_pub_parse_host_port (const char *address, guint default_port, char **host,
-    guint *port, GError **err)
+gst_instructblip_publish_parse_host_port (const char *address,
+    guint default_port, char **host, guint *port, GError **err)
 {
   const char *colon = NULL, *end;
   char *h = NULL;
@@ -75,7 +75,7 @@ bad:
 }
 
 gboolean
-ib_pub_resolve (const char *host, guint port, GError **err)
+gst_instructblip_publish_resolve (const char *host, guint port, GError **err)
 {
   struct addrinfo hints, *res = NULL;
   char service[8];
@@ -97,12 +97,13 @@ ib_pub_resolve (const char *host, guint port, GError **err)
 }
 
 short
-ib_pub_poll (IbPubOutbox *ob, int fd, short events, int timeout_ms)
+gst_instructblip_publish_poll (GstInstructBlipPublishOutbox *ob, int fd,
+    short events, int timeout_ms)
 {
   struct pollfd fds[2];
   nfds_t n = 1;
 
-  fds[0].fd = ib_pub_outbox_wake_fd (ob);
+  fds[0].fd = gst_instructblip_publish_outbox_wake_fd (ob);
   fds[0].events = POLLIN;
   fds[0].revents = 0;
   if (fd >= 0) {
@@ -114,6 +115,6 @@ ib_pub_poll (IbPubOutbox *ob, int fd, short events, int timeout_ms)
   if (poll (fds, n, timeout_ms) <= 0)
     return 0;
   if (fds[0].revents)
-    ib_pub_outbox_clear_wake (ob);
+    gst_instructblip_publish_outbox_clear_wake (ob);
   return n == 2 ? fds[1].revents : 0;
 }

@@ -12,8 +12,8 @@
 
 typedef struct
 {
-  IbPubTransport base;
-  IbPubOutbox *ob;
+  GstInstructBlipPublishTransport base;
+  GstInstructBlipPublishOutbox *ob;
   char *path;
   int fd;
   guint64 size;
@@ -23,7 +23,7 @@ typedef struct
   gint64 synced_us;
   gboolean dirty;
   gboolean failing; /* warned about the current failure */
-} IbPubFile;
+} GstInstructBlipPublishFile;
 
 static int
 open_file (const char *path, guint64 *size, GError **err)
@@ -43,7 +43,7 @@ open_file (const char *path, guint64 *size, GError **err)
 }
 
 static void
-sync_now (IbPubFile *f)
+sync_now (GstInstructBlipPublishFile *f)
 {
   if (f->fd >= 0 && f->dirty)
     fdatasync (f->fd);
@@ -54,7 +54,7 @@ sync_now (IbPubFile *f)
 /* path.(n-1) -> path.n ... path -> path.1, then a fresh path; keeps
  * max_files rotated files (0: the full file is removed). */
 static gboolean
-rotate (IbPubFile *f, GError **err)
+rotate (GstInstructBlipPublishFile *f, GError **err)
 {
   char *from, *to;
   guint i;
@@ -99,15 +99,15 @@ write_all (int fd, const guint8 *data, gsize len, GError **err)
   return TRUE;
 }
 
-static IbPubResult
-file_send (IbPubTransport *t, GBytes *msg)
+static GstInstructBlipPublishResult
+file_send (GstInstructBlipPublishTransport *t, GBytes *msg)
 {
-  IbPubFile *f = (IbPubFile *) t;
+  GstInstructBlipPublishFile *f = (GstInstructBlipPublishFile *) t;
   GError *err = NULL;
   gsize len;
   const guint8 *data = g_bytes_get_data (msg, &len);
   guint8 *line = g_malloc (len + 1);
-  IbPubResult res = IB_PUB_SEND_FAILED;
+  GstInstructBlipPublishResult res = GST_INSTRUCTBLIP_PUBLISH_SEND_FAILED;
 
   memcpy (line, data, len);
   line[len] = '\n';
@@ -120,13 +120,14 @@ file_send (IbPubTransport *t, GBytes *msg)
     f->dirty = TRUE;
     if (f->fsync_interval_us == 0)
       sync_now (f);
-    ib_pub_outbox_count (f->ob, IB_PUB_DELIVERED, 1);
+    gst_instructblip_publish_outbox_count (f->ob,
+        GST_INSTRUCTBLIP_PUBLISH_DELIVERED, 1);
     f->failing = FALSE;
-    res = IB_PUB_SEND_OK;
+    res = GST_INSTRUCTBLIP_PUBLISH_SEND_OK;
   } else {
     /* one warning per run of failures (disk full, removed directory) */
     if (!f->failing)
-      ib_pub_outbox_warn (f->ob,
+      gst_instructblip_publish_outbox_warn (f->ob,
           "Cannot write to \"%s\" (property file-path): "
           "%s",
           f->path, err ? err->message : "not open");
@@ -138,9 +139,9 @@ file_send (IbPubTransport *t, GBytes *msg)
 }
 
 static void
-file_wait (IbPubTransport *t, int timeout_ms)
+file_wait (GstInstructBlipPublishTransport *t, int timeout_ms)
 {
-  IbPubFile *f = (IbPubFile *) t;
+  GstInstructBlipPublishFile *f = (GstInstructBlipPublishFile *) t;
   gint64 now = g_get_monotonic_time (), due;
 
   if (f->dirty) {
@@ -151,45 +152,47 @@ file_wait (IbPubTransport *t, int timeout_ms)
       timeout_ms = MIN (timeout_ms, (int) ((due - now + 999) / 1000));
     }
   }
-  ib_pub_poll (f->ob, -1, 0, timeout_ms);
+  gst_instructblip_publish_poll (f->ob, -1, 0, timeout_ms);
 }
 
 static gboolean
-file_ready (G_GNUC_UNUSED IbPubTransport *t)
+file_ready (G_GNUC_UNUSED GstInstructBlipPublishTransport *t)
 {
   return TRUE;
 }
 
 static guint
-file_in_flight (G_GNUC_UNUSED IbPubTransport *t)
+file_in_flight (G_GNUC_UNUSED GstInstructBlipPublishTransport *t)
 {
   return 0;
 }
 
 static void
-file_close (IbPubTransport *t, G_GNUC_UNUSED gint64 deadline_us)
+file_close (GstInstructBlipPublishTransport *t,
+    G_GNUC_UNUSED gint64 deadline_us)
 {
-  IbPubFile *f = (IbPubFile *) t;
+  GstInstructBlipPublishFile *f = (GstInstructBlipPublishFile *) t;
 
   sync_now (f);
   if (f->fd >= 0)
     close (f->fd);
-  ib_pub_outbox_set_connected (f->ob, FALSE);
+  gst_instructblip_publish_outbox_set_connected (f->ob, FALSE);
   g_free (f->path);
   g_free (f);
 }
 
-IbPubTransport *
-ib_pub_file_open (const IbPubSettings *s, IbPubOutbox *ob, GError **err)
+GstInstructBlipPublishTransport *
+gst_instructblip_publish_file_open (const GstInstructBlipPublishSettings *s,
+    GstInstructBlipPublishOutbox *ob, GError **err)
 {
-  IbPubFile *f;
+  GstInstructBlipPublishFile *f;
 
   if (s->file_path == NULL || *s->file_path == '\0') {
     g_set_error (err, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS,
         "method=file needs a file-path");
     return NULL;
   }
-  f = g_new0 (IbPubFile, 1);
+  f = g_new0 (GstInstructBlipPublishFile, 1);
   f->base.ready = file_ready;
   f->base.send = file_send;
   f->base.wait = file_wait;
@@ -207,6 +210,6 @@ ib_pub_file_open (const IbPubSettings *s, IbPubOutbox *ob, GError **err)
     g_free (f);
     return NULL;
   }
-  ib_pub_outbox_set_connected (ob, TRUE);
+  gst_instructblip_publish_outbox_set_connected (ob, TRUE);
   return &f->base;
 }

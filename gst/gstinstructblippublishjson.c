@@ -6,7 +6,7 @@
 #include <json-glib/json-glib.h>
 
 char *
-ib_pub_json_utc (gint64 unix_us)
+gst_instructblip_publish_json_utc (gint64 unix_us)
 {
   gint64 s = unix_us / G_USEC_PER_SEC, us = unix_us % G_USEC_PER_SEC;
   GDateTime *dt;
@@ -63,7 +63,7 @@ get_uint (const GstStructure *s, const char *name)
 }
 
 static GstClockTime
-running_time (const IbPubJsonContext *ctx, GstClockTime pts)
+running_time (const GstInstructBlipPublishJsonContext *ctx, GstClockTime pts)
 {
   if (ctx->segment == NULL || ctx->segment->format != GST_FORMAT_TIME ||
       !GST_CLOCK_TIME_IS_VALID (pts))
@@ -72,19 +72,21 @@ running_time (const IbPubJsonContext *ctx, GstClockTime pts)
 }
 
 static void
-add_utc (JsonBuilder *b, const char *name, const IbPubJsonContext *ctx,
-    GstClockTime rt)
+add_utc (JsonBuilder *b, const char *name,
+    const GstInstructBlipPublishJsonContext *ctx, GstClockTime rt)
 {
   char *text = NULL;
 
   if (ctx->utc_valid && GST_CLOCK_TIME_IS_VALID (rt))
-    text = ib_pub_json_utc ((ctx->utc_at_rt0 + (gint64) rt) / 1000);
+    text = gst_instructblip_publish_json_utc (
+        (ctx->utc_at_rt0 + (gint64) rt) / 1000);
   add_string (b, name, text);
   g_free (text);
 }
 
 GBytes *
-ib_pub_json_answer (const GstStructure *answer, const IbPubJsonContext *ctx)
+gst_instructblip_publish_json_answer (const GstStructure *answer,
+    const GstInstructBlipPublishJsonContext *ctx)
 {
   JsonBuilder *b = json_builder_new ();
   JsonGenerator *gen;
@@ -126,7 +128,7 @@ ib_pub_json_answer (const GstStructure *answer, const IbPubJsonContext *ctx)
   json_builder_add_int_value (b, get_uint (answer, "n-tokens"));
   json_builder_set_member_name (b, "n-frames");
   json_builder_add_int_value (b, get_uint (answer, "n-frames"));
-  text = ib_pub_json_utc (ctx->now_us);
+  text = gst_instructblip_publish_json_utc (ctx->now_us);
   add_string (b, "published-utc", text);
   g_free (text);
   json_builder_end_object (b);

@@ -21,15 +21,15 @@ typedef struct
   gint64 utc_at_rt0;
   gboolean utc_valid;
   gint64 now_us; /* g_get_real_time () when the answer was taken */
-} IbPubJsonContext;
+} GstInstructBlipPublishJsonContext;
 
 /* The JSON object for @answer (an "instructblip-answer" structure), no
  * newline. (transfer full) */
-GBytes *ib_pub_json_answer (const GstStructure *answer,
-    const IbPubJsonContext *ctx);
+GBytes *gst_instructblip_publish_json_answer (const GstStructure *answer,
+    const GstInstructBlipPublishJsonContext *ctx);
 
 /* ISO 8601 UTC with microseconds, "2026-12-07T12:51:07.123456Z", of a Unix
  * time in µs. (transfer full) */
-char *ib_pub_json_utc (gint64 unix_us);
+char *gst_instructblip_publish_json_utc (gint64 unix_us);
 
 G_END_DECLS

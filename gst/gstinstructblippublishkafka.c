@@ -20,52 +20,56 @@
 
 typedef struct
 {
-  IbPubTransport base;
-  IbPubOutbox *ob;
+  GstInstructBlipPublishTransport base;
+  GstInstructBlipPublishOutbox *ob;
   rd_kafka_t *rk;
   char *topic, *key, *address;
   guint in_flight;
   gboolean down; /* all brokers down since the last delivery */
   gboolean warned;
-} IbPubKafka;
+} GstInstructBlipPublishKafka;
 
 /* Called from rd_kafka_poll () on the sender thread. */
 static void
 on_delivery (G_GNUC_UNUSED rd_kafka_t *rk, const rd_kafka_message_t *msg,
     void *opaque)
 {
-  IbPubKafka *k = opaque;
+  GstInstructBlipPublishKafka *k = opaque;
 
   if (k->in_flight > 0)
     k->in_flight--;
-  ib_pub_outbox_set_in_flight (k->ob, k->in_flight);
+  gst_instructblip_publish_outbox_set_in_flight (k->ob, k->in_flight);
   if (msg->err) {
-    ib_pub_outbox_count (k->ob, IB_PUB_FAILED, 1);
+    gst_instructblip_publish_outbox_count (k->ob,
+        GST_INSTRUCTBLIP_PUBLISH_FAILED, 1);
     return;
   }
-  ib_pub_outbox_count (k->ob, IB_PUB_DELIVERED, 1);
+  gst_instructblip_publish_outbox_count (k->ob,
+      GST_INSTRUCTBLIP_PUBLISH_DELIVERED, 1);
   if (k->down)
-    ib_pub_outbox_count (k->ob, IB_PUB_RECONNECTS, 1);
+    gst_instructblip_publish_outbox_count (k->ob,
+        GST_INSTRUCTBLIP_PUBLISH_RECONNECTS, 1);
   k->down = FALSE;
   k->warned = FALSE;
-  ib_pub_outbox_set_connected (k->ob, TRUE);
+  gst_instructblip_publish_outbox_set_connected (k->ob, TRUE);
 }
 
 static void
 on_error (G_GNUC_UNUSED rd_kafka_t *rk, int err, const char *reason,
     void *opaque)
 {
-  IbPubKafka *k = opaque;
+  GstInstructBlipPublishKafka *k = opaque;
 
   if (err != RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN &&
       err != RD_KAFKA_RESP_ERR__TRANSPORT && err != RD_KAFKA_RESP_ERR__RESOLVE)
     return;
   if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) {
     k->down = TRUE;
-    ib_pub_outbox_set_connected (k->ob, FALSE);
+    gst_instructblip_publish_outbox_set_connected (k->ob, FALSE);
   }
   if (!k->warned)
-    ib_pub_outbox_warn (k->ob, "Kafka brokers %s: %s", k->address, reason);
+    gst_instructblip_publish_outbox_warn (k->ob, "Kafka brokers %s: %s",
+        k->address, reason);
   k->warned = TRUE;
 }
 
@@ -84,15 +88,15 @@ on_log (G_GNUC_UNUSED const rd_kafka_t *rk, int level, const char *fac,
 
 /* librdkafka queues while brokers are away; its queue full is a retry */
 static gboolean
-kafka_ready (G_GNUC_UNUSED IbPubTransport *t)
+kafka_ready (G_GNUC_UNUSED GstInstructBlipPublishTransport *t)
 {
   return TRUE;
 }
 
-static IbPubResult
-kafka_send (IbPubTransport *t, GBytes *msg)
+static GstInstructBlipPublishResult
+kafka_send (GstInstructBlipPublishTransport *t, GBytes *msg)
 {
-  IbPubKafka *k = (IbPubKafka *) t;
+  GstInstructBlipPublishKafka *k = (GstInstructBlipPublishKafka *) t;
   gsize len;
   void *data = (void *) g_bytes_get_data (msg, &len);
   rd_kafka_resp_err_t err;
@@ -101,35 +105,36 @@ kafka_send (IbPubTransport *t, GBytes *msg)
       RD_KAFKA_V_KEY (k->key, strlen (k->key)), RD_KAFKA_V_VALUE (data, len),
       RD_KAFKA_V_MSGFLAGS (RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
   if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL)
-    return IB_PUB_SEND_RETRY;
+    return GST_INSTRUCTBLIP_PUBLISH_SEND_RETRY;
   if (err) {
-    ib_pub_outbox_warn (k->ob, "Kafka refused a message for topic %s: %s",
-        k->topic, rd_kafka_err2str (err));
-    return IB_PUB_SEND_FAILED;
+    gst_instructblip_publish_outbox_warn (k->ob,
+        "Kafka refused a message for topic %s: %s", k->topic,
+        rd_kafka_err2str (err));
+    return GST_INSTRUCTBLIP_PUBLISH_SEND_FAILED;
   }
   k->in_flight++;
-  ib_pub_outbox_set_in_flight (k->ob, k->in_flight);
-  return IB_PUB_SEND_OK;
+  gst_instructblip_publish_outbox_set_in_flight (k->ob, k->in_flight);
+  return GST_INSTRUCTBLIP_PUBLISH_SEND_OK;
 }
 
 static void
-kafka_wait (IbPubTransport *t, int timeout_ms)
+kafka_wait (GstInstructBlipPublishTransport *t, int timeout_ms)
 {
-  IbPubKafka *k = (IbPubKafka *) t;
+  GstInstructBlipPublishKafka *k = (GstInstructBlipPublishKafka *) t;
 
   /* delivery reports come through rd_kafka_poll (): look often */
-  ib_pub_poll (k->ob, -1, 0, MIN (timeout_ms, 100));
+  gst_instructblip_publish_poll (k->ob, -1, 0, MIN (timeout_ms, 100));
   rd_kafka_poll (k->rk, 0);
 }
 
 static guint
-kafka_in_flight (IbPubTransport *t)
+kafka_in_flight (GstInstructBlipPublishTransport *t)
 {
-  return ((IbPubKafka *) t)->in_flight;
+  return ((GstInstructBlipPublishKafka *) t)->in_flight;
 }
 
 static void
-kafka_free (IbPubKafka *k)
+kafka_free (GstInstructBlipPublishKafka *k)
 {
   if (k->rk)
     rd_kafka_destroy (k->rk);
@@ -140,9 +145,9 @@ kafka_free (IbPubKafka *k)
 }
 
 static void
-kafka_close (IbPubTransport *t, gint64 deadline_us)
+kafka_close (GstInstructBlipPublishTransport *t, gint64 deadline_us)
 {
-  IbPubKafka *k = (IbPubKafka *) t;
+  GstInstructBlipPublishKafka *k = (GstInstructBlipPublishKafka *) t;
   gint64 left_ms = (deadline_us - g_get_monotonic_time ()) / 1000;
 
   if (k->in_flight > 0 && left_ms > 0)
@@ -151,10 +156,11 @@ kafka_close (IbPubTransport *t, gint64 deadline_us)
   rd_kafka_purge (k->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
   rd_kafka_poll (k->rk, 0);
   if (k->in_flight > 0)
-    ib_pub_outbox_count (k->ob, IB_PUB_FAILED, k->in_flight);
+    gst_instructblip_publish_outbox_count (k->ob,
+        GST_INSTRUCTBLIP_PUBLISH_FAILED, k->in_flight);
   k->in_flight = 0;
-  ib_pub_outbox_set_in_flight (k->ob, 0);
-  ib_pub_outbox_set_connected (k->ob, FALSE);
+  gst_instructblip_publish_outbox_set_in_flight (k->ob, 0);
+  gst_instructblip_publish_outbox_set_connected (k->ob, FALSE);
   kafka_free (k);
 }
 
@@ -193,18 +199,20 @@ check_brokers (const char *address, GError **err)
     scheme = strstr (item, "://");
     if (scheme)
       item = scheme + 3;
-    ok = ib_pub_parse_host_port (item, IB_PUB_KAFKA_PORT, &host, &port, err) &&
-        ib_pub_resolve (host, port, err);
+    ok = gst_instructblip_publish_parse_host_port (item,
+             GST_INSTRUCTBLIP_PUBLISH_KAFKA_PORT, &host, &port, err) &&
+        gst_instructblip_publish_resolve (host, port, err);
     g_clear_pointer (&host, g_free);
   }
   g_strfreev (items);
   return ok;
 }
 
-IbPubTransport *
-ib_pub_kafka_open (const IbPubSettings *s, IbPubOutbox *ob, GError **err)
+GstInstructBlipPublishTransport *
+gst_instructblip_publish_kafka_open (const GstInstructBlipPublishSettings *s,
+    GstInstructBlipPublishOutbox *ob, GError **err)
 {
-  IbPubKafka *k;
+  GstInstructBlipPublishKafka *k;
   rd_kafka_conf_t *conf;
   char errstr[512], *v;
   gboolean ok;
@@ -229,7 +237,7 @@ ib_pub_kafka_open (const IbPubSettings *s, IbPubOutbox *ob, GError **err)
   if (!check_brokers (s->address, err))
     return NULL;
 
-  k = g_new0 (IbPubKafka, 1);
+  k = g_new0 (GstInstructBlipPublishKafka, 1);
   conf = rd_kafka_conf_new ();
   v = g_strdup_printf ("%u", MAX (s->max_queue, 1));
   ok = conf_set (conf, "bootstrap.servers", s->address, "address", err) &&
@@ -295,9 +303,10 @@ ib_pub_kafka_open (const IbPubSettings *s, IbPubOutbox *ob, GError **err)
 
 #else
 
-IbPubTransport *
-ib_pub_kafka_open (G_GNUC_UNUSED const IbPubSettings *s,
-    G_GNUC_UNUSED IbPubOutbox *ob, GError **err)
+GstInstructBlipPublishTransport *
+gst_instructblip_publish_kafka_open (G_GNUC_UNUSED const
+                                         GstInstructBlipPublishSettings *s,
+    G_GNUC_UNUSED GstInstructBlipPublishOutbox *ob, GError **err)
 {
   g_set_error (err, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS,
       "method=kafka is not available: this build of the plugin has no "

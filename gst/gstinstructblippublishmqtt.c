@@ -31,8 +31,8 @@ typedef enum
 
 typedef struct
 {
-  IbPubTransport base;
-  IbPubOutbox *ob;
+  GstInstructBlipPublishTransport base;
+  GstInstructBlipPublishOutbox *ob;
   struct mosquitto *mosq;
   char *host, *topic, *address;
   guint port;
@@ -42,29 +42,30 @@ typedef struct
   gint64 attempt_us, next_attempt_us, connack_timeout_us;
   gint64 backoff_us, max_backoff_us;
   guint in_flight;
-} IbPubMqtt;
+} GstInstructBlipPublishMqtt;
 
 static void
-go_down (IbPubMqtt *m, const char *why)
+go_down (GstInstructBlipPublishMqtt *m, const char *why)
 {
   gint64 now = g_get_monotonic_time ();
 
   if (m->state == MQTT_DOWN)
     return;
   if (!m->warned)
-    ib_pub_outbox_warn (m->ob, "MQTT broker %s: %s; reconnecting", m->address,
-        why);
+    gst_instructblip_publish_outbox_warn (m->ob,
+        "MQTT broker %s: %s; reconnecting", m->address, why);
   m->warned = TRUE;
   GST_INFO ("MQTT %s down (%s); next attempt in %" G_GINT64_FORMAT " ms",
       m->address, why, m->backoff_us / 1000);
   m->state = MQTT_DOWN;
-  ib_pub_outbox_set_connected (m->ob, FALSE);
+  gst_instructblip_publish_outbox_set_connected (m->ob, FALSE);
   /* QoS 0 packets not yet written are gone; QoS 1 messages stay with
    * libmosquitto, which sends them again after the reconnect */
   if (m->qos == 0 && m->in_flight > 0) {
-    ib_pub_outbox_count (m->ob, IB_PUB_FAILED, m->in_flight);
+    gst_instructblip_publish_outbox_count (m->ob,
+        GST_INSTRUCTBLIP_PUBLISH_FAILED, m->in_flight);
     m->in_flight = 0;
-    ib_pub_outbox_set_in_flight (m->ob, 0);
+    gst_instructblip_publish_outbox_set_in_flight (m->ob, 0);
   }
   m->next_attempt_us = now + m->backoff_us;
   m->backoff_us = MIN (m->backoff_us * 2, m->max_backoff_us);
@@ -73,7 +74,7 @@ go_down (IbPubMqtt *m, const char *why)
 static void
 on_connect (G_GNUC_UNUSED struct mosquitto *mosq, void *data, int rc)
 {
-  IbPubMqtt *m = data;
+  GstInstructBlipPublishMqtt *m = data;
 
   if (rc != 0) {
     go_down (m, mosquitto_connack_string (rc));
@@ -81,12 +82,13 @@ on_connect (G_GNUC_UNUSED struct mosquitto *mosq, void *data, int rc)
   }
   GST_INFO ("MQTT %s connected", m->address);
   if (m->ever_connected)
-    ib_pub_outbox_count (m->ob, IB_PUB_RECONNECTS, 1);
+    gst_instructblip_publish_outbox_count (m->ob,
+        GST_INSTRUCTBLIP_PUBLISH_RECONNECTS, 1);
   m->ever_connected = TRUE;
   m->state = MQTT_UP;
   m->warned = FALSE;
   m->backoff_us = MQTT_BACKOFF_MIN_US;
-  ib_pub_outbox_set_connected (m->ob, TRUE);
+  gst_instructblip_publish_outbox_set_connected (m->ob, TRUE);
 }
 
 static void
@@ -99,16 +101,17 @@ static void
 on_publish (G_GNUC_UNUSED struct mosquitto *mosq, void *data,
     G_GNUC_UNUSED int mid)
 {
-  IbPubMqtt *m = data;
+  GstInstructBlipPublishMqtt *m = data;
 
   if (m->in_flight > 0)
     m->in_flight--;
-  ib_pub_outbox_set_in_flight (m->ob, m->in_flight);
-  ib_pub_outbox_count (m->ob, IB_PUB_DELIVERED, 1);
+  gst_instructblip_publish_outbox_set_in_flight (m->ob, m->in_flight);
+  gst_instructblip_publish_outbox_count (m->ob,
+      GST_INSTRUCTBLIP_PUBLISH_DELIVERED, 1);
 }
 
 static void
-try_connect (IbPubMqtt *m)
+try_connect (GstInstructBlipPublishMqtt *m)
 {
   int rc;
 
@@ -126,9 +129,9 @@ try_connect (IbPubMqtt *m)
 }
 
 static void
-mqtt_wait (IbPubTransport *t, int timeout_ms)
+mqtt_wait (GstInstructBlipPublishTransport *t, int timeout_ms)
 {
-  IbPubMqtt *m = (IbPubMqtt *) t;
+  GstInstructBlipPublishMqtt *m = (GstInstructBlipPublishMqtt *) t;
   gint64 now = g_get_monotonic_time ();
   short events;
   int sock, rc;
@@ -149,7 +152,7 @@ mqtt_wait (IbPubTransport *t, int timeout_ms)
     events |= POLLOUT;
   /* whatever woke us, mosquitto_loop () below looks again without
    * waiting */
-  ib_pub_poll (m->ob, sock, events, timeout_ms);
+  gst_instructblip_publish_poll (m->ob, sock, events, timeout_ms);
   if (sock < 0)
     return;
   rc = mosquitto_loop (m->mosq, 0, 1);
@@ -159,23 +162,23 @@ mqtt_wait (IbPubTransport *t, int timeout_ms)
 }
 
 static gboolean
-mqtt_ready (IbPubTransport *t)
+mqtt_ready (GstInstructBlipPublishTransport *t)
 {
-  IbPubMqtt *m = (IbPubMqtt *) t;
+  GstInstructBlipPublishMqtt *m = (GstInstructBlipPublishMqtt *) t;
 
   return m->state == MQTT_UP && m->in_flight < MQTT_MAX_IN_FLIGHT;
 }
 
-static IbPubResult
-mqtt_send (IbPubTransport *t, GBytes *msg)
+static GstInstructBlipPublishResult
+mqtt_send (GstInstructBlipPublishTransport *t, GBytes *msg)
 {
-  IbPubMqtt *m = (IbPubMqtt *) t;
+  GstInstructBlipPublishMqtt *m = (GstInstructBlipPublishMqtt *) t;
   gsize len;
   const void *data = g_bytes_get_data (msg, &len);
   int rc;
 
   if (!mqtt_ready (t))
-    return IB_PUB_SEND_RETRY;
+    return GST_INSTRUCTBLIP_PUBLISH_SEND_RETRY;
   /* counted before publishing: a QoS 0 message may be written and
    * confirmed inside the call */
   m->in_flight++;
@@ -183,30 +186,31 @@ mqtt_send (IbPubTransport *t, GBytes *msg)
       FALSE);
   switch (rc) {
     case MOSQ_ERR_SUCCESS:
-      ib_pub_outbox_set_in_flight (m->ob, m->in_flight);
-      return IB_PUB_SEND_OK;
+      gst_instructblip_publish_outbox_set_in_flight (m->ob, m->in_flight);
+      return GST_INSTRUCTBLIP_PUBLISH_SEND_OK;
     case MOSQ_ERR_NO_CONN:
     case MOSQ_ERR_CONN_LOST:
     case MOSQ_ERR_ERRNO:
       m->in_flight--;
       go_down (m, mosquitto_strerror (rc));
-      return IB_PUB_SEND_RETRY;
+      return GST_INSTRUCTBLIP_PUBLISH_SEND_RETRY;
     default:
       m->in_flight--;
-      ib_pub_outbox_warn (m->ob, "MQTT broker %s refused a message: %s",
-          m->address, mosquitto_strerror (rc));
-      return IB_PUB_SEND_FAILED;
+      gst_instructblip_publish_outbox_warn (m->ob,
+          "MQTT broker %s refused a message: %s", m->address,
+          mosquitto_strerror (rc));
+      return GST_INSTRUCTBLIP_PUBLISH_SEND_FAILED;
   }
 }
 
 static guint
-mqtt_in_flight (IbPubTransport *t)
+mqtt_in_flight (GstInstructBlipPublishTransport *t)
 {
-  return ((IbPubMqtt *) t)->in_flight;
+  return ((GstInstructBlipPublishMqtt *) t)->in_flight;
 }
 
 static void
-mqtt_free (IbPubMqtt *m)
+mqtt_free (GstInstructBlipPublishMqtt *m)
 {
   if (m->mosq)
     mosquitto_destroy (m->mosq);
@@ -217,9 +221,9 @@ mqtt_free (IbPubMqtt *m)
 }
 
 static void
-mqtt_close (IbPubTransport *t, gint64 deadline_us)
+mqtt_close (GstInstructBlipPublishTransport *t, gint64 deadline_us)
 {
-  IbPubMqtt *m = (IbPubMqtt *) t;
+  GstInstructBlipPublishMqtt *m = (GstInstructBlipPublishMqtt *) t;
   gint64 now;
 
   /* what is in flight gets until the deadline for its acknowledgement */
@@ -231,9 +235,10 @@ mqtt_close (IbPubTransport *t, gint64 deadline_us)
     mosquitto_loop (m->mosq, 0, 1);
   }
   if (m->in_flight > 0)
-    ib_pub_outbox_count (m->ob, IB_PUB_FAILED, m->in_flight);
-  ib_pub_outbox_set_in_flight (m->ob, 0);
-  ib_pub_outbox_set_connected (m->ob, FALSE);
+    gst_instructblip_publish_outbox_count (m->ob,
+        GST_INSTRUCTBLIP_PUBLISH_FAILED, m->in_flight);
+  gst_instructblip_publish_outbox_set_in_flight (m->ob, 0);
+  gst_instructblip_publish_outbox_set_connected (m->ob, FALSE);
   mqtt_free (m);
 }
 
@@ -254,11 +259,12 @@ lib_init (G_GNUC_UNUSED gpointer data)
   return NULL;
 }
 
-IbPubTransport *
-ib_pub_mqtt_open (const IbPubSettings *s, IbPubOutbox *ob, GError **err)
+GstInstructBlipPublishTransport *
+gst_instructblip_publish_mqtt_open (const GstInstructBlipPublishSettings *s,
+    GstInstructBlipPublishOutbox *ob, GError **err)
 {
   static GOnce once = G_ONCE_INIT;
-  IbPubMqtt *m;
+  GstInstructBlipPublishMqtt *m;
   gboolean tls = s->tls_ca_file != NULL;
   int rc;
 
@@ -285,11 +291,12 @@ ib_pub_mqtt_open (const IbPubSettings *s, IbPubOutbox *ob, GError **err)
       !check_file (s->tls_key_file, "tls-key-file", err))
     return NULL;
 
-  m = g_new0 (IbPubMqtt, 1);
-  if (!ib_pub_parse_host_port (s->address,
-          tls ? IB_PUB_MQTTS_PORT : IB_PUB_MQTT_PORT, &m->host, &m->port,
-          err) ||
-      !ib_pub_resolve (m->host, m->port, err))
+  m = g_new0 (GstInstructBlipPublishMqtt, 1);
+  if (!gst_instructblip_publish_parse_host_port (s->address,
+          tls ? GST_INSTRUCTBLIP_PUBLISH_MQTTS_PORT :
+                GST_INSTRUCTBLIP_PUBLISH_MQTT_PORT,
+          &m->host, &m->port, err) ||
+      !gst_instructblip_publish_resolve (m->host, m->port, err))
     goto fail;
   g_once (&once, lib_init, NULL);
   m->mosq = mosquitto_new (s->client_id, TRUE, m);
@@ -344,9 +351,10 @@ fail:
 
 #else
 
-IbPubTransport *
-ib_pub_mqtt_open (G_GNUC_UNUSED const IbPubSettings *s,
-    G_GNUC_UNUSED IbPubOutbox *ob, GError **err)
+GstInstructBlipPublishTransport *
+gst_instructblip_publish_mqtt_open (G_GNUC_UNUSED const
+                                        GstInstructBlipPublishSettings *s,
+    G_GNUC_UNUSED GstInstructBlipPublishOutbox *ob, GError **err)
 {
   g_set_error (err, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS,
       "method=mqtt is not available: this build of the plugin has no "

@@ -9,7 +9,7 @@
 GST_DEBUG_CATEGORY_EXTERN (gst_instruct_blip_publish_debug);
 #define GST_CAT_DEFAULT gst_instruct_blip_publish_debug
 
-struct _IbPubOutbox
+struct _GstInstructBlipPublishOutbox
 {
   GstElement *owner;
   GMutex lock;
@@ -18,15 +18,15 @@ struct _IbPubOutbox
   gboolean drop_oldest;
   gboolean stopping;
   gint64 deadline_us;
-  IbPubStats stats;
+  GstInstructBlipPublishStats stats;
   int wake[2];
 };
 
-IbPubOutbox *
-ib_pub_outbox_new (GstElement *owner, guint max_queue, gboolean drop_oldest,
-    GError **err)
+GstInstructBlipPublishOutbox *
+gst_instructblip_publish_outbox_new (GstElement *owner, guint max_queue,
+    gboolean drop_oldest, GError **err)
 {
-  IbPubOutbox *ob = g_new0 (IbPubOutbox, 1);
+  GstInstructBlipPublishOutbox *ob = g_new0 (GstInstructBlipPublishOutbox, 1);
 
   if (!g_unix_open_pipe (ob->wake, FD_CLOEXEC, err)) {
     g_free (ob);
@@ -43,7 +43,7 @@ ib_pub_outbox_new (GstElement *owner, guint max_queue, gboolean drop_oldest,
 }
 
 void
-ib_pub_outbox_free (IbPubOutbox *ob)
+gst_instructblip_publish_outbox_free (GstInstructBlipPublishOutbox *ob)
 {
   if (ob == NULL)
     return;
@@ -55,8 +55,8 @@ ib_pub_outbox_free (IbPubOutbox *ob)
 }
 
 void
-ib_pub_outbox_set_policy (IbPubOutbox *ob, guint max_queue,
-    gboolean drop_oldest)
+gst_instructblip_publish_outbox_set_policy (GstInstructBlipPublishOutbox *ob,
+    guint max_queue, gboolean drop_oldest)
 {
   g_mutex_lock (&ob->lock);
   ob->max_queue = MAX (max_queue, 1);
@@ -65,7 +65,7 @@ ib_pub_outbox_set_policy (IbPubOutbox *ob, guint max_queue,
 }
 
 void
-ib_pub_outbox_wake (IbPubOutbox *ob)
+gst_instructblip_publish_outbox_wake (GstInstructBlipPublishOutbox *ob)
 {
   const char c = 1;
   ssize_t n;
@@ -77,7 +77,7 @@ ib_pub_outbox_wake (IbPubOutbox *ob)
 }
 
 void
-ib_pub_outbox_clear_wake (IbPubOutbox *ob)
+gst_instructblip_publish_outbox_clear_wake (GstInstructBlipPublishOutbox *ob)
 {
   char buf[64];
 
@@ -86,7 +86,7 @@ ib_pub_outbox_clear_wake (IbPubOutbox *ob)
 }
 
 int
-ib_pub_outbox_wake_fd (IbPubOutbox *ob)
+gst_instructblip_publish_outbox_wake_fd (GstInstructBlipPublishOutbox *ob)
 {
   return ob->wake[0];
 }
@@ -94,7 +94,7 @@ ib_pub_outbox_wake_fd (IbPubOutbox *ob)
 /* Locked: makes room for one message by the policy. Returns FALSE when the
  * new message is the one to drop. */
 static gboolean
-make_room (IbPubOutbox *ob)
+make_room (GstInstructBlipPublishOutbox *ob)
 {
   if (ob->queue.length < ob->max_queue)
     return TRUE;
@@ -110,7 +110,8 @@ make_room (IbPubOutbox *ob)
 }
 
 void
-ib_pub_outbox_push (IbPubOutbox *ob, GBytes *msg)
+gst_instructblip_publish_outbox_push (GstInstructBlipPublishOutbox *ob,
+    GBytes *msg)
 {
   gboolean queued;
 
@@ -121,13 +122,13 @@ ib_pub_outbox_push (IbPubOutbox *ob, GBytes *msg)
     g_queue_push_tail (&ob->queue, msg);
   g_mutex_unlock (&ob->lock);
   if (queued)
-    ib_pub_outbox_wake (ob);
+    gst_instructblip_publish_outbox_wake (ob);
   else
     g_bytes_unref (msg);
 }
 
 GBytes *
-ib_pub_outbox_pop (IbPubOutbox *ob)
+gst_instructblip_publish_outbox_pop (GstInstructBlipPublishOutbox *ob)
 {
   GBytes *msg;
 
@@ -138,7 +139,8 @@ ib_pub_outbox_pop (IbPubOutbox *ob)
 }
 
 void
-ib_pub_outbox_unpop (IbPubOutbox *ob, GBytes *msg)
+gst_instructblip_publish_outbox_unpop (GstInstructBlipPublishOutbox *ob,
+    GBytes *msg)
 {
   g_mutex_lock (&ob->lock);
   if (ob->queue.length < ob->max_queue) {
@@ -156,7 +158,7 @@ ib_pub_outbox_unpop (IbPubOutbox *ob, GBytes *msg)
 }
 
 void
-ib_pub_outbox_drop_all (IbPubOutbox *ob)
+gst_instructblip_publish_outbox_drop_all (GstInstructBlipPublishOutbox *ob)
 {
   g_mutex_lock (&ob->lock);
   ob->stats.dropped += ob->queue.length;
@@ -165,17 +167,19 @@ ib_pub_outbox_drop_all (IbPubOutbox *ob)
 }
 
 void
-ib_pub_outbox_stop (IbPubOutbox *ob, gint64 deadline_us)
+gst_instructblip_publish_outbox_stop (GstInstructBlipPublishOutbox *ob,
+    gint64 deadline_us)
 {
   g_mutex_lock (&ob->lock);
   ob->stopping = TRUE;
   ob->deadline_us = deadline_us;
   g_mutex_unlock (&ob->lock);
-  ib_pub_outbox_wake (ob);
+  gst_instructblip_publish_outbox_wake (ob);
 }
 
 gboolean
-ib_pub_outbox_stopping (IbPubOutbox *ob, gint64 *deadline_us)
+gst_instructblip_publish_outbox_stopping (GstInstructBlipPublishOutbox *ob,
+    gint64 *deadline_us)
 {
   gboolean stopping;
 
@@ -188,23 +192,24 @@ ib_pub_outbox_stopping (IbPubOutbox *ob, gint64 *deadline_us)
 }
 
 void
-ib_pub_outbox_count (IbPubOutbox *ob, IbPubCounter which, guint64 n)
+gst_instructblip_publish_outbox_count (GstInstructBlipPublishOutbox *ob,
+    GstInstructBlipPublishCounter which, guint64 n)
 {
   g_mutex_lock (&ob->lock);
   switch (which) {
-    case IB_PUB_PUBLISHED:
+    case GST_INSTRUCTBLIP_PUBLISH_PUBLISHED:
       ob->stats.published += n;
       break;
-    case IB_PUB_DELIVERED:
+    case GST_INSTRUCTBLIP_PUBLISH_DELIVERED:
       ob->stats.delivered += n;
       break;
-    case IB_PUB_FAILED:
+    case GST_INSTRUCTBLIP_PUBLISH_FAILED:
       ob->stats.failed += n;
       break;
-    case IB_PUB_DROPPED:
+    case GST_INSTRUCTBLIP_PUBLISH_DROPPED:
       ob->stats.dropped += n;
       break;
-    case IB_PUB_RECONNECTS:
+    case GST_INSTRUCTBLIP_PUBLISH_RECONNECTS:
       ob->stats.reconnects += n;
       break;
   }
@@ -212,7 +217,8 @@ ib_pub_outbox_count (IbPubOutbox *ob, IbPubCounter which, guint64 n)
 }
 
 void
-ib_pub_outbox_set_in_flight (IbPubOutbox *ob, guint n)
+gst_instructblip_publish_outbox_set_in_flight (GstInstructBlipPublishOutbox *ob,
+    guint n)
 {
   g_mutex_lock (&ob->lock);
   ob->stats.in_flight = n;
@@ -220,7 +226,8 @@ ib_pub_outbox_set_in_flight (IbPubOutbox *ob, guint n)
 }
 
 gboolean
-ib_pub_outbox_set_connected (IbPubOutbox *ob, gboolean connected)
+gst_instructblip_publish_outbox_set_connected (GstInstructBlipPublishOutbox *ob,
+    gboolean connected)
 {
   gboolean was;
 
@@ -232,7 +239,8 @@ ib_pub_outbox_set_connected (IbPubOutbox *ob, gboolean connected)
 }
 
 void
-ib_pub_outbox_get_stats (IbPubOutbox *ob, IbPubStats *stats)
+gst_instructblip_publish_outbox_get_stats (GstInstructBlipPublishOutbox *ob,
+    GstInstructBlipPublishStats *stats)
 {
   g_mutex_lock (&ob->lock);
   *stats = ob->stats;
@@ -241,7 +249,8 @@ ib_pub_outbox_get_stats (IbPubOutbox *ob, IbPubStats *stats)
 }
 
 void
-ib_pub_outbox_warn (IbPubOutbox *ob, const char *format, ...)
+gst_instructblip_publish_outbox_warn (GstInstructBlipPublishOutbox *ob,
+    const char *format, ...)
 {
   va_list args;
   char *text;

@@ -13,14 +13,14 @@ struct _GstInstructBlipPublish
   GstBaseTransform parent;
 
   /* properties, under the object lock */
-  IbPubSettings props;
+  GstInstructBlipPublishSettings props;
   gboolean from_bus;
   GstInstructBlipPublishDropPolicy drop_policy;
   GstClockTime flush_timeout;
 
   /* between start and stop; lock guards what the bus handler touches */
   GMutex lock;
-  IbPubOutbox *outbox;
+  GstInstructBlipPublishOutbox *outbox;
   GThread *sender;
   guint64 seq;
   GHashTable *seen; /* answer keys, when from-bus */
@@ -28,7 +28,7 @@ struct _GstInstructBlipPublish
   GstBus *bus;
   gulong bus_handler;
   char *pipeline_name;
-  IbPubStats last_stats; /* of the last run, once stopped */
+  GstInstructBlipPublishStats last_stats; /* of the last run, once stopped */
 
   /* streaming thread */
   char *upstream_name;

@@ -81,11 +81,11 @@ gst_instruct_blip_publish_drop_policy_get_type (void)
 static GstStructure *
 stats_structure (GstInstructBlipPublish *self)
 {
-  IbPubStats st;
+  GstInstructBlipPublishStats st;
 
   g_mutex_lock (&self->lock);
   if (self->outbox)
-    ib_pub_outbox_get_stats (self->outbox, &st);
+    gst_instructblip_publish_outbox_get_stats (self->outbox, &st);
   else
     st = self->last_stats;
   g_mutex_unlock (&self->lock);
@@ -112,7 +112,7 @@ gst_instruct_blip_publish_set_property (GObject *object, guint prop_id,
     const GValue *value, GParamSpec *pspec)
 {
   GstInstructBlipPublish *self = GST_INSTRUCT_BLIP_PUBLISH (object);
-  IbPubSettings *p = &self->props;
+  GstInstructBlipPublishSettings *p = &self->props;
   guint max_queue;
   gboolean drop_oldest;
 
@@ -194,7 +194,8 @@ gst_instruct_blip_publish_set_property (GObject *object, guint prop_id,
   if (prop_id == PROP_MAX_QUEUE || prop_id == PROP_DROP_POLICY) {
     g_mutex_lock (&self->lock);
     if (self->outbox)
-      ib_pub_outbox_set_policy (self->outbox, max_queue, drop_oldest);
+      gst_instructblip_publish_outbox_set_policy (self->outbox, max_queue,
+          drop_oldest);
     g_mutex_unlock (&self->lock);
   }
 }
@@ -204,7 +205,7 @@ gst_instruct_blip_publish_get_property (GObject *object, guint prop_id,
     GValue *value, GParamSpec *pspec)
 {
   GstInstructBlipPublish *self = GST_INSTRUCT_BLIP_PUBLISH (object);
-  IbPubSettings *p = &self->props;
+  GstInstructBlipPublishSettings *p = &self->props;
 
   if (prop_id == PROP_STATS) {
     g_value_take_boxed (value, stats_structure (self));

@@ -10,9 +10,9 @@ G_BEGIN_DECLS
 
 GST_DEBUG_CATEGORY_EXTERN (gst_instruct_blip_publish_debug);
 
-#define IB_PUB_MQTT_PORT 1883
-#define IB_PUB_MQTTS_PORT 8883
-#define IB_PUB_KAFKA_PORT 9092
+#define GST_INSTRUCTBLIP_PUBLISH_MQTT_PORT 1883
+#define GST_INSTRUCTBLIP_PUBLISH_MQTTS_PORT 8883
+#define GST_INSTRUCTBLIP_PUBLISH_KAFKA_PORT 9092
 
 /* A copy of the element's properties, taken at start. */
 typedef struct
@@ -32,55 +32,62 @@ typedef struct
   GstClockTime max_reconnect_delay;
   char *source_id;
   guint max_queue;
-} IbPubSettings;
+} GstInstructBlipPublishSettings;
 
-void ib_pub_settings_clear (IbPubSettings *s);
+void gst_instructblip_publish_settings_clear (
+    GstInstructBlipPublishSettings *s);
 
 typedef enum
 {
-  IB_PUB_SEND_OK, /* handed over */
-  IB_PUB_SEND_RETRY, /* not now (not connected, transport queue full) */
-  IB_PUB_SEND_FAILED, /* refused for good */
-} IbPubResult;
+  GST_INSTRUCTBLIP_PUBLISH_SEND_OK, /* handed over */
+  GST_INSTRUCTBLIP_PUBLISH_SEND_RETRY, /* not now (not connected, transport queue full) */
+  GST_INSTRUCTBLIP_PUBLISH_SEND_FAILED, /* refused for good */
+} GstInstructBlipPublishResult;
 
-typedef struct _IbPubTransport IbPubTransport;
+typedef struct _GstInstructBlipPublishTransport GstInstructBlipPublishTransport;
 
 /* Every call comes from the sender thread. */
-struct _IbPubTransport
+struct _GstInstructBlipPublishTransport
 {
   /* Whether send () may take a message now (connected, room in flight);
    * while not, messages stay in the outbox where the counters see them. */
-  gboolean (*ready) (IbPubTransport *t);
-  IbPubResult (*send) (IbPubTransport *t, GBytes *msg);
+  gboolean (*ready) (GstInstructBlipPublishTransport *t);
+  GstInstructBlipPublishResult (
+      *send) (GstInstructBlipPublishTransport *t, GBytes *msg);
   /* Does the network's work, waiting up to @timeout_ms for it or for the
    * outbox's wake-up fd. */
-  void (*wait) (IbPubTransport *t, int timeout_ms);
+  void (*wait) (GstInstructBlipPublishTransport *t, int timeout_ms);
   /* Messages handed over and not confirmed yet. */
-  guint (*in_flight) (IbPubTransport *t);
+  guint (*in_flight) (GstInstructBlipPublishTransport *t);
   /* Flushes until @deadline_us (monotonic), counts what is left as failed,
    * and frees. */
-  void (*close) (IbPubTransport *t, gint64 deadline_us);
+  void (*close) (GstInstructBlipPublishTransport *t, gint64 deadline_us);
 };
 
 /* Each checks the settings and returns NULL with a GST_RESOURCE_ERROR
  * (SETTINGS for bad settings, OPEN_WRITE for a file that cannot be opened)
  * that names the property. No network I/O but name resolution. */
-IbPubTransport *ib_pub_file_open (const IbPubSettings *s, IbPubOutbox *ob,
-    GError **err);
-IbPubTransport *ib_pub_mqtt_open (const IbPubSettings *s, IbPubOutbox *ob,
-    GError **err);
-IbPubTransport *ib_pub_kafka_open (const IbPubSettings *s, IbPubOutbox *ob,
-    GError **err);
+GstInstructBlipPublishTransport *
+gst_instructblip_publish_file_open (const GstInstructBlipPublishSettings *s,
+    GstInstructBlipPublishOutbox *ob, GError **err);
+GstInstructBlipPublishTransport *
+gst_instructblip_publish_mqtt_open (const GstInstructBlipPublishSettings *s,
+    GstInstructBlipPublishOutbox *ob, GError **err);
+GstInstructBlipPublishTransport *
+gst_instructblip_publish_kafka_open (const GstInstructBlipPublishSettings *s,
+    GstInstructBlipPublishOutbox *ob, GError **err);
 
 /* Sender thread helper: waits up to @timeout_ms for the outbox's wake-up
  * fd (and @fd for @events when @fd >= 0); returns @fd's revents. */
-short ib_pub_poll (IbPubOutbox *ob, int fd, short events, int timeout_ms);
+short gst_instructblip_publish_poll (GstInstructBlipPublishOutbox *ob, int fd,
+    short events, int timeout_ms);
 
 /* "host:port", "[v6]:port", or "host" (then @default_port); errors name
  * the address property. */
-gboolean ib_pub_parse_host_port (const char *address, guint default_port,
-    char **host, guint *port, GError **err);
+gboolean gst_instructblip_publish_parse_host_port (const char *address,
+    guint default_port, char **host, guint *port, GError **err);
 /* Checks that @host resolves (getaddrinfo). */
-gboolean ib_pub_resolve (const char *host, guint port, GError **err);
+gboolean gst_instructblip_publish_resolve (const char *host, guint port,
+    GError **err);
 
 G_END_DECLS

@@ -14,7 +14,7 @@
 /* ---- answers out ---- */
 
 static GstStructure *
-answer_structure (const IbRequest *req)
+answer_structure (const GstInstructBlipRequest *req)
 {
   return gst_structure_new (GST_INSTRUCT_BLIP_ANSWER_NAME, "instruction",
       G_TYPE_STRING, req->instruction, "answer", G_TYPE_STRING, req->answer,
@@ -31,8 +31,8 @@ answer_structure (const IbRequest *req)
  * plus the lag this one had (async); without a schedule (EOS), one
  * interval on. */
 static GstClockTime
-text_end (GstInstructBlip *self, const IbRequest *req, GstClockTime pts,
-    GstClockTime rt)
+text_end (GstInstructBlip *self, const GstInstructBlipRequest *req,
+    GstClockTime pts, GstClockTime rt)
 {
   const GstSegment *seg = &GST_BASE_TRANSFORM (self)->segment;
   GstClockTime end_rt = req->next_rt, interval;
@@ -56,7 +56,7 @@ gst_instruct_blip_deliver (GstInstructBlip *self, GstBuffer *buf,
     GstClockTime pts, GstClockTime rt)
 {
   GQueue ready;
-  IbRequest *req;
+  GstInstructBlipRequest *req;
   GstStructure *s;
   gboolean post;
 
@@ -88,16 +88,16 @@ gst_instruct_blip_deliver (GstInstructBlip *self, GstBuffer *buf,
           gst_message_new_element (GST_OBJECT (self), gst_structure_copy (s)));
     g_signal_emit (self, gst_instruct_blip_signals[SIGNAL_ANSWER], 0,
         req->instruction, req->answer, s);
-    ib_text_out_push (&self->text, req->answer, pts,
+    gst_instructblip_text_out_push (&self->text, req->answer, pts,
         text_end (self, req, pts, rt));
     gst_structure_free (s);
-    ib_request_free (req);
+    gst_instructblip_request_free (req);
   }
 }
 
 /* Worker thread: an answer (or a failure) for one of our requests. */
 static void
-on_answered (IbRequest *req, gpointer user_data)
+on_answered (GstInstructBlipRequest *req, gpointer user_data)
 {
   GstInstructBlip *self = user_data;
   GstClockTime latency;
@@ -129,15 +129,15 @@ on_answered (IbRequest *req, gpointer user_data)
   }
   g_cond_broadcast (&self->cond);
   g_mutex_unlock (&self->lock);
-  ib_request_free (req);
+  gst_instructblip_request_free (req);
 }
 
 /* ---- questions in ---- */
 
 static void
-submit (GstInstructBlip *self, IbRequest *req)
+submit (GstInstructBlip *self, GstInstructBlipRequest *req)
 {
-  IbRequest *dropped;
+  GstInstructBlipRequest *dropped;
   guint max_pending;
   gboolean drop_oldest;
 
@@ -156,26 +156,27 @@ submit (GstInstructBlip *self, IbRequest *req)
   GST_DEBUG_OBJECT (self, "question %u: \"%s\" about %u frames", req->id,
       req->instruction, req->frames->len);
   /* req belongs to the worker from here on */
-  dropped = ib_worker_submit (self->worker, req, max_pending, drop_oldest);
+  dropped = gst_instructblip_worker_submit (self->worker, req, max_pending,
+      drop_oldest);
   if (dropped) {
     GST_DEBUG_OBJECT (self, "queue full: dropped question %u", dropped->id);
     g_mutex_lock (&self->lock);
     self->in_flight--;
     self->stats.dropped++;
     g_mutex_unlock (&self->lock);
-    ib_request_free (dropped);
+    gst_instructblip_request_free (dropped);
   }
 }
 
 /* A request for @frames (transfer full): @w's question, or the current
  * instruction for the scheduled window. */
-static IbRequest *
-make_request (GstInstructBlip *self, IbWindow *w, GPtrArray *frames,
-    GstClockTime next_rt)
+static GstInstructBlipRequest *
+make_request (GstInstructBlip *self, GstInstructBlipWindow *w,
+    GPtrArray *frames, GstClockTime next_rt)
 {
-  IbRequest *req = ib_request_new ();
-  IbFrame *first = g_ptr_array_index (frames, 0);
-  IbFrame *last = g_ptr_array_index (frames, frames->len - 1);
+  GstInstructBlipRequest *req = gst_instructblip_request_new ();
+  GstInstructBlipFrame *first = g_ptr_array_index (frames, 0);
+  GstInstructBlipFrame *last = g_ptr_array_index (frames, frames->len - 1);
 
   req->owner = self;
   req->frames = frames;
@@ -202,17 +203,17 @@ make_request (GstInstructBlip *self, IbWindow *w, GPtrArray *frames,
   return req;
 }
 
-static IbFrame *
+static GstInstructBlipFrame *
 copy_frame (GstInstructBlip *self, GstBuffer *buf, GstClockTime rt)
 {
   GstVideoFrame vframe;
-  IbFrame *frame;
+  GstInstructBlipFrame *frame;
 
   if (!gst_video_frame_map (&vframe, &self->info, buf, GST_MAP_READ)) {
     GST_WARNING_OBJECT (self, "could not map a sampled frame; skipping it");
     return NULL;
   }
-  frame = ib_frame_new (&vframe, self->converter, rt);
+  frame = gst_instructblip_frame_new (&vframe, self->converter, rt);
   gst_video_frame_unmap (&vframe);
   return frame;
 }
@@ -238,10 +239,10 @@ void
 gst_instruct_blip_sample (GstInstructBlip *self, GstBuffer *buf,
     GstClockTime rt)
 {
-  IbFrame *frame = NULL;
+  GstInstructBlipFrame *frame = NULL;
   GstClockTime interval;
   guint n_frames, i;
-  IbWindow *w;
+  GstInstructBlipWindow *w;
   GPtrArray *frames;
   gboolean sched;
 
@@ -255,10 +256,10 @@ gst_instruct_blip_sample (GstInstructBlip *self, GstBuffer *buf,
   n_frames = self->num_frames;
   GST_OBJECT_UNLOCK (self);
 
-  sched = ib_window_wants (self->window, rt, n_frames, interval);
+  sched = gst_instructblip_window_wants (self->window, rt, n_frames, interval);
   for (i = 0; i < self->asks->len; i++)
-    if (ib_window_wants (g_ptr_array_index (self->asks, i), rt, n_frames,
-            interval))
+    if (gst_instructblip_window_wants (g_ptr_array_index (self->asks, i), rt,
+            n_frames, interval))
       break;
   if (!sched && i == self->asks->len)
     return;
@@ -270,27 +271,31 @@ gst_instruct_blip_sample (GstInstructBlip *self, GstBuffer *buf,
   GST_LOG_OBJECT (self, "sampled %" GST_TIME_FORMAT,
       GST_TIME_ARGS (frame->pts));
 
-  if (sched && ib_window_add (self->window, ib_frame_ref (frame), n_frames)) {
-    frames = ib_window_take (self->window, interval);
+  if (sched &&
+      gst_instructblip_window_add (self->window,
+          gst_instructblip_frame_ref (frame), n_frames)) {
+    frames = gst_instructblip_window_take (self->window, interval);
     submit (self,
         make_request (self, self->window, frames,
-            ib_window_last_target (self->window, n_frames, interval)));
+            gst_instructblip_window_last_target (self->window, n_frames,
+                interval)));
   }
   for (i = 0; i < self->asks->len;) {
     w = g_ptr_array_index (self->asks, i);
     /* wants() again: true only where the frame is this window's sample */
-    if (ib_window_wants (w, rt, n_frames, interval) &&
-        ib_window_add (w, ib_frame_ref (frame), n_frames)) {
-      frames = ib_window_take (w, interval);
+    if (gst_instructblip_window_wants (w, rt, n_frames, interval) &&
+        gst_instructblip_window_add (w, gst_instructblip_frame_ref (frame),
+            n_frames)) {
+      frames = gst_instructblip_window_take (w, interval);
       submit (self,
           make_request (self, w, frames,
-              rt + MAX (interval, IB_FALLBACK_FRAME_DURATION)));
+              rt + MAX (interval, GST_INSTRUCTBLIP_FALLBACK_FRAME_DURATION)));
       g_ptr_array_remove_index (self->asks, i);
     } else {
       i++;
     }
   }
-  ib_frame_unref (frame);
+  gst_instructblip_frame_unref (frame);
 }
 
 void
@@ -298,7 +303,8 @@ gst_instruct_blip_clear_outbox (GstInstructBlip *self)
 {
   /* under lock; answered but never handed out */
   self->stats.cancelled += self->outbox.length;
-  g_queue_clear_full (&self->outbox, (GDestroyNotify) ib_request_free);
+  g_queue_clear_full (&self->outbox,
+      (GDestroyNotify) gst_instructblip_request_free);
 }
 
 /* EOS: ask about partial windows (their last frame repeated), wait up to
@@ -309,7 +315,7 @@ gst_instruct_blip_drain (GstInstructBlip *self)
 {
   GstClockTime interval, timeout;
   guint n_frames, i, n = 0, left;
-  IbWindow *w;
+  GstInstructBlipWindow *w;
   gint64 deadline;
 
   if (self->worker == NULL)
@@ -321,16 +327,17 @@ gst_instruct_blip_drain (GstInstructBlip *self)
   GST_OBJECT_UNLOCK (self);
 
   if (self->window->frames->len > 0) {
-    ib_window_pad (self->window, n_frames);
+    gst_instructblip_window_pad (self->window, n_frames);
     submit (self,
         make_request (self, self->window,
-            ib_window_take (self->window, interval), GST_CLOCK_TIME_NONE));
+            gst_instructblip_window_take (self->window, interval),
+            GST_CLOCK_TIME_NONE));
   }
   for (i = 0; i < self->asks->len; i++) {
     w = g_ptr_array_index (self->asks, i);
-    if (ib_window_pad (w, n_frames))
+    if (gst_instructblip_window_pad (w, n_frames))
       submit (self,
-          make_request (self, w, ib_window_take (w, interval),
+          make_request (self, w, gst_instructblip_window_take (w, interval),
               GST_CLOCK_TIME_NONE));
   }
   g_ptr_array_set_size (self->asks, 0);
@@ -345,7 +352,7 @@ gst_instruct_blip_drain (GstInstructBlip *self)
     self->epoch++;
   g_mutex_unlock (&self->lock);
   if (left) {
-    n = ib_worker_cancel (self->worker, self, FALSE);
+    n = gst_instructblip_worker_cancel (self->worker, self, FALSE);
     g_mutex_lock (&self->lock);
     self->in_flight -= n;
     self->stats.cancelled += n;
@@ -370,7 +377,8 @@ gst_instruct_blip_ask (GstInstructBlip *self, const gchar *instruction)
   }
   g_mutex_lock (&self->lock);
   id = ++self->next_id;
-  g_queue_push_tail (&self->new_asks, ib_window_new (instruction, id));
+  g_queue_push_tail (&self->new_asks,
+      gst_instructblip_window_new (instruction, id));
   g_mutex_unlock (&self->lock);
   GST_DEBUG_OBJECT (self, "ask %u: \"%s\"", id, instruction);
   return id;

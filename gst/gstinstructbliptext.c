@@ -8,14 +8,14 @@ GST_DEBUG_CATEGORY_EXTERN (gst_instruct_blip_debug);
 #define GST_CAT_DEFAULT gst_instruct_blip_debug
 
 void
-ib_text_out_init (IbTextOut *t, GstPad *pad)
+gst_instructblip_text_out_init (GstInstructBlipTextOut *t, GstPad *pad)
 {
   t->pad = pad;
-  ib_text_out_reset (t);
+  gst_instructblip_text_out_reset (t);
 }
 
 void
-ib_text_out_reset (IbTextOut *t)
+gst_instructblip_text_out_reset (GstInstructBlipTextOut *t)
 {
   t->started = FALSE;
   t->have_segment = FALSE;
@@ -23,7 +23,7 @@ ib_text_out_reset (IbTextOut *t)
 }
 
 void
-ib_text_out_start (IbTextOut *t, GstElement *parent,
+gst_instructblip_text_out_start (GstInstructBlipTextOut *t, GstElement *parent,
     GstEvent *video_stream_start)
 {
   GstEvent *event;
@@ -50,12 +50,12 @@ ib_text_out_start (IbTextOut *t, GstElement *parent,
 }
 
 void
-ib_text_out_segment (IbTextOut *t, GstElement *parent,
-    const GstSegment *segment)
+gst_instructblip_text_out_segment (GstInstructBlipTextOut *t,
+    GstElement *parent, const GstSegment *segment)
 {
   GstSegment seg;
 
-  ib_text_out_start (t, parent, NULL);
+  gst_instructblip_text_out_start (t, parent, NULL);
   if (segment->format == GST_FORMAT_TIME)
     gst_segment_copy_into (segment, &seg);
   else
@@ -66,8 +66,8 @@ ib_text_out_segment (IbTextOut *t, GstElement *parent,
 }
 
 void
-ib_text_out_push (IbTextOut *t, const char *text, GstClockTime pts,
-    GstClockTime end)
+gst_instructblip_text_out_push (GstInstructBlipTextOut *t, const char *text,
+    GstClockTime pts, GstClockTime end)
 {
   GstBuffer *buf;
   GstFlowReturn ret;
@@ -93,7 +93,8 @@ ib_text_out_push (IbTextOut *t, const char *text, GstClockTime pts,
 }
 
 void
-ib_text_out_fill (IbTextOut *t, GstClockTime pts, GstClockTime end)
+gst_instructblip_text_out_fill (GstInstructBlipTextOut *t, GstClockTime pts,
+    GstClockTime end)
 {
   GstClockTime start = GST_CLOCK_TIME_IS_VALID (t->pos) ? t->pos : pts;
 
@@ -105,7 +106,7 @@ ib_text_out_fill (IbTextOut *t, GstClockTime pts, GstClockTime end)
 }
 
 void
-ib_text_out_flush (IbTextOut *t, GstEvent *event)
+gst_instructblip_text_out_flush (GstInstructBlipTextOut *t, GstEvent *event)
 {
   if (GST_EVENT_TYPE (event) == GST_EVENT_FLUSH_STOP)
     t->pos = GST_CLOCK_TIME_NONE;
@@ -113,13 +114,13 @@ ib_text_out_flush (IbTextOut *t, GstEvent *event)
 }
 
 void
-ib_text_out_eos (IbTextOut *t, GstElement *parent)
+gst_instructblip_text_out_eos (GstInstructBlipTextOut *t, GstElement *parent)
 {
   GstSegment seg;
 
   if (!t->have_segment) {
     gst_segment_init (&seg, GST_FORMAT_TIME);
-    ib_text_out_segment (t, parent, &seg);
+    gst_instructblip_text_out_segment (t, parent, &seg);
   }
   gst_pad_push_event (t->pad, gst_event_new_eos ());
 }

@@ -6,7 +6,8 @@
 #include <string.h>
 
 gboolean
-ib_frame_format_is_packed (GstVideoFormat format, IbPixelFormat *pixel_format)
+gst_instructblip_frame_format_is_packed (GstVideoFormat format,
+    IbPixelFormat *pixel_format)
 {
   IbPixelFormat pf;
 
@@ -63,11 +64,12 @@ rgb_info (const GstVideoInfo *in, GstVideoInfo *out)
 }
 
 GstVideoConverter *
-ib_frame_converter_new (const GstVideoInfo *info)
+gst_instructblip_frame_converter_new (const GstVideoInfo *info)
 {
   GstVideoInfo out;
 
-  if (ib_frame_format_is_packed (GST_VIDEO_INFO_FORMAT (info), NULL))
+  if (gst_instructblip_frame_format_is_packed (GST_VIDEO_INFO_FORMAT (info),
+          NULL))
     return NULL;
   rgb_info (info, &out);
   /* one frame now and then: no threads, no dithering */
@@ -80,7 +82,8 @@ ib_frame_converter_new (const GstVideoInfo *info)
 
 /* Packed formats: the rows without the stride padding. */
 static void
-copy_packed (IbFrame *f, const GstVideoFrame *vframe, IbPixelFormat pf)
+copy_packed (GstInstructBlipFrame *f, const GstVideoFrame *vframe,
+    IbPixelFormat pf)
 {
   const int w = GST_VIDEO_FRAME_WIDTH (vframe);
   const int h = GST_VIDEO_FRAME_HEIGHT (vframe);
@@ -100,7 +103,7 @@ copy_packed (IbFrame *f, const GstVideoFrame *vframe, IbPixelFormat pf)
  * there is no converter or our block cannot be mapped as a frame: the
  * frame would hold garbage. */
 static gboolean
-copy_converted (IbFrame *f, const GstVideoFrame *vframe,
+copy_converted (GstInstructBlipFrame *f, const GstVideoFrame *vframe,
     GstVideoConverter *converter)
 {
   GstVideoInfo out;
@@ -126,11 +129,11 @@ copy_converted (IbFrame *f, const GstVideoFrame *vframe,
   return mapped;
 }
 
-IbFrame *
-ib_frame_new (const GstVideoFrame *vframe, GstVideoConverter *converter,
-    GstClockTime running_time)
+GstInstructBlipFrame *
+gst_instructblip_frame_new (const GstVideoFrame *vframe,
+    GstVideoConverter *converter, GstClockTime running_time)
 {
-  IbFrame *f = g_new0 (IbFrame, 1);
+  GstInstructBlipFrame *f = g_new0 (GstInstructBlipFrame, 1);
   IbPixelFormat pf;
 
   f->refcount = 1;
@@ -138,27 +141,28 @@ ib_frame_new (const GstVideoFrame *vframe, GstVideoConverter *converter,
   f->running_time = running_time;
   f->image.width = GST_VIDEO_FRAME_WIDTH (vframe);
   f->image.height = GST_VIDEO_FRAME_HEIGHT (vframe);
-  if (ib_frame_format_is_packed (GST_VIDEO_FRAME_FORMAT (vframe), &pf)) {
+  if (gst_instructblip_frame_format_is_packed (GST_VIDEO_FRAME_FORMAT (vframe),
+          &pf)) {
     copy_packed (f, vframe, pf);
   } else if (!copy_converted (f, vframe, converter)) {
     GST_WARNING ("could not convert a %s frame to RGB",
         gst_video_format_to_string (GST_VIDEO_FRAME_FORMAT (vframe)));
-    ib_frame_unref (f);
+    gst_instructblip_frame_unref (f);
     return NULL;
   }
   f->image.data = f->data;
   return f;
 }
 
-IbFrame *
-ib_frame_ref (IbFrame *frame)
+GstInstructBlipFrame *
+gst_instructblip_frame_ref (GstInstructBlipFrame *frame)
 {
   g_atomic_int_inc (&frame->refcount);
   return frame;
 }
 
 void
-ib_frame_unref (IbFrame *frame)
+gst_instructblip_frame_unref (GstInstructBlipFrame *frame)
 {
   if (frame == NULL || !g_atomic_int_dec_and_test (&frame->refcount))
     return;

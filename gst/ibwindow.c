@@ -2,20 +2,21 @@
 /* Frame sampling by running time: n frames spread over an interval. */
 #include "ibwindow.h"
 
-IbWindow *
-ib_window_new (const char *instruction, guint request_id)
+GstInstructBlipWindow *
+gst_instructblip_window_new (const char *instruction, guint request_id)
 {
-  IbWindow *w = g_new0 (IbWindow, 1);
+  GstInstructBlipWindow *w = g_new0 (GstInstructBlipWindow, 1);
 
   w->start = GST_CLOCK_TIME_NONE;
-  w->frames = g_ptr_array_new_with_free_func ((GDestroyNotify) ib_frame_unref);
+  w->frames = g_ptr_array_new_with_free_func (
+      (GDestroyNotify) gst_instructblip_frame_unref);
   w->instruction = g_strdup (instruction);
   w->request_id = request_id;
   return w;
 }
 
 void
-ib_window_free (IbWindow *w)
+gst_instructblip_window_free (GstInstructBlipWindow *w)
 {
   if (w == NULL)
     return;
@@ -25,21 +26,22 @@ ib_window_free (IbWindow *w)
 }
 
 void
-ib_window_reset (IbWindow *w)
+gst_instructblip_window_reset (GstInstructBlipWindow *w)
 {
   g_ptr_array_set_size (w->frames, 0);
   w->start = GST_CLOCK_TIME_NONE;
 }
 
 static GstClockTime
-target (const IbWindow *w, guint k, guint n_frames, GstClockTime interval)
+target (const GstInstructBlipWindow *w, guint k, guint n_frames,
+    GstClockTime interval)
 {
   return w->start + gst_util_uint64_scale (interval, k, n_frames);
 }
 
 gboolean
-ib_window_wants (IbWindow *w, GstClockTime rt, guint n_frames,
-    GstClockTime interval)
+gst_instructblip_window_wants (GstInstructBlipWindow *w, GstClockTime rt,
+    guint n_frames, GstClockTime interval)
 {
   if (!GST_CLOCK_TIME_IS_VALID (rt))
     return FALSE;
@@ -53,36 +55,40 @@ ib_window_wants (IbWindow *w, GstClockTime rt, guint n_frames,
 }
 
 gboolean
-ib_window_add (IbWindow *w, IbFrame *frame, guint n_frames)
+gst_instructblip_window_add (GstInstructBlipWindow *w,
+    GstInstructBlipFrame *frame, guint n_frames)
 {
   g_ptr_array_add (w->frames, frame);
   return w->frames->len >= n_frames;
 }
 
 gboolean
-ib_window_pad (IbWindow *w, guint n_frames)
+gst_instructblip_window_pad (GstInstructBlipWindow *w, guint n_frames)
 {
   if (w->frames->len == 0)
     return FALSE;
   while (w->frames->len < n_frames)
     g_ptr_array_add (w->frames,
-        ib_frame_ref (g_ptr_array_index (w->frames, w->frames->len - 1)));
+        gst_instructblip_frame_ref (
+            g_ptr_array_index (w->frames, w->frames->len - 1)));
   return TRUE;
 }
 
 GPtrArray *
-ib_window_take (IbWindow *w, GstClockTime interval)
+gst_instructblip_window_take (GstInstructBlipWindow *w, GstClockTime interval)
 {
   GPtrArray *frames = w->frames;
 
-  w->frames = g_ptr_array_new_with_free_func ((GDestroyNotify) ib_frame_unref);
+  w->frames = g_ptr_array_new_with_free_func (
+      (GDestroyNotify) gst_instructblip_frame_unref);
   if (GST_CLOCK_TIME_IS_VALID (w->start))
     w->start += interval;
   return frames;
 }
 
 GstClockTime
-ib_window_last_target (const IbWindow *w, guint n_frames, GstClockTime interval)
+gst_instructblip_window_last_target (const GstInstructBlipWindow *w,
+    guint n_frames, GstClockTime interval)
 {
   if (!GST_CLOCK_TIME_IS_VALID (w->start) || n_frames == 0)
     return GST_CLOCK_TIME_NONE;

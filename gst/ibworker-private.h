@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Test hook of the worker (private: for tests/gst, not for applications).
- * The plugin exports it under IB_WORKER_TEST_DELAY_SYMBOL; the tests look
+ * The plugin exports it under GST_INSTRUCTBLIP_WORKER_TEST_DELAY_SYMBOL; the tests look
  * it up in the loaded plugin with GModule. */
 #pragma once
 
@@ -8,18 +8,20 @@
 
 G_BEGIN_DECLS
 
-#define IB_WORKER_TEST_DELAY_SYMBOL "ib_worker_set_test_delay"
-typedef void (*IbWorkerSetTestDelay) (guint ms);
+#define GST_INSTRUCTBLIP_WORKER_TEST_DELAY_SYMBOL \
+  "gst_instructblip_worker_set_test_delay"
+typedef void (*GstInstructBlipWorkerSetTestDelay) (guint ms);
 
 /* Every worker created after this call sleeps @ms before answering each
  * question, so that tests reach "the model is busy" deterministically. */
-GST_PLUGIN_EXPORT void ib_worker_set_test_delay (guint ms);
+GST_PLUGIN_EXPORT void gst_instructblip_worker_set_test_delay (guint ms);
 
-#define IB_WORKER_N_SHARED_MODELS_SYMBOL "ib_worker_get_n_shared_models"
-typedef guint (*IbWorkerGetNSharedModels) (void);
+#define GST_INSTRUCTBLIP_WORKER_N_SHARED_MODELS_SYMBOL \
+  "gst_instructblip_worker_get_n_shared_models"
+typedef guint (*GstInstructBlipWorkerGetNSharedModels) (void);
 
 /* How many models the registry holds for elements without a
  * model-instance-id (each loaded once, whatever the number of elements). */
-GST_PLUGIN_EXPORT guint ib_worker_get_n_shared_models (void);
+GST_PLUGIN_EXPORT guint gst_instructblip_worker_get_n_shared_models (void);
 
 G_END_DECLS

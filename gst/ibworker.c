@@ -14,7 +14,7 @@ GST_DEBUG_CATEGORY_EXTERN (gst_instruct_blip_debug);
 /* Smallest context budgets: small growth steps would recreate it often. */
 #define MIN_NEW_TOKENS 64
 
-struct _IbWorker
+struct _GstInstructBlipWorker
 {
   /* registry fields, under registry_lock */
   gint refcount;
@@ -32,7 +32,7 @@ struct _IbWorker
   /* the queue and the context, under lock */
   GMutex lock;
   GCond cond;
-  GQueue waiting; /* IbRequest * */
+  GQueue waiting; /* GstInstructBlipRequest * */
   gpointer running_owner; /* owner of the request being answered */
   gboolean ctx_in_use; /* the worker or a reserve call uses ctx */
   gboolean quit;
@@ -43,7 +43,7 @@ struct _IbWorker
 
 static GMutex registry_lock;
 static GCond registry_cond;
-static GHashTable *registry; /* instance id -> IbWorker * */
+static GHashTable *registry; /* instance id -> GstInstructBlipWorker * */
 
 
 /* Test hook (ibworker-private.h): new workers sleep this long before each
@@ -51,15 +51,15 @@ static GHashTable *registry; /* instance id -> IbWorker * */
 static guint test_delay_ms;
 
 void
-ib_worker_set_test_delay (guint ms)
+gst_instructblip_worker_set_test_delay (guint ms)
 {
   g_atomic_int_set (&test_delay_ms, ms);
 }
 
-IbRequest *
-ib_request_new (void)
+GstInstructBlipRequest *
+gst_instructblip_request_new (void)
 {
-  IbRequest *req = g_new0 (IbRequest, 1);
+  GstInstructBlipRequest *req = g_new0 (GstInstructBlipRequest, 1);
 
   req->first_pts = req->last_pts = GST_CLOCK_TIME_NONE;
   req->last_rt = req->next_rt = GST_CLOCK_TIME_NONE;
@@ -67,7 +67,7 @@ ib_request_new (void)
 }
 
 void
-ib_request_free (IbRequest *req)
+gst_instructblip_request_free (GstInstructBlipRequest *req)
 {
   if (req == NULL)
     return;
@@ -85,8 +85,8 @@ ib_request_free (IbRequest *req)
 /* Under w->lock with ctx_in_use held by the caller, or on the worker
  * thread while it answers: grows the context to at least these budgets. */
 static gboolean
-ensure_context (IbWorker *w, int n_frames, int max_new_tokens, int num_beams,
-    GError **error)
+ensure_context (GstInstructBlipWorker *w, int n_frames, int max_new_tokens,
+    int num_beams, GError **error)
 {
   IbContextParams p = w->ctx_params;
 
@@ -113,8 +113,8 @@ ensure_context (IbWorker *w, int n_frames, int max_new_tokens, int num_beams,
 }
 
 gboolean
-ib_worker_reserve (IbWorker *w, int n_frames, int max_new_tokens, int num_beams,
-    GError **error)
+gst_instructblip_worker_reserve (GstInstructBlipWorker *w, int n_frames,
+    int max_new_tokens, int num_beams, GError **error)
 {
   gboolean ok;
 
@@ -136,7 +136,7 @@ ib_worker_reserve (IbWorker *w, int n_frames, int max_new_tokens, int num_beams,
 /* ---- answering ---- */
 
 static void
-answer (IbWorker *w, IbRequest *req)
+answer (GstInstructBlipWorker *w, GstInstructBlipRequest *req)
 {
   const guint n = req->frames->len;
   IbImage *images = g_new (IbImage, n);
@@ -152,7 +152,8 @@ answer (IbWorker *w, IbRequest *req)
           &err))
     goto out;
   for (i = 0; i < n; i++)
-    images[i] = ((IbFrame *) g_ptr_array_index (req->frames, i))->image;
+    images[i] =
+        ((GstInstructBlipFrame *) g_ptr_array_index (req->frames, i))->image;
   if (!ib_context_set_frames (w->ctx, images, n, &err))
     goto out;
   if (req->candidates) {
@@ -184,8 +185,8 @@ out:
 static gpointer
 worker_thread (gpointer data)
 {
-  IbWorker *w = data;
-  IbRequest *req;
+  GstInstructBlipWorker *w = data;
+  GstInstructBlipRequest *req;
 
   g_mutex_lock (&w->lock);
   for (;;) {
@@ -214,28 +215,28 @@ worker_thread (gpointer data)
 /* ---- the queue ---- */
 
 static guint
-count_waiting (IbWorker *w, gpointer owner)
+count_waiting (GstInstructBlipWorker *w, gpointer owner)
 {
   guint n = 0;
   GList *l;
 
   for (l = w->waiting.head; l; l = l->next)
-    n += ((IbRequest *) l->data)->owner == owner;
+    n += ((GstInstructBlipRequest *) l->data)->owner == owner;
   return n;
 }
 
-IbRequest *
-ib_worker_submit (IbWorker *w, IbRequest *req, guint max_pending,
-    gboolean drop_oldest)
+GstInstructBlipRequest *
+gst_instructblip_worker_submit (GstInstructBlipWorker *w,
+    GstInstructBlipRequest *req, guint max_pending, gboolean drop_oldest)
 {
-  IbRequest *dropped = NULL;
+  GstInstructBlipRequest *dropped = NULL;
   GList *l;
 
   g_mutex_lock (&w->lock);
   if (max_pending > 0 && count_waiting (w, req->owner) >= max_pending) {
     if (drop_oldest) {
       for (l = w->waiting.head; l; l = l->next)
-        if (((IbRequest *) l->data)->owner == req->owner)
+        if (((GstInstructBlipRequest *) l->data)->owner == req->owner)
           break;
       dropped = l->data;
       g_queue_delete_link (&w->waiting, l);
@@ -252,7 +253,8 @@ ib_worker_submit (IbWorker *w, IbRequest *req, guint max_pending,
 }
 
 guint
-ib_worker_cancel (IbWorker *w, gpointer owner, gboolean wait)
+gst_instructblip_worker_cancel (GstInstructBlipWorker *w, gpointer owner,
+    gboolean wait)
 {
   guint n = 0;
   GList *l, *next;
@@ -260,8 +262,8 @@ ib_worker_cancel (IbWorker *w, gpointer owner, gboolean wait)
   g_mutex_lock (&w->lock);
   for (l = w->waiting.head; l; l = next) {
     next = l->next;
-    if (((IbRequest *) l->data)->owner == owner) {
-      ib_request_free (l->data);
+    if (((GstInstructBlipRequest *) l->data)->owner == owner) {
+      gst_instructblip_request_free (l->data);
       g_queue_delete_link (&w->waiting, l);
       n++;
     }
@@ -273,7 +275,8 @@ ib_worker_cancel (IbWorker *w, gpointer owner, gboolean wait)
 }
 
 void
-ib_worker_get_load (IbWorker *w, gpointer owner, guint *waiting, gboolean *busy)
+gst_instructblip_worker_get_load (GstInstructBlipWorker *w, gpointer owner,
+    guint *waiting, gboolean *busy)
 {
   g_mutex_lock (&w->lock);
   if (waiting)
@@ -285,11 +288,11 @@ ib_worker_get_load (IbWorker *w, gpointer owner, guint *waiting, gboolean *busy)
 
 /* ---- the registry ---- */
 
-static IbWorker *
+static GstInstructBlipWorker *
 worker_new (const char *instance_id, const char *model_dir,
     const IbModelParams *params)
 {
-  IbWorker *w = g_new0 (IbWorker, 1);
+  GstInstructBlipWorker *w = g_new0 (GstInstructBlipWorker, 1);
 
   w->refcount = 1;
   w->instance_id = g_strdup (instance_id);
@@ -321,7 +324,7 @@ model_key (const char *dir, const IbModelParams *params)
 #define AUTO_ID_PREFIX "\001auto\n"
 
 guint
-ib_worker_get_n_shared_models (void)
+gst_instructblip_worker_get_n_shared_models (void)
 {
   GHashTableIter it;
   gpointer key;
@@ -338,7 +341,8 @@ ib_worker_get_n_shared_models (void)
 }
 
 static gboolean
-worker_load (IbWorker *w, const IbModelParams *params, GError **error)
+worker_load (GstInstructBlipWorker *w, const IbModelParams *params,
+    GError **error)
 {
   w->model = ib_model_load (w->model_dir, params, error);
   if (w->model == NULL)
@@ -348,7 +352,7 @@ worker_load (IbWorker *w, const IbModelParams *params, GError **error)
 }
 
 static void
-worker_free (IbWorker *w)
+worker_free (GstInstructBlipWorker *w)
 {
   if (w->thread) {
     g_mutex_lock (&w->lock);
@@ -357,7 +361,8 @@ worker_free (IbWorker *w)
     g_mutex_unlock (&w->lock);
     g_thread_join (w->thread);
   }
-  g_queue_clear_full (&w->waiting, (GDestroyNotify) ib_request_free);
+  g_queue_clear_full (&w->waiting,
+      (GDestroyNotify) gst_instructblip_request_free);
   ib_context_free (w->ctx);
   if (w->model)
     ib_model_unref (w->model);
@@ -370,7 +375,7 @@ worker_free (IbWorker *w)
 }
 
 static gboolean
-same_model (const IbWorker *w, const char *model_dir,
+same_model (const GstInstructBlipWorker *w, const char *model_dir,
     const IbModelParams *params, GError **error)
 {
   const char *device = params->device ? params->device : "auto";
@@ -388,12 +393,12 @@ same_model (const IbWorker *w, const char *model_dir,
   return FALSE;
 }
 
-IbWorker *
-ib_worker_acquire (const char *instance_id, const char *model_dir,
+GstInstructBlipWorker *
+gst_instructblip_worker_acquire (const char *instance_id, const char *model_dir,
     const IbModelParams *params, GError **error)
 {
   char *dir = g_canonicalize_filename (model_dir, NULL);
-  IbWorker *w = NULL;
+  GstInstructBlipWorker *w = NULL;
   char *auto_id = NULL, *key;
   gboolean ok;
 
@@ -442,7 +447,7 @@ out:
 }
 
 void
-ib_worker_release (IbWorker *w)
+gst_instructblip_worker_release (GstInstructBlipWorker *w)
 {
   gboolean last;
 
@@ -458,7 +463,7 @@ ib_worker_release (IbWorker *w)
 }
 
 IbModel *
-ib_worker_get_model (IbWorker *w)
+gst_instructblip_worker_get_model (GstInstructBlipWorker *w)
 {
   return w->model;
 }

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* IbWorker: one loaded model and the one thread that runs every question
+/* GstInstructBlipWorker: one loaded model and the one thread that runs every question
  * on it, shared by the elements with the same model-instance-id
- * (refcounted, thread-safe registry); IbRequest: one question and its
+ * (refcounted, thread-safe registry); GstInstructBlipRequest: one question and its
  * answer. */
 #pragma once
 
@@ -11,21 +11,22 @@
 
 G_BEGIN_DECLS
 
-typedef struct _IbWorker IbWorker;
-typedef struct _IbRequest IbRequest;
+typedef struct _GstInstructBlipWorker GstInstructBlipWorker;
+typedef struct _GstInstructBlipRequest GstInstructBlipRequest;
 
 /* Called on the worker thread when @req is answered or failed; takes
  * @req (transfer full). */
-typedef void (*IbRequestDone) (IbRequest *req, gpointer user_data);
+typedef void (*GstInstructBlipRequestDone) (GstInstructBlipRequest *req,
+    gpointer user_data);
 
-struct _IbRequest
+struct _GstInstructBlipRequest
 {
   /* the question, set by the element */
   gpointer owner; /* who may cancel it; not referenced */
   guint id;
   guint epoch; /* the owner's flush count at submission */
   gboolean asked; /* from the "ask" action signal */
-  GPtrArray *frames; /* IbFrame *, owned */
+  GPtrArray *frames; /* GstInstructBlipFrame *, owned */
   char *instruction;
   char **candidates; /* NULL: generate; else rank these */
   IbGenerateParams params;
@@ -33,7 +34,7 @@ struct _IbRequest
   GstClockTime last_rt; /* running time of the last frame */
   GstClockTime next_rt; /* when the next answer is due (text) */
   gint64 submitted_us; /* g_get_monotonic_time () */
-  IbRequestDone done;
+  GstInstructBlipRequestDone done;
   gpointer user_data;
 
   /* the answer, set by the worker */
@@ -45,8 +46,8 @@ struct _IbRequest
 };
 
 /* (transfer full) */
-IbRequest *ib_request_new (void);
-void ib_request_free (IbRequest *req);
+GstInstructBlipRequest *gst_instructblip_request_new (void);
+void gst_instructblip_request_free (GstInstructBlipRequest *req);
 
 /* The worker for @instance_id (NULL: a private one), loading @model_dir
  * with @params if this is its first user. A shared worker already loaded
@@ -54,32 +55,34 @@ void ib_request_free (IbRequest *req);
  * (GST_RESOURCE_ERROR_SETTINGS). Blocks while another user loads the same
  * instance.
  * (transfer full) */
-IbWorker *ib_worker_acquire (const char *instance_id, const char *model_dir,
-    const IbModelParams *params, GError **error);
-void ib_worker_release (IbWorker *w);
+GstInstructBlipWorker *gst_instructblip_worker_acquire (const char *instance_id,
+    const char *model_dir, const IbModelParams *params, GError **error);
+void gst_instructblip_worker_release (GstInstructBlipWorker *w);
 
 /* The loaded model. (transfer none) */
-IbModel *ib_worker_get_model (IbWorker *w);
+IbModel *gst_instructblip_worker_get_model (GstInstructBlipWorker *w);
 
 /* Makes sure the worker's context answers @n_frames frames with up to
  * @max_new_tokens tokens and @num_beams beams (it grows, never shrinks),
  * so that sizing errors show at start, not on the first question. */
-gboolean ib_worker_reserve (IbWorker *w, int n_frames, int max_new_tokens,
-    int num_beams, GError **error);
+gboolean gst_instructblip_worker_reserve (GstInstructBlipWorker *w,
+    int n_frames, int max_new_tokens, int num_beams, GError **error);
 
 /* Queues @req (transfer full). With @max_pending > 0, at most that many of
  * @req->owner's requests wait (the one being answered is not counted);
  * when full, the oldest waiting one or @req itself is dropped and returned
  * (transfer full), else NULL. */
-IbRequest *ib_worker_submit (IbWorker *w, IbRequest *req, guint max_pending,
-    gboolean drop_oldest);
+GstInstructBlipRequest *gst_instructblip_worker_submit (GstInstructBlipWorker
+                                                            *w,
+    GstInstructBlipRequest *req, guint max_pending, gboolean drop_oldest);
 
 /* Removes @owner's waiting requests and returns how many; with @wait, then
  * waits until the worker is not answering one of @owner's. */
-guint ib_worker_cancel (IbWorker *w, gpointer owner, gboolean wait);
+guint gst_instructblip_worker_cancel (GstInstructBlipWorker *w, gpointer owner,
+    gboolean wait);
 
 /* How many of @owner's requests wait, and whether one is being answered. */
-void ib_worker_get_load (IbWorker *w, gpointer owner, guint *waiting,
-    gboolean *busy);
+void gst_instructblip_worker_get_load (GstInstructBlipWorker *w, gpointer owner,
+    guint *waiting, gboolean *busy);
 
 G_END_DECLS

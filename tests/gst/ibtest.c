@@ -425,8 +425,9 @@ plugin_symbol (const char *name)
 guint
 ibt_n_shared_models (void)
 {
-  IbWorkerGetNSharedModels get = (IbWorkerGetNSharedModels) plugin_symbol (
-      IB_WORKER_N_SHARED_MODELS_SYMBOL);
+  GstInstructBlipWorkerGetNSharedModels get =
+      (GstInstructBlipWorkerGetNSharedModels) plugin_symbol (
+          GST_INSTRUCTBLIP_WORKER_N_SHARED_MODELS_SYMBOL);
 
   return get ();
 }
@@ -434,8 +435,9 @@ ibt_n_shared_models (void)
 void
 ibt_set_worker_delay (guint ms)
 {
-  IbWorkerSetTestDelay set_delay =
-      (IbWorkerSetTestDelay) plugin_symbol (IB_WORKER_TEST_DELAY_SYMBOL);
+  GstInstructBlipWorkerSetTestDelay set_delay =
+      (GstInstructBlipWorkerSetTestDelay) plugin_symbol (
+          GST_INSTRUCTBLIP_WORKER_TEST_DELAY_SYMBOL);
 
   set_delay (ms);
 }
