@@ -3,6 +3,8 @@
 #include "ib-convert.h"
 #include "ib-error.h"
 
+#include "half.h" /* the device layer's host conversions */
+
 #include <string.h>
 
 static guint32
@@ -21,71 +23,6 @@ f32_from_bits (guint32 u)
 
   memcpy (&f, &u, 4);
   return f;
-}
-
-float
-ib_f16_to_f32 (guint16 h)
-{
-  guint32 sign = (guint32) (h & 0x8000) << 16;
-  guint32 exp = (h >> 10) & 0x1f;
-  guint32 mant = h & 0x3ff;
-
-  if (exp == 0x1f) /* inf, NaN (payload kept) */
-    return f32_from_bits (sign | 0x7f800000 | (mant << 13));
-  if (exp == 0) {
-    if (mant == 0)
-      return f32_from_bits (sign);
-    /* subnormal: mant * 2^-24, exact in f32 */
-    exp = 127 - 15 + 1;
-    while ((mant & 0x400) == 0) {
-      mant <<= 1;
-      exp--;
-    }
-    mant &= 0x3ff;
-    return f32_from_bits (sign | (exp << 23) | (mant << 13));
-  }
-  return f32_from_bits (sign | ((exp + 127 - 15) << 23) | (mant << 13));
-}
-
-guint16
-ib_f32_to_f16 (float f)
-{
-  guint32 x = f32_bits (f);
-  guint16 sign = (guint16) ((x >> 16) & 0x8000);
-  guint32 ax = x & 0x7fffffff;
-  guint32 e, m, h, rem, shift, q, half;
-
-  if (ax > 0x7f800000) /* NaN: quiet, top payload bits kept (as F16C) */
-    return sign | 0x7e00 | (guint16) ((ax & 0x7fffff) >> 13);
-  if (ax >= 0x477ff000) /* >= 65520 rounds to inf (ties to even) */
-    return sign | 0x7c00;
-  if (ax < 0x38800000) { /* below 2^-14: a half subnormal or zero */
-    if (ax <= 0x33000000) /* <= 2^-25: to zero (2^-25 ties to even 0) */
-      return sign;
-    e = ax >> 23;
-    m = (ax & 0x7fffff) | 0x800000;
-    /* value = m * 2^(e - 150); in units of 2^-24: m >> (126 - e) */
-    shift = 126 - e;
-    q = m >> shift;
-    rem = m & ((1u << shift) - 1);
-    half = 1u << (shift - 1);
-    if (rem > half || (rem == half && (q & 1)))
-      q++;
-    return sign | (guint16) q;
-  }
-  e = (ax >> 23) - 127 + 15;
-  m = ax & 0x7fffff;
-  h = (e << 10) | (m >> 13);
-  rem = m & 0x1fff;
-  if (rem > 0x1000 || (rem == 0x1000 && (h & 1)))
-    h++; /* a carry into the exponent is the right result */
-  return sign | (guint16) h;
-}
-
-float
-ib_bf16_to_f32 (guint16 b)
-{
-  return f32_from_bits ((guint32) b << 16);
 }
 
 static gboolean
@@ -161,16 +98,16 @@ read_converted (const IbTensor *t, guint64 first, gsize count, void *dst,
             memcpy (out, &h, 2);
             continue;
           }
-          v = ib_f16_to_f32 (load16 (p));
+          v = ib_cl_f16_to_f32 (load16 (p));
           break;
         default: /* BF16; check_range refused the rest */
-          v = ib_bf16_to_f32 (load16 (p));
+          v = ib_cl_bf16_to_f32 (load16 (p));
           break;
       }
       if (f32) {
         memcpy (out, &v, 4);
       } else {
-        h = ib_f32_to_f16 (v);
+        h = ib_cl_f32_to_f16 (v);
         memcpy (out, &h, 2);
       }
     }

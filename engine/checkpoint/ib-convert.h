@@ -6,20 +6,10 @@
 
 G_BEGIN_DECLS
 
-/* IEEE binary16 -> binary32 (exact). */
-float ib_f16_to_f32 (guint16 h);
-
-/* binary32 -> binary16, round to nearest even; overflow gives +-inf; a NaN
- * stays a NaN of the same sign, made quiet, with the top payload bits kept
- * (what x86 F16C and torch do). */
-guint16 ib_f32_to_f16 (float f);
-
-/* bfloat16 -> binary32 (exact). */
-float ib_bf16_to_f32 (guint16 b);
-
 /* Converts elements [@first, @first + @count) of @t (row-major order) into
  * @dst, which holds @count values. Sources F32, F16, BF16; BF16 -> f16
- * rounds once (bf16 -> f32 is exact). Reading in slices lets a loader
+ * rounds once (bf16 -> f32 is exact); the scalar conversions are the
+ * device layer's (opencl/half.h). Reading in slices lets a loader
  * upload a large tensor through a small staging buffer. Fails with
  * IB_ERROR_UNSUPPORTED for other dtypes, IB_ERROR_INVALID_ARG for a
  * range outside the tensor and as ib_tensor_read_bytes() when the file
