@@ -101,4 +101,16 @@ JsonObject *ib_json_reader_object (IbJsonReader *r, const char *key);
 /* The member node, or NULL when absent or null. */
 JsonNode *ib_json_reader_node (IbJsonReader *r, const char *key);
 
+/*
+ * Lenient member getters, without a reader (the tokenizer's component
+ * objects, whose optional members tokenizers fill in inconsistently):
+ * member @name of @obj, or @def when it is absent, null or of another type.
+ */
+const char *ib_json_get_string (JsonObject *obj, const char *name,
+    const char *def);
+gboolean ib_json_get_bool (JsonObject *obj, const char *name, gboolean def);
+gint64 ib_json_get_int (JsonObject *obj, const char *name, gint64 def);
+/* the "type" member, or NULL */
+const char *ib_json_type (JsonObject *obj);
+
 G_END_DECLS

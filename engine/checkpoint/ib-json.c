@@ -368,3 +368,44 @@ ib_json_reader_object (IbJsonReader *r, const char *key)
   }
   return json_node_get_object (node);
 }
+
+/* ---- lenient member getters ---- */
+
+const char *
+ib_json_get_string (JsonObject *obj, const char *name, const char *def)
+{
+  JsonNode *n = json_object_get_member (obj, name);
+
+  if (n == NULL || !JSON_NODE_HOLDS_VALUE (n) ||
+      json_node_get_value_type (n) != G_TYPE_STRING)
+    return def;
+  return json_node_get_string (n);
+}
+
+gboolean
+ib_json_get_bool (JsonObject *obj, const char *name, gboolean def)
+{
+  JsonNode *n = json_object_get_member (obj, name);
+
+  if (n == NULL || !JSON_NODE_HOLDS_VALUE (n) ||
+      json_node_get_value_type (n) != G_TYPE_BOOLEAN)
+    return def;
+  return json_node_get_boolean (n);
+}
+
+gint64
+ib_json_get_int (JsonObject *obj, const char *name, gint64 def)
+{
+  JsonNode *n = json_object_get_member (obj, name);
+
+  if (n == NULL || !JSON_NODE_HOLDS_VALUE (n) ||
+      json_node_get_value_type (n) != G_TYPE_INT64)
+    return def;
+  return json_node_get_int (n);
+}
+
+const char *
+ib_json_type (JsonObject *obj)
+{
+  return ib_json_get_string (obj, "type", NULL);
+}

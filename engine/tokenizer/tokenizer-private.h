@@ -6,18 +6,12 @@
 
 #include "tokenizer.h"
 #include "normstr.h"
+#include "ib-json-private.h"
 
 G_BEGIN_DECLS
 
-/* ---- helpers (tokenizer.c) ---- */
+/* ---- helpers (tokenizer.c; the JSON member getters are ib-json-private.h's) ---- */
 
-/* string member of @obj or @def when absent or null */
-const char *ib_json_get_string (JsonObject *obj, const char *name,
-    const char *def);
-gboolean ib_json_get_bool (JsonObject *obj, const char *name, gboolean def);
-gint64 ib_json_get_int (JsonObject *obj, const char *name, gint64 def);
-/* the "type" member, or NULL */
-const char *ib_json_type (JsonObject *obj);
 /* a {"String": s} / {"Regex": r} pattern as a GRegex (literal escaped) */
 GRegex *ib_json_pattern (JsonNode *node, GError **error);
 
