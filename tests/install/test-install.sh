@@ -64,6 +64,22 @@ step "a C program through pkg-config --cflags --libs instructblip-1.0"
 grep -qx "default model: $model" "$tmp/consumer.out" ||
   fail "the library does not use the installed default model"
 
+step "examples/ask.c (docs/api.md) through pkg-config, on the installed model"
+# shellcheck disable=SC2046
+"$CC" -std=gnu11 -Wall -Wextra -Werror -o "$tmp/ask" \
+  "$SOURCE_ROOT/examples/ask.c" $(pc --cflags --libs)
+# question 4 of the default model's held-out set: 4 frames, PyTorch: red
+python3 - "$SOURCE_ROOT/tests/default-model/data/frames.bin" "$tmp/red.rgb" <<'PY'
+import sys
+frame = 64 * 64 * 3
+open(sys.argv[2], "wb").write(open(sys.argv[1], "rb").read()[16 * frame:20 * frame])
+PY
+"$tmp/ask" "$tmp/red.rgb" 64 64 "What colour is the picture?" 2> "$tmp/ask.err" |
+  tee "$tmp/ask.out"
+grep -q "^$tmp/ask: $model on " "$tmp/ask.err" ||
+  fail "examples/ask.c did not use the installed default model"
+grep -qx "red" "$tmp/ask.out" || fail "examples/ask.c did not answer red"
+
 step "gst-inspect-1.0 instructblip (installed plugin)"
 gst-inspect-1.0 instructblip > "$tmp/inspect"
 grep -q "Filename *$plugin" "$tmp/inspect" || fail "not the installed plugin"
