@@ -25,6 +25,7 @@ ib_precision_from_string (const char *name, IbPrecision *precision)
 {
   guint i;
 
+  g_return_val_if_fail (precision != NULL, FALSE);
   for (i = 0; name && i < G_N_ELEMENTS (names); i++)
     if (g_ascii_strcasecmp (name, names[i]) == 0) {
       *precision = (IbPrecision) i;
