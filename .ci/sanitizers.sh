@@ -22,8 +22,10 @@ supp=$root/tests/sanitizers
 # the threaded tests: shared model and async worker (gst async), 4
 # elements through 500 state cycles (gst stress), pipelines started from
 # several threads (gst parallel), two contexts answering at once (engine
-# answer), first loads and first device opens from several threads
-tsan_tests=(async stress parallel answer parallel-load first-open)
+# answer), first loads and first device opens from several threads,
+# contexts of one and of two models answering in several threads while
+# others are created and freed (engine context-threads)
+tsan_tests=(async stress parallel answer parallel-load first-open context-threads)
 
 deps() {
   command -v clang >/dev/null &&

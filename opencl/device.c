@@ -2,6 +2,7 @@
 /* Device selection, context creation and the once-per-device kernel build. */
 #include "device.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "cl_sources.h"
@@ -333,6 +334,9 @@ query_info (IbClDevice *dev)
   cl_bool b = CL_FALSE;
   cl_device_type type = 0;
   char ext[8192] = "";
+  char pver[256] = "";
+  const char *pocl;
+  int pocl_major = 0;
 
   clGetDeviceInfo (dev->id, CL_DEVICE_NAME, sizeof (info->name) - 1, info->name,
       NULL);
@@ -361,6 +365,18 @@ query_info (IbClDevice *dev)
   info->has_fp16 = strstr (ext, "cl_khr_fp16") != NULL;
   clGetDeviceInfo (dev->id, CL_DEVICE_TYPE, sizeof (type), &type, NULL);
   info->is_cpu = (type & CL_DEVICE_TYPE_CPU) != 0;
+  /* PoCL's CPU drivers keep one process-wide cache of compiled work-group
+   * functions; before 6.0 a finished kernel gives its entry back by looking
+   * it up by kernel and local size only (pocl_release_dlhandle_cache), so
+   * with one kernel in flight on several queues at once (different grid
+   * sizes make different entries) it can give back another queue's entry
+   * and abort on an assertion. Fixed in PoCL 6.0 (upstream commit
+   * c9ac4c0c, "fix dlhandle cache"). */
+  clGetPlatformInfo (dev->platform, CL_PLATFORM_VERSION, sizeof (pver) - 1,
+      pver, NULL);
+  pocl = strstr (pver, "PoCL ");
+  info->serial_queues = info->is_cpu && pocl != NULL &&
+      sscanf (pocl + 5, "%d", &pocl_major) == 1 && pocl_major < 6;
 }
 
 cl_program

@@ -53,6 +53,9 @@ typedef struct
   gboolean is_cpu;
   gboolean has_fp16; /* cl_khr_fp16: half arithmetic */
   gboolean host_unified; /* device memory is host memory (zero copy) */
+  /* the driver must not run kernels of several queues at once (PoCL's CPU
+   * drivers before 6.0, see queue.c) */
+  gboolean serial_queues;
 } IbClDeviceInfo;
 
 typedef struct _IbClDevice IbClDevice;

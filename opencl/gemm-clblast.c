@@ -113,10 +113,12 @@ ib_cl_clblast_sgemm (IbClQueue *q, gboolean trans_b, int m, int n, int k,
 
   if (ib_cl_queue_failed (q))
     return;
+  ib_cl_queue_launch_lock (q);
   st = CLBlastSgemm (CLBlastLayoutRowMajor, CLBlastTransposeNo,
       trans_b ? CLBlastTransposeYes : CLBlastTransposeNo, m, n, k, alpha,
       a->mem, a_off, lda, b->mem, b_off, ldb, beta, c->mem, c_off, ldc, &cq,
       NULL);
+  ib_cl_queue_launch_unlock (q);
   if (st != CLBlastSuccess)
     queue_clblast_error (q, st, "CLBlastSgemm");
 }
@@ -130,10 +132,12 @@ ib_cl_clblast_sgemm_batched (IbClQueue *q, gboolean trans_b, int m, int n,
 
   if (ib_cl_queue_failed (q))
     return;
+  ib_cl_queue_launch_lock (q);
   st = CLBlastSgemmStridedBatched (CLBlastLayoutRowMajor, CLBlastTransposeNo,
       trans_b ? CLBlastTransposeYes : CLBlastTransposeNo, m, n, k, alpha,
       a.buf->mem, a.offset, a.ld, a.stride, b.buf->mem, b.offset, b.ld,
       b.stride, 0.0f, c.buf->mem, c.offset, c.ld, c.stride, batch, &cq, NULL);
+  ib_cl_queue_launch_unlock (q);
   if (st != CLBlastSuccess)
     queue_clblast_error (q, st, "CLBlastSgemmStridedBatched");
 }

@@ -44,6 +44,13 @@ gboolean ib_cl_weight_has_blocked_gemv (const IbClWeight *w);
 void ib_cl_dnnl_weight_disable_gemv (IbClDnnlWeight *w);
 void ib_cl_weight_disable_blocked_gemv (IbClWeight *w);
 
+/* Around every kernel enqueue (ib_cl_launch_run, CLBlast calls): on a
+ * device with IbClDeviceInfo.serial_queues, waits until no other queue has
+ * kernels in flight and keeps it so until the matching
+ * ib_cl_queue_launch_unlock (process-wide: PoCL's cache is). */
+void ib_cl_queue_launch_lock (IbClQueue *q);
+void ib_cl_queue_launch_unlock (IbClQueue *q);
+
 /* A per-queue scratch buffer of at least @size bytes, grown on demand (once
  * per model in practice). (transfer none) */
 IbClBuffer *ib_cl_queue_scratch (IbClQueue *q, gsize size);

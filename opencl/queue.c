@@ -13,7 +13,35 @@ struct _IbClQueue
   GError *error; /* first failure since the last finish */
   IbClBuffer *scratch; /* grown on demand, see ib_cl_queue_scratch */
   guint row_group; /* test hook: forced row work-group, or 0 */
+  gboolean serial; /* the device's serial_queues */
 };
+
+/* Devices that must not run kernels of several queues at once
+ * (IbClDeviceInfo.serial_queues, PoCL's CPU drivers before 6.0): the one
+ * queue that may have kernels in flight. A queue that launches while
+ * another one owns it first waits for that queue's commands (clFinish is
+ * thread-safe), so no thread ever waits for another thread to do
+ * something, only for the device; a single stream never waits at all. */
+static GMutex launch_lock;
+static IbClQueue *launch_owner;
+
+void
+ib_cl_queue_launch_lock (IbClQueue *q)
+{
+  if (!q->serial)
+    return;
+  g_mutex_lock (&launch_lock);
+  if (launch_owner != NULL && launch_owner != q)
+    clFinish (launch_owner->queue); /* its own finish reports its errors */
+  launch_owner = q;
+}
+
+void
+ib_cl_queue_launch_unlock (IbClQueue *q)
+{
+  if (q->serial)
+    g_mutex_unlock (&launch_lock);
+}
 
 static void
 kernel_release (gpointer k)
@@ -40,6 +68,7 @@ ib_cl_queue_new (IbClDevice *dev, GError **error)
   q = g_new0 (IbClQueue, 1);
   q->dev = ib_cl_device_ref (dev);
   q->queue = cq;
+  q->serial = ib_cl_device_get_info (dev)->serial_queues;
   q->kernels =
       g_hash_table_new_full (g_str_hash, g_str_equal, g_free, kernel_release);
   return q;
@@ -50,6 +79,12 @@ ib_cl_queue_free (IbClQueue *q)
 {
   if (q == NULL)
     return;
+  if (q->serial) {
+    g_mutex_lock (&launch_lock);
+    if (launch_owner == q)
+      launch_owner = NULL;
+    g_mutex_unlock (&launch_lock);
+  }
   clFinish (q->queue);
   g_hash_table_unref (q->kernels);
   ib_cl_buffer_free (q->scratch);
@@ -288,10 +323,12 @@ ib_cl_launch_run (IbClLaunch *l, guint dims, const size_t *global,
   for (i = 0; i < dims; i++)
     if (global[i] == 0)
       return; /* nothing to do */
+  ib_cl_queue_launch_lock (l->q);
   st = IB_CL_FAULT (IB_CL_FAULT_ENQUEUE) ?
       CL_OUT_OF_RESOURCES :
       clEnqueueNDRangeKernel (l->q->queue, l->kernel, dims, NULL, global, local,
           0, NULL, NULL);
+  ib_cl_queue_launch_unlock (l->q);
   if (st != CL_SUCCESS) {
     GError *e = g_error_new (IB_CL_ERROR, IB_CL_ERROR_CALL,
         "kernel %s: clEnqueueNDRangeKernel returned %s", l->name,

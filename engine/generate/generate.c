@@ -18,11 +18,14 @@
 GQuark
 ib_gen_error_quark (void)
 {
-  static GQuark quark;
+  /* once, thread-safe: a plain static filled on first use races when two
+   * threads fail for the first time at once */
+  static gsize quark;
 
-  if (G_UNLIKELY (quark == 0))
-    quark = g_quark_from_static_string ("ib-gen-error-quark");
-  return quark;
+  if (g_once_init_enter (&quark))
+    g_once_init_leave (&quark,
+        g_quark_from_static_string ("ib-gen-error-quark"));
+  return (GQuark) quark;
 }
 
 void

@@ -7,13 +7,14 @@
 GQuark
 ib_image_error_quark (void)
 {
-  /* spelled out rather than G_DEFINE_QUARK: clang-format splits the
-   * hyphenated macro argument, which would change the quark's name */
-  static GQuark quark;
+  /* once, thread-safe: a plain static filled on first use races when two
+   * threads fail for the first time at once */
+  static gsize quark;
 
-  if (G_UNLIKELY (quark == 0))
-    quark = g_quark_from_static_string ("ib-image-error-quark");
-  return quark;
+  if (g_once_init_enter (&quark))
+    g_once_init_leave (&quark,
+        g_quark_from_static_string ("ib-image-error-quark"));
+  return (GQuark) quark;
 }
 
 /* Byte offsets of R, G, B and A (-1: none) within one pixel. */

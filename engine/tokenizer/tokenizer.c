@@ -19,7 +19,18 @@ struct _IbTokenizer
   IbTruncateSide trunc_side;
 };
 
-G_DEFINE_QUARK (ib - tokenizer - error - quark, ib_tokenizer_error)
+GQuark
+ib_tokenizer_error_quark (void)
+{
+  /* once, thread-safe: a plain static filled on first use races when two
+   * threads fail for the first time at once */
+  static gsize quark;
+
+  if (g_once_init_enter (&quark))
+    g_once_init_leave (&quark,
+        g_quark_from_static_string ("ib-tokenizer-error-quark"));
+  return (GQuark) quark;
+}
 
 /* ---- JSON helpers (the member getters are checkpoint/ib-json.c's) ---- */
 

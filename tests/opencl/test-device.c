@@ -6,6 +6,7 @@
 #include <glib/gstdio.h>
 
 #include "fault-private.h"
+#include "ops.h"
 #include "queue.h"
 
 static IbClDevice *
@@ -341,6 +342,57 @@ test_wait_and_faults (void)
   ib_cl_queue_free (q);
 }
 
+/* PoCL's CPU drivers before 6.0 abort when one kernel is in flight on
+ * several queues at once (device.c, serial_queues): on such a device a
+ * queue's launch first waits for every command another queue has in
+ * flight. Here a marker behind a long run of kernels on one queue must be
+ * complete as soon as another queue has launched. */
+static void
+test_serial_queues (void)
+{
+  g_autoptr (IbClDevice) dev = open_default ();
+  const gsize n = 1 << 22;
+  GError *error = NULL;
+  IbClQueue *qa, *qb;
+  IbClBuffer *x, *y;
+  cl_event marker = NULL;
+  cl_int status = CL_QUEUED;
+  int i;
+
+  if (dev == NULL)
+    return;
+  if (!ib_cl_device_get_info (dev)->serial_queues) {
+    g_test_skip ("the device runs several queues at once");
+    return;
+  }
+  qa = ib_cl_queue_new (dev, &error);
+  g_assert_no_error (error);
+  qb = ib_cl_queue_new (dev, &error);
+  g_assert_no_error (error);
+  x = ib_cl_buffer_new (dev, n * sizeof (float), &error);
+  g_assert_no_error (error);
+  y = ib_cl_buffer_new (dev, n * sizeof (float), &error);
+  g_assert_no_error (error);
+  for (i = 0; i < 16; i++)
+    ib_cl_activate (qa, IB_CL_ACT_GELU, x, x, n);
+  g_assert_cmpint (clEnqueueMarkerWithWaitList (ib_cl_queue_get_cl (qa), 0,
+                       NULL, &marker),
+      ==, CL_SUCCESS);
+  ib_cl_add (qb, y, y, y, 1);
+  g_assert_cmpint (clGetEventInfo (marker, CL_EVENT_COMMAND_EXECUTION_STATUS,
+                       sizeof (status), &status, NULL),
+      ==, CL_SUCCESS);
+  g_assert_cmpint (status, ==, CL_COMPLETE);
+  clReleaseEvent (marker);
+  g_assert_true (ib_cl_queue_finish (qa, &error));
+  g_assert_true (ib_cl_queue_finish (qb, &error));
+  g_assert_no_error (error);
+  ib_cl_buffer_free (x);
+  ib_cl_buffer_free (y);
+  ib_cl_queue_free (qa);
+  ib_cl_queue_free (qb);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -351,6 +403,7 @@ main (int argc, char **argv)
   g_test_add_func ("/device/no-platform", test_no_platform);
   g_test_add_func ("/device/build-failure", test_build_failure);
   g_test_add_func ("/device/buffers", test_buffers);
+  g_test_add_func ("/device/serial-queues", test_serial_queues);
   g_test_add_func ("/device/arena", test_arena);
   g_test_add_func ("/device/wait-and-faults", test_wait_and_faults);
   return g_test_run ();

@@ -305,10 +305,35 @@ test_nulls (void)
   g_free (j);
 }
 
+/* The domain is named as ib-tokenizer-error.h says (G_DEFINE_QUARK
+ * stringified the hyphenated name that clang-format had spaced out, giving
+ * "ib - tokenizer - error - quark"), and the same quark from any thread. */
+static gpointer
+domain_in_thread (G_GNUC_UNUSED gpointer data)
+{
+  return GUINT_TO_POINTER (IB_TOKENIZER_ERROR);
+}
+
+static void
+test_error_domain (void)
+{
+  GThread *threads[4];
+  int i;
+
+  for (i = 0; i < 4; i++)
+    threads[i] = g_thread_new ("domain", domain_in_thread, NULL);
+  for (i = 0; i < 4; i++)
+    g_assert_cmpuint (GPOINTER_TO_UINT (g_thread_join (threads[i])), ==,
+        g_quark_from_static_string ("ib-tokenizer-error-quark"));
+  g_assert_cmpstr (g_quark_to_string (IB_TOKENIZER_ERROR), ==,
+      "ib-tokenizer-error-quark");
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/tokenizer/api/error-domain", test_error_domain);
   g_test_add_func ("/tokenizer/api/encode-basic", test_encode_basic);
   g_test_add_func ("/tokenizer/api/invalid-utf8", test_invalid_utf8);
   g_test_add_func ("/tokenizer/api/truncation", test_truncation);
