@@ -350,6 +350,31 @@ ib_cl_linear (IbClQueue *q, const IbClBuffer *a, const IbClWeight *w,
   ib_cl_linear_rows (q, a, 0, w, residual, c, 0, m);
 }
 
+gboolean
+ib_cl_weight_rows_independent (const IbClWeight *w)
+{
+  /* gemv_pk_* and gemm_pk_* run the same fma chain over k for every output
+   * (tests/opencl: linear-rows); CLBlast and oneDNN choose kernels and
+   * blockings by shape */
+  return w->dnnl == NULL && w->backend == IB_CL_GEMM_OWN;
+}
+
+void
+ib_cl_linear_segments (IbClQueue *q, const IbClBuffer *a, const IbClWeight *w,
+    const IbClBuffer *residual, IbClBuffer *c, const int *rows, int n_segments)
+{
+  int s, total = 0;
+
+  for (s = 0; s < n_segments; s++)
+    total += rows[s];
+  if (ib_cl_weight_rows_independent (w)) {
+    ib_cl_linear_rows (q, a, 0, w, residual, c, 0, total);
+    return;
+  }
+  for (s = 0, total = 0; s < n_segments; total += rows[s], s++)
+    ib_cl_linear_rows (q, a, total, w, residual, c, total, rows[s]);
+}
+
 static gboolean
 check_matrix (IbClQueue *q, IbClMatrix mat, int rows, int cols, int batch,
     const char *what)
