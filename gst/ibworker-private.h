@@ -22,4 +22,11 @@ typedef guint (*IbWorkerGetNSharedModels) (void);
  * model-instance-id (each loaded once, whatever the number of elements). */
 GST_PLUGIN_EXPORT guint ib_worker_get_n_shared_models (void);
 
+#define IB_WORKER_MAX_BATCHED_SYMBOL "ib_worker_get_max_batched"
+typedef int (*IbWorkerGetMaxBatched) (void);
+/* The most questions one batched decoding step of a shared model (no
+ * model-instance-id) has answered together so far (IbBatchStats
+ * max_active; the largest over the registry's models). */
+GST_PLUGIN_EXPORT int ib_worker_get_max_batched (void);
+
 G_END_DECLS

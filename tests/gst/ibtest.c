@@ -431,6 +431,15 @@ ibt_n_shared_models (void)
   return get ();
 }
 
+int
+ibt_max_batched (void)
+{
+  IbWorkerGetMaxBatched get =
+      (IbWorkerGetMaxBatched) plugin_symbol (IB_WORKER_MAX_BATCHED_SYMBOL);
+
+  return get ();
+}
+
 void
 ibt_set_worker_delay (guint ms)
 {
