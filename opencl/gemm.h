@@ -73,7 +73,9 @@ void ib_cl_linear_rows (IbClQueue *q, const IbClBuffer *a, int a_row,
  * bit for bit as ib_cl_linear on that segment alone gives them: one product
  * over all rows where the backend's per-row result does not depend on the
  * number of rows (the own fp32/fp16 kernels, whose GEMV and GEMM sum K in
- * the same order), one product per segment otherwise (CLBlast, oneDNN). */
+ * the same order); otherwise one product per segment (oneDNN; CLBlast for
+ * beam segments), except that CLBlast runs consecutive one-row segments
+ * in one multi-row GEMV that sums each row as its GEMV alone does. */
 void ib_cl_linear_segments (IbClQueue *q, const IbClBuffer *a,
     const IbClWeight *w, const IbClBuffer *residual, IbClBuffer *c,
     const int *rows, int n_segments);

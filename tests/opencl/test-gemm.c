@@ -355,8 +355,11 @@ test_segments (gconstpointer data)
 {
   IbClGemmBackend backend = GPOINTER_TO_INT (data);
   g_autoptr (IbClDevice) dev = open_backend (backend);
-  const int seg[] = { 1, 3, 1, 7, 2 }, n_seg = G_N_ELEMENTS (seg);
-  const int n = 65, k = 130, m = 14; /* the sum of seg */
+  /* runs of one-row segments (the CLBlast backend's multi-row GEMV, 5
+   * rows: more than one work-item's 4) between longer ones */
+  const int seg[] = { 1, 1, 3, 1, 1, 1, 1, 1, 7, 2 },
+            n_seg = G_N_ELEMENTS (seg);
+  const int n = 65, k = 130, m = 19; /* the sum of seg */
   const IbClDtype storage[] = { IB_CL_DTYPE_F32, IB_CL_DTYPE_F16 };
   GError *error = NULL;
   IbClQueue *q;
