@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* IbContext: one stream's queue, arena, caches, and the answer pipeline
  * frames → ViT → Q-Former → projection → LLM prefill → decoding → text. */
-#include "ib-model-private.h"
+#include "ib-context-private.h"
 
 #include <math.h>
 #include <string.h>
@@ -125,6 +125,43 @@ no_memory (GError **error, const IbContextParams *p, const char *what)
       p->frame_cache, what);
 }
 
+/* The device memory of a context: its arena (activations and caches), the
+ * image embeddings of its slots, its soft tokens. */
+static void
+sizes (const IbModel *model, const IbContextParams *params, gsize *arena,
+    gsize *embed, gsize *soft)
+{
+  const IbModelConfig *cfg = model->cfg;
+  const int T = ib_vit_get_n_tokens (model->vit), Q = cfg->n_query_tokens;
+  const int n_enc = params->max_frames * Q + params->max_prompt_tokens;
+  const int n_ctx = (int) MIN ((gint64) n_enc + params->max_new_tokens,
+      max_positions (model));
+
+  *arena = ib_vit_scratch_footprint (model->vit, model->dev) +
+      ib_qformer_scratch_footprint (model->qformer, model->dev, T);
+  if (model->llama)
+    *arena += ib_llama_state_footprint (model->llama, model->dev, n_ctx,
+        params->max_beams);
+  else
+    *arena += ib_t5_state_footprint (model->t5, model->dev, n_enc,
+        params->max_new_tokens + 1, params->max_beams);
+  *embed = (gsize) (params->max_frames + params->frame_cache) * T *
+      cfg->vision.hidden_dim * 4;
+  *soft = (gsize) params->max_frames * Q * cfg->text.hidden_dim * 4;
+}
+
+gsize
+ib_context_footprint (IbModel *model, const IbContextParams *params,
+    GError **error)
+{
+  gsize arena, embed, soft;
+
+  if (!check_params (model, params, error))
+    return 0;
+  sizes (model, params, &arena, &embed, &soft);
+  return arena + embed + soft;
+}
+
 IbContext *
 ib_context_new (IbModel *model, const IbContextParams *params, GError **error)
 {
@@ -187,16 +224,7 @@ ib_context_new (IbModel *model, const IbContextParams *params, GError **error)
     goto fail;
 
   /* one arena for every activation and cache of this stream */
-  bytes = ib_vit_scratch_footprint (model->vit, model->dev) +
-      ib_qformer_scratch_footprint (model->qformer, model->dev, ctx->T);
-  if (model->llama)
-    bytes += ib_llama_state_footprint (model->llama, model->dev, ctx->n_ctx,
-        params->max_beams);
-  else
-    bytes += ib_t5_state_footprint (model->t5, model->dev, ctx->n_enc,
-        ctx->n_dec, params->max_beams);
-  embed_bytes = (gsize) ctx->n_slots * ctx->T * cfg->vision.hidden_dim * 4;
-  soft_bytes = (gsize) params->max_frames * ctx->Q * cfg->text.hidden_dim * 4;
+  sizes (model, params, &bytes, &embed_bytes, &soft_bytes);
   info = ib_cl_device_get_info (model->dev);
   if (bytes > info->max_alloc || embed_bytes > info->max_alloc ||
       bytes + embed_bytes + soft_bytes > info->global_mem) {
@@ -637,28 +665,25 @@ ib_generate_params_init_for_model (IbGenerateParams *p, const IbModel *model)
   p->early_stopping = g->early_stopping;
 }
 
-IbAnswer *
-ib_context_answer (IbContext *ctx, const char *instruction,
-    const IbGenerateParams *params, GError **error)
+gboolean
+ib_context_answer_begin (IbContext *ctx, const char *instruction,
+    const IbGenerateParams *params, IbAnswerJob *job, GError **error)
 {
   const IbModel *m;
   IbGenerateParams defaults;
-  GArray *ids, *gen_prompt, *out_ids;
-  IbAnswer *answer = NULL;
-  IbGenModel gm;
-  IbGenParams gp;
-  IbTimings t = { 0 };
-  gint32 eos[IB_MAX_EOS_IDS + 1];
+  GArray *ids;
+  IbGenParams *gp = &job->gp;
   gint64 t0;
-  int n_ph, n_eos;
-  char *text;
+  int n_ph;
+  gboolean ok = FALSE;
 
-  g_return_val_if_fail (ctx != NULL, NULL);
-  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+  g_return_val_if_fail (job != NULL, FALSE);
+  memset (job, 0, sizeof (*job));
+  g_return_val_if_fail (ctx != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
   m = ctx->model;
   ids = g_array_new (FALSE, FALSE, sizeof (gint32));
-  gen_prompt = g_array_new (FALSE, FALSE, sizeof (gint32));
-  out_ids = g_array_new (FALSE, FALSE, sizeof (gint32));
+  job->gen_prompt = g_array_new (FALSE, FALSE, sizeof (gint32));
   if (params == NULL) {
     ib_generate_params_init_for_model (&defaults, m);
     params = &defaults;
@@ -690,75 +715,192 @@ ib_context_answer (IbContext *ctx, const char *instruction,
     goto out;
   }
 
-  t.preprocess_ms = ctx->preprocess_ms;
-  t.vision_ms = ctx->vision_ms;
-  t.n_frames_reused = ctx->n_reused;
+  job->t.preprocess_ms = ctx->preprocess_ms;
+  job->t.vision_ms = ctx->vision_ms;
+  job->t.n_frames_reused = ctx->n_reused;
   t0 = g_get_monotonic_time ();
   if (!run_qformer (ctx, instruction, error))
     goto out;
-  t.qformer_ms = ms_since (t0);
+  job->t.qformer_ms = ms_since (t0);
 
   t0 = g_get_monotonic_time ();
   n_ph = build_prompt (ctx, instruction, ids, error);
   if (n_ph < 0 ||
       !check_length (ctx, ids, n_ph, params->max_new_tokens, error) ||
-      !prefill (ctx, ids, n_ph, gen_prompt, error))
+      !prefill (ctx, ids, n_ph, job->gen_prompt, error))
     goto out;
-  t.prefill_ms = ms_since (t0);
-  t.n_prompt_tokens = ids->len;
+  job->t.prefill_ms = ms_since (t0);
+  job->t.n_prompt_tokens = ids->len;
 
-  t0 = g_get_monotonic_time ();
-  gm.step = gen_step;
-  gm.reorder = gen_reorder;
-  gm.user = ctx;
-  gm.vocab = vocab (m);
-  ib_gen_params_init (&gp);
-  gp.max_new_tokens = params->max_new_tokens;
-  gp.min_new_tokens = params->min_new_tokens > 0 ? params->min_new_tokens : -1;
-  gp.min_length = params->min_length;
-  gp.num_beams = params->num_beams;
-  gp.early_stopping = params->early_stopping;
-  gp.length_penalty = params->length_penalty;
-  gp.repetition_penalty = params->repetition_penalty;
-  gp.do_sample = params->do_sample;
-  gp.temperature = params->temperature;
-  gp.top_k = params->top_k;
-  gp.top_p = params->top_p;
-  gp.seed = params->seed;
-  n_eos = eos_ids (m, eos);
-  gp.eos_ids = eos;
-  gp.n_eos = n_eos;
+  ib_gen_params_init (gp);
+  gp->max_new_tokens = params->max_new_tokens;
+  gp->min_new_tokens = params->min_new_tokens > 0 ? params->min_new_tokens : -1;
+  gp->min_length = params->min_length;
+  gp->num_beams = params->num_beams;
+  gp->early_stopping = params->early_stopping;
+  gp->length_penalty = params->length_penalty;
+  gp->repetition_penalty = params->repetition_penalty;
+  gp->do_sample = params->do_sample;
+  gp->temperature = params->temperature;
+  gp->top_k = params->top_k;
+  gp->top_p = params->top_p;
+  gp->seed = params->seed;
+  gp->n_eos = eos_ids (m, job->eos);
+  gp->eos_ids = job->eos;
   /* every beam starts from the prompt's cache (beam 0's) */
-  if (gp.num_beams > 1) {
-    int *zeros = g_new0 (int, gp.num_beams);
-    gboolean ok = gen_reorder (ctx, zeros, gp.num_beams, error);
+  if (gp->num_beams > 1) {
+    int *zeros = g_new0 (int, gp->num_beams);
+    /* finished here: an answer may take no step (max_new_tokens 1), and
+     * batched steps run on another queue */
+    gboolean zok = gen_reorder (ctx, zeros, gp->num_beams, error) &&
+        ib_cl_queue_finish (ctx->q, error);
     g_free (zeros);
-    if (!ok)
+    if (!zok)
       goto out;
   }
-  if (!ib_generate (&gm, &gp, (const gint32 *) gen_prompt->data,
-          gen_prompt->len, ctx->logits, out_ids, NULL, error))
-    goto out;
-  t.decode_ms = ms_since (t0);
-  t.n_generated_tokens = out_ids->len;
+  job->t0 = g_get_monotonic_time ();
+  ok = TRUE;
+out:
+  g_array_unref (ids);
+  return ok;
+}
 
-  text = ib_tokenizer_decode (m->tok, (const gint32 *) out_ids->data,
+IbAnswer *
+ib_context_answer_end (IbContext *ctx, IbAnswerJob *job, GArray *out_ids,
+    GError **error)
+{
+  IbAnswer *answer;
+  char *text;
+
+  job->t.decode_ms = ms_since (job->t0);
+  job->t.n_generated_tokens = out_ids->len;
+  text = ib_tokenizer_decode (ctx->model->tok, (const gint32 *) out_ids->data,
       out_ids->len, TRUE, error);
   if (text == NULL)
-    goto out;
+    return NULL;
   answer = g_new0 (IbAnswer, 1);
   answer->text = g_strdup (g_strstrip (text));
   g_free (text);
   answer->n_tokens = out_ids->len;
-  answer->token_ids =
-      (gint32 *) g_array_free (g_steal_pointer (&out_ids), FALSE);
-  answer->timings = t;
-out:
-  g_array_unref (ids);
-  g_array_unref (gen_prompt);
-  if (out_ids)
-    g_array_unref (out_ids);
+  answer->token_ids = g_memdup2 (out_ids->data, sizeof (gint32) * out_ids->len);
+  answer->timings = job->t;
   return answer;
+}
+
+void
+ib_answer_job_clear (IbAnswerJob *job)
+{
+  if (job->gen_prompt)
+    g_array_unref (job->gen_prompt);
+  job->gen_prompt = NULL;
+}
+
+float *
+ib_context_get_logits (IbContext *ctx)
+{
+  return ctx->logits;
+}
+
+int
+ib_context_get_max_beams (const IbContext *ctx)
+{
+  return ctx->params.max_beams;
+}
+
+IbAnswer *
+ib_context_answer (IbContext *ctx, const char *instruction,
+    const IbGenerateParams *params, GError **error)
+{
+  GArray *out_ids;
+  IbAnswer *answer = NULL;
+  IbAnswerJob job;
+  IbGenModel gm;
+
+  g_return_val_if_fail (ctx != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+  out_ids = g_array_new (FALSE, FALSE, sizeof (gint32));
+  if (!ib_context_answer_begin (ctx, instruction, params, &job, error))
+    goto out;
+  gm.step = gen_step;
+  gm.reorder = gen_reorder;
+  gm.user = ctx;
+  gm.vocab = vocab (ctx->model);
+  if (!ib_generate (&gm, &job.gp, (const gint32 *) job.gen_prompt->data,
+          job.gen_prompt->len, ctx->logits, out_ids, NULL, error))
+    goto out;
+  answer = ib_context_answer_end (ctx, &job, out_ids, error);
+out:
+  ib_answer_job_clear (&job);
+  g_array_unref (out_ids);
+  return answer;
+}
+
+/* The position check of gen_step, for the batched step. */
+static gboolean
+check_pos (IbContext *ctx, GError **error)
+{
+  if ((ctx->ls && ctx->pos >= ctx->n_ctx) ||
+      (ctx->ts && ctx->pos >= ctx->n_dec)) {
+    g_set_error (error, IB_ERROR, IB_ERROR_INVALID_ARG,
+        "the answer outgrew the context (max_new_tokens)");
+    return FALSE;
+  }
+  return TRUE;
+}
+
+gboolean
+ib_context_step_many (IbContext *const *ctxs, const gint32 *const *tokens,
+    const int *const *src, const int *n_beams, float *const *logits, int n,
+    IbClQueue *q, IbLlamaState *rows, GError **errors)
+{
+  const IbModel *m;
+  IbLlamaSeq *seqs;
+  int *which, n_seq = 0, i, row;
+  gboolean ok = TRUE;
+  GError *err = NULL;
+
+  if (n == 0)
+    return TRUE;
+  m = ctxs[0]->model;
+  if (m->t5) {
+    /* no batched T5 decoder: each sequence its own step */
+    for (i = 0; i < n; i++)
+      if ((src[i] && !gen_reorder (ctxs[i], src[i], n_beams[i], &errors[i])) ||
+          !gen_step (ctxs[i], tokens[i], n_beams[i], logits[i], &errors[i]))
+        ok = FALSE;
+    return ok;
+  }
+  seqs = g_new (IbLlamaSeq, n);
+  which = g_new (int, n);
+  for (i = 0; i < n; i++) {
+    if (!check_pos (ctxs[i], &errors[i])) {
+      ok = FALSE;
+      continue;
+    }
+    if (src[i])
+      ib_llama_reorder (m->llama, q, ctxs[i]->ls, src[i], n_beams[i],
+          ctxs[i]->pos);
+    seqs[n_seq] =
+        (IbLlamaSeq){ ctxs[i]->ls, tokens[i], n_beams[i], ctxs[i]->pos };
+    which[n_seq++] = i;
+  }
+  ib_llama_decode_many (m->llama, q, rows, seqs, n_seq);
+  for (i = 0, row = 0; i < n_seq; row += seqs[i].n_beams, i++)
+    ib_cl_queue_download (q, ib_llama_state_logits (rows),
+        (gsize) row * vocab (m) * 4, logits[which[i]],
+        (gsize) seqs[i].n_beams * vocab (m) * 4);
+  if (!ib_cl_queue_finish (q, &err)) {
+    for (i = 0; i < n_seq; i++)
+      errors[which[i]] = g_error_copy (err);
+    g_error_free (err);
+    ok = FALSE;
+  } else {
+    for (i = 0; i < n_seq; i++)
+      ctxs[which[i]]->pos++;
+  }
+  g_free (which);
+  g_free (seqs);
+  return ok;
 }
 
 void

@@ -24,4 +24,12 @@ typedef guint (*GstInstructBlipWorkerGetNSharedModels) (void);
  * model-instance-id (each loaded once, whatever the number of elements). */
 GST_PLUGIN_EXPORT guint gst_instructblip_worker_get_n_shared_models (void);
 
+#define GST_INSTRUCTBLIP_WORKER_MAX_BATCHED_SYMBOL \
+  "gst_instructblip_worker_get_max_batched"
+typedef int (*GstInstructBlipWorkerGetMaxBatched) (void);
+/* The most questions one batched decoding step of a shared model (no
+ * model-instance-id) has answered together so far (IbBatchStats
+ * max_active; the largest over the registry's models). */
+GST_PLUGIN_EXPORT int gst_instructblip_worker_get_max_batched (void);
+
 G_END_DECLS

@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Shared models and their worker threads: a process-wide registry of
- * workers (one thread, one engine context and one model each) keyed by
- * model-instance-id, or, for elements without one, by what makes the model
- * (resolved directory, device, precision, frame preprocessing). */
+ * workers (one model, one engine batch and one thread per batch slot each)
+ * keyed by model-instance-id, or, for elements without one, by what makes
+ * the model (resolved directory, device, precision, frame preprocessing).
+ * The questions of all elements on a worker are answered together by its
+ * IbBatch (one batched decoding step for all), one question per element at
+ * a time, so that each element's answers keep their order. */
 #include "ibworker.h"
 
 #include "ibframe.h"
@@ -26,20 +29,28 @@ struct _GstInstructBlipWorker
   IbImageResize image_resize;
 
   IbModel *model; /* set once loaded, then immutable */
-  GThread *thread;
   guint delay_ms;
 
-  /* the queue and the context, under lock */
+  /* the queue and the batch, under lock */
   GMutex lock;
   GCond cond;
   GQueue waiting; /* GstInstructBlipRequest * */
-  gpointer running_owner; /* owner of the request being answered */
-  gboolean ctx_in_use; /* the worker or a reserve call uses ctx */
+  GPtrArray *running; /* Running *: the questions being answered */
+  GPtrArray *threads; /* GThread *: one per batch slot */
+  gboolean resizing; /* a reserve call or a thread remakes the batch */
+  int n_parked; /* running threads waiting in begin_resize */
   gboolean quit;
-  IbContext *ctx; /* used outside the lock by whoever set
-                                 * ctx_in_use */
+  IbBatch *batch; /* remade only while resizing with nothing running */
   IbContextParams ctx_params;
+  int n_slots; /* the first batch's slots (from device memory) */
 };
+
+/* A question being answered: its owner, until its done callback returned
+ * (the request itself is the callback's by then). */
+typedef struct
+{
+  gpointer owner;
+} Running;
 
 static GMutex registry_lock;
 static GCond registry_cond;
@@ -80,20 +91,23 @@ gst_instructblip_request_free (GstInstructBlipRequest *req)
   g_free (req);
 }
 
-/* ---- the context ---- */
+/* ---- the batch ---- */
 
-/* Under w->lock with ctx_in_use held by the caller, or on the worker
- * thread while it answers: grows the context to at least these budgets. */
+static gpointer worker_thread (gpointer data);
+
+/* With resizing held and nothing running: grows the batch's slots to at
+ * least these budgets, one thread per slot. */
 static gboolean
-ensure_context (GstInstructBlipWorker *w, int n_frames, int max_new_tokens,
+ensure_batch (GstInstructBlipWorker *w, int n_frames, int max_new_tokens,
     int num_beams, GError **error)
 {
   IbContextParams p = w->ctx_params;
+  IbBatchParams bp;
 
-  if (w->ctx && n_frames <= p.max_frames &&
+  if (w->batch && n_frames <= p.max_frames &&
       max_new_tokens <= p.max_new_tokens && num_beams <= p.max_beams)
     return TRUE;
-  if (w->ctx == NULL) {
+  if (w->batch == NULL) {
     ib_context_params_init (&p);
     p.max_frames = n_frames;
     p.max_new_tokens = MAX (max_new_tokens, MIN_NEW_TOKENS);
@@ -103,13 +117,54 @@ ensure_context (GstInstructBlipWorker *w, int n_frames, int max_new_tokens,
     p.max_new_tokens = MAX (p.max_new_tokens, max_new_tokens);
     p.max_beams = MAX (p.max_beams, num_beams);
   }
-  /* free first: the old arena's device memory may be needed */
-  ib_context_free (w->ctx);
-  w->ctx = ib_context_new (w->model, &p, error);
+  /* free first: the old slots' device memory may be needed */
+  g_clear_pointer (&w->batch, ib_batch_free);
+  ib_batch_params_init (&bp);
+  bp.max_requests = w->n_slots;
+  bp.context = p;
+  w->batch = ib_batch_new (w->model, &bp, error);
   w->ctx_params = p;
-  GST_DEBUG ("context for %d frames, %d new tokens, %d beams: %s", p.max_frames,
-      p.max_new_tokens, p.max_beams, w->ctx ? "ok" : "failed");
-  return w->ctx != NULL;
+  GST_DEBUG ("batch of %d slots for %d frames, %d new tokens, %d beams: %s",
+      w->batch ? ib_batch_get_max_requests (w->batch) : 0, p.max_frames,
+      p.max_new_tokens, p.max_beams, w->batch ? "ok" : "failed");
+  if (w->batch == NULL)
+    return FALSE;
+  w->n_slots = ib_batch_get_max_requests (w->batch);
+  g_mutex_lock (&w->lock);
+  while ((int) w->threads->len < w->n_slots) {
+    GThread *t = g_thread_try_new ("ib-worker", worker_thread, w, error);
+    if (t == NULL)
+      break;
+    g_ptr_array_add (w->threads, t);
+  }
+  g_mutex_unlock (&w->lock);
+  return (int) w->threads->len >= w->n_slots;
+}
+
+/* Under lock: waits for the batch to be free of questions and takes it
+ * for remaking (@running_self: the caller's own question counts as
+ * running, and is not waited for; nor are those of threads waiting here
+ * to remake it in turn). */
+static void
+begin_resize (GstInstructBlipWorker *w, gboolean running_self)
+{
+  const int self = running_self ? 1 : 0;
+
+  /* parked: running, but waiting here, not in the batch */
+  w->n_parked += self;
+  while (w->resizing)
+    g_cond_wait (&w->cond, &w->lock);
+  w->resizing = TRUE;
+  w->n_parked -= self;
+  while ((int) w->running->len - w->n_parked > self)
+    g_cond_wait (&w->cond, &w->lock);
+}
+
+static void
+end_resize (GstInstructBlipWorker *w)
+{
+  w->resizing = FALSE;
+  g_cond_broadcast (&w->cond);
 }
 
 gboolean
@@ -119,21 +174,28 @@ gst_instructblip_worker_reserve (GstInstructBlipWorker *w, int n_frames,
   gboolean ok;
 
   g_mutex_lock (&w->lock);
-  while (w->ctx_in_use)
-    g_cond_wait (&w->cond, &w->lock);
-  w->ctx_in_use = TRUE;
+  begin_resize (w, FALSE);
   g_mutex_unlock (&w->lock);
 
-  ok = ensure_context (w, n_frames, max_new_tokens, num_beams, error);
+  ok = ensure_batch (w, n_frames, max_new_tokens, num_beams, error);
 
   g_mutex_lock (&w->lock);
-  w->ctx_in_use = FALSE;
-  g_cond_broadcast (&w->cond);
+  end_resize (w);
   g_mutex_unlock (&w->lock);
   return ok;
 }
 
 /* ---- answering ---- */
+
+/* Whether the batch's slots take @req (read by a thread whose question is
+ * running: the batch is not remade meanwhile). */
+static gboolean
+fits (GstInstructBlipWorker *w, int n_frames, const GstInstructBlipRequest *req)
+{
+  return w->batch && n_frames <= w->ctx_params.max_frames &&
+      req->params.max_new_tokens <= w->ctx_params.max_new_tokens &&
+      req->params.num_beams <= w->ctx_params.max_beams;
+}
 
 static void
 answer (GstInstructBlipWorker *w, GstInstructBlipRequest *req)
@@ -148,17 +210,27 @@ answer (GstInstructBlipWorker *w, GstInstructBlipRequest *req)
 
   if (w->delay_ms)
     g_usleep (w->delay_ms * G_TIME_SPAN_MILLISECOND);
-  if (!ensure_context (w, n, req->params.max_new_tokens, req->params.num_beams,
-          &err))
-    goto out;
+  if (!fits (w, n, req)) {
+    /* a question the slots cannot take: remake the batch once the others
+     * are answered */
+    gboolean ok;
+    g_mutex_lock (&w->lock);
+    begin_resize (w, TRUE);
+    g_mutex_unlock (&w->lock);
+    ok = ensure_batch (w, n, req->params.max_new_tokens, req->params.num_beams,
+        &err);
+    g_mutex_lock (&w->lock);
+    end_resize (w);
+    g_mutex_unlock (&w->lock);
+    if (!ok)
+      goto out;
+  }
   for (i = 0; i < n; i++)
     images[i] =
         ((GstInstructBlipFrame *) g_ptr_array_index (req->frames, i))->image;
-  if (!ib_context_set_frames (w->ctx, images, n, &err))
-    goto out;
   if (req->candidates) {
     scores = g_new0 (double, g_strv_length (req->candidates));
-    best = ib_context_rank (w->ctx, req->instruction,
+    best = ib_batch_rank (w->batch, images, n, req->instruction,
         (const char *const *) req->candidates, g_strv_length (req->candidates),
         scores, &err);
     if (best >= 0)
@@ -166,7 +238,8 @@ answer (GstInstructBlipWorker *w, GstInstructBlipRequest *req)
     else if (err == NULL)
       g_set_error (&err, IB_ERROR, IB_ERROR_FAILED, "ranking failed");
   } else {
-    a = ib_context_answer (w->ctx, req->instruction, &req->params, &err);
+    a = ib_batch_answer (w->batch, images, n, req->instruction, &req->params,
+        &err);
     if (a) {
       /* text pads, structures and Python want valid UTF-8 */
       req->answer = g_utf8_make_valid (a->text, -1);
@@ -182,30 +255,59 @@ out:
   g_free (images);
 }
 
+static gboolean
+owner_running (GstInstructBlipWorker *w, gpointer owner)
+{
+  guint i;
+
+  for (i = 0; i < w->running->len; i++)
+    if (((Running *) g_ptr_array_index (w->running, i))->owner == owner)
+      return TRUE;
+  return FALSE;
+}
+
+/* Under lock: the oldest waiting request whose owner has none running. */
+static GList *
+next_request (GstInstructBlipWorker *w)
+{
+  GList *l;
+
+  if (w->resizing)
+    return NULL;
+  for (l = w->waiting.head; l; l = l->next)
+    if (!owner_running (w, ((GstInstructBlipRequest *) l->data)->owner))
+      return l;
+  return NULL;
+}
+
+/* One per batch slot: takes a question, answers it through the batch
+ * (blocking while it is decoded with the others'). */
 static gpointer
 worker_thread (gpointer data)
 {
   GstInstructBlipWorker *w = data;
+  Running run;
   GstInstructBlipRequest *req;
+  GList *l;
 
   g_mutex_lock (&w->lock);
   for (;;) {
-    while (!w->quit && (g_queue_is_empty (&w->waiting) || w->ctx_in_use))
+    while (!w->quit && (l = next_request (w)) == NULL)
       g_cond_wait (&w->cond, &w->lock);
     if (w->quit)
       break;
-    req = g_queue_pop_head (&w->waiting);
-    w->running_owner = req->owner;
-    w->ctx_in_use = TRUE;
+    req = l->data;
+    g_queue_delete_link (&w->waiting, l);
+    run.owner = req->owner;
+    g_ptr_array_add (w->running, &run);
     g_mutex_unlock (&w->lock);
 
     answer (w, req);
-    /* before running_owner is cleared: a cancelling owner waits for it */
+    /* before it leaves running: a cancelling owner waits for it */
     req->done (req, req->user_data);
 
     g_mutex_lock (&w->lock);
-    w->running_owner = NULL;
-    w->ctx_in_use = FALSE;
+    g_ptr_array_remove (w->running, &run);
     g_cond_broadcast (&w->cond);
   }
   g_mutex_unlock (&w->lock);
@@ -268,7 +370,7 @@ gst_instructblip_worker_cancel (GstInstructBlipWorker *w, gpointer owner,
       n++;
     }
   }
-  while (wait && w->running_owner == owner)
+  while (wait && owner_running (w, owner))
     g_cond_wait (&w->cond, &w->lock);
   g_mutex_unlock (&w->lock);
   return n;
@@ -282,7 +384,7 @@ gst_instructblip_worker_get_load (GstInstructBlipWorker *w, gpointer owner,
   if (waiting)
     *waiting = count_waiting (w, owner);
   if (busy)
-    *busy = w->running_owner == owner;
+    *busy = owner_running (w, owner);
   g_mutex_unlock (&w->lock);
 }
 
@@ -304,6 +406,8 @@ worker_new (const char *instance_id, const char *model_dir,
   g_mutex_init (&w->lock);
   g_cond_init (&w->cond);
   g_queue_init (&w->waiting);
+  w->running = g_ptr_array_new ();
+  w->threads = g_ptr_array_new ();
   return w;
 }
 
@@ -340,6 +444,36 @@ gst_instructblip_worker_get_n_shared_models (void)
   return n;
 }
 
+int
+gst_instructblip_worker_get_max_batched (void)
+{
+  GHashTableIter it;
+  gpointer key, value;
+  int n = 0;
+
+  g_mutex_lock (&registry_lock);
+  if (registry) {
+    g_hash_table_iter_init (&it, registry);
+    while (g_hash_table_iter_next (&it, &key, &value)) {
+      GstInstructBlipWorker *w = value;
+      IbBatchStats st;
+      if (!g_str_has_prefix (key, AUTO_ID_PREFIX) || w->loading)
+        continue;
+      /* the batch is remade only with w->lock's resizing held */
+      g_mutex_lock (&w->lock);
+      while (w->resizing)
+        g_cond_wait (&w->cond, &w->lock);
+      if (w->batch) {
+        ib_batch_get_stats (w->batch, &st);
+        n = MAX (n, st.max_active);
+      }
+      g_mutex_unlock (&w->lock);
+    }
+  }
+  g_mutex_unlock (&registry_lock);
+  return n;
+}
+
 static gboolean
 worker_load (GstInstructBlipWorker *w, const IbModelParams *params,
     GError **error)
@@ -347,23 +481,32 @@ worker_load (GstInstructBlipWorker *w, const IbModelParams *params,
   w->model = ib_model_load (w->model_dir, params, error);
   if (w->model == NULL)
     return FALSE;
-  w->thread = g_thread_try_new ("ib-worker", worker_thread, w, error);
-  return w->thread != NULL;
+  /* the batch and its threads come with the first reserve or question */
+  g_mutex_lock (&w->lock);
+  g_ptr_array_add (w->threads,
+      g_thread_try_new ("ib-worker", worker_thread, w, error));
+  if (g_ptr_array_index (w->threads, 0) == NULL)
+    g_ptr_array_set_size (w->threads, 0);
+  g_mutex_unlock (&w->lock);
+  return w->threads->len > 0;
 }
 
 static void
 worker_free (GstInstructBlipWorker *w)
 {
-  if (w->thread) {
-    g_mutex_lock (&w->lock);
-    w->quit = TRUE;
-    g_cond_broadcast (&w->cond);
-    g_mutex_unlock (&w->lock);
-    g_thread_join (w->thread);
-  }
+  guint i;
+
+  g_mutex_lock (&w->lock);
+  w->quit = TRUE;
+  g_cond_broadcast (&w->cond);
+  g_mutex_unlock (&w->lock);
+  for (i = 0; i < w->threads->len; i++)
+    g_thread_join (g_ptr_array_index (w->threads, i));
+  g_ptr_array_unref (w->threads);
+  g_ptr_array_unref (w->running);
   g_queue_clear_full (&w->waiting,
       (GDestroyNotify) gst_instructblip_request_free);
-  ib_context_free (w->ctx);
+  ib_batch_free (w->batch);
   if (w->model)
     ib_model_unref (w->model);
   g_mutex_clear (&w->lock);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* GstInstructBlipWorker: one loaded model and the one thread that runs every question
- * on it, shared by the elements with the same model-instance-id
+/* GstInstructBlipWorker: one loaded model and the engine batch (IbBatch) that answers
+ * every question on it, the questions of different elements decoded
+ * together, shared by the elements with the same model-instance-id
  * (refcounted, thread-safe registry); GstInstructBlipRequest: one question and its
  * answer. */
 #pragma once
@@ -14,7 +15,7 @@ G_BEGIN_DECLS
 typedef struct _GstInstructBlipWorker GstInstructBlipWorker;
 typedef struct _GstInstructBlipRequest GstInstructBlipRequest;
 
-/* Called on the worker thread when @req is answered or failed; takes
+/* Called on a worker thread when @req is answered or failed; takes
  * @req (transfer full). */
 typedef void (*GstInstructBlipRequestDone) (GstInstructBlipRequest *req,
     gpointer user_data);
@@ -62,7 +63,7 @@ void gst_instructblip_worker_release (GstInstructBlipWorker *w);
 /* The loaded model. (transfer none) */
 IbModel *gst_instructblip_worker_get_model (GstInstructBlipWorker *w);
 
-/* Makes sure the worker's context answers @n_frames frames with up to
+/* Makes sure the worker's batch slots answer @n_frames frames with up to
  * @max_new_tokens tokens and @num_beams beams (it grows, never shrinks),
  * so that sizing errors show at start, not on the first question. */
 gboolean gst_instructblip_worker_reserve (GstInstructBlipWorker *w,

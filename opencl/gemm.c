@@ -350,6 +350,81 @@ ib_cl_linear (IbClQueue *q, const IbClBuffer *a, const IbClWeight *w,
   ib_cl_linear_rows (q, a, 0, w, residual, c, 0, m);
 }
 
+gboolean
+ib_cl_weight_rows_independent (const IbClWeight *w)
+{
+  /* gemv_pk_* and gemm_pk_* run the same fma chain over k for every output
+   * (tests/opencl: linear-rows); CLBlast and oneDNN choose kernels and
+   * blockings by shape */
+  return w->dnnl == NULL && w->backend == IB_CL_GEMM_OWN;
+}
+
+/* CLBlast backend: @m single-row segments from row @row at once, each row
+ * as gemv_kn_* computes it alone. */
+static void
+gemv_kn_rows (IbClQueue *q, const IbClBuffer *a, const IbClWeight *w,
+    const IbClBuffer *residual, IbClBuffer *c, int row, int m)
+{
+  const gboolean f16 = w->storage == IB_CL_DTYPE_F16;
+  size_t global[2];
+  IbClLaunch l;
+
+  if (m == 1) {
+    ib_cl_linear_rows (q, a, row, w, residual, c, row, 1);
+    return;
+  }
+  if (ib_cl_queue_failed (q) ||
+      !check_buffer (q, a, (gsize) (row + m) * w->k, "input") ||
+      !check_buffer (q, c, (gsize) (row + m) * w->n, "output") ||
+      (residual &&
+          !check_buffer (q, residual, (gsize) (row + m) * w->n, "residual")) ||
+      !ib_cl_launch_begin (&l, q,
+          f16 ? "gemv_kn_rows_f16" : "gemv_kn_rows_f32"))
+    return;
+  ib_cl_launch_mem (&l, a);
+  ib_cl_launch_mem (&l, w->w);
+  ib_cl_launch_mem_opt (&l, w->bias);
+  ib_cl_launch_mem_opt (&l, residual);
+  ib_cl_launch_mem (&l, c);
+  ib_cl_launch_int (&l, m);
+  ib_cl_launch_int (&l, w->n);
+  ib_cl_launch_int (&l, w->k);
+  ib_cl_launch_int (&l,
+      (w->bias ? IB_HAS_BIAS : 0) | (residual ? IB_HAS_RESIDUAL : 0));
+  ib_cl_launch_int (&l, (gint32) ((gsize) row * w->k));
+  ib_cl_launch_int (&l, (gint32) ((gsize) row * w->n));
+  global[0] = w->n;
+  global[1] = (m + IB_CL_GEMV_ROWS - 1) / IB_CL_GEMV_ROWS;
+  ib_cl_launch_run (&l, 2, global, NULL);
+}
+
+void
+ib_cl_linear_segments (IbClQueue *q, const IbClBuffer *a, const IbClWeight *w,
+    const IbClBuffer *residual, IbClBuffer *c, const int *rows, int n_segments)
+{
+  int s, total = 0, run;
+
+  for (s = 0; s < n_segments; s++)
+    total += rows[s];
+  if (ib_cl_weight_rows_independent (w)) {
+    ib_cl_linear_rows (q, a, 0, w, residual, c, 0, total);
+    return;
+  }
+  for (s = 0, total = 0; s < n_segments; total += rows[s], s++) {
+    /* CLBlast: consecutive one-row segments (greedy, sampling) in one
+     * multi-row GEMV; beam segments as alone (an SGEMM) */
+    if (rows[s] == 1 && w->dnnl == NULL && w->backend == IB_CL_GEMM_CLBLAST) {
+      for (run = 1; s + run < n_segments && rows[s + run] == 1; run++)
+        ;
+      gemv_kn_rows (q, a, w, residual, c, total, run);
+      s += run - 1;
+      total += run - 1;
+      continue;
+    }
+    ib_cl_linear_rows (q, a, total, w, residual, c, total, rows[s]);
+  }
+}
+
 static gboolean
 check_matrix (IbClQueue *q, IbClMatrix mat, int rows, int cols, int batch,
     const char *what)

@@ -67,6 +67,23 @@ void ib_cl_linear_rows (IbClQueue *q, const IbClBuffer *a, int a_row,
     const IbClWeight *w, const IbClBuffer *residual, IbClBuffer *c, int c_row,
     int m);
 
+/* The same over consecutive segments of rows (e.g. the beams of several
+ * sequences decoded in one step): C rows [r, r + rows[s]) from A rows
+ * [r, r + rows[s]) for each segment s in order. Each segment's rows come out
+ * bit for bit as ib_cl_linear on that segment alone gives them: one product
+ * over all rows where the backend's per-row result does not depend on the
+ * number of rows (the own fp32/fp16 kernels, whose GEMV and GEMM sum K in
+ * the same order); otherwise one product per segment (oneDNN; CLBlast for
+ * beam segments), except that CLBlast runs consecutive one-row segments
+ * in one multi-row GEMV that sums each row as its GEMV alone does. */
+void ib_cl_linear_segments (IbClQueue *q, const IbClBuffer *a,
+    const IbClWeight *w, const IbClBuffer *residual, IbClBuffer *c,
+    const int *rows, int n_segments);
+
+/* Whether @w's per-row results are independent of the number of rows
+ * (see ib_cl_linear_segments). */
+gboolean ib_cl_weight_rows_independent (const IbClWeight *w);
+
 /* A strided row-major matrix inside a buffer: element (r, c) of batch b is
  * at offset + b * stride + r * ld + c (all in floats). */
 typedef struct

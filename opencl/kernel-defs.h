@@ -26,6 +26,8 @@ G_BEGIN_DECLS
   X (IB_CL_BATCHED_MR, 6, "rows per work-item of gemm_batched_f32")            \
   X (IB_CL_BATCHED_NR, 16, "columns per work-item of gemm_batched_f32")        \
   X (IB_CL_TRANSPOSE_K, 16, "rows per work-item of transpose_batched")         \
+  /* gemv_kn_rows_*: rows of the decode GEMV per work-item (unrolled) */       \
+  X (IB_CL_GEMV_ROWS, 4, "rows per work-item of gemv_kn_rows_*")               \
   /* row kernels (rows.cl): the largest work-group per row; RoPE (rope.cl): \
    * the most frequencies a head takes (head_dim / 2) */  \
   X (IB_ROW_GROUP_MAX, 256, "largest row work-group")                          \

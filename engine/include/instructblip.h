@@ -263,4 +263,67 @@ void ib_answer_free (IbAnswer *answer);
 int ib_context_rank (IbContext *ctx, const char *instruction,
     const char *const *candidates, int n, double *scores, GError **error);
 
+/* ---- batched answering ------------------------------------------------ */
+
+/* Many streams on one model: questions from any number of threads are
+ * answered together. One scheduler thread owns the device work: it runs
+ * each new question's vision encoder, Q-Former and prefill, then decodes
+ * every question in progress in one batched step per token (the language
+ * model's products over the rows of all their beams; each question's own
+ * KV cache for attention). Questions join and leave between steps; greedy,
+ * beam search and sampling mix. Each question's ids are exactly those
+ * ib_context_answer gives it alone. Every step advances every question by
+ * one token, so a long answer never holds up the others.
+ *
+ * Memory is bounded: the batch owns max_requests request slots, each a
+ * context (KV caches for its beams) made up front; further questions wait
+ * for a slot, in order of arrival. */
+typedef struct
+{
+  int max_requests; /* slots; 0 (default): as many as the device memory
+                     * left after the weights holds (less a quarter for
+                     * everything else), at most IB_BATCH_AUTO_REQUESTS */
+  IbContextParams context; /* every slot's budgets (its defaults) */
+} IbBatchParams;
+
+/* The most slots max_requests = 0 picks, and the most it takes. */
+#define IB_BATCH_AUTO_REQUESTS 8
+#define IB_BATCH_MAX_REQUESTS 64
+
+typedef struct _IbBatch IbBatch;
+
+typedef struct
+{
+  guint64 n_answers; /* questions answered or failed */
+  guint64 n_steps; /* batched decoding steps */
+  guint64 n_rows; /* rows (beams) over all steps */
+  int max_rows; /* most rows in one step */
+  int max_active; /* most questions decoding at once */
+  guint64 n_joins; /* questions set up while others were decoding */
+} IbBatchStats;
+
+void ib_batch_params_init (IbBatchParams *params);
+
+/* Makes the slots and starts the scheduler thread. (transfer full) */
+IbBatch *ib_batch_new (IbModel *model, const IbBatchParams *params,
+    GError **error);
+/* Stops the scheduler; no ib_batch_* call may be in progress. */
+void ib_batch_free (IbBatch *batch);
+int ib_batch_get_max_requests (const IbBatch *batch);
+void ib_batch_get_stats (IbBatch *batch, IbBatchStats *stats);
+
+/* ib_context_set_frames + ib_context_answer in a slot, batched with the
+ * questions of other threads; blocks until the answer is complete. The
+ * frames are read before it returns. Any thread. (transfer full) */
+IbAnswer *ib_batch_answer (IbBatch *batch, const IbImage *frames, int n_frames,
+    const char *instruction, const IbGenerateParams *params, GError **error);
+/* The same from preprocessed pixels (ib_context_set_pixel_values). */
+IbAnswer *ib_batch_answer_pixels (IbBatch *batch, const float *pixels,
+    int n_frames, const char *instruction, const IbGenerateParams *params,
+    GError **error);
+/* ib_context_rank in a slot (not batched: it runs between two steps). */
+int ib_batch_rank (IbBatch *batch, const IbImage *frames, int n_frames,
+    const char *instruction, const char *const *candidates, int n,
+    double *scores, GError **error);
+
 G_END_DECLS

@@ -3,6 +3,7 @@
 #include "llama.h"
 
 #include <math.h>
+#include <string.h>
 
 #include "attention.h"
 #include "kvcache.h"
@@ -168,9 +169,9 @@ state_sizes (const IbLlama *llm, int n_ctx, int n_beams, gsize s[N_FIXED + 1])
   s[9] = (gsize) n_beams * C * H; /* one K or V cache */
 }
 
-gsize
-ib_llama_state_footprint (const IbLlama *llm, const IbClDevice *dev, int n_ctx,
-    int n_beams)
+static gsize
+footprint (const IbLlama *llm, const IbClDevice *dev, int n_ctx, int n_beams,
+    gboolean caches)
 {
   gsize s[N_FIXED + 1], total = 0;
   int i;
@@ -178,13 +179,28 @@ ib_llama_state_footprint (const IbLlama *llm, const IbClDevice *dev, int n_ctx,
   state_sizes (llm, n_ctx, n_beams, s);
   for (i = 0; i < N_FIXED; i++)
     total += ib_cl_arena_footprint (dev, s[i] * 4);
-  return total +
-      (2 * llm->cfg.n_layers + 1) * ib_cl_arena_footprint (dev, s[N_FIXED] * 4);
+  if (caches)
+    total += (2 * llm->cfg.n_layers + 1) *
+        ib_cl_arena_footprint (dev, s[N_FIXED] * 4);
+  return total;
 }
 
-IbLlamaState *
-ib_llama_state_new (const IbLlama *llm, IbClArena *arena, int n_ctx,
-    int n_beams, GError **error)
+gsize
+ib_llama_state_footprint (const IbLlama *llm, const IbClDevice *dev, int n_ctx,
+    int n_beams)
+{
+  return footprint (llm, dev, n_ctx, n_beams, TRUE);
+}
+
+gsize
+ib_llama_rows_footprint (const IbLlama *llm, const IbClDevice *dev, int rows)
+{
+  return footprint (llm, dev, rows, rows, FALSE);
+}
+
+static IbLlamaState *
+state_new (const IbLlama *llm, IbClArena *arena, int n_ctx, int n_beams,
+    gboolean caches, GError **error)
 {
   IbLlamaState *st = g_new0 (IbLlamaState, 1);
   IbClBuffer **slots[N_FIXED] = { &st->ids, &st->x, &st->h, &st->qkv,
@@ -205,6 +221,8 @@ ib_llama_state_new (const IbLlama *llm, IbClArena *arena, int n_ctx,
   for (i = 0; i < N_FIXED; i++)
     if (!(*slots[i] = ib_cl_arena_alloc (arena, s[i] * 4, error)))
       goto fail;
+  if (!caches)
+    return st;
   if (!(st->kv.spare = ib_cl_arena_alloc (arena, s[N_FIXED] * 4, error)))
     goto fail;
   for (i = 0; i < st->n_layers; i++)
@@ -216,6 +234,20 @@ ib_llama_state_new (const IbLlama *llm, IbClArena *arena, int n_ctx,
 fail:
   ib_llama_state_free (st);
   return NULL;
+}
+
+IbLlamaState *
+ib_llama_state_new (const IbLlama *llm, IbClArena *arena, int n_ctx,
+    int n_beams, GError **error)
+{
+  return state_new (llm, arena, n_ctx, n_beams, TRUE, error);
+}
+
+IbLlamaState *
+ib_llama_rows_new (const IbLlama *llm, IbClArena *arena, int rows,
+    GError **error)
+{
+  return state_new (llm, arena, rows, rows, FALSE, error);
 }
 
 void
@@ -377,6 +409,99 @@ ib_llama_decode (const IbLlama *llm, IbClQueue *q, IbLlamaState *st,
   ib_cl_rmsnorm (q, st->x, llm->norm, st->h, n_beams, llm->H,
       (float) llm->cfg.norm_eps);
   ib_cl_linear (q, st->h, llm->lm_head, NULL, st->logits, n_beams);
+}
+
+/* ib_llama_decode's layer on the rows of several sequences: attention per
+ * beam row in its sequence's cache, products over all rows. */
+static void
+layer_many (const IbLlama *llm, const LlamaLayer *y, int layer, IbClQueue *q,
+    IbLlamaState *st, const IbLlamaSeq *seqs, int n, const int *seg, int rows)
+{
+  const int H = llm->H, heads = llm->cfg.n_heads, hd = llm->hd;
+  IbAttention att = { heads, hd, 1.0f / sqrtf ((float) hd), NULL, 0, NULL, -1 };
+  int s, b, row = 0;
+
+  ib_cl_rmsnorm (q, st->x, y->attn_norm, st->h, rows, H,
+      (float) llm->cfg.norm_eps);
+  ib_cl_linear_segments (q, st->h, y->qkv, NULL, st->qkv, seg, n);
+  for (s = 0; s < n; s++) {
+    const IbLlamaSeq *sq = &seqs[s];
+    const gsize beam_stride = (gsize) sq->st->n_ctx * H;
+    for (b = 0; b < sq->n_beams; b++, row++) {
+      gsize r = (gsize) row * 3 * H, c = b * beam_stride + (gsize) sq->pos * H;
+      ib_cl_rope (q, st->qkv, r, 1, heads, hd, 3 * H, sq->pos,
+          (float) llm->cfg.rope_theta);
+      ib_cl_rope (q, st->qkv, r + H, 1, heads, hd, 3 * H, sq->pos,
+          (float) llm->cfg.rope_theta);
+      ib_cl_copy_rows (q, st->qkv, r + H, 3 * H, sq->st->kv.k[layer], c, H, 1,
+          H);
+      ib_cl_copy_rows (q, st->qkv, r + 2 * H, 3 * H, sq->st->kv.v[layer], c, H,
+          1, H);
+      ib_attention (q, &att, (IbClMatrix){ st->qkv, r, 3 * H, 0 },
+          (IbClMatrix){ sq->st->kv.k[layer], b * beam_stride, H, 0 },
+          (IbClMatrix){ sq->st->kv.v[layer], b * beam_stride, H, 0 }, 1,
+          sq->pos + 1, sq->st->scores,
+          (IbClMatrix){ st->ctx, (gsize) row * H, H, 0 });
+    }
+  }
+  ib_cl_linear_segments (q, st->ctx, y->o, st->x, st->x, seg, n);
+  /* the MLP */
+  ib_cl_rmsnorm (q, st->x, y->mlp_norm, st->h, rows, H,
+      (float) llm->cfg.norm_eps);
+  ib_cl_linear_segments (q, st->h, y->gate_up, NULL, st->gu, seg, n);
+  ib_cl_gated (q, IB_CL_ACT_SILU, st->gu, st->act, rows, llm->F);
+  ib_cl_linear_segments (q, st->act, y->down, st->x, st->x, seg, n);
+}
+
+void
+ib_llama_decode_many (const IbLlama *llm, IbClQueue *q, IbLlamaState *rows,
+    const IbLlamaSeq *seqs, int n)
+{
+  int *seg = g_new (int, MAX (n, 1));
+  gint32 *ids = NULL;
+  int s, total = 0, i;
+
+  for (s = 0; s < n; s++) {
+    const IbLlamaSeq *sq = &seqs[s];
+    if (sq->n_beams > sq->st->n_beams || sq->pos >= sq->st->n_ctx ||
+        sq->st->kv.spare == NULL) {
+      ib_cl_queue_take_error (q,
+          g_error_new (IB_ERROR, IB_ERROR_INVALID_ARG,
+              "batched decode: sequence %d at position %d with %d beams; "
+              "its state holds %d positions and %d beams",
+              s, sq->pos, sq->n_beams, sq->st->n_ctx, sq->st->n_beams));
+      goto out;
+    }
+    if (!ib_check_ids (q, sq->ids, sq->n_beams, llm->V))
+      goto out;
+    seg[s] = sq->n_beams;
+    total += sq->n_beams;
+  }
+  if (total == 0)
+    goto out;
+  if (total > rows->n_beams) {
+    ib_cl_queue_take_error (q,
+        g_error_new (IB_ERROR, IB_ERROR_INVALID_ARG,
+            "batched decode of %d rows; the batch holds %d", total,
+            rows->n_beams));
+    goto out;
+  }
+  ids = g_new (gint32, total);
+  for (s = 0, total = 0; s < n; total += seqs[s].n_beams, s++)
+    memcpy (ids + total, seqs[s].ids, sizeof (gint32) * seqs[s].n_beams);
+  /* the upload is synchronous: ids is freed below */
+  ib_cl_queue_upload (q, rows->ids, 0, ids, (gsize) total * 4);
+  ib_cl_embed (q, llm->embed, llm->embed_dtype, llm->V, rows->ids, rows->x,
+      total, llm->H);
+  ib_cl_queue_wait (q);
+  for (i = 0; i < llm->cfg.n_layers; i++)
+    layer_many (llm, &llm->layers[i], i, q, rows, seqs, n, seg, total);
+  ib_cl_rmsnorm (q, rows->x, llm->norm, rows->h, total, llm->H,
+      (float) llm->cfg.norm_eps);
+  ib_cl_linear_segments (q, rows->h, llm->lm_head, NULL, rows->logits, seg, n);
+out:
+  g_free (ids);
+  g_free (seg);
 }
 
 void

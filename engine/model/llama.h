@@ -49,6 +49,30 @@ void ib_llama_decode (const IbLlama *llm, IbClQueue *q, IbLlamaState *st,
 void ib_llama_reorder (const IbLlama *llm, IbClQueue *q, IbLlamaState *st,
     const int *src, int n_beams, int len);
 
+/* Several sequences decoded in one step (continuous batching): the rows of
+ * all their beams go through each layer's products together, attention
+ * reads each sequence's own cache at its own position. */
+typedef struct
+{
+  IbLlamaState *st; /* the sequence's caches */
+  const gint32 *ids; /* [n_beams] */
+  int n_beams;
+  int pos; /* the position of this step (the cache holds < pos) */
+} IbLlamaSeq;
+
+/* Activations for @rows rows of one batched step, without caches. */
+gsize ib_llama_rows_footprint (const IbLlama *llm, const IbClDevice *dev,
+    int rows);
+IbLlamaState *ib_llama_rows_new (const IbLlama *llm, IbClArena *arena, int rows,
+    GError **error);
+
+/* One step of @n sequences on @rows (from ib_llama_rows_new): logits of
+ * sequence s's beams in consecutive rows of ib_llama_state_logits (@rows),
+ * the sequences in order. Each row's logits are bit for bit those
+ * ib_llama_decode gives the sequence alone (ib_cl_linear_segments). */
+void ib_llama_decode_many (const IbLlama *llm, IbClQueue *q, IbLlamaState *rows,
+    const IbLlamaSeq *seqs, int n);
+
 int ib_llama_get_vocab (const IbLlama *llm);
 
 G_END_DECLS

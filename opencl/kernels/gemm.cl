@@ -180,6 +180,56 @@ DEFINE_GEMV_PK (gemv_pk_f16, half, LOADW_F16)
 DEFINE_GEMV_KN (gemv_kn_f32, float, LOAD_F32)
 DEFINE_GEMV_KN (gemv_kn_f16, half, LOAD_F16)
 
+/* gemv_kn_rows_*: gemv_kn_* on M rows at once, IB_CL_GEMV_ROWS rows per
+ * work-item (rows past M clamped on load, skipped on store), the weights
+ * read once for all of them. Each row's sum runs in the same order with
+ * the same fma as gemv_kn_*, so every row is bit for bit its GEMV alone
+ * (batched decoding of several sequences). Global (N, ceil(M / ROWS)). */
+#if IB_CL_GEMV_ROWS != 4
+#error "gemv_kn_rows_* are unrolled for 4 rows"
+#endif
+#define KN_STORE(i)                                  \
+  if (m0 + i < M) {                                  \
+    float v = acc##i;                                \
+    if (flags & IB_HAS_BIAS)                         \
+      v += bias[n];                                  \
+    if (flags & IB_HAS_RESIDUAL)                     \
+      v += r[(size_t) (m0 + i) * N + n];             \
+    y[(size_t) (m0 + i) * N + n] = v;                \
+  }
+#define DEFINE_GEMV_KN_ROWS(NAME, WTYPE, LOAD)                                \
+  __kernel void NAME (const __global float *x, const __global WTYPE *W,       \
+      const __global float *bias, const __global float *r, __global float *y, \
+      int M, int N, int K, int flags, int x_off, int y_off)                   \
+  {                                                                           \
+    const int n = get_global_id (0), m0 = get_global_id (1) * 4;              \
+    const __global float *x0, *x1, *x2, *x3;                                  \
+    float acc0 = 0.0f, acc1 = 0.0f, acc2 = 0.0f, acc3 = 0.0f;                 \
+    x += x_off;                                                               \
+    y += y_off;                                                               \
+    r += y_off;                                                               \
+    if (n >= N)                                                               \
+      return;                                                                 \
+    x0 = x + (size_t) min (m0, M - 1) * K;                                    \
+    x1 = x + (size_t) min (m0 + 1, M - 1) * K;                                \
+    x2 = x + (size_t) min (m0 + 2, M - 1) * K;                                \
+    x3 = x + (size_t) min (m0 + 3, M - 1) * K;                                \
+    for (int k = 0; k < K; k++) {                                             \
+      const float w = LOAD (W, (size_t) k * N + n);                           \
+      acc0 = fma (x0[k], w, acc0);                                            \
+      acc1 = fma (x1[k], w, acc1);                                            \
+      acc2 = fma (x2[k], w, acc2);                                            \
+      acc3 = fma (x3[k], w, acc3);                                            \
+    }                                                                         \
+    KN_STORE (0);                                                             \
+    KN_STORE (1);                                                             \
+    KN_STORE (2);                                                             \
+    KN_STORE (3);                                                             \
+  }
+
+DEFINE_GEMV_KN_ROWS (gemv_kn_rows_f32, float, LOAD_F32)
+DEFINE_GEMV_KN_ROWS (gemv_kn_rows_f16, half, LOAD_F16)
+
 /* C[m,n] = bias[n] + R[m,n] (either optional): the epilogue of the CLBlast
  * path, written before an SGEMM with beta = 1. Global (N, M). */
 __kernel void

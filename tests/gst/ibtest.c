@@ -432,6 +432,16 @@ ibt_n_shared_models (void)
   return get ();
 }
 
+int
+ibt_max_batched (void)
+{
+  GstInstructBlipWorkerGetMaxBatched get =
+      (GstInstructBlipWorkerGetMaxBatched) plugin_symbol (
+          GST_INSTRUCTBLIP_WORKER_MAX_BATCHED_SYMBOL);
+
+  return get ();
+}
+
 void
 ibt_set_worker_delay (guint ms)
 {

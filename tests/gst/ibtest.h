@@ -69,6 +69,9 @@ void ibt_set_worker_delay (guint ms);
 /* Models the plugin's registry holds for elements without a
  * model-instance-id. */
 guint ibt_n_shared_models (void);
+/* The most questions the plugin's shared models answered in one batched
+ * step. */
+int ibt_max_batched (void);
 
 /* The element's stats structure field. */
 guint64 ibt_stat (GstElement *e, const char *field);

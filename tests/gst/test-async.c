@@ -424,6 +424,57 @@ GST_START_TEST (test_shared_async)
 
 GST_END_TEST;
 
+/* Four streams on one shared model: their questions are decoded together
+ * in batched steps, and each answer is the engine's answer alone. */
+GST_START_TEST (test_batched_streams)
+{
+  static const char *const instructions[] = { "Who?", "Where is the ball?",
+    "What moves, and how fast?", "Colour?" };
+  const int n = G_N_ELEMENTS (instructions);
+  char *dir = ibt_model_dir ("vicuna-tiny");
+  IbtCollector c[G_N_ELEMENTS (instructions)];
+  GstHarness *h[G_N_ELEMENTS (instructions)];
+  int ids[] = { 0 };
+  int i;
+
+  /* the worker's threads sleep before each question: all four questions
+   * reach the batch together */
+  slow_worker (200);
+  for (i = 0; i < n; i++) {
+    char *props = g_strdup_printf ("processing-mode=async num-frames=1 "
+                                   "interval=0 max-new-tokens=6 "
+                                   "instruction=\"%s\"",
+        instructions[i]);
+    ibt_collector_init (&c[i]);
+    h[i] = async_harness (props, &c[i]);
+    g_free (props);
+  }
+  for (i = 0; i < n; i++)
+    push (h[i], 0);
+  /* answered; the next frame carries the answer out */
+  for (i = 0; i < n; i++)
+    ibt_wait_stat (h[i]->element, "pending", 0);
+  for (i = 0; i < n; i++)
+    push (h[i], 1);
+  fail_unless (ibt_max_batched () >= 2, "at most %d questions per step",
+      ibt_max_batched ());
+  for (i = 0; i < n; i++) {
+    char *ref = ibt_reference (dir, GST_VIDEO_FORMAT_RGB, W, H, ids, 1,
+        instructions[i], 6, NULL);
+    GstStructure *m = ibt_message (&c[i], 0);
+    fail_unless_equals_string (gst_structure_get_string (m, "answer"), ref);
+    gst_structure_free (m);
+    g_free (ref);
+  }
+  for (i = 0; i < n; i++) {
+    gst_harness_teardown (h[i]);
+    ibt_collector_clear (&c[i]);
+  }
+  g_free (dir);
+}
+
+GST_END_TEST;
+
 static Suite *
 async_suite (void)
 {
@@ -442,6 +493,7 @@ async_suite (void)
   tcase_add_test (tc, test_shared_instance);
   tcase_add_test (tc, test_shared_async);
   tcase_add_test (tc, test_automatic_sharing);
+  tcase_add_test (tc, test_batched_streams);
   return s;
 }
 

@@ -346,6 +346,88 @@ test_rows (gconstpointer data)
   ib_cl_queue_free (q);
 }
 
+/* Segments of rows (sequences decoded together): every segment's rows bit
+ * for bit what a product over that segment alone gives, and on the own
+ * kernels every row what a product over that row alone (the GEMV) gives:
+ * the K order of the sums does not depend on the number of rows. */
+static void
+test_segments (gconstpointer data)
+{
+  IbClGemmBackend backend = GPOINTER_TO_INT (data);
+  g_autoptr (IbClDevice) dev = open_backend (backend);
+  /* runs of one-row segments (the CLBlast backend's multi-row GEMV, 5
+   * rows: more than one work-item's 4) between longer ones */
+  const int seg[] = { 1, 1, 3, 1, 1, 1, 1, 1, 7, 2 },
+            n_seg = G_N_ELEMENTS (seg);
+  const int n = 65, k = 130, m = 19; /* the sum of seg */
+  const IbClDtype storage[] = { IB_CL_DTYPE_F32, IB_CL_DTYPE_F16 };
+  GError *error = NULL;
+  IbClQueue *q;
+  guint si;
+
+  if (dev == NULL)
+    return;
+  q = ib_cl_queue_new (dev, &error);
+  g_assert_no_error (error);
+  for (si = 0; si < G_N_ELEMENTS (storage); si++) {
+    float *a = g_new (float, m *k), *w = g_new (float, n *k);
+    float *bias = g_new (float, n), *r = g_new (float, m *n);
+    float *all = g_new (float, m *n), *one = g_new (float, m *n);
+    guint32 seed = 7 + si;
+    IbClBuffer *da, *dr, *dc;
+    IbClWeight *wt;
+    int i, s, row;
+
+    for (i = 0; i < m * k; i++)
+      a[i] = frand (&seed);
+    for (i = 0; i < n * k; i++)
+      w[i] = frand (&seed);
+    for (i = 0; i < n; i++)
+      bias[i] = frand (&seed);
+    for (i = 0; i < m * n; i++)
+      r[i] = frand (&seed);
+    wt = ib_cl_weight_new (dev, w, IB_CL_DTYPE_F32, n, k, bias, storage[si],
+        &error);
+    g_assert_no_error (error);
+    g_assert_true (
+        ib_cl_weight_rows_independent (wt) == (backend == IB_CL_GEMM_OWN));
+    da = ib_cl_buffer_new (dev, (gsize) m * k * 4, &error);
+    dr = ib_cl_buffer_new (dev, (gsize) m * n * 4, &error);
+    dc = ib_cl_buffer_new (dev, (gsize) m * n * 4, &error);
+    g_assert_no_error (error);
+    ib_cl_queue_upload (q, da, 0, a, (gsize) m * k * 4);
+    ib_cl_queue_upload (q, dr, 0, r, (gsize) m * n * 4);
+    ib_cl_linear_segments (q, da, wt, dr, dc, seg, n_seg);
+    ib_cl_queue_download (q, dc, 0, all, (gsize) m * n * 4);
+    g_assert_true (ib_cl_queue_finish (q, &error));
+    /* each segment alone */
+    for (s = 0, row = 0; s < n_seg; row += seg[s], s++)
+      ib_cl_linear_rows (q, da, row, wt, dr, dc, row, seg[s]);
+    ib_cl_queue_download (q, dc, 0, one, (gsize) m * n * 4);
+    g_assert_true (ib_cl_queue_finish (q, &error));
+    g_assert_cmpmem (all, (gsize) m * n * 4, one, (gsize) m * n * 4);
+    if (backend == IB_CL_GEMM_OWN) {
+      /* each row alone: the GEMV */
+      for (row = 0; row < m; row++)
+        ib_cl_linear_rows (q, da, row, wt, dr, dc, row, 1);
+      ib_cl_queue_download (q, dc, 0, one, (gsize) m * n * 4);
+      g_assert_true (ib_cl_queue_finish (q, &error));
+      g_assert_cmpmem (all, (gsize) m * n * 4, one, (gsize) m * n * 4);
+    }
+    ib_cl_buffer_free (da);
+    ib_cl_buffer_free (dr);
+    ib_cl_buffer_free (dc);
+    ib_cl_weight_free (wt);
+    g_free (a);
+    g_free (w);
+    g_free (bias);
+    g_free (r);
+    g_free (all);
+    g_free (one);
+  }
+  ib_cl_queue_free (q);
+}
+
 static void
 test_errors (void)
 {
@@ -415,6 +497,10 @@ main (int argc, char **argv)
       test_rows);
   g_test_add_data_func ("/gemm/clblast/rows",
       GINT_TO_POINTER (IB_CL_GEMM_CLBLAST), test_rows);
+  g_test_add_data_func ("/gemm/own/segments", GINT_TO_POINTER (IB_CL_GEMM_OWN),
+      test_segments);
+  g_test_add_data_func ("/gemm/clblast/segments",
+      GINT_TO_POINTER (IB_CL_GEMM_CLBLAST), test_segments);
   g_test_add_func ("/gemm/errors", test_errors);
   return g_test_run ();
 }

@@ -1,0 +1,479 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* IbBatch: the questions of many threads on one model answered together,
+ * a scheduler thread doing all device work and stepping every question in
+ * progress by one token per batched step (continuous batching). */
+#include "ib-context-private.h"
+
+#include <string.h>
+
+/* What of the device memory left after the weights the slots may take:
+ * the rest is for the batch's own rows, queues and the driver. */
+#define SLOT_SHARE_NUM 3
+#define SLOT_SHARE_DEN 4
+
+typedef struct
+{
+  IbBatch *batch;
+  /* the question, owned by the asking thread */
+  const IbImage *frames; /* or */
+  const float *pixels;
+  int n_frames;
+  const char *instruction;
+  const IbGenerateParams *params;
+  const char *const *candidates; /* ranking when not NULL */
+  int n_candidates;
+  double *scores;
+  int best;
+  /* progress, under batch->lock */
+  int slot; /* -1 while waiting for one */
+  gboolean set_up; /* frames, Q-Former and prefill done (or failed) */
+  gboolean posted; /* a step is asked for */
+  const gint32 *tokens; /* the posted step: [n_beams] */
+  int n_beams;
+  float *logits; /* where its logits go: [n_beams, vocab] */
+  int *src; /* [max_beams] beam reordering before the step */
+  gboolean has_src;
+  GError *error; /* of the set-up or of the last step */
+  IbAnswerJob job;
+} Request;
+
+struct _IbBatch
+{
+  IbModel *model;
+  int n_slots;
+  IbContext **ctx; /* [n_slots] */
+  gboolean *busy; /* [n_slots], under lock */
+  IbClQueue *q; /* the batched steps' */
+  IbClArena *arena;
+  IbLlamaState *rows; /* LLaMA: activations of n_slots·max_beams rows */
+  GThread *thread;
+
+  GMutex lock;
+  GCond sched; /* the scheduler waits on it */
+  GCond wake; /* the asking threads wait on it */
+  GQueue waiting; /* Request *: no slot yet, in order of arrival */
+  GQueue setup; /* Request *: a slot, to be set up */
+  GPtrArray *decoding; /* Request *: between set-up and their last step */
+  int n_posted; /* of decoding, those that posted a step */
+  gboolean quit;
+  IbBatchStats stats;
+};
+
+void
+ib_batch_params_init (IbBatchParams *params)
+{
+  params->max_requests = 0;
+  ib_context_params_init (&params->context);
+}
+
+/* Under lock: waiting questions into free slots, oldest first. */
+static void
+assign_slots (IbBatch *b)
+{
+  int s;
+
+  for (s = 0; s < b->n_slots && !g_queue_is_empty (&b->waiting); s++) {
+    Request *r;
+    if (b->busy[s])
+      continue;
+    r = g_queue_pop_head (&b->waiting);
+    r->slot = s;
+    b->busy[s] = TRUE;
+    g_queue_push_tail (&b->setup, r);
+    g_cond_signal (&b->sched);
+  }
+}
+
+/* Under lock: every decoding question has posted its step. */
+static gboolean
+step_ready (const IbBatch *b)
+{
+  return b->decoding->len > 0 && b->n_posted == (int) b->decoding->len;
+}
+
+/* On the scheduler thread, unlocked: frames, then the Q-Former and the
+ * prefill (or the whole ranking). */
+static void
+set_up (IbBatch *b, Request *r)
+{
+  IbContext *ctx = b->ctx[r->slot];
+  gboolean ok;
+
+  ok = r->frames ?
+      ib_context_set_frames (ctx, r->frames, r->n_frames, &r->error) :
+      ib_context_set_pixel_values (ctx, r->pixels, r->n_frames, &r->error);
+  if (!ok)
+    return;
+  if (r->candidates)
+    r->best = ib_context_rank (ctx, r->instruction, r->candidates,
+        r->n_candidates, r->scores, &r->error);
+  else
+    ib_context_answer_begin (ctx, r->instruction, r->params, &r->job,
+        &r->error);
+}
+
+/* Under lock, all decoding questions posted: one batched step. The set of
+ * decoding questions cannot change meanwhile (each waits for its step). */
+static void
+run_step (IbBatch *b)
+{
+  const int n = b->decoding->len;
+  Request **reqs = g_new (Request *, n);
+  IbContext **ctxs = g_new (IbContext *, n);
+  const gint32 **tokens = g_new (const gint32 *, n);
+  const int **src = g_new (const int *, n);
+  int *n_beams = g_new (int, n);
+  float **logits = g_new (float *, n);
+  GError **errors = g_new0 (GError *, n);
+  int i, rows = 0;
+
+  for (i = 0; i < n; i++) {
+    Request *r = reqs[i] = g_ptr_array_index (b->decoding, i);
+    ctxs[i] = b->ctx[r->slot];
+    tokens[i] = r->tokens;
+    src[i] = r->has_src ? r->src : NULL;
+    n_beams[i] = r->n_beams;
+    logits[i] = r->logits;
+    rows += r->n_beams;
+  }
+  b->stats.n_steps++;
+  b->stats.n_rows += rows;
+  b->stats.max_rows = MAX (b->stats.max_rows, rows);
+  b->stats.max_active = MAX (b->stats.max_active, n);
+  g_mutex_unlock (&b->lock);
+
+  ib_context_step_many (ctxs, tokens, src, n_beams, logits, n, b->q, b->rows,
+      errors);
+
+  g_mutex_lock (&b->lock);
+  for (i = 0; i < n; i++) {
+    reqs[i]->error = errors[i];
+    reqs[i]->posted = FALSE;
+    reqs[i]->has_src = FALSE;
+  }
+  b->n_posted -= n;
+  g_cond_broadcast (&b->wake);
+  g_free (errors);
+  g_free (logits);
+  g_free (n_beams);
+  g_free (src);
+  g_free (tokens);
+  g_free (ctxs);
+  g_free (reqs);
+}
+
+static gpointer
+scheduler (gpointer data)
+{
+  IbBatch *b = data;
+
+  g_mutex_lock (&b->lock);
+  for (;;) {
+    guint n_new, i;
+
+    while (!b->quit && g_queue_is_empty (&b->setup) && !step_ready (b))
+      g_cond_wait (&b->sched, &b->lock);
+    if (b->quit)
+      break;
+    /* the questions that joined before this step, then the step: a stream
+     * of new questions cannot hold up those decoding */
+    n_new = g_queue_get_length (&b->setup);
+    for (i = 0; i < n_new; i++) {
+      Request *r = g_queue_pop_head (&b->setup);
+      b->stats.n_joins += b->decoding->len > 0;
+      g_mutex_unlock (&b->lock);
+      set_up (b, r);
+      g_mutex_lock (&b->lock);
+      r->set_up = TRUE;
+      if (r->error == NULL && r->candidates == NULL)
+        g_ptr_array_add (b->decoding, r);
+      g_cond_broadcast (&b->wake);
+    }
+    if (step_ready (b))
+      run_step (b);
+  }
+  g_mutex_unlock (&b->lock);
+  return NULL;
+}
+
+/* ---- the asking thread's side ---- */
+
+static gboolean
+batch_step (gpointer user, const gint32 *tokens, int n_beams, float *logits,
+    GError **error)
+{
+  Request *r = user;
+  IbBatch *b = r->batch;
+  GError *err;
+
+  g_mutex_lock (&b->lock);
+  r->tokens = tokens;
+  r->n_beams = n_beams;
+  r->logits = logits;
+  r->posted = TRUE;
+  b->n_posted++;
+  if (step_ready (b))
+    g_cond_signal (&b->sched);
+  while (r->posted)
+    g_cond_wait (&b->wake, &b->lock);
+  err = g_steal_pointer (&r->error);
+  g_mutex_unlock (&b->lock);
+  if (err == NULL)
+    return TRUE;
+  g_propagate_error (error, err);
+  return FALSE;
+}
+
+/* Kept for the next step, which applies it first (on the scheduler). */
+static gboolean
+batch_reorder (gpointer user, const int *src, int n_beams, GError **error)
+{
+  Request *r = user;
+
+  if (n_beams > ib_context_get_max_beams (r->batch->ctx[r->slot])) {
+    g_set_error (error, IB_ERROR, IB_ERROR_INVALID_ARG,
+        "beam reorder: %d beams; the slot holds %d", n_beams,
+        ib_context_get_max_beams (r->batch->ctx[r->slot]));
+    return FALSE;
+  }
+  memcpy (r->src, src, sizeof (int) * n_beams);
+  r->has_src = TRUE;
+  return TRUE;
+}
+
+/* Waits for a slot and the set-up; FALSE with the set-up's error. */
+static gboolean
+enter (IbBatch *b, Request *r, GError **error)
+{
+  r->batch = b;
+  r->slot = -1;
+  g_mutex_lock (&b->lock);
+  g_queue_push_tail (&b->waiting, r);
+  assign_slots (b);
+  while (!r->set_up)
+    g_cond_wait (&b->wake, &b->lock);
+  g_mutex_unlock (&b->lock);
+  if (r->error == NULL)
+    return TRUE;
+  g_propagate_error (error, g_steal_pointer (&r->error));
+  return FALSE;
+}
+
+/* Leaves the steps and gives the slot to the next question. */
+static void
+leave (IbBatch *b, Request *r)
+{
+  g_mutex_lock (&b->lock);
+  if (g_ptr_array_remove (b->decoding, r) && step_ready (b))
+    g_cond_signal (&b->sched);
+  b->busy[r->slot] = FALSE;
+  b->stats.n_answers++;
+  assign_slots (b);
+  g_mutex_unlock (&b->lock);
+  g_clear_error (&r->error);
+  ib_answer_job_clear (&r->job);
+  g_free (r->src);
+}
+
+static IbAnswer *
+answer (IbBatch *b, Request *r, GError **error)
+{
+  GArray *out_ids = g_array_new (FALSE, FALSE, sizeof (gint32));
+  IbContext *ctx;
+  IbAnswer *a = NULL;
+  IbGenModel gm;
+
+  g_return_val_if_fail (b != NULL, NULL);
+  if (!enter (b, r, error))
+    goto out;
+  ctx = b->ctx[r->slot];
+  r->src = g_new (int, ib_context_get_max_beams (ctx));
+  gm.step = batch_step;
+  gm.reorder = batch_reorder;
+  gm.user = r;
+  gm.vocab = b->model->cfg->text.vocab_size;
+  /* the decoding loop runs here; its steps on the scheduler */
+  if (ib_generate (&gm, &r->job.gp, (const gint32 *) r->job.gen_prompt->data,
+          r->job.gen_prompt->len, ib_context_get_logits (ctx), out_ids, NULL,
+          error))
+    a = ib_context_answer_end (ctx, &r->job, out_ids, error);
+out:
+  if (r->slot >= 0)
+    leave (b, r);
+  g_array_unref (out_ids);
+  return a;
+}
+
+IbAnswer *
+ib_batch_answer (IbBatch *batch, const IbImage *frames, int n_frames,
+    const char *instruction, const IbGenerateParams *params, GError **error)
+{
+  Request r = { 0 };
+
+  r.frames = frames;
+  r.n_frames = n_frames;
+  r.instruction = instruction;
+  r.params = params;
+  return answer (batch, &r, error);
+}
+
+IbAnswer *
+ib_batch_answer_pixels (IbBatch *batch, const float *pixels, int n_frames,
+    const char *instruction, const IbGenerateParams *params, GError **error)
+{
+  Request r = { 0 };
+
+  r.pixels = pixels;
+  r.n_frames = n_frames;
+  r.instruction = instruction;
+  r.params = params;
+  return answer (batch, &r, error);
+}
+
+int
+ib_batch_rank (IbBatch *batch, const IbImage *frames, int n_frames,
+    const char *instruction, const char *const *candidates, int n,
+    double *scores, GError **error)
+{
+  Request r = { 0 };
+
+  g_return_val_if_fail (batch != NULL, -1);
+  if (candidates == NULL || n < 1) {
+    g_set_error (error, IB_ERROR, IB_ERROR_INVALID_ARG,
+        "ranking needs frames, an instruction and at least one candidate");
+    return -1;
+  }
+  r.frames = frames;
+  r.n_frames = n_frames;
+  r.instruction = instruction;
+  r.candidates = candidates;
+  r.n_candidates = n;
+  r.scores = scores;
+  r.best = -1;
+  /* the scheduler sets r.best */
+  enter (batch, &r, error);
+  if (r.slot >= 0)
+    leave (batch, &r);
+  return r.best;
+}
+
+/* ---- the batch ---- */
+
+/* Slots for max_requests = 0: what the memory left after the weights
+ * holds. */
+static int
+auto_slots (IbModel *model, const IbContextParams *cp, GError **error)
+{
+  const IbClDeviceInfo *info = ib_cl_device_get_info (model->dev);
+  gsize per = ib_context_footprint (model, cp, error);
+  guint64 left;
+
+  if (per == 0)
+    return 0;
+  left = info->global_mem > model->weight_bytes ?
+      info->global_mem - model->weight_bytes :
+      0;
+  left = left / SLOT_SHARE_DEN * SLOT_SHARE_NUM;
+  return (int) CLAMP (left / per, 1, IB_BATCH_AUTO_REQUESTS);
+}
+
+IbBatch *
+ib_batch_new (IbModel *model, const IbBatchParams *params, GError **error)
+{
+  IbBatchParams defaults;
+  IbBatch *b;
+  GError *local = NULL;
+  int s;
+
+  g_return_val_if_fail (model != NULL, NULL);
+  if (params == NULL) {
+    ib_batch_params_init (&defaults);
+    params = &defaults;
+  }
+  if (params->max_requests < 0 ||
+      params->max_requests > IB_BATCH_MAX_REQUESTS) {
+    g_set_error (error, IB_ERROR, IB_ERROR_INVALID_ARG,
+        "batch: max_requests %d: it takes 0 (from device memory) to %d",
+        params->max_requests, IB_BATCH_MAX_REQUESTS);
+    return NULL;
+  }
+  b = g_new0 (IbBatch, 1);
+  b->model = ib_model_ref (model);
+  g_mutex_init (&b->lock);
+  g_cond_init (&b->sched);
+  g_cond_init (&b->wake);
+  g_queue_init (&b->waiting);
+  g_queue_init (&b->setup);
+  b->decoding = g_ptr_array_new ();
+  b->n_slots = params->max_requests;
+  if (b->n_slots == 0 &&
+      (b->n_slots = auto_slots (model, &params->context, error)) == 0)
+    goto fail;
+  b->ctx = g_new0 (IbContext *, b->n_slots);
+  b->busy = g_new0 (gboolean, b->n_slots);
+  for (s = 0; s < b->n_slots; s++)
+    if (!(b->ctx[s] = ib_context_new (model, &params->context, error)))
+      goto fail;
+  if (!(b->q = ib_cl_queue_new (model->dev, &local)))
+    goto fail;
+  if (model->llama) {
+    const int rows = b->n_slots * params->context.max_beams;
+    if (!(b->arena = ib_cl_arena_new (model->dev,
+              ib_llama_rows_footprint (model->llama, model->dev, rows),
+              &local)) ||
+        !(b->rows = ib_llama_rows_new (model->llama, b->arena, rows, &local)))
+      goto fail;
+  }
+  if (!(b->thread = g_thread_try_new ("ib-batch", scheduler, b, &local)))
+    goto fail;
+  return b;
+
+fail:
+  if (local)
+    g_propagate_error (error, local);
+  ib_batch_free (b);
+  return NULL;
+}
+
+void
+ib_batch_free (IbBatch *b)
+{
+  int s;
+
+  if (b == NULL)
+    return;
+  if (b->thread) {
+    g_mutex_lock (&b->lock);
+    b->quit = TRUE;
+    g_cond_signal (&b->sched);
+    g_mutex_unlock (&b->lock);
+    g_thread_join (b->thread);
+  }
+  ib_llama_state_free (b->rows);
+  ib_cl_arena_free (b->arena);
+  ib_cl_queue_free (b->q);
+  for (s = 0; b->ctx && s < b->n_slots; s++)
+    ib_context_free (b->ctx[s]);
+  g_free (b->ctx);
+  g_free (b->busy);
+  g_ptr_array_unref (b->decoding);
+  g_mutex_clear (&b->lock);
+  g_cond_clear (&b->sched);
+  g_cond_clear (&b->wake);
+  ib_model_unref (b->model);
+  g_free (b);
+}
+
+int
+ib_batch_get_max_requests (const IbBatch *batch)
+{
+  return batch->n_slots;
+}
+
+void
+ib_batch_get_stats (IbBatch *batch, IbBatchStats *stats)
+{
+  g_mutex_lock (&batch->lock);
+  *stats = batch->stats;
+  g_mutex_unlock (&batch->lock);
+}

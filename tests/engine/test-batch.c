@@ -1,0 +1,312 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* IbBatch: questions from many threads decoded in batched steps give each
+ * question exactly the ids it gets alone (ib_context_answer), and the ids
+ * transformers gives for the parity fixtures' settings; greedy, repetition
+ * penalty, beam search, sampling and beam sampling mixed, prompts of
+ * different lengths, answers of different lengths (leaving mid-decode),
+ * more questions than slots (joining mid-decode). */
+#include <string.h>
+
+#include <json-glib/json-glib.h>
+
+#include "ib-checkpoint.h"
+#include "ibt-model.h"
+#include "instructblip.h"
+
+typedef struct
+{
+  const char *setting; /* a fixture setting with transformers' ids, or NULL */
+  const char *prompt; /* NULL: the fixture's */
+  int max_new_tokens;
+  int num_beams;
+  gboolean do_sample;
+  guint64 seed;
+  double repetition_penalty;
+  double length_penalty;
+} Question;
+
+/* The fixture settings as make_fixtures.py runs them (test-answer.c), then
+ * others without a transformers reference (alone is the oracle). */
+static const Question questions[] = {
+  { "greedy", NULL, 12, 1, FALSE, 0, 1.0, 1.0 },
+  { "greedy_rep", NULL, 12, 1, FALSE, 0, 1.5, 1.0 },
+  { "beam5", NULL, 10, 5, FALSE, 0, 1.0, 1.0 },
+  { "beam5_lp", NULL, 10, 5, FALSE, 0, 1.5, -1.0 },
+  { NULL, NULL, 12, 1, TRUE, 1234, 1.0, 1.0 },
+  { NULL, "what color is the ball?", 20, 1, TRUE, 99, 1.2, 1.0 },
+  { NULL, NULL, 9, 3, TRUE, 7, 1.0, 1.0 },
+  { NULL, "describe the video in detail, frame by frame, with every object", 25,
+      1, FALSE, 0, 1.0, 1.0 },
+  { NULL, "where?", 3, 1, FALSE, 0, 1.0, 1.0 },
+  { NULL, "what moves?", 1, 2, FALSE, 0, 1.0, 1.0 },
+};
+
+typedef struct
+{
+  IbSafetensors *ref;
+  char *prompt;
+  float *pixels;
+  int n_frames;
+} Fixture;
+
+static char *
+fixture_dir (const char *name)
+{
+  return g_test_build_filename (G_TEST_DIST, "data", "parity", name, NULL);
+}
+
+static void
+fixture_open (Fixture *f, const char *name)
+{
+  char *dir = fixture_dir (name);
+  char *path = g_build_filename (dir, "reference.safetensors", NULL);
+  char *spath = g_build_filename (dir, "settings.json", NULL);
+  JsonParser *settings = json_parser_new ();
+  const IbTensor *pv;
+  GError *error = NULL;
+
+  f->ref = ib_safetensors_open_file (path, &error);
+  g_assert_no_error (error);
+  g_assert_true (json_parser_load_from_file (settings, spath, &error));
+  f->prompt = g_strdup (
+      json_object_get_string_member (json_node_get_object (
+                                         json_parser_get_root (settings)),
+          "prompt"));
+  pv = ib_safetensors_get (f->ref, "pixel_values");
+  g_assert_nonnull (pv);
+  f->n_frames = (int) pv->shape[0];
+  f->pixels = g_new (float, pv->n_elements);
+  g_assert_true (ib_tensor_read_f32 (pv, 0, pv->n_elements, f->pixels, &error));
+  g_object_unref (settings);
+  g_free (dir);
+  g_free (path);
+  g_free (spath);
+}
+
+static void
+fixture_close (Fixture *f)
+{
+  ib_safetensors_free (f->ref);
+  g_free (f->prompt);
+  g_free (f->pixels);
+}
+
+/* transformers' ids for @setting (T5: without the start id) */
+static GArray *
+ref_ids (Fixture *f, const char *setting, gboolean t5)
+{
+  char *name = g_strdup_printf ("%s_ids", setting);
+  const IbTensor *t = ib_safetensors_get (f->ref, name);
+  GArray *ids = g_array_new (FALSE, FALSE, sizeof (gint32));
+  guint64 i;
+
+  g_assert_nonnull (t);
+  for (i = t5 ? 1 : 0; i < t->n_elements; i++) {
+    gint64 v;
+    gint32 id;
+    g_assert_true (ib_tensor_read_bytes (t, i * 8, 8, &v, NULL));
+    id = (gint32) v;
+    g_array_append_val (ids, id);
+  }
+  g_free (name);
+  return ids;
+}
+
+static void
+params_for (const Question *q, IbGenerateParams *p)
+{
+  ib_generate_params_init (p);
+  p->max_new_tokens = q->max_new_tokens;
+  p->num_beams = q->num_beams;
+  p->do_sample = q->do_sample;
+  p->seed = q->seed;
+  p->repetition_penalty = q->repetition_penalty;
+  p->length_penalty = q->length_penalty;
+  if (q->do_sample) {
+    p->temperature = 0.8;
+    /* beam sampling draws 2·beams distinct ids: no truncation */
+    p->top_k = q->num_beams > 1 ? 0 : 20;
+    p->top_p = q->num_beams > 1 ? 1.0 : 0.9;
+  }
+}
+
+typedef struct
+{
+  IbBatch *batch;
+  Fixture *fx;
+  const Question *q;
+  gulong delay_us; /* before asking: later questions join mid-decode */
+  IbAnswer *answer;
+  GError *error;
+} Asker;
+
+static gpointer
+ask (gpointer data)
+{
+  Asker *a = data;
+  IbGenerateParams p;
+
+  params_for (a->q, &p);
+  g_usleep (a->delay_us);
+  a->answer = ib_batch_answer_pixels (a->batch, a->fx->pixels, a->fx->n_frames,
+      a->q->prompt ? a->q->prompt : a->fx->prompt, &p, &a->error);
+  return NULL;
+}
+
+static void
+assert_ids (const IbAnswer *a, const gint32 *want, int n, const char *what)
+{
+  g_test_message ("%s: \"%s\" (%d tokens)", what, a->text, a->n_tokens);
+  g_assert_cmpint (a->n_tokens, ==, n);
+  g_assert_cmpmem (a->token_ids, (gsize) n * 4, want, (gsize) n * 4);
+}
+
+/* Every question asked at once from its own thread, with fewer slots than
+ * questions, against each question alone and transformers. */
+static void
+test_alone_equal (gconstpointer data)
+{
+  const char *name = data;
+  const gboolean t5 = g_str_has_prefix (name, "t5");
+  const int n = G_N_ELEMENTS (questions);
+  char *dir = fixture_dir (name);
+  IbModel *m = ibt_load_model (dir, IB_PRECISION_F32);
+  IbAnswer *alone[G_N_ELEMENTS (questions)];
+  Asker askers[G_N_ELEMENTS (questions)];
+  GThread *threads[G_N_ELEMENTS (questions)];
+  IbBatchParams bp;
+  IbBatchStats st;
+  GError *error = NULL;
+  IbContext *ctx;
+  IbBatch *batch;
+  Fixture fx;
+  int i;
+
+  g_free (dir);
+  if (m == NULL)
+    return;
+  fixture_open (&fx, name);
+
+  /* alone: one context, one question after the other */
+  ctx = ib_context_new (m, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (
+      ib_context_set_pixel_values (ctx, fx.pixels, fx.n_frames, &error));
+  for (i = 0; i < n; i++) {
+    IbGenerateParams p;
+    params_for (&questions[i], &p);
+    alone[i] = ib_context_answer (ctx,
+        questions[i].prompt ? questions[i].prompt : fx.prompt, &p, &error);
+    g_assert_no_error (error);
+    if (questions[i].setting) {
+      GArray *want = ref_ids (&fx, questions[i].setting, t5);
+      assert_ids (alone[i], (const gint32 *) want->data, want->len,
+          questions[i].setting);
+      g_array_unref (want);
+    }
+  }
+  ib_context_free (ctx);
+
+  /* together: four slots for ten questions */
+  ib_batch_params_init (&bp);
+  bp.max_requests = 4;
+  batch = ib_batch_new (m, &bp, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (ib_batch_get_max_requests (batch), ==, 4);
+  for (i = 0; i < n; i++) {
+    askers[i] =
+        (Asker){ batch, &fx, &questions[i], (gulong) i * 2000, NULL, NULL };
+    threads[i] = g_thread_new ("asker", ask, &askers[i]);
+  }
+  for (i = 0; i < n; i++) {
+    g_thread_join (threads[i]);
+    g_assert_no_error (askers[i].error);
+    assert_ids (askers[i].answer, alone[i]->token_ids, alone[i]->n_tokens,
+        questions[i].setting ? questions[i].setting : "other");
+    g_assert_cmpstr (askers[i].answer->text, ==, alone[i]->text);
+    ib_answer_free (askers[i].answer);
+    ib_answer_free (alone[i]);
+  }
+  ib_batch_get_stats (batch, &st);
+  g_test_message ("%" G_GUINT64_FORMAT " steps, %" G_GUINT64_FORMAT
+                  " rows, at most %d rows and %d questions, %" G_GUINT64_FORMAT
+                  " joins mid-decode",
+      st.n_steps, st.n_rows, st.max_rows, st.max_active, st.n_joins);
+  g_assert_cmpuint (st.n_answers, ==, n);
+  /* batched for real: several questions in one step, some joining while
+   * others decode, never more than the slots */
+  g_assert_cmpint (st.max_active, >, 1);
+  g_assert_cmpint (st.max_active, <=, 4);
+  g_assert_cmpint (st.max_rows, >, st.max_active);
+  g_assert_cmpuint (st.n_joins, >, 0);
+  ib_batch_free (batch);
+  ib_model_unref (m);
+  fixture_close (&fx);
+}
+
+/* A question the slots cannot take fails alone; the others are answered. */
+static void
+test_errors (void)
+{
+  char *dir = fixture_dir ("vicuna-tiny");
+  IbModel *m = ibt_load_model (dir, IB_PRECISION_F32);
+  IbBatchParams bp;
+  IbGenerateParams p;
+  GError *error = NULL;
+  IbBatch *batch;
+  IbAnswer *a;
+  Fixture fx;
+
+  g_free (dir);
+  if (m == NULL)
+    return;
+  fixture_open (&fx, "vicuna-tiny");
+  ib_batch_params_init (&bp);
+  bp.max_requests = IB_BATCH_MAX_REQUESTS + 1;
+  g_assert_null (ib_batch_new (m, &bp, &error));
+  g_assert_error (error, IB_ERROR, IB_ERROR_INVALID_ARG);
+  g_clear_error (&error);
+
+  /* max_requests 0: from device memory, at least one */
+  bp.max_requests = 0;
+  bp.context.max_beams = 2;
+  batch = ib_batch_new (m, &bp, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (ib_batch_get_max_requests (batch), >=, 1);
+  g_assert_cmpint (ib_batch_get_max_requests (batch), <=,
+      IB_BATCH_AUTO_REQUESTS);
+  ib_generate_params_init (&p);
+  p.max_new_tokens = 4;
+  p.num_beams = 3; /* the slots hold 2 */
+  g_assert_null (ib_batch_answer_pixels (batch, fx.pixels, fx.n_frames,
+      fx.prompt, &p, &error));
+  g_assert_error (error, IB_ERROR, IB_ERROR_INVALID_ARG);
+  g_clear_error (&error);
+  g_assert_null (
+      ib_batch_answer_pixels (batch, fx.pixels, 0, fx.prompt, &p, &error));
+  g_assert_nonnull (error);
+  g_clear_error (&error);
+  p.num_beams = 2;
+  a = ib_batch_answer_pixels (batch, fx.pixels, fx.n_frames, fx.prompt, &p,
+      &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (a->n_tokens, >=, 1);
+  ib_answer_free (a);
+  ib_batch_free (batch);
+  ib_batch_free (NULL);
+  ib_model_unref (m);
+  fixture_close (&fx);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_data_func ("/batch/alone-equal/vicuna", "vicuna-tiny",
+      test_alone_equal);
+  g_test_add_data_func ("/batch/alone-equal/video", "vicuna-tiny-video",
+      test_alone_equal);
+  g_test_add_data_func ("/batch/alone-equal/t5", "t5-tiny", test_alone_equal);
+  g_test_add_func ("/batch/errors", test_errors);
+  return g_test_run ();
+}
