@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cl_sources.h"
+#include "device-private.h"
 #include "fault-private.h"
 #include "program-cache.h"
 #include "gemm-priv.h"
@@ -20,6 +21,15 @@ struct _IbClDevice
   IbClGemmBackend gemm;
 };
 
+/* ib_cl_device_pretend_gpu (tests) */
+static gboolean pretend_gpu, pretend_no_fp16;
+
+void
+ib_cl_device_pretend_gpu (gboolean pretend, gboolean hide_fp16)
+{
+  pretend_gpu = pretend;
+  pretend_no_fp16 = pretend && hide_fp16;
+}
 
 void
 ib_cl_device_params_init (IbClDeviceParams *params)
@@ -361,6 +371,12 @@ query_info (IbClDevice *dev)
   info->has_fp16 = strstr (ext, "cl_khr_fp16") != NULL;
   clGetDeviceInfo (dev->id, CL_DEVICE_TYPE, sizeof (type), &type, NULL);
   info->is_cpu = (type & CL_DEVICE_TYPE_CPU) != 0;
+  if (pretend_gpu) {
+    info->is_cpu = FALSE;
+    info->host_unified = FALSE;
+  }
+  if (pretend_no_fp16)
+    info->has_fp16 = FALSE;
 }
 
 cl_program

@@ -150,36 +150,6 @@ DEFINE_GEMM_PK (gemm_pk_f16, half, LOADW_F16)
 DEFINE_GEMV_PK (gemv_pk_f32, float, LOADW_F32)
 DEFINE_GEMV_PK (gemv_pk_f16, half, LOADW_F16)
 
-/* gemv_kn_*: y[N] = x[K] · W[K,N] + bias (+ r), W row-major [K,N] as the
- * CLBlast backend stores it. One work-item per output column, so that
- * neighbouring work-items read neighbouring weights (coalesced on GPUs). */
-#define DEFINE_GEMV_KN(NAME, WTYPE, LOAD)                                     \
-  __kernel void NAME (const __global float *x, const __global WTYPE *W,       \
-      const __global float *bias, const __global float *r, __global float *y, \
-      int N, int K, int flags, int x_off, int y_off)                          \
-  {                                                                           \
-    const int n = get_global_id (0);                                          \
-    float acc = 0.0f;                                                         \
-    x += x_off;                                                               \
-    y += y_off;                                                               \
-    r += y_off;                                                               \
-    if (n >= N)                                                               \
-      return;                                                                 \
-    for (int k = 0; k < K; k++)                                               \
-      acc = fma (x[k], LOAD (W, (size_t) k * N + n), acc);                    \
-    if (flags & IB_HAS_BIAS)                                                  \
-      acc += bias[n];                                                         \
-    if (flags & IB_HAS_RESIDUAL)                                              \
-      acc += r[n];                                                            \
-    y[n] = acc;                                                               \
-  }
-
-#define LOAD_F32(p, i) ((p)[i])
-#define LOAD_F16(p, i) vload_half ((i), (p))
-
-DEFINE_GEMV_KN (gemv_kn_f32, float, LOAD_F32)
-DEFINE_GEMV_KN (gemv_kn_f16, half, LOAD_F16)
-
 /* C[m,n] = bias[n] + R[m,n] (either optional): the epilogue of the CLBlast
  * path, written before an SGEMM with beta = 1. Global (N, M). */
 __kernel void
