@@ -411,7 +411,8 @@ linear_clblast (IbClQueue *q, const IbClBuffer *a, gsize a_off,
     gemv_gpu (q, a, a_off, w, residual, c, c_off, flags);
     return;
   }
-  if (w->storage == IB_CL_DTYPE_F16 && info->has_fp16) {
+  /* (never on CPU devices, whose half arithmetic is emulated) */
+  if (w->storage == IB_CL_DTYPE_F16 && info->has_fp16 && !info->is_cpu) {
     hgemm (q, a, a_off, w, residual, c, c_off, m, flags);
     return;
   }
