@@ -331,6 +331,7 @@ test_language_model (gconstpointer data)
   gsize n_logits;
   gint32 *ids, *greedy, token;
   int n_ids, n_greedy, n_soft, V, step, H, first, agree = 0;
+  gboolean hgemm;
   double err;
 
   if (!fixture_open (&f, name, c->storage, c->gemm, c->path))
@@ -387,17 +388,24 @@ test_language_model (gconstpointer data)
    * whose near-tied logits amplify rounding (t5-tiny 5-10x): bf16 and q8
    * stop at the first id that differs from transformers' fp32, which must
    * not be the first generated one (docs/performance.md has the counts) */
+  /* fp16 through CLBlast's HGEMM (GPU path on a device with cl_khr_fp16)
+   * also rounds the activations and sums in fp16: 4-6x the error of fp16
+   * weights alone on these fixtures (docs/performance.md) */
+  hgemm = c->storage == IB_CL_DTYPE_F16 && c->path == PATH_GPU &&
+      ib_cl_device_get_info (f.dev)->has_fp16;
   g_assert_cmpfloat (err, <=,
-      c->storage == IB_CL_DTYPE_F32     ? 1e-4 :
-          c->storage == IB_CL_DTYPE_F16 ? 1e-2 :
-                                          0.3);
+      c->storage == IB_CL_DTYPE_F32               ? 1e-4 :
+          c->storage == IB_CL_DTYPE_F16 && !hgemm ? 1e-2 :
+          hgemm                                   ? 0.1 :
+                                                    0.3);
 
   /* greedy: T5's reference ids start with the decoder start token */
   first = tc->arch == IB_TEXT_ARCH_T5 ? 1 : 0;
   for (step = first; step < n_greedy; step++) {
     token = argmax (out, V);
     if (token != greedy[step] && step > first &&
-        (c->storage == IB_CL_DTYPE_BF16 || c->storage == IB_CL_DTYPE_Q8))
+        (hgemm || c->storage == IB_CL_DTYPE_BF16 ||
+            c->storage == IB_CL_DTYPE_Q8))
       break;
     g_assert_cmpint (token, ==, greedy[step]);
     agree++;
