@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cl_sources.h"
+#include "device-private.h"
 #include "fault-private.h"
 #include "program-cache.h"
 #include "gemm-priv.h"
@@ -21,6 +22,15 @@ struct _IbClDevice
   IbClGemmBackend gemm;
 };
 
+/* ib_cl_device_pretend_gpu (tests) */
+static gboolean pretend_gpu, pretend_no_fp16;
+
+void
+ib_cl_device_pretend_gpu (gboolean pretend, gboolean hide_fp16)
+{
+  pretend_gpu = pretend;
+  pretend_no_fp16 = pretend && hide_fp16;
+}
 
 void
 ib_cl_device_params_init (IbClDeviceParams *params)
@@ -377,6 +387,12 @@ query_info (IbClDevice *dev)
   pocl = strstr (pver, "PoCL ");
   info->serial_queues = info->is_cpu && pocl != NULL &&
       sscanf (pocl + 5, "%d", &pocl_major) == 1 && pocl_major < 6;
+  if (pretend_gpu) {
+    info->is_cpu = FALSE;
+    info->host_unified = FALSE;
+  }
+  if (pretend_no_fp16)
+    info->has_fp16 = FALSE;
 }
 
 cl_program

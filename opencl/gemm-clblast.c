@@ -4,6 +4,8 @@
 
 #include <clblast_c.h>
 
+#include "half.h"
+
 /* Tuned on PoCL 3.1 (2-core AMD EPYC Zen 5, 1408x256x1408) with CLBlast's own
  * tuners; CLBlast's database has CPU entries only for Intel CPUs, so a CPU
  * device otherwise gets generic GPU defaults (17-29 GFLOP/s instead of
@@ -121,6 +123,22 @@ ib_cl_clblast_sgemm (IbClQueue *q, gboolean trans_b, int m, int n, int k,
   ib_cl_queue_launch_unlock (q);
   if (st != CLBlastSuccess)
     queue_clblast_error (q, st, "CLBlastSgemm");
+}
+
+void
+ib_cl_clblast_hgemm (IbClQueue *q, int m, int n, int k, const IbClBuffer *a,
+    gsize a_off, const IbClBuffer *b, IbClBuffer *c, gsize c_off)
+{
+  cl_command_queue cq = ib_cl_queue_get_cl (q);
+  CLBlastStatusCode st;
+
+  if (ib_cl_queue_failed (q))
+    return;
+  st = CLBlastHgemm (CLBlastLayoutRowMajor, CLBlastTransposeNo,
+      CLBlastTransposeNo, m, n, k, ib_cl_f32_to_f16 (1.0f), a->mem, a_off, k,
+      b->mem, 0, n, ib_cl_f32_to_f16 (0.0f), c->mem, c_off, n, &cq, NULL);
+  if (st != CLBlastSuccess)
+    queue_clblast_error (q, st, "CLBlastHgemm");
 }
 
 void

@@ -13,6 +13,11 @@ gboolean ib_cl_clblast_setup (IbClDevice *dev, GError **error);
 void ib_cl_clblast_sgemm (IbClQueue *q, gboolean trans_b, int m, int n, int k,
     float alpha, const IbClBuffer *a, gsize a_off, int lda, const IbClBuffer *b,
     gsize b_off, int ldb, float beta, IbClBuffer *c, gsize c_off, int ldc);
+/* C16[m,n] = A16[m,k] · B16[k,n], all fp16 and dense row-major (B: a
+ * [K,N] weight), offsets in halves. CLBlast's HGEMM also sums in fp16. */
+void ib_cl_clblast_hgemm (IbClQueue *q, int m, int n, int k,
+    const IbClBuffer *a, gsize a_off, const IbClBuffer *b, IbClBuffer *c,
+    gsize c_off);
 void ib_cl_clblast_sgemm_batched (IbClQueue *q, gboolean trans_b, int m, int n,
     int k, float alpha, IbClMatrix a, IbClMatrix b, IbClMatrix c, int batch);
 

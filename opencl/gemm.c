@@ -16,7 +16,8 @@ struct _IbClWeight
   int n_padded; /* OWN: n rounded up to whole panels */
   IbClBuffer *w; /* OWN: [n_padded/NR][k][NR]; CLBLAST: [k,n] */
   IbClBuffer *bias; /* [n_padded] f32, or NULL */
-  IbClDnnlWeight *dnnl; /* BF16 and Q8 storage: everything is here */
+  IbClBuffer *scale; /* q8 on GPUs: [n] f32, one per output channel */
+  IbClDnnlWeight *dnnl; /* BF16 and Q8 on CPU devices: everything is here */
 };
 
 gsize
@@ -85,17 +86,22 @@ ib_cl_gemm_supports (IbClDevice *dev, IbClDtype storage, gboolean *native,
         "unknown weight storage %d", (int) storage);
     return FALSE;
   }
-  /* oneDNN computes on the host in the buffers' memory: a CPU device's
-   * buffers are host memory; a GPU's (even with unified memory) would need
-   * mapping and cache flushes, and its own kernels: not done yet. */
-  if (!info->is_cpu) {
+  /* CPU devices: oneDNN computes on the host in the buffers' memory. */
+  if (info->is_cpu)
+    return ib_cl_dnnl_check (storage, native, error);
+  /* GPUs: [K,N] weights widened in registers by gemm_gpu.cl's kernels */
+  if (ib_cl_device_get_gemm (dev) != IB_CL_GEMM_CLBLAST) {
     g_set_error (error, IB_CL_ERROR, IB_CL_ERROR_UNSUPPORTED,
-        "%s weights run through oneDNN on CPU devices only; %s is not a "
-        "CPU device (use fp32 or fp16)",
+        "%s weights on a GPU (%s) need the CLBlast backend (gemm auto or "
+        "clblast), not own",
         ib_cl_dtype_name (storage), info->name);
     return FALSE;
   }
-  return ib_cl_dnnl_check (storage, native, error);
+  /* bf16 has no arithmetic of its own there: fp32 on widened weights, as
+   * fast as fp16 storage and coarser, so AUTO prefers fp16 */
+  if (native)
+    *native = storage == IB_CL_DTYPE_Q8;
+  return TRUE;
 }
 
 IbClWeight *
@@ -128,7 +134,8 @@ ib_cl_weight_new (IbClDevice *dev, const void *w, IbClDtype src, int n, int k,
   wt->n_padded = wt->backend == IB_CL_GEMM_OWN ?
       (n + IB_CL_GEMM_NR - 1) / IB_CL_GEMM_NR * IB_CL_GEMM_NR :
       n;
-  if (storage == IB_CL_DTYPE_BF16 || storage == IB_CL_DTYPE_Q8) {
+  if ((storage == IB_CL_DTYPE_BF16 || storage == IB_CL_DTYPE_Q8) &&
+      ib_cl_device_get_info (dev)->is_cpu) {
     wt->dnnl = ib_cl_dnnl_weight_new (dev, w, src, n, k, bias, storage, error);
     if (wt->dnnl == NULL)
       goto fail;
@@ -139,7 +146,21 @@ ib_cl_weight_new (IbClDevice *dev, const void *w, IbClDtype src, int n, int k,
   host = ib_cl_host_alloc (bytes);
   if (host == NULL)
     goto oom;
-  if (wt->backend == IB_CL_GEMM_OWN)
+  if (storage == IB_CL_DTYPE_Q8) {
+    float *scale = ib_cl_host_alloc ((gsize) n * 4);
+    if (scale == NULL) {
+      ib_cl_host_free (host);
+      goto oom;
+    }
+    ib_cl_pack_kn_lowp (host, scale, storage, w, src, n, k);
+    wt->scale = ib_cl_buffer_new_take_host (dev, scale, (gsize) n * 4, error);
+    if (wt->scale == NULL) {
+      ib_cl_host_free (host);
+      goto fail;
+    }
+  } else if (storage == IB_CL_DTYPE_BF16)
+    ib_cl_pack_kn_lowp (host, NULL, storage, w, src, n, k);
+  else if (wt->backend == IB_CL_GEMM_OWN)
     pack (host, w, src, storage, n, k, wt->n_padded, TRUE);
   else
     pack (host, w, src, storage, n, k, n, FALSE);
@@ -176,6 +197,7 @@ ib_cl_weight_free (IbClWeight *w)
     return;
   ib_cl_buffer_free (w->w);
   ib_cl_buffer_free (w->bias);
+  ib_cl_buffer_free (w->scale);
   ib_cl_dnnl_weight_free (w->dnnl);
   ib_cl_device_unref (w->dev);
   g_free (w);
@@ -198,7 +220,8 @@ ib_cl_weight_get_bytes (const IbClWeight *w)
 {
   if (w->dnnl)
     return ib_cl_dnnl_weight_get_bytes (w->dnnl);
-  return w->w->size + (w->bias ? w->bias->size : 0);
+  return w->w->size + (w->bias ? w->bias->size : 0) +
+      (w->scale ? w->scale->size : 0);
 }
 
 gboolean
@@ -257,44 +280,145 @@ linear_own (IbClQueue *q, const IbClBuffer *a, gsize a_off, const IbClWeight *w,
   ib_cl_launch_run (&l, 2, global, local);
 }
 
+/* Kernel names of gemm_gpu.cl by weight storage. */
+static const char *
+kn_kernel (const char *prefix, IbClDtype storage, char *buf, gsize size)
+{
+  g_snprintf (buf, size, "%s_%s", prefix, ib_cl_dtype_name (storage));
+  return buf;
+}
+
+static void
+gemv_gpu (IbClQueue *q, const IbClBuffer *a, gsize a_off, const IbClWeight *w,
+    const IbClBuffer *residual, IbClBuffer *c, gsize c_off, int flags)
+{
+  size_t global[2], local[2] = { IB_CL_GEMV_GX, IB_CL_GEMV_GK };
+  char name[32];
+  IbClLaunch l;
+
+  if (!ib_cl_launch_begin (&l, q,
+          kn_kernel ("gemv_kn", w->storage, name, sizeof (name))))
+    return;
+  ib_cl_launch_mem (&l, a);
+  ib_cl_launch_mem (&l, w->w);
+  ib_cl_launch_mem_opt (&l, w->scale);
+  ib_cl_launch_mem_opt (&l, w->bias);
+  ib_cl_launch_mem_opt (&l, residual);
+  ib_cl_launch_mem (&l, c);
+  ib_cl_launch_int (&l, w->n);
+  ib_cl_launch_int (&l, w->k);
+  ib_cl_launch_int (&l, flags);
+  ib_cl_launch_int (&l, (gint32) a_off);
+  ib_cl_launch_int (&l, (gint32) c_off);
+  global[0] =
+      (size_t) (w->n + IB_CL_GEMV_GX - 1) / IB_CL_GEMV_GX * IB_CL_GEMV_GX;
+  global[1] = IB_CL_GEMV_GK;
+  ib_cl_launch_run (&l, 2, global, local);
+}
+
+/* Prefill on fp16, bf16 or q8 weights without HGEMM: fp32 sums of
+ * weights widened on their way into local memory. */
+static void
+gemm_gpu (IbClQueue *q, const IbClBuffer *a, gsize a_off, const IbClWeight *w,
+    const IbClBuffer *residual, IbClBuffer *c, gsize c_off, int m, int flags)
+{
+  const int t = IB_CL_GPU_TS * IB_CL_GPU_WPT;
+  size_t global[2], local[2] = { IB_CL_GPU_TS, IB_CL_GPU_TS };
+  char name[32];
+  IbClLaunch l;
+
+  if (!ib_cl_launch_begin (&l, q,
+          kn_kernel ("gemm_kn", w->storage, name, sizeof (name))))
+    return;
+  ib_cl_launch_mem (&l, a);
+  ib_cl_launch_mem (&l, w->w);
+  ib_cl_launch_mem_opt (&l, w->scale);
+  ib_cl_launch_mem_opt (&l, w->bias);
+  ib_cl_launch_mem_opt (&l, residual);
+  ib_cl_launch_mem (&l, c);
+  ib_cl_launch_int (&l, m);
+  ib_cl_launch_int (&l, w->n);
+  ib_cl_launch_int (&l, w->k);
+  ib_cl_launch_int (&l, flags);
+  ib_cl_launch_int (&l, (gint32) a_off);
+  ib_cl_launch_int (&l, (gint32) c_off);
+  global[0] = (size_t) (w->n + t - 1) / t * IB_CL_GPU_TS;
+  global[1] = (size_t) (m + t - 1) / t * IB_CL_GPU_TS;
+  ib_cl_launch_run (&l, 2, global, local);
+}
+
+/* Prefill on fp16 weights where the device has cl_khr_fp16: A rounded to
+ * fp16, CLBlast's HGEMM (fp16 products and sums), the fp16 product
+ * widened with the fp32 bias and residual. One scratch holds A16 and the
+ * product; the weight is read where it is. */
+static void
+hgemm (IbClQueue *q, const IbClBuffer *a, gsize a_off, const IbClWeight *w,
+    const IbClBuffer *residual, IbClBuffer *c, gsize c_off, int m, int flags)
+{
+  const gsize a_n = (gsize) m * w->k, p_off = (a_n + 63) / 64 * 64;
+  size_t global[2];
+  IbClBuffer *s;
+  IbClLaunch l;
+
+  if (p_off + (gsize) m * w->n > G_MAXINT32) {
+    ib_cl_queue_take_error (q,
+        g_error_new (IB_CL_ERROR, IB_CL_ERROR_INVALID_ARG,
+            "HGEMM: [%d, %d] x [%d, %d] needs more than 2^31 halves of "
+            "scratch",
+            m, w->k, w->k, w->n));
+    return;
+  }
+  s = ib_cl_queue_scratch (q, (p_off + (gsize) m * w->n) * 2);
+  if (s == NULL || !ib_cl_launch_begin (&l, q, "hgemm_a_to_f16"))
+    return;
+  ib_cl_launch_mem (&l, a);
+  ib_cl_launch_mem (&l, s);
+  ib_cl_launch_int (&l, (gint32) a_n);
+  ib_cl_launch_int (&l, (gint32) a_off);
+  global[0] = a_n;
+  ib_cl_launch_run (&l, 1, global, NULL);
+  ib_cl_clblast_hgemm (q, m, w->n, w->k, s, 0, w->w, s, p_off);
+  if (!ib_cl_launch_begin (&l, q, "hgemm_epilogue"))
+    return;
+  ib_cl_launch_mem (&l, s);
+  ib_cl_launch_int (&l, (gint32) p_off);
+  ib_cl_launch_mem_opt (&l, w->bias);
+  ib_cl_launch_mem_opt (&l, residual);
+  ib_cl_launch_mem (&l, c);
+  ib_cl_launch_int (&l, m);
+  ib_cl_launch_int (&l, w->n);
+  ib_cl_launch_int (&l, flags);
+  ib_cl_launch_int (&l, (gint32) c_off);
+  global[0] = w->n;
+  global[1] = m;
+  ib_cl_launch_run (&l, 2, global, NULL);
+}
+
+/* The CLBlast backend (GPUs): weights [K,N]. fp32: CLBlast's SGEMM; fp16:
+ * HGEMM where the device has cl_khr_fp16; otherwise and for bf16 and q8
+ * our kernels, which widen each weight in registers (gemm_gpu.cl). */
 static void
 linear_clblast (IbClQueue *q, const IbClBuffer *a, gsize a_off,
     const IbClWeight *w, const IbClBuffer *residual, IbClBuffer *c, gsize c_off,
     int m, int flags)
 {
-  const gboolean f16 = w->storage == IB_CL_DTYPE_F16;
-  const IbClBuffer *wf = w->w;
+  const IbClDeviceInfo *info = ib_cl_device_get_info (w->dev);
   IbClLaunch l;
 
+  if (w->scale)
+    flags |= IB_HAS_SCALE;
   if (m == 1) {
-    size_t global = w->n;
-    if (!ib_cl_launch_begin (&l, q, f16 ? "gemv_kn_f16" : "gemv_kn_f32"))
-      return;
-    ib_cl_launch_mem (&l, a);
-    ib_cl_launch_mem (&l, w->w);
-    ib_cl_launch_mem_opt (&l, w->bias);
-    ib_cl_launch_mem_opt (&l, residual);
-    ib_cl_launch_mem (&l, c);
-    ib_cl_launch_int (&l, w->n);
-    ib_cl_launch_int (&l, w->k);
-    ib_cl_launch_int (&l, flags);
-    ib_cl_launch_int (&l, (gint32) a_off);
-    ib_cl_launch_int (&l, (gint32) c_off);
-    ib_cl_launch_run (&l, 1, &global, NULL);
+    gemv_gpu (q, a, a_off, w, residual, c, c_off, flags);
     return;
   }
-
-  if (f16) {
-    /* No HGEMM on devices without cl_khr_fp16: widen into scratch. */
-    size_t global = (size_t) w->n * w->k;
-    IbClBuffer *s = ib_cl_queue_scratch (q, global * 4);
-    if (s == NULL || !ib_cl_launch_begin (&l, q, "convert_f16_f32"))
-      return;
-    ib_cl_launch_mem (&l, w->w);
-    ib_cl_launch_mem (&l, s);
-    ib_cl_launch_int (&l, (int) global);
-    ib_cl_launch_run (&l, 1, &global, NULL);
-    wf = s;
+  /* (never on CPU devices, whose half arithmetic is emulated) */
+  if (w->storage == IB_CL_DTYPE_F16 && info->has_fp16 && !info->is_cpu) {
+    hgemm (q, a, a_off, w, residual, c, c_off, m, flags);
+    return;
+  }
+  if (w->storage != IB_CL_DTYPE_F32) {
+    gemm_gpu (q, a, a_off, w, residual, c, c_off, m, flags);
+    return;
   }
   if (flags) {
     size_t global[2] = { w->n, m };
@@ -309,7 +433,7 @@ linear_clblast (IbClQueue *q, const IbClBuffer *a, gsize a_off,
     ib_cl_launch_int (&l, (gint32) c_off);
     ib_cl_launch_run (&l, 2, global, NULL);
   }
-  ib_cl_clblast_sgemm (q, FALSE, m, w->n, w->k, 1.0f, a, a_off, w->k, wf, 0,
+  ib_cl_clblast_sgemm (q, FALSE, m, w->n, w->k, 1.0f, a, a_off, w->k, w->w, 0,
       w->n, flags ? 1.0f : 0.0f, c, c_off, w->n);
 }
 
@@ -360,13 +484,13 @@ ib_cl_weight_rows_independent (const IbClWeight *w)
 }
 
 /* CLBlast backend: @m single-row segments from row @row at once, each row
- * as gemv_kn_* computes it alone. */
+ * as gemv_kn_* computes it alone (gemv_kn_rows_*, gemm_gpu.cl). */
 static void
 gemv_kn_rows (IbClQueue *q, const IbClBuffer *a, const IbClWeight *w,
     const IbClBuffer *residual, IbClBuffer *c, int row, int m)
 {
-  const gboolean f16 = w->storage == IB_CL_DTYPE_F16;
-  size_t global[2];
+  size_t global[3], local[3] = { IB_CL_GEMV_GX, IB_CL_GEMV_GK, 1 };
+  char name[32];
   IbClLaunch l;
 
   if (m == 1) {
@@ -379,10 +503,11 @@ gemv_kn_rows (IbClQueue *q, const IbClBuffer *a, const IbClWeight *w,
       (residual &&
           !check_buffer (q, residual, (gsize) (row + m) * w->n, "residual")) ||
       !ib_cl_launch_begin (&l, q,
-          f16 ? "gemv_kn_rows_f16" : "gemv_kn_rows_f32"))
+          kn_kernel ("gemv_kn_rows", w->storage, name, sizeof (name))))
     return;
   ib_cl_launch_mem (&l, a);
   ib_cl_launch_mem (&l, w->w);
+  ib_cl_launch_mem_opt (&l, w->scale);
   ib_cl_launch_mem_opt (&l, w->bias);
   ib_cl_launch_mem_opt (&l, residual);
   ib_cl_launch_mem (&l, c);
@@ -390,12 +515,15 @@ gemv_kn_rows (IbClQueue *q, const IbClBuffer *a, const IbClWeight *w,
   ib_cl_launch_int (&l, w->n);
   ib_cl_launch_int (&l, w->k);
   ib_cl_launch_int (&l,
-      (w->bias ? IB_HAS_BIAS : 0) | (residual ? IB_HAS_RESIDUAL : 0));
+      (w->scale ? IB_HAS_SCALE : 0) | (w->bias ? IB_HAS_BIAS : 0) |
+          (residual ? IB_HAS_RESIDUAL : 0));
   ib_cl_launch_int (&l, (gint32) ((gsize) row * w->k));
   ib_cl_launch_int (&l, (gint32) ((gsize) row * w->n));
-  global[0] = w->n;
-  global[1] = (m + IB_CL_GEMV_ROWS - 1) / IB_CL_GEMV_ROWS;
-  ib_cl_launch_run (&l, 2, global, NULL);
+  global[0] =
+      (size_t) (w->n + IB_CL_GEMV_GX - 1) / IB_CL_GEMV_GX * IB_CL_GEMV_GX;
+  global[1] = IB_CL_GEMV_GK;
+  global[2] = (m + IB_CL_GEMV_ROWS - 1) / IB_CL_GEMV_ROWS;
+  ib_cl_launch_run (&l, 3, global, local);
 }
 
 void

@@ -6,10 +6,12 @@
  * - OWN (CPU devices such as PoCL): weights re-laid out into column panels
  *   [ceil(N/32)][K][32], fp32 or fp16; each work-item computes a 6x32 tile
  *   with float16 vectors, work-groups of one work-item (docs/gemm-pocl.md).
- * - CLBLAST (GPUs): weights stored [K,N] (CLBlast's fast NN case), fp16
- *   weights widened to fp32 scratch before CLBlastSgemm; the decode GEMV is
- *   our own kernel, one work-item per output column.
- * bf16 and q8 weights (CPU devices, builds with oneDNN) go through oneDNN
+ * - CLBLAST (GPUs): weights stored [K,N] (CLBlast's fast NN case) as
+ *   fp32, fp16, bf16 or q8; fp32 prefill through CLBlastSgemm, fp16 through
+ *   CLBlastHgemm where the device has cl_khr_fp16, everything else (and
+ *   every decode GEMV) through our kernels, which widen each weight in
+ *   registers and sum in fp32 (kernels/gemm_gpu.cl).
+ * bf16 and q8 weights on CPU devices (builds with oneDNN) go through oneDNN
  * in the layout it prefers, on the buffers' host memory (gemm-dnnl.c). */
 #pragma once
 
@@ -36,10 +38,12 @@ const char *ib_cl_dtype_name (IbClDtype dtype);
 typedef struct _IbClWeight IbClWeight;
 
 /* Whether @dev can store linear weights as @storage (every device: F32 and
- * F16; BF16 and Q8: CPU devices sharing host memory, in builds with
- * oneDNN). @native (may be NULL) tells whether the CPU has the matching
- * dot-product instructions (AVX512-BF16, VNNI); without them oneDNN
- * emulates and is slow. FALSE with @error saying why otherwise. */
+ * F16; BF16 and Q8: CPU devices in builds with oneDNN, and GPUs on the
+ * CLBlast backend). @native (may be NULL) tells whether the device has
+ * arithmetic for it: on CPUs the dot-product instructions (AVX512-BF16,
+ * VNNI), without which oneDNN emulates and is slow; on GPUs FALSE for BF16
+ * (widened to fp32, no faster than F16). FALSE with @error saying why
+ * otherwise. */
 gboolean ib_cl_gemm_supports (IbClDevice *dev, IbClDtype storage,
     gboolean *native, GError **error);
 

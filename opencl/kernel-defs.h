@@ -14,6 +14,7 @@ G_BEGIN_DECLS
   X (IB_HAS_BIAS, 1, "a bias vector is given")                                 \
   X (IB_HAS_RESIDUAL, 2, "a residual is added")                                \
   X (IB_HAS_MASK, 4, "a key mask is given")                                    \
+  X (IB_HAS_SCALE, 8, "per-column weight scales (q8)")                         \
   /* weight and table dtypes as kernels see them (IbClDtype values) */         \
   X (IB_F32, 0, "fp32")                                                        \
   X (IB_F16, 1, "fp16")                                                        \
@@ -28,6 +29,13 @@ G_BEGIN_DECLS
   X (IB_CL_TRANSPOSE_K, 16, "rows per work-item of transpose_batched")         \
   /* gemv_kn_rows_*: rows of the decode GEMV per work-item (unrolled) */       \
   X (IB_CL_GEMV_ROWS, 4, "rows per work-item of gemv_kn_rows_*")               \
+  /* gemm_gpu.cl: GEMV work-groups of GX columns x GK slices of K; GEMM     \
+   * work-groups of TS x TS, WPT x WPT outputs each, K in steps of TK */  \
+  X (IB_CL_GEMV_GX, 32, "columns per work-group of gemv_kn_*")                 \
+  X (IB_CL_GEMV_GK, 8, "K slices per work-group of gemv_kn_*")                 \
+  X (IB_CL_GPU_TS, 16, "work-items per side of gemm_kn_* groups")              \
+  X (IB_CL_GPU_WPT, 4, "outputs per side of a gemm_kn_* work-item")            \
+  X (IB_CL_GPU_TK, 16, "K step of gemm_kn_*")                                  \
   /* row kernels (rows.cl): the largest work-group per row; RoPE (rope.cl): \
    * the most frequencies a head takes (head_dim / 2) */  \
   X (IB_ROW_GROUP_MAX, 256, "largest row work-group")                          \

@@ -6,6 +6,7 @@
 #include "half.h"
 #include "half-private.h"
 
+#include <math.h>
 #include <string.h>
 
 #define MAX_THREADS 16
@@ -285,6 +286,91 @@ ib_cl_pack_weight (void *dst, IbClDtype storage, const void *w, IbClDtype src,
       ib_cl_isa_get () };
   }
   run_jobs (pack_rows, jobs, sizeof (PackJob), n_jobs);
+}
+
+/* ib_cl_pack_kn_lowp: rows [row0, row1) of W, in blocks of KN_BLOCK rows
+ * converted to f32 first (the source is read sequentially), then written
+ * k-major (KN_BLOCK neighbouring bytes or halves per k). */
+#define KN_BLOCK 64
+
+typedef struct
+{
+  void *dst;
+  float *scale;
+  const void *w;
+  IbClDtype src, storage;
+  int n, k, row0, row1;
+} KnJob;
+
+static inline guint16
+f32_to_bf16 (float f)
+{
+  guint32 u;
+
+  memcpy (&u, &f, 4);
+  if ((u & 0x7fffffffu) > 0x7f800000u)
+    return (guint16) ((u >> 16) | 0x40); /* NaN: quiet, never rounded */
+  u += 0x7fffu + ((u >> 16) & 1);
+  return (guint16) (u >> 16);
+}
+
+static gpointer
+pack_kn_rows (gpointer data)
+{
+  const KnJob *j = data;
+  float *block = g_malloc ((gsize) KN_BLOCK * j->k * 4);
+  float inv[KN_BLOCK];
+  int r0, r, kk;
+
+  for (r0 = j->row0; r0 < j->row1; r0 += KN_BLOCK) {
+    const int nb = MIN (KN_BLOCK, j->row1 - r0);
+
+    ib_cl_convert (block, IB_CL_DTYPE_F32,
+        (const guint8 *) j->w + (gsize) r0 * j->k * ib_cl_dtype_size (j->src),
+        j->src, (gsize) nb * j->k);
+    if (j->storage == IB_CL_DTYPE_Q8)
+      for (r = 0; r < nb; r++) {
+        const float *row = block + (gsize) r * j->k;
+        float amax = 0.0f, s;
+        for (kk = 0; kk < j->k; kk++)
+          amax = MAX (amax, fabsf (row[kk]));
+        s = amax > 0.0f ? amax / 127.0f : 1.0f;
+        j->scale[r0 + r] = s;
+        inv[r] = 1.0f / s;
+      }
+    for (kk = 0; kk < j->k; kk++) {
+      gsize at = (gsize) kk * j->n + r0;
+      if (j->storage == IB_CL_DTYPE_Q8) {
+        gint8 *d = (gint8 *) j->dst + at;
+        for (r = 0; r < nb; r++) {
+          float v = nearbyintf (block[(gsize) r * j->k + kk] * inv[r]);
+          d[r] = (gint8) CLAMP (v, -127.0f, 127.0f);
+        }
+      } else {
+        guint16 *d = (guint16 *) j->dst + at;
+        for (r = 0; r < nb; r++)
+          d[r] = f32_to_bf16 (block[(gsize) r * j->k + kk]);
+      }
+    }
+  }
+  g_free (block);
+  return NULL;
+}
+
+void
+ib_cl_pack_kn_lowp (void *dst, float *scale, IbClDtype storage, const void *w,
+    IbClDtype src, int n, int k)
+{
+  const int units = (n + KN_BLOCK - 1) / KN_BLOCK;
+  int n_jobs = MIN (n_threads_for ((gsize) n * k), units), t;
+  KnJob jobs[MAX_THREADS];
+
+  g_return_if_fail (storage == IB_CL_DTYPE_BF16 || storage == IB_CL_DTYPE_Q8);
+  for (t = 0; t < n_jobs; t++)
+    jobs[t] = (KnJob){ dst, scale, w, src, storage, n, k,
+      (int) MIN ((gint64) units * t / n_jobs * KN_BLOCK, n),
+      (int) MIN ((gint64) units * (t + 1) / n_jobs * KN_BLOCK, n) };
+  run_jobs (pack_kn_rows, jobs, sizeof (KnJob), n_jobs);
 }
 
 typedef struct

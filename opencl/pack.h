@@ -17,6 +17,15 @@ G_BEGIN_DECLS
 void ib_cl_pack_weight (void *dst, IbClDtype storage, const void *w,
     IbClDtype src, int n, int k, int n_padded, gboolean panels);
 
+/* Packs W ([n, k] row-major, dtype @src: F32, F16 or BF16) transposed,
+ * dst[kk][col] ~ W[col][kk], as @storage for the GPU kernels:
+ * - BF16: round to nearest even (NaN stays NaN);
+ * - Q8: int8, symmetric per output channel (row of W): @scale[col] =
+ *   max|W[col][:]| / 127 (1 for a zero row), dst = round (W / scale).
+ * @scale ([n]) is written for Q8 only. On all cores. */
+void ib_cl_pack_kn_lowp (void *dst, float *scale, IbClDtype storage,
+    const void *w, IbClDtype src, int n, int k);
+
 /* dst[i] = src[i] for i < @n, converted from @from to @to (F32 or F16;
  * BF16 only as a source). */
 void ib_cl_convert (void *dst, IbClDtype to, const void *src, IbClDtype from,

@@ -103,7 +103,8 @@ static const GOptionEntry entries[] = {
       "DEV" },
   { "precision", 0, 0, G_OPTION_ARG_STRING, &opts.precision,
       "Weights on the device: auto (default: the most exact that fits), "
-      "fp32, fp16, bf16 or q8 (bf16 and q8: CPU devices, oneDNN)",
+      "fp32, fp16, bf16 or q8 (bf16 and q8: oneDNN on CPU devices, own "
+      "kernels on GPUs)",
       "P" },
   { "resize", 0, 0, G_OPTION_ARG_STRING, &opts.resize,
       "Frame preprocessing as transformers' image processor backend: auto "

@@ -4,6 +4,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "device-private.h"
 #include "ib-checkpoint.h"
 #include "llama.h"
 #include "ops.h"
@@ -76,9 +77,18 @@ rel_error (const float *out, const float *ref, gsize n)
   return sqrt (num / MAX (den, 1e-30));
 }
 
+/* Which code path a case runs: the device as it is, or the GPU path on it
+ * (device-private.h), with or without its cl_khr_fp16. */
+typedef enum
+{
+  PATH_DEVICE,
+  PATH_GPU,
+  PATH_GPU_NO_FP16,
+} Path;
+
 static gboolean
 fixture_open (Fixture *f, const char *name, IbClDtype storage,
-    IbClGemmBackend gemm)
+    IbClGemmBackend gemm, Path path)
 {
   char *dir = fixture_dir (name),
        *ref = g_build_filename (dir, "reference.safetensors", NULL);
@@ -90,7 +100,9 @@ fixture_open (Fixture *f, const char *name, IbClDtype storage,
 
   ib_cl_device_params_init (&dp);
   dp.gemm = gemm;
+  ib_cl_device_pretend_gpu (path != PATH_DEVICE, path == PATH_GPU_NO_FP16);
   f->dev = ib_cl_device_new (&dp, &error);
+  ib_cl_device_pretend_gpu (FALSE, FALSE);
   if (f->dev == NULL) {
     g_test_skip (error->message);
     g_error_free (error);
@@ -149,7 +161,7 @@ test_vision_qformer (gconstpointer data)
   int n_qids, n_frames, T, Q, fr;
   double err;
 
-  if (!fixture_open (&f, name, IB_CL_DTYPE_F32, IB_CL_GEMM_AUTO))
+  if (!fixture_open (&f, name, IB_CL_DTYPE_F32, IB_CL_GEMM_AUTO, PATH_DEVICE))
     return;
   cfg = ib_checkpoint_get_config (f.ckpt);
   T = ib_vit_get_n_tokens (f.vit);
@@ -297,6 +309,7 @@ typedef struct
   const char *name;
   IbClDtype storage;
   IbClGemmBackend gemm;
+  Path path;
 } Case;
 
 static void
@@ -317,10 +330,11 @@ test_language_model (gconstpointer data)
   float *ref_logits, *out;
   gsize n_logits;
   gint32 *ids, *greedy, token;
-  int n_ids, n_greedy, n_soft, V, step, H;
+  int n_ids, n_greedy, n_soft, V, step, H, first, agree = 0;
+  gboolean hgemm;
   double err;
 
-  if (!fixture_open (&f, name, c->storage, c->gemm))
+  if (!fixture_open (&f, name, c->storage, c->gemm, c->path))
     return;
   cfg = ib_checkpoint_get_config (f.ckpt);
   tc = &cfg->text;
@@ -369,13 +383,32 @@ test_language_model (gconstpointer data)
   err = rel_error (out, ref_logits, V);
   g_test_message ("%s %s first-step logits: rel err %.3g", name,
       ib_cl_dtype_name (c->storage), err);
-  /* fp32 as transformers; fp16 weights round every weight (~5e-4) */
-  g_assert_cmpfloat (err, <=, c->storage == IB_CL_DTYPE_F32 ? 1e-4 : 1e-2);
+  /* fp32 as transformers; fp16 weights round every weight (~5e-4); bf16
+   * (2^-8) and q8 weights (max / 254 per channel) on these random models,
+   * whose near-tied logits amplify rounding (t5-tiny 5-10x): bf16 and q8
+   * stop at the first id that differs from transformers' fp32, which must
+   * not be the first generated one (docs/performance.md has the counts) */
+  /* fp16 through CLBlast's HGEMM (GPU path on a device with cl_khr_fp16)
+   * also rounds the activations and sums in fp16: 4-6x the error of fp16
+   * weights alone on these fixtures (docs/performance.md) */
+  hgemm = c->storage == IB_CL_DTYPE_F16 && c->path == PATH_GPU &&
+      ib_cl_device_get_info (f.dev)->has_fp16;
+  g_assert_cmpfloat (err, <=,
+      c->storage == IB_CL_DTYPE_F32               ? 1e-4 :
+          c->storage == IB_CL_DTYPE_F16 && !hgemm ? 1e-2 :
+          hgemm                                   ? 0.1 :
+                                                    0.3);
 
   /* greedy: T5's reference ids start with the decoder start token */
-  for (step = tc->arch == IB_TEXT_ARCH_T5 ? 1 : 0; step < n_greedy; step++) {
+  first = tc->arch == IB_TEXT_ARCH_T5 ? 1 : 0;
+  for (step = first; step < n_greedy; step++) {
     token = argmax (out, V);
+    if (token != greedy[step] && step > first &&
+        (hgemm || c->storage == IB_CL_DTYPE_BF16 ||
+            c->storage == IB_CL_DTYPE_Q8))
+      break;
     g_assert_cmpint (token, ==, greedy[step]);
+    agree++;
     if (is_eos (tc, token))
       break;
     if (llm)
@@ -386,6 +419,9 @@ test_language_model (gconstpointer data)
     ib_cl_queue_finish (f.q, &error);
     g_assert_no_error (error);
   }
+
+  g_test_message ("%s %s: the first %d of %d greedy ids as transformers fp32",
+      name, ib_cl_dtype_name (c->storage), agree, n_greedy - first);
 
   ib_llama_state_free (ls);
   ib_llama_free (llm);
@@ -422,13 +458,31 @@ main (int argc, char **argv)
     { "vicuna-tiny", IB_CL_DTYPE_F32, IB_CL_GEMM_CLBLAST },
     { "t5-tiny", IB_CL_DTYPE_F32, IB_CL_GEMM_CLBLAST },
     { "vicuna-tiny", IB_CL_DTYPE_F16, IB_CL_GEMM_CLBLAST },
+    /* the GPU path for every precision on this device (device-private.h):
+     * where it has cl_khr_fp16 (Intel's CPU runtime), fp16 prefill runs
+     * through CLBlast's HGEMM, else through gemm_kn_f16 */
+    { "vicuna-tiny", IB_CL_DTYPE_F32, IB_CL_GEMM_AUTO, PATH_GPU },
+    { "vicuna-tiny", IB_CL_DTYPE_F16, IB_CL_GEMM_AUTO, PATH_GPU },
+    { "t5-tiny", IB_CL_DTYPE_F16, IB_CL_GEMM_AUTO, PATH_GPU },
+    { "vicuna-tiny-video", IB_CL_DTYPE_F16, IB_CL_GEMM_AUTO, PATH_GPU },
+    { "vicuna-tiny", IB_CL_DTYPE_F16, IB_CL_GEMM_AUTO, PATH_GPU_NO_FP16 },
+    { "t5-tiny", IB_CL_DTYPE_F16, IB_CL_GEMM_AUTO, PATH_GPU_NO_FP16 },
+    { "vicuna-tiny", IB_CL_DTYPE_BF16, IB_CL_GEMM_AUTO, PATH_GPU },
+    { "t5-tiny", IB_CL_DTYPE_BF16, IB_CL_GEMM_AUTO, PATH_GPU },
+    { "vicuna-tiny-video", IB_CL_DTYPE_BF16, IB_CL_GEMM_AUTO, PATH_GPU },
+    { "vicuna-tiny", IB_CL_DTYPE_Q8, IB_CL_GEMM_AUTO, PATH_GPU },
+    { "t5-tiny", IB_CL_DTYPE_Q8, IB_CL_GEMM_AUTO, PATH_GPU },
+    { "vicuna-tiny-video", IB_CL_DTYPE_Q8, IB_CL_GEMM_AUTO, PATH_GPU },
   };
   guint i;
 
   for (i = 0; i < G_N_ELEMENTS (lm); i++) {
-    char *path = g_strdup_printf ("/parity/%s/language-model/%s%s", lm[i].name,
-        ib_cl_dtype_name (lm[i].storage),
-        lm[i].gemm == IB_CL_GEMM_CLBLAST ? "/clblast" : "");
+    char *path = g_strdup_printf ("/parity/%s/language-model/%s%s%s",
+        lm[i].name, ib_cl_dtype_name (lm[i].storage),
+        lm[i].gemm == IB_CL_GEMM_CLBLAST ? "/clblast" : "",
+        lm[i].path == PATH_GPU             ? "/gpu-path" :
+            lm[i].path == PATH_GPU_NO_FP16 ? "/gpu-path-no-fp16" :
+                                             "");
     g_test_add_data_func (path, &lm[i], test_language_model);
     g_free (path);
   }

@@ -7,10 +7,20 @@
  *   fp32 accumulation (k 2^-23 sum_k |a_k w_k|);
  * - q8: W[j] ~ t_j Wq[j] (|error| <= t_j / 2, t_j = max|W[j]| / 127), A[i] ~
  *   s_i (q - z_i) (|error| <= s_i / 2, s_i = range / 254), so |C - ref| <=
- *   sum_k (|a_k| t_j / 2 + |w_k| s_i / 2 + s_i t_j / 4) plus fp32 rounding. */
+ *   sum_k (|a_k| t_j / 2 + |w_k| s_i / 2 + s_i t_j / 4) plus fp32 rounding.
+ *
+ * The same on the GPU path (the device made to describe itself as a GPU,
+ * device-private.h), where only the weights are rounded (gemm_gpu.cl sums
+ * fp32 activations times widened weights in fp32): bf16 u sum |a_k w_k|,
+ * q8 sum |a_k| t_j / 2, fp16 2^-11 sum |a_k w_k|; and fp16 through
+ * CLBlast's HGEMM where the device has cl_khr_fp16, which rounds A and W to
+ * fp16 (2u + u^2 with u = 2^-11) and then multiplies and sums in fp16:
+ * gamma_(k+1) = (k+1)u / (1 - (k+1)u) of sum |a_k w_k| (Higham's bound for
+ * a recursive dot product). */
 #include <math.h>
 #include <string.h>
 
+#include "device-private.h"
 #include "gemm-priv.h"
 #include "half.h"
 
@@ -36,6 +46,8 @@ frand (guint32 *s)
 }
 
 static gboolean native;
+/* the device runs the GPU path; and its fp16 prefill is CLBlast's HGEMM */
+static gboolean gpu_path, gpu_hgemm;
 
 static IbClDevice *
 open_cpu (IbClDtype storage)
@@ -144,7 +156,7 @@ check (IbClDevice *dev, IbClQueue *q, IbClArena *arena, Shape s, IbClDtype src,
    * is the expected one wherever the CPU has AVX512-BF16 */
   if (native && storage == IB_CL_DTYPE_BF16)
     g_assert_true (ib_cl_weight_has_blocked_gemv (wt));
-  if (s.m == 1 && !ib_cl_weight_has_blocked_gemv (wt))
+  if (!gpu_path && s.m == 1 && !ib_cl_weight_has_blocked_gemv (wt))
     g_test_message ("%s [%d, %d]: decode through oneDNN (another layout)",
         ib_cl_dtype_name (storage), s.n, s.k);
   /* sub-buffers at non-zero origins */
@@ -188,7 +200,19 @@ check (IbClDevice *dev, IbClQueue *q, IbClArena *arena, Shape s, IbClDtype src,
         ref += bias[j];
       if (with_residual)
         ref += r[o];
-      if (q8)
+      if (gpu_path) {
+        const double u = ldexp (1.0, storage == IB_CL_DTYPE_F16 ? -11 : -8);
+        if (q8)
+          bound = 0.0;
+        else if (storage == IB_CL_DTYPE_F16 && gpu_hgemm && s.m > 1) {
+          const double g = (s.k + 1) * u / (1.0 - (s.k + 1) * u);
+          bound = (2 * u + u * u) * mag + g * (1 + u) * (1 + u) * mag;
+        } else
+          bound = u * mag;
+        if (q8)
+          for (z = 0; z < s.k; z++)
+            bound += fabs (a[(gsize) (a_row + x) * s.k + z]) * t[j] / 2;
+      } else if (q8)
         bound = extra;
       else
         bound = (2.0 / 256 + 1.0 / 65536) * mag;
@@ -221,38 +245,57 @@ check (IbClDevice *dev, IbClQueue *q, IbClArena *arena, Shape s, IbClDtype src,
 static void
 test_linear (gconstpointer data)
 {
-  IbClDtype storage = GPOINTER_TO_INT (data);
-  g_autoptr (IbClDevice) dev = open_cpu (storage);
+  IbClDtype storage = GPOINTER_TO_INT (data) & 0xff;
+  g_autoptr (IbClDevice) dev = NULL;
   GError *error = NULL;
   IbClArena *arena;
   IbClQueue *q;
-  double worst = 0.0;
+  double worst = 0.0, worst_gemv = 0.0;
   guint i;
 
+  /* bit 8: the GPU path; bit 9: ... without cl_khr_fp16 */
+  gpu_path = (GPOINTER_TO_INT (data) & 0x100) != 0;
+  ib_cl_device_pretend_gpu (gpu_path, (GPOINTER_TO_INT (data) & 0x200) != 0);
+  dev = open_cpu (storage);
+  ib_cl_device_pretend_gpu (FALSE, FALSE);
   if (dev == NULL)
     return;
+  if (gpu_path) {
+    const IbClDeviceInfo *info = ib_cl_device_get_info (dev);
+    g_assert_false (info->is_cpu);
+    g_assert_cmpint (ib_cl_device_get_gemm (dev), ==, IB_CL_GEMM_CLBLAST);
+    gpu_hgemm = info->has_fp16;
+    g_test_message ("%s on the GPU path, %s", info->name,
+        gpu_hgemm ? "fp16 prefill through CLBlast's HGEMM" :
+                    "no cl_khr_fp16: fp16 prefill through gemm_kn_f16");
+  }
   q = ib_cl_queue_new (dev, &error);
   arena = ib_cl_arena_new (dev, 8u << 20, &error);
   g_assert_no_error (error);
   for (i = 0; i < G_N_ELEMENTS (shapes); i++) {
     Shape s = shapes[i];
-    worst = MAX (worst,
+    double *wp = s.m == 1 ? &worst_gemv : &worst;
+    *wp = MAX (*wp,
         check (dev, q, arena, s, IB_CL_DTYPE_F32, storage, TRUE, TRUE, FALSE));
-    worst = MAX (worst,
+    *wp = MAX (*wp,
         check (dev, q, arena, s, IB_CL_DTYPE_F32, storage, FALSE, FALSE,
             FALSE));
-    worst = MAX (worst,
+    *wp = MAX (*wp,
         check (dev, q, arena, s, IB_CL_DTYPE_F32, storage, TRUE, TRUE, TRUE));
-    worst = MAX (worst,
+    *wp = MAX (*wp,
         check (dev, q, arena, s, IB_CL_DTYPE_F32, storage, FALSE, TRUE, TRUE));
-    worst = MAX (worst,
+    *wp = MAX (*wp,
         check (dev, q, arena, s, IB_CL_DTYPE_BF16, storage, TRUE, FALSE,
             FALSE));
-    worst = MAX (worst,
+    *wp = MAX (*wp,
         check (dev, q, arena, s, IB_CL_DTYPE_F16, storage, TRUE, TRUE, FALSE));
   }
-  g_test_message ("%s: largest error %.2f of its bound",
-      ib_cl_dtype_name (storage), worst);
+  g_test_message ("%s%s: largest error %.2g (m = 1: %.2g) of its bound",
+      ib_cl_dtype_name (storage),
+      !gpu_path                                   ? "" :
+          gpu_hgemm && storage == IB_CL_DTYPE_F16 ? " (GPU path, HGEMM)" :
+                                                    " (GPU path)",
+      worst, worst_gemv);
   ib_cl_arena_free (arena);
   ib_cl_queue_free (q);
 }
@@ -336,6 +379,15 @@ main (int argc, char **argv)
       GINT_TO_POINTER (IB_CL_DTYPE_BF16), test_linear);
   g_test_add_data_func ("/gemm-lowp/q8/linear",
       GINT_TO_POINTER (IB_CL_DTYPE_Q8), test_linear);
+  /* the GPU kernels on this CPU device (device-private.h) */
+  g_test_add_data_func ("/gemm-lowp/gpu/f16/linear",
+      GINT_TO_POINTER (IB_CL_DTYPE_F16 | 0x100), test_linear);
+  g_test_add_data_func ("/gemm-lowp/gpu/bf16/linear",
+      GINT_TO_POINTER (IB_CL_DTYPE_BF16 | 0x100), test_linear);
+  g_test_add_data_func ("/gemm-lowp/gpu/q8/linear",
+      GINT_TO_POINTER (IB_CL_DTYPE_Q8 | 0x100), test_linear);
+  g_test_add_data_func ("/gemm-lowp/gpu-no-fp16/f16/linear",
+      GINT_TO_POINTER (IB_CL_DTYPE_F16 | 0x300), test_linear);
   g_test_add_data_func ("/gemm-lowp/bf16/sync",
       GINT_TO_POINTER (IB_CL_DTYPE_BF16), test_sync);
   g_test_add_data_func ("/gemm-lowp/q8/sync", GINT_TO_POINTER (IB_CL_DTYPE_Q8),

@@ -4,6 +4,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "device-private.h"
 #include "gemm.h"
 #include "half.h"
 
@@ -354,22 +355,30 @@ static void
 test_segments (gconstpointer data)
 {
   IbClGemmBackend backend = GPOINTER_TO_INT (data);
-  g_autoptr (IbClDevice) dev = open_backend (backend);
+  g_autoptr (IbClDevice) dev = NULL;
   /* runs of one-row segments (the CLBlast backend's multi-row GEMV, 5
    * rows: more than one work-item's 4) between longer ones */
   const int seg[] = { 1, 1, 3, 1, 1, 1, 1, 1, 7, 2 },
             n_seg = G_N_ELEMENTS (seg);
   const int n = 65, k = 130, m = 19; /* the sum of seg */
-  const IbClDtype storage[] = { IB_CL_DTYPE_F32, IB_CL_DTYPE_F16 };
+  const IbClDtype storage[] = { IB_CL_DTYPE_F32, IB_CL_DTYPE_F16,
+    IB_CL_DTYPE_BF16, IB_CL_DTYPE_Q8 };
   GError *error = NULL;
   IbClQueue *q;
   guint si;
 
+  /* CLBlast backend: the GPU path (gemm_gpu.cl, every storage on [K,N])
+   * on this device, whatever it is */
+  ib_cl_device_pretend_gpu (backend == IB_CL_GEMM_CLBLAST, FALSE);
+  dev = open_backend (backend);
+  ib_cl_device_pretend_gpu (FALSE, FALSE);
   if (dev == NULL)
     return;
   q = ib_cl_queue_new (dev, &error);
   g_assert_no_error (error);
-  for (si = 0; si < G_N_ELEMENTS (storage); si++) {
+  /* own kernels: fp32 and fp16 (bf16 and q8 go through oneDNN on CPUs) */
+  for (si = 0; si < (backend == IB_CL_GEMM_OWN ? 2 : G_N_ELEMENTS (storage));
+       si++) {
     float *a = g_new (float, m *k), *w = g_new (float, n *k);
     float *bias = g_new (float, n), *r = g_new (float, m *n);
     float *all = g_new (float, m *n), *one = g_new (float, m *n);
