@@ -547,6 +547,128 @@ out:
   return NULL;
 }
 
+char *
+ib_cl_dnnl_layout_key (void)
+{
+  const dnnl_version_t *v = dnnl_version ();
+
+  return g_strdup_printf ("%d.%d.%d-%s-isa%d", v->major, v->minor, v->patch,
+      v->hash, (int) dnnl_get_effective_cpu_isa ());
+}
+
+static void weight_blocks (const IbClDnnlWeight *w, IbClWeightBlock *blocks,
+    guint *n_blocks);
+
+gboolean
+ib_cl_dnnl_weight_has_bias (const IbClDnnlWeight *w)
+{
+  return w->bias != NULL;
+}
+
+gboolean
+ib_cl_dnnl_weight_export (const IbClDnnlWeight *w, GByteArray *desc,
+    IbClWeightBlock *blocks, guint *n_blocks, GError **error)
+{
+  if (w->data_buf == NULL || w->data_buf->data == NULL) {
+    g_set_error (error, IB_CL_ERROR, IB_CL_ERROR_UNSUPPORTED,
+        "oneDNN weights are not in host memory the host addresses");
+    return FALSE;
+  }
+  /* the layout as this oneDNN describes it; compared on import with what
+   * it picks then (dnnl_memory_desc_equal), never trusted blindly */
+  g_byte_array_append (desc, (const guint8 *) &w->md, sizeof (w->md));
+  weight_blocks (w, blocks, n_blocks);
+  return TRUE;
+}
+
+/* @w's memory: the packed data, then bias, scale and column sums. */
+static void
+weight_blocks (const IbClDnnlWeight *w, IbClWeightBlock *blocks,
+    guint *n_blocks)
+{
+  *n_blocks = 0;
+  blocks[(*n_blocks)++] = (IbClWeightBlock){ w->data, w->data_bytes };
+  if (w->bias)
+    blocks[(*n_blocks)++] =
+        (IbClWeightBlock){ (guint8 *) w->bias, (gsize) w->n * 4 };
+  if (w->scale) {
+    blocks[(*n_blocks)++] =
+        (IbClWeightBlock){ (guint8 *) w->scale, (gsize) w->n * 4 };
+    blocks[(*n_blocks)++] =
+        (IbClWeightBlock){ (guint8 *) w->colsum, (gsize) w->n * 4 };
+  }
+}
+
+IbClDnnlWeight *
+ib_cl_dnnl_weight_new_packed (IbClDevice *dev, int n, int k, IbClDtype storage,
+    gboolean has_bias, const void *desc, gsize desc_len,
+    IbClWeightBlock *blocks, guint *n_blocks, GError **error)
+{
+  IbClDnnlWeight *wt = NULL;
+  dnnl_memory_desc_t any, stored;
+  dnnl_primitive_desc_t pd = NULL;
+
+  *n_blocks = 0;
+  if (get_engine (error) == NULL)
+    return NULL;
+  if (desc_len != sizeof (stored)) {
+    g_set_error (error, IB_CL_ERROR, IB_CL_ERROR_INVALID_ARG,
+        "packed [%d, %d] %s weight: oneDNN layout of %" G_GSIZE_FORMAT
+        " bytes, this oneDNN's has %" G_GSIZE_FORMAT,
+        n, k, ib_cl_dtype_name (storage), desc_len, sizeof (stored));
+    return NULL;
+  }
+  memcpy (&stored, desc, sizeof (stored));
+  wt = g_new0 (IbClDnnlWeight, 1);
+  wt->storage = storage;
+  wt->n = n;
+  wt->k = k;
+  md_plain (&any, k, n, wei_type (storage), dnnl_format_tag_any);
+  DNNL_CHECK (matmul_pd (&pd, PACK_M, n, k, storage, &any, 0), error);
+  wt->md = *dnnl_primitive_desc_query_md (pd, dnnl_query_weights_md, 0);
+  if (!dnnl_memory_desc_equal (&wt->md, &stored)) {
+    g_set_error (error, IB_CL_ERROR, IB_CL_ERROR_UNSUPPORTED,
+        "packed [%d, %d] %s weight is in another layout than oneDNN picks "
+        "on this machine",
+        n, k, ib_cl_dtype_name (storage));
+    goto out;
+  }
+  wt->data_bytes = dnnl_memory_desc_get_size (&wt->md);
+  wt->data = host_alloc_aligned (wt->data_bytes);
+  if (storage == IB_CL_DTYPE_Q8) {
+    wt->scale = host_alloc_aligned ((gsize) n * 4);
+    wt->colsum = host_alloc_aligned ((gsize) n * 4);
+  }
+  if (has_bias)
+    wt->bias = host_alloc_aligned ((gsize) n * 4);
+  if (wt->data == NULL ||
+      (storage == IB_CL_DTYPE_Q8 &&
+          (wt->scale == NULL || wt->colsum == NULL)) ||
+      (has_bias && wt->bias == NULL)) {
+    g_set_error (error, IB_CL_ERROR, IB_CL_ERROR_NO_MEMORY,
+        "out of host memory for a packed [%d, %d] weight", n, k);
+    goto out;
+  }
+  if (!wrap_buffers (wt, dev, error))
+    goto out;
+  wt->kp = blocked_kp (wt);
+  dnnl_primitive_desc_destroy (pd);
+  if (wt->data_buf->data == NULL) {
+    g_set_error (error, IB_CL_ERROR, IB_CL_ERROR_UNSUPPORTED,
+        "oneDNN weights need buffers in host memory the host addresses");
+    ib_cl_dnnl_weight_free (wt);
+    return NULL;
+  }
+  weight_blocks (wt, blocks, n_blocks);
+  return wt;
+
+out:
+  if (pd)
+    dnnl_primitive_desc_destroy (pd);
+  ib_cl_dnnl_weight_free (wt);
+  return NULL;
+}
+
 void
 ib_cl_dnnl_weight_free (IbClDnnlWeight *w)
 {

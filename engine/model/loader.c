@@ -528,8 +528,58 @@ out:
   return w;
 }
 
+/* The name a linear layer is recorded under in the cache: its parts. */
+static char *
+linear_name (const char *const *weights, const char *const *biases)
+{
+  GString *s = g_string_new ("linear:");
+  guint i;
+
+  for (i = 0; weights[i]; i++) {
+    g_string_append_printf (s, "%s%s", i ? "+" : "", weights[i]);
+    if (biases)
+      g_string_append_printf (s, "|%s", biases[i] ? biases[i] : "-");
+  }
+  return g_string_free (s, FALSE);
+}
+
+/* The cache gave up on its entry: the checkpoint is read ahead from here
+ * on. */
+static void
+cache_fallback (IbLoader *l)
+{
+  if (l->reader == NULL && l->cfg != NULL)
+    ib_loader_read_ahead (l, l->cfg);
+}
+
+static IbClWeight *load_linear (IbLoader *l, const char *const *weights,
+    const char *const *biases, GError **error);
+
 IbClWeight *
 ib_load_linear (IbLoader *l, const char *const *weights,
+    const char *const *biases, GError **error)
+{
+  char *name = l->cache ? linear_name (weights, biases) : NULL;
+  IbClWeight *w = NULL;
+
+  if (ib_weight_cache_reading (l->cache)) {
+    w = ib_weight_cache_get_weight (l->cache, l->dev, name);
+    if (w == NULL)
+      cache_fallback (l);
+  }
+  if (w == NULL) {
+    w = load_linear (l, weights, biases, error);
+    if (w && l->cache)
+      ib_weight_cache_put_weight (l->cache, name, w);
+  }
+  if (w)
+    l->bytes += ib_cl_weight_get_bytes (w);
+  g_free (name);
+  return w;
+}
+
+static IbClWeight *
+load_linear (IbLoader *l, const char *const *weights,
     const char *const *biases, GError **error)
 {
   const IbTensor *t, *b;
@@ -611,8 +661,6 @@ ib_load_linear (IbLoader *l, const char *const *weights,
   }
   w = ib_cl_weight_new (l->dev, wb.bytes, cl_dtype (dtype), (int) n, (int) k,
       bb.bytes, l->storage, error);
-  if (w)
-    l->bytes += ib_cl_weight_get_bytes (w);
 out:
   bytes_clear (l, &wb);
   bytes_clear (l, &bb);
@@ -662,25 +710,48 @@ load_converted (IbLoader *l, const IbTensor *t, gsize n, IbClDtype to,
   return host;
 }
 
+/* @t (@n elements) as a device buffer of @to: from the cache's entry,
+ * or converted from the checkpoint (and recorded). */
+static IbClBuffer *
+load_buffer (IbLoader *l, const IbTensor *t, gsize n, IbClDtype to,
+    GError **error)
+{
+  const gsize bytes = n * ib_cl_dtype_size (to);
+  char *name = NULL;
+  IbClBuffer *buf = NULL;
+  gpointer host;
+
+  if (l->cache)
+    name = g_strdup_printf ("%s:%s", ib_cl_dtype_name (to), t->name);
+  if (ib_weight_cache_reading (l->cache)) {
+    buf = ib_weight_cache_get_buffer (l->cache, l->dev, name, bytes);
+    if (buf == NULL)
+      cache_fallback (l);
+  }
+  if (buf == NULL && (host = load_converted (l, t, n, to, error)) != NULL) {
+    ib_weight_cache_put_buffer (l->cache, name, host, bytes);
+    buf = ib_cl_buffer_new_take_host (l->dev, host, bytes, error);
+  }
+  if (buf)
+    l->bytes += bytes;
+  g_free (name);
+  return buf;
+}
+
 IbClBuffer *
 ib_load_vector (IbLoader *l, gsize n, GError **error, const char *name_fmt, ...)
 {
   va_list ap;
   char *name;
   const IbTensor *t;
-  float *host = NULL;
   IbClBuffer *buf = NULL;
 
   va_start (ap, name_fmt);
   name = g_strdup_vprintf (name_fmt, ap);
   va_end (ap);
   t = ib_load_tensor (l, name, n, error);
-  if (t == NULL || !(host = load_converted (l, t, n, IB_CL_DTYPE_F32, error)))
-    goto out;
-  buf = ib_cl_buffer_new_take_host (l->dev, host, n * sizeof (float), error);
-  if (buf)
-    l->bytes += buf->size;
-out:
+  if (t != NULL)
+    buf = load_buffer (l, t, n, IB_CL_DTYPE_F32, error);
   g_free (name);
   return buf;
 }
@@ -696,13 +767,9 @@ ib_load_table (IbLoader *l, const char *name, gint64 rows, gint64 cols,
     GError **error)
 {
   const IbTensor *t = ib_load_tensor (l, name, (guint64) (rows * cols), error);
-  gsize n = (gsize) (rows * cols);
-  const IbClDtype dt = ib_load_table_dtype (l);
-  gsize bytes = n * ib_cl_dtype_size (dt);
-  gpointer host;
 
-  if (t == NULL || !(host = load_converted (l, t, n, dt, error)))
+  if (t == NULL)
     return NULL;
-  l->bytes += bytes;
-  return ib_cl_buffer_new_take_host (l->dev, host, bytes, error);
+  return load_buffer (l, t, (gsize) (rows * cols), ib_load_table_dtype (l),
+      error);
 }

@@ -13,6 +13,7 @@
 #include "gemm.h"
 #include "ib-config.h"
 #include "ib-safetensors.h"
+#include "weight-cache.h"
 
 G_BEGIN_DECLS
 
@@ -26,6 +27,11 @@ typedef struct
                      * when F32, else F16 */
   gsize bytes; /* device bytes loaded so far */
   IbLoaderReader *reader; /* read-ahead (private), or NULL */
+  /* packed-weights cache, or NULL: products come from a valid entry
+   * instead of the checkpoint, or are recorded into a new one */
+  IbWeightCache *cache;
+  /* for ib_loader_read_ahead when the cache stops giving weights */
+  const IbModelConfig *cfg;
 } IbLoader;
 
 /* Starts reading ahead on a thread, in the order the model asks for
