@@ -382,6 +382,61 @@ fill_plain (IbClDnnlWeight *wt, const void *w, IbClDtype src, void *plain,
   return !oom;
 }
 
+/* Writes the weight straight into the blocked layout gemv_blocked.cl
+ * reads (blocked_kp (@wt) == @kp > 0), as oneDNN's reorder of the plain
+ * weight would, padding zeroed; no plain copy, one pass. The layout in
+ * 32-bit words (2 bf16 or 4 int8 of consecutive k): word w of output
+ * column j is at (j / 64) * (kp / pw) * 64 + (w / 16) * 1024 + (w % 16) * 64
+ * + j % 64. One 64-column block per iteration: its region (kp * 64
+ * elements) stays in the core's cache while rows are scattered into it. */
+static gboolean
+fill_blocked (IbClDnnlWeight *wt, const void *w, IbClDtype src, int kp,
+    GError **error)
+{
+  const int n = wt->n, k = wt->k;
+  const int pw = wt->storage == IB_CL_DTYPE_Q8 ? 4 : 2;
+  const gsize kw = (gsize) kp / pw; /* words per column */
+  const int n_blocks = (n + 63) / 64;
+  gboolean oom = FALSE;
+  int nb;
+
+#pragma omp parallel for schedule(dynamic) if ((gsize) n * k >= PARALLEL_MIN)
+  for (nb = 0; nb < n_blocks; nb++) {
+    float *row = g_try_malloc ((gsize) k * 4);
+    guint32 *words = g_try_malloc0 (kw * 4);
+    guint32 *dst = (guint32 *) wt->data + (gsize) nb * kw * 64;
+    int j;
+    gsize wi;
+
+    if (row == NULL || words == NULL) {
+      oom = TRUE;
+      g_free (row);
+      g_free (words);
+      continue;
+    }
+    memset (dst, 0, kw * 64 * 4);
+    for (j = nb * 64; j < MIN (n, nb * 64 + 64); j++) {
+      guint32 *col = dst + (j % 64);
+      source_row (w, src, k, j, row);
+      if (wt->storage == IB_CL_DTYPE_BF16)
+        to_bf16_row (row, (guint16 *) words, k);
+      else
+        quantize_s8_row (row, (gint8 *) words, k, &wt->scale[j],
+            &wt->colsum[j]);
+      /* words past k stay zero: the tail of the last word and the
+       * padding words are never written */
+      for (wi = 0; wi < kw; wi++)
+        col[(wi / 16) * 1024 + (wi % 16) * 64] = words[wi];
+    }
+    g_free (row);
+    g_free (words);
+  }
+  if (oom)
+    g_set_error (error, IB_CL_ERROR, IB_CL_ERROR_NO_MEMORY,
+        "out of host memory converting a [%d, %d] weight", n, k);
+  return !oom;
+}
+
 /* Reorders the plain [n, k] weight (W^T as [k, n] "ba") into @wt's packed
  * layout. */
 static gboolean
@@ -481,7 +536,7 @@ ib_cl_dnnl_weight_new (IbClDevice *dev, const void *w, IbClDtype src, int n,
   dnnl_primitive_desc_t pd = NULL;
   void *plain = NULL;
   float *row = NULL;
-  int j;
+  int j, kp;
 
   if (get_engine (error) == NULL)
     return NULL;
@@ -503,15 +558,19 @@ ib_cl_dnnl_weight_new (IbClDevice *dev, const void *w, IbClDtype src, int n,
   wt->data_bytes = dnnl_memory_desc_get_size (&wt->md);
 
   wt->data = host_alloc_aligned (wt->data_bytes);
-  plain =
-      host_alloc_aligned ((gsize) n * k * (storage == IB_CL_DTYPE_Q8 ? 1 : 2));
+  /* the layout gemv_blocked.cl knows is written directly; any other
+   * through a plain copy and oneDNN's reorder */
+  kp = blocked_kp (wt);
+  if (kp == 0)
+    plain = host_alloc_aligned (
+        (gsize) n * k * (storage == IB_CL_DTYPE_Q8 ? 1 : 2));
   if (storage == IB_CL_DTYPE_Q8) {
     wt->scale = host_alloc_aligned ((gsize) n * 4);
     wt->colsum = host_alloc_aligned ((gsize) n * 4);
   }
   if (bias)
     wt->bias = host_alloc_aligned ((gsize) n * 4);
-  if (wt->data == NULL || plain == NULL ||
+  if (wt->data == NULL || (kp == 0 && plain == NULL) ||
       (storage == IB_CL_DTYPE_Q8 &&
           (wt->scale == NULL || wt->colsum == NULL)) ||
       (bias && wt->bias == NULL)) {
@@ -519,7 +578,9 @@ ib_cl_dnnl_weight_new (IbClDevice *dev, const void *w, IbClDtype src, int n,
         "out of host memory packing a [%d, %d] weight", n, k);
     goto out;
   }
-  if (!fill_plain (wt, w, src, plain, error) || !reorder (wt, plain, error))
+  if (kp > 0 ? !fill_blocked (wt, w, src, kp, error) :
+               (!fill_plain (wt, w, src, plain, error) ||
+                   !reorder (wt, plain, error)))
     goto out;
   if (bias) {
     /* the bias has the weight's source dtype: one row of n elements */

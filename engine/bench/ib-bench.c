@@ -102,6 +102,7 @@ int
 main (int argc, char **argv)
 {
   char *model_dir = NULL, *precision = NULL, *device = NULL;
+  char *weight_cache = NULL;
   int frames = 1, tokens = 8, beams = 1, runs = 3, overlap = 0, i;
   GOptionEntry entries[] = { { "model", 'm', 0, G_OPTION_ARG_FILENAME,
                                  &model_dir, "model directory", "DIR" },
@@ -112,6 +113,9 @@ main (int argc, char **argv)
     { "precision", 'p', 0, G_OPTION_ARG_STRING, &precision,
         "fp32, fp16, bf16, q8 or auto", "P" },
     { "device", 'd', 0, G_OPTION_ARG_STRING, &device, "OpenCL device", "SPEC" },
+    { "weight-cache", 0, 0, G_OPTION_ARG_FILENAME, &weight_cache,
+        "packed-weights cache directory (IbModelParams.weight_cache_dir)",
+        "DIR" },
     { "overlap", 'o', 0, G_OPTION_ARG_INT, &overlap,
         "also N answers on windows sliding by one frame, frame cache on and "
         "off",
@@ -147,6 +151,7 @@ main (int argc, char **argv)
   ib_model_params_init (&mp);
   if (device)
     mp.device = device;
+  mp.weight_cache_dir = weight_cache;
   if (precision && !ib_precision_from_string (precision, &mp.precision)) {
     g_printerr ("ib-bench: --precision is fp32, fp16, bf16, q8 or auto\n");
     ret = 2;
@@ -253,5 +258,6 @@ out:
   g_free (model_dir);
   g_free (precision);
   g_free (device);
+  g_free (weight_cache);
   return ret;
 }

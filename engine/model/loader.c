@@ -14,8 +14,13 @@
  * dropped: it asks in nearly, not exactly, the order of the plan. */
 #define STALE_AFTER 16
 
-/* The read-ahead never holds less than this (small models). */
+/* The read-ahead never holds less than this (small models)... */
 #define MIN_BUDGET ((gsize) 64 << 20)
+/* ...nor more than this with freed blocks kept for reuse, except for one
+ * tensor larger than it alone (7B: the 524 MB f32 embedding table and
+ * LM head; every other tensor is at most 180 MB): staging is bounded
+ * whatever the model, and peak memory is the weights plus this. */
+#define MAX_BUDGET ((gsize) 512 << 20)
 
 /* Tensors this large are read with O_DIRECT: the disk writes into the
  * staging block, no copy out of the page cache (which costs as much CPU
@@ -78,6 +83,38 @@ struct _IbLoaderReader
   gsize pooled;
 };
 
+static GSList *pool_smallest (IbLoaderReader *r);
+
+/* Takes pooled blocks out (smallest first) while staged and pooled bytes
+ * together exceed the budget, or all when stopping (@r locked); returns
+ * them for unmapping. */
+static GSList *
+pool_trim (IbLoaderReader *r)
+{
+  GSList *drop = NULL, *l;
+
+  while (r->pool && (r->stop || r->pooled + r->held > r->budget)) {
+    l = pool_smallest (r);
+    r->pool = g_slist_remove_link (r->pool, l);
+    r->pooled -= GPOINTER_TO_SIZE (g_hash_table_lookup (r->caps, l->data));
+    drop = g_slist_concat (l, drop);
+  }
+  return drop;
+}
+
+/* Unmaps the blocks of @drop (@r locked) and frees the list. */
+static void
+pool_unmap (IbLoaderReader *r, GSList *drop)
+{
+  GSList *l;
+
+  for (l = drop; l; l = l->next) {
+    munmap (l->data, GPOINTER_TO_SIZE (g_hash_table_lookup (r->caps, l->data)));
+    g_hash_table_remove (r->caps, l->data);
+  }
+  g_slist_free (drop);
+}
+
 /* A buffer for @size bytes of tensor data. */
 static guint8 *
 staging_alloc (IbLoaderReader *r, gsize size)
@@ -102,6 +139,9 @@ staging_alloc (IbLoaderReader *r, gsize size)
     p = best->data;
     r->pool = g_slist_delete_link (r->pool, best);
     r->pooled -= best_cap;
+  } else {
+    /* a new block: first give back what the bound no longer allows */
+    pool_unmap (r, pool_trim (r));
   }
   g_mutex_unlock (&r->lock);
   if (p == NULL && (p = map_block (size)) != NULL) {
@@ -132,8 +172,6 @@ pool_smallest (IbLoaderReader *r)
 static void
 staging_free (IbLoaderReader *r, guint8 *p, gsize size)
 {
-  GSList *drop = NULL, *l;
-
   if (size < MAP_MIN) {
     g_free (p);
     return;
@@ -152,19 +190,8 @@ staging_free (IbLoaderReader *r, guint8 *p, gsize size)
   }
   r->pool = g_slist_prepend (r->pool, p);
   r->pooled += GPOINTER_TO_SIZE (g_hash_table_lookup (r->caps, p));
-  /* over the budget (or stopping): unmap the smallest first */
-  while (r->pool && (r->stop || r->pooled > r->budget)) {
-    l = pool_smallest (r);
-    r->pool = g_slist_remove_link (r->pool, l);
-    r->pooled -= GPOINTER_TO_SIZE (g_hash_table_lookup (r->caps, l->data));
-    drop = g_slist_concat (l, drop);
-  }
-  for (l = drop; l; l = l->next) {
-    munmap (l->data, GPOINTER_TO_SIZE (g_hash_table_lookup (r->caps, l->data)));
-    g_hash_table_remove (r->caps, l->data);
-  }
+  pool_unmap (r, pool_trim (r));
   g_mutex_unlock (&r->lock);
-  g_slist_free (drop);
 }
 
 static void
@@ -289,8 +316,8 @@ ib_loader_read_ahead (IbLoader *l, const IbModelConfig *cfg)
     largest = MAX (largest, t->n_bytes);
   }
   g_ptr_array_unref (expected);
-  /* the tensor being packed and the next one */
-  r->budget = MAX (2 * largest, MIN_BUDGET);
+  /* the tensor being packed and the next one, within the bounds */
+  r->budget = CLAMP (2 * largest, MIN_BUDGET, MAX_BUDGET);
   g_mutex_init (&r->lock);
   g_cond_init (&r->cond);
   r->thread = g_thread_try_new ("ib-read", reader_main, r, NULL);
@@ -391,13 +418,14 @@ bytes_clear (IbLoader *l, Bytes *b)
 
   if (b->data == NULL)
     return;
-  staging_free (r, b->data, b->size);
+  /* no longer held before it is pooled: the pool's bound counts both */
   if (b->held && r) {
     g_mutex_lock (&r->lock);
     r->held -= b->held;
     g_cond_broadcast (&r->cond);
     g_mutex_unlock (&r->lock);
   }
+  staging_free (r, b->data, b->size);
   memset (b, 0, sizeof (*b));
 }
 

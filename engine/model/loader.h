@@ -6,8 +6,9 @@
  * never mapped; with ib_loader_read_ahead() a thread reads the next tensors
  * while the current one is packed on all cores. Host memory holds the
  * packed weights plus a bounded staging area: the read-ahead budget (two
- * of the largest tensor) in flight, at most as much again in freed blocks
- * kept for reuse, and the fused layer being assembled. */
+ * of the largest tensor, 64 to 512 MB) for tensors in flight and freed
+ * blocks kept for reuse together (one tensor larger than it alone), and
+ * the fused layer being assembled. */
 #pragma once
 
 #include "gemm.h"
