@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The packed-weights cache file: key, writing, checked reading. */
+#define _GNU_SOURCE /* O_DIRECT, preadv2 */
 #include "weight-cache.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <glib/gstdio.h>
@@ -68,6 +70,7 @@ struct _IbWeightCache
   char *source; /* file-name prefix shared by entries of this source */
   guint8 key[KEY_LEN];
   int fd;
+  int direct_fd; /* reading: the entry with O_DIRECT, or -1 */
   guint64 end; /* writing: first free byte */
   GHashTable *records; /* name -> Record * */
   GPtrArray *order; /* writing: the records in order */
@@ -94,7 +97,9 @@ stop (IbWeightCache *c)
 {
   if (c->fd >= 0)
     close (c->fd);
-  c->fd = -1;
+  if (c->direct_fd >= 0)
+    close (c->direct_fd);
+  c->fd = c->direct_fd = -1;
   if (c->mode == MODE_WRITING && c->tmp_path)
     g_unlink (c->tmp_path);
   g_clear_pointer (&c->tmp_path, g_free);
@@ -479,6 +484,9 @@ open_entry (IbWeightCache *c, gboolean *damaged, char **why)
     goto out;
   }
   posix_fadvise (c->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+#ifdef O_DIRECT
+  c->direct_fd = open (c->path, O_RDONLY | O_CLOEXEC | O_DIRECT);
+#endif
   *damaged = FALSE;
   ok = TRUE;
 out:
@@ -534,7 +542,7 @@ ib_weight_cache_open (const char *dir, const char *model_dir,
   gboolean damaged;
   char *why = NULL;
 
-  c->fd = -1;
+  c->fd = c->direct_fd = -1;
   c->dir = g_strdup (dir);
   c->records = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
       record_free);
@@ -587,7 +595,7 @@ ib_weight_cache_get_path (const IbWeightCache *c)
 
 typedef struct
 {
-  int fd;
+  int fd, direct_fd;
   const Record *r;
   const IbClWeightBlock *dst;
   guint first[IB_CL_WEIGHT_MAX_BLOCKS + 1]; /* first chunk of each block */
@@ -605,6 +613,36 @@ job_fail (ReadJob *j, const char *why)
     j->why = why;
   g_mutex_unlock (&j->lock);
   g_atomic_int_set (&j->failed, 1);
+}
+
+/* A chunk from the page cache if all of it is there (a warm start), else
+ * from the disk straight into @dst (O_DIRECT: no copy, nothing cached
+ * twice) for its page-aligned part; buffered reads otherwise. Chunks
+ * start at page-aligned file offsets. */
+static gboolean
+read_chunk (ReadJob *j, guint8 *dst, gsize len, guint64 off, const char **why)
+{
+  gsize aligned = len & ~(gsize) (BLOCK_ALIGN - 1);
+  ssize_t n = -1;
+
+#ifdef RWF_NOWAIT
+  {
+    struct iovec v = { dst, len };
+    n = preadv2 (j->fd, &v, 1, (off_t) off, RWF_NOWAIT);
+    if (n == (ssize_t) len)
+      return TRUE;
+  }
+#endif
+  if (n <= 0 && j->direct_fd >= 0 && aligned > 0 &&
+      (guintptr) dst % BLOCK_ALIGN == 0 && off % BLOCK_ALIGN == 0) {
+    const char *ignored = NULL;
+    if (pread_full (j->direct_fd, dst, aligned, off, &ignored))
+      return aligned == len ||
+          pread_full (j->fd, dst + aligned, len - aligned, off + aligned, why);
+    /* O_DIRECT refused (file system): the page cache instead */
+  }
+  n = MAX (n, 0);
+  return pread_full (j->fd, dst + n, len - (gsize) n, off + (guint64) n, why);
 }
 
 static gpointer
@@ -627,8 +665,7 @@ read_worker (gpointer data)
     ci = i - j->first[b];
     off = (gsize) ci * CHUNK;
     len = MIN (CHUNK, bl->size - off);
-    if (!pread_full (j->fd, j->dst[b].data + off, len, bl->offset + off,
-            &why)) {
+    if (!read_chunk (j, j->dst[b].data + off, len, bl->offset + off, &why)) {
       job_fail (j, why);
       break;
     }
@@ -649,6 +686,7 @@ read_record (IbWeightCache *c, const Record *r, const IbClWeightBlock *dst)
   guint b, n_threads = 0, i;
 
   j.fd = c->fd;
+  j.direct_fd = c->direct_fd;
   j.r = r;
   j.dst = dst;
   g_mutex_init (&j.lock);
