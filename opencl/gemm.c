@@ -297,8 +297,8 @@ ib_cl_weight_new_packed (IbClDevice *dev, const void *desc, gsize desc_len,
   *n_blocks = 0;
   if (desc_len < sizeof (d)) {
     g_set_error (error, IB_CL_ERROR, IB_CL_ERROR_INVALID_ARG,
-        "packed weight descriptor of %" G_GSIZE_FORMAT " bytes, at least %"
-        G_GSIZE_FORMAT " needed",
+        "packed weight descriptor of %" G_GSIZE_FORMAT
+        " bytes, at least %" G_GSIZE_FORMAT " needed",
         desc_len, sizeof (d));
     return NULL;
   }
@@ -312,8 +312,8 @@ ib_cl_weight_new_packed (IbClDevice *dev, const void *desc, gsize desc_len,
   }
   if (d.backend != (guint32) ib_cl_device_get_gemm (dev)) {
     g_set_error (error, IB_CL_ERROR, IB_CL_ERROR_UNSUPPORTED,
-        "packed [%d, %d] weight is for another GEMM backend than %s uses",
-        d.n, d.k, ib_cl_device_get_info (dev)->name);
+        "packed [%d, %d] weight is for another GEMM backend than %s uses", d.n,
+        d.k, ib_cl_device_get_info (dev)->name);
     return NULL;
   }
   if (!ib_cl_gemm_supports (dev, d.storage, NULL, error))
@@ -330,8 +330,8 @@ ib_cl_weight_new_packed (IbClDevice *dev, const void *desc, gsize desc_len,
       d.n;
   if (wt->n_padded != d.n_padded) {
     g_set_error (error, IB_CL_ERROR, IB_CL_ERROR_UNSUPPORTED,
-        "packed [%d, %d] weight has %d padded rows, this build pads to %d",
-        d.n, d.k, d.n_padded, wt->n_padded);
+        "packed [%d, %d] weight has %d padded rows, this build pads to %d", d.n,
+        d.k, d.n_padded, wt->n_padded);
     goto fail;
   }
   if (d.storage == IB_CL_DTYPE_BF16 || d.storage == IB_CL_DTYPE_Q8) {
@@ -356,8 +356,8 @@ ib_cl_weight_new_packed (IbClDevice *dev, const void *desc, gsize desc_len,
   if (d.has_bias) {
     if ((host = ib_cl_host_alloc ((gsize) wt->n_padded * 4)) == NULL)
       goto oom;
-    wt->bias = ib_cl_buffer_new_take_host (dev, host,
-        (gsize) wt->n_padded * 4, error);
+    wt->bias =
+        ib_cl_buffer_new_take_host (dev, host, (gsize) wt->n_padded * 4, error);
     if (wt->bias == NULL)
       goto fail;
   }

@@ -248,10 +248,10 @@ main (int argc, char **argv)
            "\"beams\": %d%s}\n",
       ib_model_get_device_name (model),
       ib_precision_to_string (ib_model_get_precision (model)), load_s,
-      load_cpu_s, ib_model_get_weight_bytes (model) / 1048576.0, median (vision, runs),
-      median (qformer, runs), median (prefill, runs), median (decode, runs),
-      median (answer, runs), rss_after_load, peak_rss_mb (), frames, tokens,
-      beams, extra->str);
+      load_cpu_s, ib_model_get_weight_bytes (model) / 1048576.0,
+      median (vision, runs), median (qformer, runs), median (prefill, runs),
+      median (decode, runs), median (answer, runs), rss_after_load,
+      peak_rss_mb (), frames, tokens, beams, extra->str);
   ret = 0;
 out:
   if (error) {

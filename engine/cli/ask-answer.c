@@ -38,8 +38,7 @@ typedef struct
 
 static AskOptions opts = { NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
   UNSET_INT, UNSET_INT, UNSET_INT, UNSET_INT, UNSET_INT, UNSET_DOUBLE,
-  UNSET_DOUBLE, UNSET_DOUBLE, UNSET_DOUBLE, FALSE, FALSE, FALSE, FALSE,
-  NULL };
+  UNSET_DOUBLE, UNSET_DOUBLE, UNSET_DOUBLE, FALSE, FALSE, FALSE, FALSE, NULL };
 
 /* --weight-cache[=DIR]: alone, the user's cache directory. */
 static gboolean
@@ -49,8 +48,8 @@ parse_weight_cache (const char *name G_GNUC_UNUSED, const char *value,
   g_free (opts.weight_cache);
   opts.weight_cache = value && *value ?
       g_strdup (value) :
-      g_build_filename (g_get_user_cache_dir (), "gst-instructblip",
-          "weights", NULL);
+      g_build_filename (g_get_user_cache_dir (), "gst-instructblip", "weights",
+          NULL);
   return TRUE;
 }
 

@@ -607,8 +607,8 @@ ib_load_linear (IbLoader *l, const char *const *weights,
 }
 
 static IbClWeight *
-load_linear (IbLoader *l, const char *const *weights,
-    const char *const *biases, GError **error)
+load_linear (IbLoader *l, const char *const *weights, const char *const *biases,
+    GError **error)
 {
   const IbTensor *t, *b;
   IbClWeight *w = NULL;

@@ -108,7 +108,7 @@ stop (IbWeightCache *c)
 
 /* The one warning of a load; the cache is off afterwards. */
 static void G_GNUC_PRINTF (2, 3)
-warn_off (IbWeightCache *c, const char *fmt, ...)
+    warn_off (IbWeightCache *c, const char *fmt, ...)
 {
   va_list ap;
   char *msg;
@@ -395,7 +395,8 @@ index_parse (IbWeightCache *c, const guint8 *data, gsize len, guint64 limit)
       bl->size = get_u64 (&cur);
       bl->n_chunks = get_u32 (&cur);
       if (bl->offset < HEADER_LEN || bl->size > limit ||
-          bl->offset > limit - bl->size || bl->n_chunks != n_chunks_of (bl->size) ||
+          bl->offset > limit - bl->size ||
+          bl->n_chunks != n_chunks_of (bl->size) ||
           (gsize) bl->n_chunks * 8 > cur.left) {
         cur.bad = TRUE;
         bl->n_chunks = 0;
@@ -438,8 +439,8 @@ open_entry (IbWeightCache *c, gboolean *damaged, char **why)
     return FALSE;
   }
   *damaged = TRUE;
-  if (fstat (c->fd, &sb) != 0 || (size = (guint64) sb.st_size) <
-                                     HEADER_LEN + FOOTER_LEN) {
+  if (fstat (c->fd, &sb) != 0 ||
+      (size = (guint64) sb.st_size) < HEADER_LEN + FOOTER_LEN) {
     *why = g_strdup ("is shorter than a header and a footer (truncated)");
     goto out;
   }
@@ -512,8 +513,8 @@ start_writing (IbWeightCache *c)
     return;
   }
   base = g_path_get_basename (c->path);
-  c->tmp_path = g_strdup_printf ("%s%s.%s.XXXXXX", c->dir, G_DIR_SEPARATOR_S,
-      base);
+  c->tmp_path =
+      g_strdup_printf ("%s%s.%s.XXXXXX", c->dir, G_DIR_SEPARATOR_S, base);
   g_free (base);
   c->fd = g_mkstemp_full (c->tmp_path, O_RDWR | O_CLOEXEC, 0644);
   if (c->fd < 0) {
@@ -544,8 +545,8 @@ ib_weight_cache_open (const char *dir, const char *model_dir,
 
   c->fd = c->direct_fd = -1;
   c->dir = g_strdup (dir);
-  c->records = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
-      record_free);
+  c->records =
+      g_hash_table_new_full (g_str_hash, g_str_equal, NULL, record_free);
   compute_key (c, model_dir, st, dev, storage);
   if (open_entry (c, &damaged, &why)) {
     c->mode = MODE_READING;
@@ -653,7 +654,7 @@ read_worker (gpointer data)
   guint i;
 
   while (!g_atomic_int_get (&j->failed) &&
-         (i = (guint) g_atomic_int_add (&j->next, 1)) < total) {
+      (i = (guint) g_atomic_int_add (&j->next, 1)) < total) {
     const char *why = NULL;
     guint b = 0, ci;
     gsize off, len;
@@ -725,8 +726,7 @@ find (IbWeightCache *c, const char *name, guint32 kind)
 }
 
 IbClWeight *
-ib_weight_cache_get_weight (IbWeightCache *c, IbClDevice *dev,
-    const char *name)
+ib_weight_cache_get_weight (IbWeightCache *c, IbClDevice *dev, const char *name)
 {
   IbClWeightBlock dst[IB_CL_WEIGHT_MAX_BLOCKS];
   const Record *r = find (c, name, KIND_WEIGHT);
@@ -749,8 +749,7 @@ ib_weight_cache_get_weight (IbWeightCache *c, IbClDevice *dev,
     if (dst[b].size != r->blocks[b].size)
       break;
   if (n != r->n_blocks || b < n) {
-    warn_off (c, "record %s does not have the sizes its descriptor says",
-        name);
+    warn_off (c, "record %s does not have the sizes its descriptor says", name);
     ib_cl_weight_free (w);
     return NULL;
   }
@@ -762,8 +761,8 @@ ib_weight_cache_get_weight (IbWeightCache *c, IbClDevice *dev,
 }
 
 IbClBuffer *
-ib_weight_cache_get_buffer (IbWeightCache *c, IbClDevice *dev,
-    const char *name, gsize size)
+ib_weight_cache_get_buffer (IbWeightCache *c, IbClDevice *dev, const char *name,
+    gsize size)
 {
   const Record *r = find (c, name, KIND_BUFFER);
   IbClWeightBlock dst;

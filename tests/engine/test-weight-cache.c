@@ -34,8 +34,8 @@ typedef struct
 static char *
 copy_fixture (const char *fixture, char **tmp)
 {
-  char *src = g_test_build_filename (G_TEST_DIST, "data", "parity", fixture,
-      NULL);
+  char *src =
+      g_test_build_filename (G_TEST_DIST, "data", "parity", fixture, NULL);
   char *dst, *cmd;
   GError *error = NULL;
   int status = 0;
@@ -74,9 +74,9 @@ load (const char *dir, IbPrecision p, const char *cache)
   mp.device = "cpu";
   mp.weight_cache_dir = cache;
   m = ib_model_load (dir, &mp, &error);
-  if (m == NULL && (g_error_matches (error, IB_ERROR, IB_ERROR_NO_DEVICE) ||
-                       g_error_matches (error, IB_ERROR,
-                           IB_ERROR_UNSUPPORTED))) {
+  if (m == NULL &&
+      (g_error_matches (error, IB_ERROR, IB_ERROR_NO_DEVICE) ||
+          g_error_matches (error, IB_ERROR, IB_ERROR_UNSUPPORTED))) {
     g_test_skip (error->message);
     g_error_free (error);
     return NULL;
@@ -236,8 +236,7 @@ test_hit (gconstpointer data)
     end = ftell (f);
     zeros = g_malloc0 (end - 8 - hlen);
     fseek (f, 8 + hlen, SEEK_SET);
-    g_assert_cmpuint (fwrite (zeros, 1, end - 8 - hlen, f), ==,
-        end - 8 - hlen);
+    g_assert_cmpuint (fwrite (zeros, 1, end - 8 - hlen, f), ==, end - 8 - hlen);
     fclose (f);
     g_free (zeros);
     times[0] = sb.st_atim;
@@ -352,7 +351,7 @@ test_damaged (gconstpointer data)
       damage == DAMAGE_FLIP ? 0 : 1);
   g_assert_cmpuint (entries, ==, damage == DAMAGE_FLIP ? 0 : 1);
   g_assert_true (load_and_check (dir, IB_PRECISION_F32, cache, want) ==
-                 (damage != DAMAGE_FLIP));
+      (damage != DAMAGE_FLIP));
   g_assert_true (load_and_check (dir, IB_PRECISION_F32, cache, want));
   g_array_unref (want);
   remove_tree (tmp);
@@ -425,8 +424,8 @@ test_full_disk (void)
 int
 main (int argc, char **argv)
 {
-  static const IbPrecision precisions[] = { IB_PRECISION_F32,
-    IB_PRECISION_F16, IB_PRECISION_BF16, IB_PRECISION_Q8 };
+  static const IbPrecision precisions[] = { IB_PRECISION_F32, IB_PRECISION_F16,
+    IB_PRECISION_BF16, IB_PRECISION_Q8 };
   static Case cases[G_N_ELEMENTS (fixtures) * G_N_ELEMENTS (precisions)];
   guint f, p, n = 0;
 
