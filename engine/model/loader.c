@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Checkpoint tensors to device buffers and packed weights, read ahead on a thread. */
+#define _GNU_SOURCE /* mremap */
 #include "loader.h"
 
 #include <string.h>
@@ -135,10 +136,36 @@ staging_alloc (IbLoaderReader *r, gsize size)
       best_cap = cap;
     }
   }
+  if (best == NULL) {
+    /* none large enough: the largest grows (mremap keeps its pages, only
+     * the new tail is fresh), not a new block beside it: the kernel zeroes
+     * fresh pages, the biggest CPU cost of loading after conversion */
+    for (l = r->pool; l; l = l->next) {
+      cap = GPOINTER_TO_SIZE (g_hash_table_lookup (r->caps, l->data));
+      if (best == NULL || cap > best_cap) {
+        best = l;
+        best_cap = cap;
+      }
+    }
+  }
   if (best) {
     p = best->data;
     r->pool = g_slist_delete_link (r->pool, best);
     r->pooled -= best_cap;
+    if (best_cap < size) {
+      void *q = mremap (p, best_cap, mapped_size (size), MREMAP_MAYMOVE);
+      g_hash_table_remove (r->caps, p);
+      if (q == MAP_FAILED) {
+        munmap (p, best_cap);
+        p = NULL;
+      } else {
+        p = q;
+        g_hash_table_insert (r->caps, p, GSIZE_TO_POINTER (mapped_size (size)));
+      }
+      pool_unmap (r, pool_trim (r));
+      g_mutex_unlock (&r->lock);
+      return p;
+    }
   } else {
     /* a new block: first give back what the bound no longer allows */
     pool_unmap (r, pool_trim (r));
