@@ -867,27 +867,40 @@ ib_weight_cache_put_buffer (IbWeightCache *c, const char *name,
   append (c, name, KIND_BUFFER, NULL, &block, 1);
 }
 
-/* Removes the other entries of the same source (older keys). */
+/* Temporary files of a crashed writer older than this are removed. */
+#define STALE_TMP_S (24 * 3600)
+
+/* Removes the other entries of the same source (older keys), and its
+ * temporary files that no writer can still be using. */
 static void
 remove_stale (IbWeightCache *c)
 {
   GDir *d = g_dir_open (c->dir, 0, NULL);
   char *prefix = g_strconcat (c->source, "-", NULL);
+  char *tmp_prefix = g_strconcat (".", c->source, "-", NULL);
   char *base = g_path_get_basename (c->path);
+  const gint64 now = g_get_real_time () / G_USEC_PER_SEC;
   const char *name;
 
   while (d && (name = g_dir_read_name (d)) != NULL) {
     char *other;
-    if (!g_str_has_prefix (name, prefix) || !g_str_has_suffix (name, SUFFIX) ||
-        strcmp (name, base) == 0)
+    GStatBuf sb;
+    gboolean entry = g_str_has_prefix (name, prefix) &&
+        g_str_has_suffix (name, SUFFIX) && strcmp (name, base) != 0;
+    gboolean tmp = g_str_has_prefix (name, tmp_prefix);
+
+    if (!entry && !tmp)
       continue;
     other = g_build_filename (c->dir, name, NULL);
-    g_unlink (other);
+    if (entry ||
+        (g_stat (other, &sb) == 0 && now - (gint64) sb.st_mtime > STALE_TMP_S))
+      g_unlink (other);
     g_free (other);
   }
   if (d)
     g_dir_close (d);
   g_free (prefix);
+  g_free (tmp_prefix);
   g_free (base);
 }
 

@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <string.h>
+#include <time.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -269,7 +270,8 @@ prepare (const char *dir, IbPrecision p, const char *cache)
 }
 
 /* The checkpoint changes (a new modification time): a new key, a miss
- * without a warning, and the new entry replaces the old one. */
+ * without a warning, and the new entry replaces the old one (and a
+ * crashed writer's temporary file older than a day). */
 static void
 test_stale (void)
 {
@@ -280,9 +282,30 @@ test_stale (void)
   char *old = entry_path (cache), *new;
   guint entries;
 
-  g_assert_cmpint (utimensat (AT_FDCWD, st, NULL, 0), ==, 0);
-  g_usleep (10000);
-  g_assert_false (load_and_check (dir, IB_PRECISION_F16, cache, want));
+  {
+    /* a crashed writer's temporary files: one old, one maybe in use */
+    char *base = g_path_get_basename (old);
+    char *source = g_strndup (base, strchr (base, '-') - base);
+    char *old_tmp = g_strdup_printf ("%s/.%s-x.ibw.AAAAAA", cache, source);
+    char *new_tmp = g_strdup_printf ("%s/.%s-x.ibw.BBBBBB", cache, source);
+    struct timespec two_days[2] = { { time (NULL) - 2 * 86400, 0 },
+      { time (NULL) - 2 * 86400, 0 } };
+    GError *error = NULL;
+
+    g_assert_true (g_file_set_contents (old_tmp, "x", 1, &error));
+    g_assert_true (g_file_set_contents (new_tmp, "x", 1, &error));
+    g_assert_cmpint (utimensat (AT_FDCWD, old_tmp, two_days, 0), ==, 0);
+    g_assert_cmpint (utimensat (AT_FDCWD, st, NULL, 0), ==, 0);
+    g_usleep (10000);
+    g_assert_false (load_and_check (dir, IB_PRECISION_F16, cache, want));
+    g_assert_false (g_file_test (old_tmp, G_FILE_TEST_EXISTS));
+    g_assert_true (g_file_test (new_tmp, G_FILE_TEST_EXISTS));
+    g_unlink (new_tmp);
+    g_free (base);
+    g_free (source);
+    g_free (old_tmp);
+    g_free (new_tmp);
+  }
   new = entry_path (cache);
   g_assert_cmpstr (old, !=, new);
   g_assert_cmpuint (count_files (cache, &entries), ==, 1);
