@@ -28,6 +28,8 @@ struct _IbModel
   gsize weight_bytes;
   IbImageResize image_resize; /* resolved: never IB_IMAGE_RESIZE_AUTO */
   IbPrecision precision; /* the weights' storage (never AUTO) */
+  gboolean weights_from_cache; /* every weight came from the packed-weights
+                                * cache (tests) */
 };
 
 G_END_DECLS

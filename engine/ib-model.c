@@ -183,7 +183,13 @@ ib_model_load (const char *dir, const IbModelParams *params, GError **error)
   loader.dev = m->dev;
   loader.st = ib_checkpoint_get_safetensors (ckpt);
   loader.storage = ib_precision_storage (m->precision);
-  ib_loader_read_ahead (&loader, m->cfg);
+  loader.cfg = m->cfg;
+  if (params->weight_cache_dir)
+    loader.cache = ib_weight_cache_open (params->weight_cache_dir, dir,
+        loader.st, m->dev, loader.storage);
+  /* from a valid cache entry nothing is read from the checkpoint */
+  if (!ib_weight_cache_reading (loader.cache))
+    ib_loader_read_ahead (&loader, m->cfg);
   if (!(m->vit = ib_vit_new (&loader, &m->cfg->vision, &cl_error)) ||
       !(m->qformer = ib_qformer_new (&loader, &m->cfg->qformer,
             m->cfg->n_query_tokens, m->cfg->text.hidden_dim, &cl_error)))
@@ -195,6 +201,9 @@ ib_model_load (const char *dir, const IbModelParams *params, GError **error)
   if (m->llama == NULL && m->t5 == NULL)
     goto weights_fail;
   m->weight_bytes = loader.bytes;
+  m->weights_from_cache = ib_weight_cache_reading (loader.cache);
+  ib_weight_cache_commit (loader.cache);
+  ib_weight_cache_free (loader.cache);
   ib_loader_clear (&loader);
   ib_checkpoint_free (ckpt);
   return m;
@@ -210,6 +219,7 @@ weights_fail:
     g_propagate_error (error, cl_error);
   }
 fail:
+  ib_weight_cache_free (loader.cache); /* an unfinished entry is removed */
   ib_loader_clear (&loader);
   ib_checkpoint_free (ckpt);
   ib_model_unref (m);

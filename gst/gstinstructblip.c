@@ -433,7 +433,7 @@ gst_instruct_blip_start (GstBaseTransform *trans)
   IbModelParams mp;
   GstInstructBlipWorker *worker = NULL;
   GError *err = NULL;
-  char *dir, *device, *id, *text;
+  char *dir, *device, *id, *text, *cache_dir = NULL;
   guint n_frames;
   gboolean has_path, ok = FALSE;
   GStatBuf sb;
@@ -465,8 +465,10 @@ gst_instruct_blip_start (GstBaseTransform *trans)
   }
   /* the element's enum lists the engine's values in the engine's order */
   mp.image_resize = (IbImageResize) self->image_resize;
+  cache_dir = g_strdup (self->weight_cache_dir);
   GST_OBJECT_UNLOCK (self);
   mp.device = device;
+  mp.weight_cache_dir = cache_dir;
 
   if (g_stat (dir, &sb) != 0 && (saved_errno = errno) != ENOENT) {
     /* unreadable is not missing */
@@ -536,6 +538,7 @@ out:
   g_clear_error (&err);
   g_free (dir);
   g_free (device);
+  g_free (cache_dir);
   g_free (id);
   return ok;
 }

@@ -50,6 +50,7 @@ struct _GstInstructBlip
   /* properties, under the object lock */
   char *model_path, *instruction, *candidates, *device, *instance_id;
   char *device_name;
+  char *weight_cache_dir; /* NULL: no packed-weights cache */
   guint num_frames, max_pending;
   GstClockTime interval, drain_timeout;
   GstInstructBlipProcessingMode mode;

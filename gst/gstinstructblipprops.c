@@ -47,6 +47,7 @@ enum
   PROP_DEVICE_NAME,
   PROP_PRECISION,
   PROP_IMAGE_RESIZE,
+  PROP_WEIGHT_CACHE_DIR,
   PROP_MODEL_INSTANCE_ID,
   PROP_POST_MESSAGES,
   PROP_DRAIN_TIMEOUT,
@@ -316,6 +317,13 @@ gst_instruct_blip_set_property (GObject *object, guint prop_id,
       if (!model_props_locked (self, pspec))
         self->image_resize = g_value_get_enum (value);
       break;
+    case PROP_WEIGHT_CACHE_DIR:
+      if (!model_props_locked (self, pspec)) {
+        s = g_value_get_string (value);
+        g_free (self->weight_cache_dir);
+        self->weight_cache_dir = s && *s ? g_strdup (s) : NULL;
+      }
+      break;
     case PROP_MODEL_INSTANCE_ID:
       if (!model_props_locked (self, pspec)) {
         s = g_value_get_string (value);
@@ -396,6 +404,9 @@ gst_instruct_blip_get_property (GObject *object, guint prop_id, GValue *value,
       break;
     case PROP_IMAGE_RESIZE:
       g_value_set_enum (value, self->image_resize);
+      break;
+    case PROP_WEIGHT_CACHE_DIR:
+      g_value_set_string (value, self->weight_cache_dir);
       break;
     case PROP_MODEL_INSTANCE_ID:
       g_value_set_string (value, self->instance_id);
@@ -555,6 +566,15 @@ gst_instruct_blip_install_properties (GObjectClass *oc)
           "image processor backends (they differ in the last bits of the "
           "pixels)",
           GST_TYPE_INSTRUCT_BLIP_IMAGE_RESIZE, DEFAULT_IMAGE_RESIZE, RW_READY));
+  g_object_class_install_property (oc, PROP_WEIGHT_CACHE_DIR,
+      g_param_spec_string ("weight-cache-dir", "Weight cache directory",
+          "Packed-weights cache: after a load the weights, packed for the "
+          "device and precision, are kept in this directory (created if "
+          "missing) and the next load of the same checkpoint reads them "
+          "back without converting (GBs per model and precision). NULL or "
+          "empty (default): off. A damaged entry or an unwritable directory "
+          "costs one warning, never the load",
+          NULL, RW_READY));
   g_object_class_install_property (oc, PROP_MODEL_INSTANCE_ID,
       g_param_spec_string ("model-instance-id", "Model instance id",
           "Elements with the same id in one process share one loaded model "
@@ -612,4 +632,5 @@ gst_instruct_blip_free_properties (GstInstructBlip *self)
   g_free (self->device);
   g_free (self->instance_id);
   g_free (self->device_name);
+  g_free (self->weight_cache_dir);
 }

@@ -51,3 +51,36 @@ ib_cl_dnnl_linear (IbClQueue *q G_GNUC_UNUSED,
     const IbClBuffer *residual G_GNUC_UNUSED, IbClBuffer *c G_GNUC_UNUSED,
     gsize c_off G_GNUC_UNUSED, int m G_GNUC_UNUSED)
 {}
+
+gboolean
+ib_cl_dnnl_weight_has_bias (const IbClDnnlWeight *w G_GNUC_UNUSED)
+{
+  return FALSE;
+}
+
+gboolean
+ib_cl_dnnl_weight_export (const IbClDnnlWeight *w G_GNUC_UNUSED,
+    GByteArray *desc G_GNUC_UNUSED, IbClWeightBlock *blocks G_GNUC_UNUSED,
+    guint *n_blocks, GError **error)
+{
+  *n_blocks = 0;
+  return ib_cl_dnnl_check (IB_CL_DTYPE_BF16, NULL, error);
+}
+
+IbClDnnlWeight *
+ib_cl_dnnl_weight_new_packed (IbClDevice *dev G_GNUC_UNUSED,
+    int n G_GNUC_UNUSED, int k G_GNUC_UNUSED, IbClDtype storage,
+    gboolean has_bias G_GNUC_UNUSED, const void *desc G_GNUC_UNUSED,
+    gsize desc_len G_GNUC_UNUSED, IbClWeightBlock *blocks G_GNUC_UNUSED,
+    guint *n_blocks, GError **error)
+{
+  *n_blocks = 0;
+  ib_cl_dnnl_check (storage, NULL, error);
+  return NULL;
+}
+
+char *
+ib_cl_dnnl_layout_key (void)
+{
+  return g_strdup ("none");
+}

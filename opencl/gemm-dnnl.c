@@ -382,6 +382,61 @@ fill_plain (IbClDnnlWeight *wt, const void *w, IbClDtype src, void *plain,
   return !oom;
 }
 
+/* Writes the weight straight into the blocked layout gemv_blocked.cl
+ * reads (blocked_kp (@wt) == @kp > 0), as oneDNN's reorder of the plain
+ * weight would, padding zeroed; no plain copy, one pass. The layout in
+ * 32-bit words (2 bf16 or 4 int8 of consecutive k): word w of output
+ * column j is at (j / 64) * (kp / pw) * 64 + (w / 16) * 1024 + (w % 16) * 64
+ * + j % 64. One 64-column block per iteration: its region (kp * 64
+ * elements) stays in the core's cache while rows are scattered into it. */
+static gboolean
+fill_blocked (IbClDnnlWeight *wt, const void *w, IbClDtype src, int kp,
+    GError **error)
+{
+  const int n = wt->n, k = wt->k;
+  const int pw = wt->storage == IB_CL_DTYPE_Q8 ? 4 : 2;
+  const gsize kw = (gsize) kp / pw; /* words per column */
+  const int n_blocks = (n + 63) / 64;
+  gboolean oom = FALSE;
+  int nb;
+
+#pragma omp parallel for schedule(dynamic) if ((gsize) n * k >= PARALLEL_MIN)
+  for (nb = 0; nb < n_blocks; nb++) {
+    float *row = g_try_malloc ((gsize) k * 4);
+    guint32 *words = g_try_malloc0 (kw * 4);
+    guint32 *dst = (guint32 *) wt->data + (gsize) nb * kw * 64;
+    int j;
+    gsize wi;
+
+    if (row == NULL || words == NULL) {
+      oom = TRUE;
+      g_free (row);
+      g_free (words);
+      continue;
+    }
+    memset (dst, 0, kw * 64 * 4);
+    for (j = nb * 64; j < MIN (n, nb * 64 + 64); j++) {
+      guint32 *col = dst + (j % 64);
+      source_row (w, src, k, j, row);
+      if (wt->storage == IB_CL_DTYPE_BF16)
+        to_bf16_row (row, (guint16 *) words, k);
+      else
+        quantize_s8_row (row, (gint8 *) words, k, &wt->scale[j],
+            &wt->colsum[j]);
+      /* words past k stay zero: the tail of the last word and the
+       * padding words are never written */
+      for (wi = 0; wi < kw; wi++)
+        col[(wi / 16) * 1024 + (wi % 16) * 64] = words[wi];
+    }
+    g_free (row);
+    g_free (words);
+  }
+  if (oom)
+    g_set_error (error, IB_CL_ERROR, IB_CL_ERROR_NO_MEMORY,
+        "out of host memory converting a [%d, %d] weight", n, k);
+  return !oom;
+}
+
 /* Reorders the plain [n, k] weight (W^T as [k, n] "ba") into @wt's packed
  * layout. */
 static gboolean
@@ -481,7 +536,7 @@ ib_cl_dnnl_weight_new (IbClDevice *dev, const void *w, IbClDtype src, int n,
   dnnl_primitive_desc_t pd = NULL;
   void *plain = NULL;
   float *row = NULL;
-  int j;
+  int j, kp;
 
   if (get_engine (error) == NULL)
     return NULL;
@@ -503,15 +558,19 @@ ib_cl_dnnl_weight_new (IbClDevice *dev, const void *w, IbClDtype src, int n,
   wt->data_bytes = dnnl_memory_desc_get_size (&wt->md);
 
   wt->data = host_alloc_aligned (wt->data_bytes);
-  plain =
-      host_alloc_aligned ((gsize) n * k * (storage == IB_CL_DTYPE_Q8 ? 1 : 2));
+  /* the layout gemv_blocked.cl knows is written directly; any other
+   * through a plain copy and oneDNN's reorder */
+  kp = blocked_kp (wt);
+  if (kp == 0)
+    plain = host_alloc_aligned (
+        (gsize) n * k * (storage == IB_CL_DTYPE_Q8 ? 1 : 2));
   if (storage == IB_CL_DTYPE_Q8) {
     wt->scale = host_alloc_aligned ((gsize) n * 4);
     wt->colsum = host_alloc_aligned ((gsize) n * 4);
   }
   if (bias)
     wt->bias = host_alloc_aligned ((gsize) n * 4);
-  if (wt->data == NULL || plain == NULL ||
+  if (wt->data == NULL || (kp == 0 && plain == NULL) ||
       (storage == IB_CL_DTYPE_Q8 &&
           (wt->scale == NULL || wt->colsum == NULL)) ||
       (bias && wt->bias == NULL)) {
@@ -519,7 +578,9 @@ ib_cl_dnnl_weight_new (IbClDevice *dev, const void *w, IbClDtype src, int n,
         "out of host memory packing a [%d, %d] weight", n, k);
     goto out;
   }
-  if (!fill_plain (wt, w, src, plain, error) || !reorder (wt, plain, error))
+  if (kp > 0 ? !fill_blocked (wt, w, src, kp, error) :
+               (!fill_plain (wt, w, src, plain, error) ||
+                   !reorder (wt, plain, error)))
     goto out;
   if (bias) {
     /* the bias has the weight's source dtype: one row of n elements */
@@ -544,6 +605,128 @@ out:
   ib_cl_dnnl_weight_free (wt);
   g_prefix_error (error, "packing a [%d, %d] %s weight for oneDNN: ", n, k,
       ib_cl_dtype_name (storage));
+  return NULL;
+}
+
+char *
+ib_cl_dnnl_layout_key (void)
+{
+  const dnnl_version_t *v = dnnl_version ();
+
+  return g_strdup_printf ("%d.%d.%d-%s-isa%d", v->major, v->minor, v->patch,
+      v->hash, (int) dnnl_get_effective_cpu_isa ());
+}
+
+static void weight_blocks (const IbClDnnlWeight *w, IbClWeightBlock *blocks,
+    guint *n_blocks);
+
+gboolean
+ib_cl_dnnl_weight_has_bias (const IbClDnnlWeight *w)
+{
+  return w->bias != NULL;
+}
+
+gboolean
+ib_cl_dnnl_weight_export (const IbClDnnlWeight *w, GByteArray *desc,
+    IbClWeightBlock *blocks, guint *n_blocks, GError **error)
+{
+  if (w->data_buf == NULL || w->data_buf->data == NULL) {
+    g_set_error (error, IB_CL_ERROR, IB_CL_ERROR_UNSUPPORTED,
+        "oneDNN weights are not in host memory the host addresses");
+    return FALSE;
+  }
+  /* the layout as this oneDNN describes it; compared on import with what
+   * it picks then (dnnl_memory_desc_equal), never trusted blindly */
+  g_byte_array_append (desc, (const guint8 *) &w->md, sizeof (w->md));
+  weight_blocks (w, blocks, n_blocks);
+  return TRUE;
+}
+
+/* @w's memory: the packed data, then bias, scale and column sums. */
+static void
+weight_blocks (const IbClDnnlWeight *w, IbClWeightBlock *blocks,
+    guint *n_blocks)
+{
+  *n_blocks = 0;
+  blocks[(*n_blocks)++] = (IbClWeightBlock){ w->data, w->data_bytes };
+  if (w->bias)
+    blocks[(*n_blocks)++] =
+        (IbClWeightBlock){ (guint8 *) w->bias, (gsize) w->n * 4 };
+  if (w->scale) {
+    blocks[(*n_blocks)++] =
+        (IbClWeightBlock){ (guint8 *) w->scale, (gsize) w->n * 4 };
+    blocks[(*n_blocks)++] =
+        (IbClWeightBlock){ (guint8 *) w->colsum, (gsize) w->n * 4 };
+  }
+}
+
+IbClDnnlWeight *
+ib_cl_dnnl_weight_new_packed (IbClDevice *dev, int n, int k, IbClDtype storage,
+    gboolean has_bias, const void *desc, gsize desc_len,
+    IbClWeightBlock *blocks, guint *n_blocks, GError **error)
+{
+  IbClDnnlWeight *wt = NULL;
+  dnnl_memory_desc_t any, stored;
+  dnnl_primitive_desc_t pd = NULL;
+
+  *n_blocks = 0;
+  if (get_engine (error) == NULL)
+    return NULL;
+  if (desc_len != sizeof (stored)) {
+    g_set_error (error, IB_CL_ERROR, IB_CL_ERROR_INVALID_ARG,
+        "packed [%d, %d] %s weight: oneDNN layout of %" G_GSIZE_FORMAT
+        " bytes, this oneDNN's has %" G_GSIZE_FORMAT,
+        n, k, ib_cl_dtype_name (storage), desc_len, sizeof (stored));
+    return NULL;
+  }
+  memcpy (&stored, desc, sizeof (stored));
+  wt = g_new0 (IbClDnnlWeight, 1);
+  wt->storage = storage;
+  wt->n = n;
+  wt->k = k;
+  md_plain (&any, k, n, wei_type (storage), dnnl_format_tag_any);
+  DNNL_CHECK (matmul_pd (&pd, PACK_M, n, k, storage, &any, 0), error);
+  wt->md = *dnnl_primitive_desc_query_md (pd, dnnl_query_weights_md, 0);
+  if (!dnnl_memory_desc_equal (&wt->md, &stored)) {
+    g_set_error (error, IB_CL_ERROR, IB_CL_ERROR_UNSUPPORTED,
+        "packed [%d, %d] %s weight is in another layout than oneDNN picks "
+        "on this machine",
+        n, k, ib_cl_dtype_name (storage));
+    goto out;
+  }
+  wt->data_bytes = dnnl_memory_desc_get_size (&wt->md);
+  wt->data = host_alloc_aligned (wt->data_bytes);
+  if (storage == IB_CL_DTYPE_Q8) {
+    wt->scale = host_alloc_aligned ((gsize) n * 4);
+    wt->colsum = host_alloc_aligned ((gsize) n * 4);
+  }
+  if (has_bias)
+    wt->bias = host_alloc_aligned ((gsize) n * 4);
+  if (wt->data == NULL ||
+      (storage == IB_CL_DTYPE_Q8 &&
+          (wt->scale == NULL || wt->colsum == NULL)) ||
+      (has_bias && wt->bias == NULL)) {
+    g_set_error (error, IB_CL_ERROR, IB_CL_ERROR_NO_MEMORY,
+        "out of host memory for a packed [%d, %d] weight", n, k);
+    goto out;
+  }
+  if (!wrap_buffers (wt, dev, error))
+    goto out;
+  wt->kp = blocked_kp (wt);
+  dnnl_primitive_desc_destroy (pd);
+  if (wt->data_buf->data == NULL) {
+    g_set_error (error, IB_CL_ERROR, IB_CL_ERROR_UNSUPPORTED,
+        "oneDNN weights need buffers in host memory the host addresses");
+    ib_cl_dnnl_weight_free (wt);
+    return NULL;
+  }
+  weight_blocks (wt, blocks, n_blocks);
+  return wt;
+
+out:
+  if (pd)
+    dnnl_primitive_desc_destroy (pd);
+  ib_cl_dnnl_weight_free (wt);
   return NULL;
 }
 

@@ -32,6 +32,18 @@ IbClDnnlWeight *ib_cl_dnnl_weight_new (IbClDevice *dev, const void *w,
     IbClDtype src, int n, int k, const void *bias, IbClDtype storage,
     GError **error);
 void ib_cl_dnnl_weight_free (IbClDnnlWeight *w);
+/* ib_cl_weight_export / _new_packed for oneDNN weights: @desc gets the
+ * layout; blocks are the packed data, then bias, scale, column sums as
+ * present. */
+gboolean ib_cl_dnnl_weight_export (const IbClDnnlWeight *w, GByteArray *desc,
+    IbClWeightBlock *blocks, guint *n_blocks, GError **error);
+/* oneDNN's version and instruction set ("none" without oneDNN). */
+char *ib_cl_dnnl_layout_key (void);
+gboolean ib_cl_dnnl_weight_has_bias (const IbClDnnlWeight *w);
+IbClDnnlWeight *ib_cl_dnnl_weight_new_packed (IbClDevice *dev, int n, int k,
+    IbClDtype storage, gboolean has_bias, const void *desc, gsize desc_len,
+    IbClWeightBlock *blocks, guint *n_blocks, GError **error);
+
 gsize ib_cl_dnnl_weight_get_bytes (const IbClDnnlWeight *w);
 /* C rows [c_off/n, +m) = A · Wᵀ + bias (+ R); offsets in floats. m == 1
  * runs an OpenCL GEMV on the packed weight where its layout is known

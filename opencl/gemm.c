@@ -224,6 +224,184 @@ ib_cl_weight_get_bytes (const IbClWeight *w)
       (w->scale ? w->scale->size : 0);
 }
 
+/* Bump when the packing or quantisation of any storage changes: cached
+ * packed weights of an older revision are not used. */
+#define PACK_REVISION 1
+
+char *
+ib_cl_weight_layout_key (IbClDevice *dev, IbClDtype storage)
+{
+  const IbClDeviceInfo *info = ib_cl_device_get_info (dev);
+  char *dnnl = ib_cl_dnnl_layout_key ();
+  char driver[256] = "";
+  char *key;
+
+  clGetDeviceInfo (ib_cl_device_get_id (dev), CL_DRIVER_VERSION,
+      sizeof (driver) - 1, driver, NULL);
+  key = g_strdup_printf ("platform=%s device=%s version=%s driver=%s "
+                         "backend=%d storage=%s mr=%d nr=%d pack=%d dnnl=%s",
+      info->platform, info->name, info->version, driver,
+      (int) ib_cl_device_get_gemm (dev), ib_cl_dtype_name (storage),
+      IB_CL_GEMM_MR, IB_CL_GEMM_NR, PACK_REVISION, dnnl);
+  g_free (dnnl);
+  return key;
+}
+
+/* The fixed part of a packed weight's descriptor; oneDNN's part follows. */
+typedef struct
+{
+  guint32 magic;
+  guint32 backend, storage;
+  gint32 n, k, n_padded;
+  guint32 has_bias;
+  guint32 dnnl_bytes; /* bytes of oneDNN's descriptor after this */
+} PackedDesc;
+
+#define PACKED_MAGIC 0x57504249u /* "IBPW" */
+
+static gboolean
+host_blocks_error (IbClDevice *dev, GError **error)
+{
+  g_set_error (error, IB_CL_ERROR, IB_CL_ERROR_UNSUPPORTED,
+      "packed weights as bytes need a device whose buffers are host memory; "
+      "%s is not one",
+      ib_cl_device_get_info (dev)->name);
+  return FALSE;
+}
+
+gboolean
+ib_cl_weight_export (const IbClWeight *w, GBytes **desc,
+    IbClWeightBlock blocks[IB_CL_WEIGHT_MAX_BLOCKS], guint *n_blocks,
+    GError **error)
+{
+  PackedDesc d = { PACKED_MAGIC, (guint32) w->backend, (guint32) w->storage,
+    w->n, w->k, w->n_padded, 0, 0 };
+  GByteArray *bytes = g_byte_array_new ();
+  GByteArray *dnnl = g_byte_array_new ();
+  gboolean ok = FALSE;
+
+  *n_blocks = 0;
+  if (w->dnnl) {
+    if (!ib_cl_dnnl_weight_export (w->dnnl, dnnl, blocks, n_blocks, error))
+      goto out;
+    d.has_bias = ib_cl_dnnl_weight_has_bias (w->dnnl);
+  } else {
+    if (w->w->data == NULL || (w->bias && w->bias->data == NULL)) {
+      host_blocks_error (w->dev, error);
+      goto out;
+    }
+    blocks[(*n_blocks)++] = (IbClWeightBlock){ w->w->data, w->w->size };
+    if (w->bias)
+      blocks[(*n_blocks)++] = (IbClWeightBlock){ w->bias->data, w->bias->size };
+    d.has_bias = w->bias != NULL;
+  }
+  d.dnnl_bytes = dnnl->len;
+  g_byte_array_append (bytes, (const guint8 *) &d, sizeof (d));
+  g_byte_array_append (bytes, dnnl->data, dnnl->len);
+  *desc = g_byte_array_free_to_bytes (g_steal_pointer (&bytes));
+  ok = TRUE;
+out:
+  if (bytes)
+    g_byte_array_unref (bytes);
+  g_byte_array_unref (dnnl);
+  return ok;
+}
+
+IbClWeight *
+ib_cl_weight_new_packed (IbClDevice *dev, const void *desc, gsize desc_len,
+    IbClWeightBlock blocks[IB_CL_WEIGHT_MAX_BLOCKS], guint *n_blocks,
+    GError **error)
+{
+  IbClWeight *wt = NULL;
+  PackedDesc d;
+  gsize bytes;
+  gpointer host;
+
+  *n_blocks = 0;
+  if (desc_len < sizeof (d)) {
+    g_set_error (error, IB_CL_ERROR, IB_CL_ERROR_INVALID_ARG,
+        "packed weight descriptor of %" G_GSIZE_FORMAT
+        " bytes, at least %" G_GSIZE_FORMAT " needed",
+        desc_len, sizeof (d));
+    return NULL;
+  }
+  memcpy (&d, desc, sizeof (d));
+  if (d.magic != PACKED_MAGIC || d.storage > IB_CL_DTYPE_Q8 || d.n <= 0 ||
+      d.k <= 0 || (gsize) d.n * d.k > G_MAXINT32 ||
+      d.dnnl_bytes != desc_len - sizeof (d)) {
+    g_set_error (error, IB_CL_ERROR, IB_CL_ERROR_INVALID_ARG,
+        "malformed packed weight descriptor");
+    return NULL;
+  }
+  if (d.backend != (guint32) ib_cl_device_get_gemm (dev)) {
+    g_set_error (error, IB_CL_ERROR, IB_CL_ERROR_UNSUPPORTED,
+        "packed [%d, %d] weight is for another GEMM backend than %s uses", d.n,
+        d.k, ib_cl_device_get_info (dev)->name);
+    return NULL;
+  }
+  if (!ib_cl_gemm_supports (dev, d.storage, NULL, error))
+    return NULL;
+
+  wt = g_new0 (IbClWeight, 1);
+  wt->dev = ib_cl_device_ref (dev);
+  wt->backend = d.backend;
+  wt->storage = d.storage;
+  wt->n = d.n;
+  wt->k = d.k;
+  wt->n_padded = wt->backend == IB_CL_GEMM_OWN ?
+      (d.n + IB_CL_GEMM_NR - 1) / IB_CL_GEMM_NR * IB_CL_GEMM_NR :
+      d.n;
+  if (wt->n_padded != d.n_padded) {
+    g_set_error (error, IB_CL_ERROR, IB_CL_ERROR_UNSUPPORTED,
+        "packed [%d, %d] weight has %d padded rows, this build pads to %d", d.n,
+        d.k, d.n_padded, wt->n_padded);
+    goto fail;
+  }
+  if (d.storage == IB_CL_DTYPE_BF16 || d.storage == IB_CL_DTYPE_Q8) {
+    wt->dnnl = ib_cl_dnnl_weight_new_packed (dev, d.n, d.k, d.storage,
+        d.has_bias != 0, (const guint8 *) desc + sizeof (d), d.dnnl_bytes,
+        blocks, n_blocks, error);
+    if (wt->dnnl == NULL)
+      goto fail;
+    return wt;
+  }
+  if (d.dnnl_bytes != 0) {
+    g_set_error (error, IB_CL_ERROR, IB_CL_ERROR_INVALID_ARG,
+        "malformed packed weight descriptor");
+    goto fail;
+  }
+  bytes = (gsize) wt->n_padded * wt->k * ib_cl_dtype_size (wt->storage);
+  if ((host = ib_cl_host_alloc (bytes)) == NULL)
+    goto oom;
+  wt->w = ib_cl_buffer_new_take_host (dev, host, bytes, error);
+  if (wt->w == NULL)
+    goto fail;
+  if (d.has_bias) {
+    if ((host = ib_cl_host_alloc ((gsize) wt->n_padded * 4)) == NULL)
+      goto oom;
+    wt->bias =
+        ib_cl_buffer_new_take_host (dev, host, (gsize) wt->n_padded * 4, error);
+    if (wt->bias == NULL)
+      goto fail;
+  }
+  if (wt->w->data == NULL || (wt->bias && wt->bias->data == NULL)) {
+    host_blocks_error (dev, error);
+    goto fail;
+  }
+  blocks[(*n_blocks)++] = (IbClWeightBlock){ wt->w->data, wt->w->size };
+  if (wt->bias)
+    blocks[(*n_blocks)++] = (IbClWeightBlock){ wt->bias->data, wt->bias->size };
+  return wt;
+
+oom:
+  g_set_error (error, IB_CL_ERROR, IB_CL_ERROR_NO_MEMORY,
+      "out of host memory for a packed [%d, %d] weight", d.n, d.k);
+fail:
+  *n_blocks = 0;
+  ib_cl_weight_free (wt);
+  return NULL;
+}
+
 gboolean
 ib_cl_weight_has_blocked_gemv (const IbClWeight *w)
 {

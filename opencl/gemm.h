@@ -59,6 +59,42 @@ int ib_cl_weight_get_k (const IbClWeight *w);
 /* Device bytes used by the packed weight and bias. */
 gsize ib_cl_weight_get_bytes (const IbClWeight *w);
 
+/* A packed weight as bytes, for a cache of packed weights (devices whose
+ * buffers are host memory the host addresses: CPU devices). The
+ * descriptor says the backend, storage, shape and layout (oneDNN's
+ * blocked layout included); the blocks are the weight's own memory. */
+#define IB_CL_WEIGHT_MAX_BLOCKS 4
+
+typedef struct
+{
+  guint8 *data;
+  gsize size;
+} IbClWeightBlock;
+
+/* *@desc (transfer full) and @blocks[0 .. *@n_blocks) (transfer none: the
+ * weight's memory). FALSE with @error on devices whose buffers the host
+ * cannot address. */
+gboolean ib_cl_weight_export (const IbClWeight *w, GBytes **desc,
+    IbClWeightBlock blocks[IB_CL_WEIGHT_MAX_BLOCKS], guint *n_blocks,
+    GError **error);
+
+/* What decides the packed layout of @storage weights on @dev besides
+ * the weight itself: the device (platform, name, OpenCL and driver
+ * versions), backend, tiles, packing revision, oneDNN's version and
+ * instruction set. Part of a packed-weights cache's key.
+ * (transfer full) */
+char *ib_cl_weight_layout_key (IbClDevice *dev, IbClDtype storage);
+
+/* A weight laid out as @desc says (from ib_cl_weight_export by this build
+ * on a device like @dev) whose @blocks[0 .. *@n_blocks) the caller fills
+ * with the exported bytes before the weight is used; no conversion. NULL
+ * with @error when @desc is malformed or does not fit @dev (another
+ * backend, another layout than oneDNN picks here, a device whose buffers
+ * the host cannot address). (transfer full) */
+IbClWeight *ib_cl_weight_new_packed (IbClDevice *dev, const void *desc,
+    gsize desc_len, IbClWeightBlock blocks[IB_CL_WEIGHT_MAX_BLOCKS],
+    guint *n_blocks, GError **error);
+
 /* C[m,n] = A[m,k] · Wᵀ + bias (+ R[m,n] when @residual is not NULL).
  * A, R and C are row-major and dense; C may be R (in-place residual) but
  * never A. m == 1 runs the GEMV kernel. */

@@ -90,6 +90,16 @@ out:
   return ok;
 }
 
+/* CPU seconds (user + system) of the process so far. */
+static double
+cpu_s (void)
+{
+  struct rusage ru;
+  getrusage (RUSAGE_SELF, &ru);
+  return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec +
+      (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
 static double
 peak_rss_mb (void)
 {
@@ -102,6 +112,7 @@ int
 main (int argc, char **argv)
 {
   char *model_dir = NULL, *precision = NULL, *device = NULL;
+  char *weight_cache = NULL;
   int frames = 1, tokens = 8, beams = 1, runs = 3, overlap = 0, i;
   GOptionEntry entries[] = { { "model", 'm', 0, G_OPTION_ARG_FILENAME,
                                  &model_dir, "model directory", "DIR" },
@@ -112,6 +123,9 @@ main (int argc, char **argv)
     { "precision", 'p', 0, G_OPTION_ARG_STRING, &precision,
         "fp32, fp16, bf16, q8 or auto", "P" },
     { "device", 'd', 0, G_OPTION_ARG_STRING, &device, "OpenCL device", "SPEC" },
+    { "weight-cache", 0, 0, G_OPTION_ARG_FILENAME, &weight_cache,
+        "packed-weights cache directory (IbModelParams.weight_cache_dir)",
+        "DIR" },
     { "overlap", 'o', 0, G_OPTION_ARG_INT, &overlap,
         "also N answers on windows sliding by one frame, frame cache on and "
         "off",
@@ -126,7 +140,7 @@ main (int argc, char **argv)
   GError *error = NULL;
   double *vision = NULL, *qformer = NULL, *prefill = NULL, *decode = NULL;
   double *answer = NULL;
-  double load_s, rss_after_load;
+  double load_s, load_cpu_s, rss_after_load;
   double vision_reuse = 0, vision_no_reuse = 0, reused = 0, reused_off = 0;
   GString *extra = g_string_new (NULL);
   float *pixels = NULL;
@@ -147,16 +161,19 @@ main (int argc, char **argv)
   ib_model_params_init (&mp);
   if (device)
     mp.device = device;
+  mp.weight_cache_dir = weight_cache;
   if (precision && !ib_precision_from_string (precision, &mp.precision)) {
     g_printerr ("ib-bench: --precision is fp32, fp16, bf16, q8 or auto\n");
     ret = 2;
     goto out;
   }
   t0 = g_get_monotonic_time ();
+  load_cpu_s = cpu_s ();
   model = ib_model_load (model_dir, &mp, &error);
   if (model == NULL)
     goto out;
   load_s = (g_get_monotonic_time () - t0) / 1e6;
+  load_cpu_s = cpu_s () - load_cpu_s;
   rss_after_load = rss_now_mb ();
 
   ib_context_params_init (&cp);
@@ -220,7 +237,8 @@ main (int argc, char **argv)
         overlap, ctx_params.frame_cache, vision_reuse, vision_no_reuse, reused);
   }
   g_print ("{\"engine\": \"gst-instructblip\", \"device\": \"%s\", "
-           "\"precision\": \"%s\", \"load_s\": %.3f, \"weights_mb\": %.1f, "
+           "\"precision\": \"%s\", \"load_s\": %.3f, \"load_cpu_s\": %.3f, "
+           "\"weights_mb\": %.1f, "
            "\"vision_ms_per_frame\": "
            "%.2f, "
            "\"qformer_ms_per_frame\": %.2f, \"prefill_ms\": %.2f, "
@@ -230,10 +248,10 @@ main (int argc, char **argv)
            "\"beams\": %d%s}\n",
       ib_model_get_device_name (model),
       ib_precision_to_string (ib_model_get_precision (model)), load_s,
-      ib_model_get_weight_bytes (model) / 1048576.0, median (vision, runs),
-      median (qformer, runs), median (prefill, runs), median (decode, runs),
-      median (answer, runs), rss_after_load, peak_rss_mb (), frames, tokens,
-      beams, extra->str);
+      load_cpu_s, ib_model_get_weight_bytes (model) / 1048576.0,
+      median (vision, runs), median (qformer, runs), median (prefill, runs),
+      median (decode, runs), median (answer, runs), rss_after_load,
+      peak_rss_mb (), frames, tokens, beams, extra->str);
   ret = 0;
 out:
   if (error) {
@@ -253,5 +271,6 @@ out:
   g_free (model_dir);
   g_free (precision);
   g_free (device);
+  g_free (weight_cache);
   return ret;
 }

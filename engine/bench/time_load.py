@@ -4,6 +4,10 @@
 
   time_load.py --bench build/engine/bench/ib-bench --model /work/bigdata/ib-mid
   time_load.py ... --warm            (leave the shards in the page cache)
+  time_load.py ... --weight-cache DIR [--drop-caches]
+                     (with the packed-weights cache; cold evicts its files
+                     too; --drop-caches empties the whole page cache first:
+                     echo 3 > /proc/sys/vm/drop_caches, needs root)
 
 Cold (the default) first drops the checkpoint's own files from the page
 cache (fsync, then posix_fadvise DONTNEED: nothing else is evicted), so
@@ -41,16 +45,25 @@ def main():
     ap.add_argument("--model", required=True)
     ap.add_argument("--precision", default="fp16")
     ap.add_argument("--warm", action="store_true")
+    ap.add_argument("--weight-cache", help="packed-weights cache directory")
+    ap.add_argument("--drop-caches", action="store_true")
     a = ap.parse_args()
 
     files = shards(a.model)
     total = sum(os.path.getsize(p) for p in files)
+    cached = sorted(glob.glob(os.path.join(a.weight_cache, "*.ibw"))) \
+        if a.weight_cache else []
     if not a.warm:
-        evict(files)
+        evict(files + cached)
+    if a.drop_caches:
+        os.sync()
+        with open("/proc/sys/vm/drop_caches", "w") as f:
+            f.write("3\n")
     load_avg = os.getloadavg()
     r = subprocess.run(
         ["/usr/bin/time", "-v", a.bench, "--model", a.model, "--precision",
-         a.precision, "--runs", "1", "--tokens", "1", "--frames", "1"],
+         a.precision, "--runs", "1", "--tokens", "1", "--frames", "1"]
+        + (["--weight-cache", a.weight_cache] if a.weight_cache else []),
         capture_output=True, text=True, check=True)
     out = json.loads(r.stdout)
     peak_kb = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)",
@@ -58,9 +71,12 @@ def main():
     print(json.dumps({
         "model": a.model, "cold": not a.warm, "precision": a.precision,
         "weight_bytes": total, "load_s": out["load_s"],
+        "load_cpu_s": out.get("load_cpu_s"),
         "read_mb_per_s": round(total / out["load_s"] / 1e6, 1),
         "rss_after_load_mb": out["rss_after_load_mb"],
-        "peak_rss_mb": round(peak_kb / 1024, 1),
+        "peak_rss_mb": round(peak_kb / 1024, 1),  # MiB: ru_maxrss is KiB
+        "peak_rss_gb": round(peak_kb * 1024 / 1e9, 2),  # 10^9 bytes
+        "weight_cache_bytes": sum(os.path.getsize(p) for p in cached),
         "load_average": [round(x, 2) for x in load_avg],
         "cpus": os.cpu_count()}))
 

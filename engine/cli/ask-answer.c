@@ -33,11 +33,26 @@ typedef struct
   int max_new_tokens, min_length, num_beams, top_k;
   double repetition_penalty, length_penalty, temperature, top_p;
   gboolean do_sample, no_sample, json, verbose;
+  char *weight_cache; /* directory, or NULL: off */
 } AskOptions;
 
 static AskOptions opts = { NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
   UNSET_INT, UNSET_INT, UNSET_INT, UNSET_INT, UNSET_INT, UNSET_DOUBLE,
-  UNSET_DOUBLE, UNSET_DOUBLE, UNSET_DOUBLE, FALSE, FALSE, FALSE, FALSE };
+  UNSET_DOUBLE, UNSET_DOUBLE, UNSET_DOUBLE, FALSE, FALSE, FALSE, FALSE, NULL };
+
+/* --weight-cache[=DIR]: alone, the user's cache directory. */
+static gboolean
+parse_weight_cache (const char *name G_GNUC_UNUSED, const char *value,
+    gpointer data G_GNUC_UNUSED, GError **error G_GNUC_UNUSED)
+{
+  g_free (opts.weight_cache);
+  opts.weight_cache = value && *value ?
+      g_strdup (value) :
+      g_build_filename (g_get_user_cache_dir (), "gst-instructblip", "weights",
+          NULL);
+  return TRUE;
+}
+
 
 static gboolean parse_double (const gchar *name, const gchar *value,
     gpointer data, GError **error);
@@ -113,6 +128,12 @@ static const GOptionEntry entries[] = {
       "METHOD" },
   { "gemm", 0, 0, G_OPTION_ARG_STRING, &opts.gemm,
       "Matrix products: auto (default), clblast or own", "NAME" },
+  { "weight-cache", 0, G_OPTION_FLAG_OPTIONAL_ARG | G_OPTION_FLAG_FILENAME,
+      G_OPTION_ARG_CALLBACK, parse_weight_cache,
+      "Keep the weights packed for the device in DIR (default: "
+      "~/.cache/gst-instructblip/weights) after a load and start from there "
+      "the next time (GBs per model and precision; off by default)",
+      "DIR" },
   { "json", 0, 0, G_OPTION_ARG_NONE, &opts.json,
       "Print {\"text\": ..., \"token_ids\": [...], \"timings\": {...}}", NULL },
   { "verbose", 'v', 0, G_OPTION_ARG_NONE, &opts.verbose,
@@ -137,6 +158,7 @@ ask_answer_options_clear (void)
   g_clear_pointer (&opts.resize, g_free);
   g_clear_pointer (&opts.gemm, g_free);
   g_clear_pointer (&opts.seed, g_free);
+  g_clear_pointer (&opts.weight_cache, g_free);
 }
 
 static double
@@ -450,6 +472,7 @@ session_load (Session *s, const char *model_dir, char **files, int n_files,
     ib_precision_from_string (opts.precision, &mp.precision);
   if (opts.gemm != NULL)
     ib_gemm_backend_from_string (opts.gemm, &mp.gemm);
+  mp.weight_cache_dir = opts.weight_cache;
   if (opts.resize != NULL)
     mp.image_resize = g_str_equal (opts.resize, "torchvision") ?
         IB_IMAGE_RESIZE_TORCHVISION :

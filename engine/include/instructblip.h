@@ -116,6 +116,16 @@ typedef struct
   IbPrecision precision; /* default IB_PRECISION_AUTO */
   IbGemmBackend gemm; /* default IB_GEMM_AUTO */
   IbImageResize image_resize; /* default IB_IMAGE_RESIZE_AUTO */
+  const char *weight_cache_dir; /* packed-weights cache: NULL (default)
+                                 * off; else a directory (created if
+                                 * missing) where the weights, packed for
+                                 * the device and precision, are kept
+                                 * after a load and read back by the next
+                                 * load of the same checkpoint. An entry
+                                 * takes the weights' device size (GBs at
+                                 * 7B); a damaged or unwritable one costs
+                                 * one warning, never the load. See
+                                 * docs/performance.md. */
 } IbModelParams;
 
 typedef struct _IbModel IbModel;

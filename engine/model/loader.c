@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Checkpoint tensors to device buffers and packed weights, read ahead on a thread. */
+#define _GNU_SOURCE /* mremap */
 #include "loader.h"
 
 #include <string.h>
@@ -14,8 +15,13 @@
  * dropped: it asks in nearly, not exactly, the order of the plan. */
 #define STALE_AFTER 16
 
-/* The read-ahead never holds less than this (small models). */
+/* The read-ahead never holds less than this (small models)... */
 #define MIN_BUDGET ((gsize) 64 << 20)
+/* ...nor more than this with freed blocks kept for reuse, except for one
+ * tensor larger than it alone (7B: the 524 MB f32 embedding table and
+ * LM head; every other tensor is at most 180 MB): staging is bounded
+ * whatever the model, and peak memory is the weights plus this. */
+#define MAX_BUDGET ((gsize) 512 << 20)
 
 /* Tensors this large are read with O_DIRECT: the disk writes into the
  * staging block, no copy out of the page cache (which costs as much CPU
@@ -78,6 +84,38 @@ struct _IbLoaderReader
   gsize pooled;
 };
 
+static GSList *pool_smallest (IbLoaderReader *r);
+
+/* Takes pooled blocks out (smallest first) while staged and pooled bytes
+ * together exceed the budget, or all when stopping (@r locked); returns
+ * them for unmapping. */
+static GSList *
+pool_trim (IbLoaderReader *r)
+{
+  GSList *drop = NULL, *l;
+
+  while (r->pool && (r->stop || r->pooled + r->held > r->budget)) {
+    l = pool_smallest (r);
+    r->pool = g_slist_remove_link (r->pool, l);
+    r->pooled -= GPOINTER_TO_SIZE (g_hash_table_lookup (r->caps, l->data));
+    drop = g_slist_concat (l, drop);
+  }
+  return drop;
+}
+
+/* Unmaps the blocks of @drop (@r locked) and frees the list. */
+static void
+pool_unmap (IbLoaderReader *r, GSList *drop)
+{
+  GSList *l;
+
+  for (l = drop; l; l = l->next) {
+    munmap (l->data, GPOINTER_TO_SIZE (g_hash_table_lookup (r->caps, l->data)));
+    g_hash_table_remove (r->caps, l->data);
+  }
+  g_slist_free (drop);
+}
+
 /* A buffer for @size bytes of tensor data. */
 static guint8 *
 staging_alloc (IbLoaderReader *r, gsize size)
@@ -98,10 +136,39 @@ staging_alloc (IbLoaderReader *r, gsize size)
       best_cap = cap;
     }
   }
+  if (best == NULL) {
+    /* none large enough: the largest grows (mremap keeps its pages, only
+     * the new tail is fresh), not a new block beside it: the kernel zeroes
+     * fresh pages, the biggest CPU cost of loading after conversion */
+    for (l = r->pool; l; l = l->next) {
+      cap = GPOINTER_TO_SIZE (g_hash_table_lookup (r->caps, l->data));
+      if (best == NULL || cap > best_cap) {
+        best = l;
+        best_cap = cap;
+      }
+    }
+  }
   if (best) {
     p = best->data;
     r->pool = g_slist_delete_link (r->pool, best);
     r->pooled -= best_cap;
+    if (best_cap < size) {
+      void *q = mremap (p, best_cap, mapped_size (size), MREMAP_MAYMOVE);
+      g_hash_table_remove (r->caps, p);
+      if (q == MAP_FAILED) {
+        munmap (p, best_cap);
+        p = NULL;
+      } else {
+        p = q;
+        g_hash_table_insert (r->caps, p, GSIZE_TO_POINTER (mapped_size (size)));
+      }
+      pool_unmap (r, pool_trim (r));
+      g_mutex_unlock (&r->lock);
+      return p;
+    }
+  } else {
+    /* a new block: first give back what the bound no longer allows */
+    pool_unmap (r, pool_trim (r));
   }
   g_mutex_unlock (&r->lock);
   if (p == NULL && (p = map_block (size)) != NULL) {
@@ -132,8 +199,6 @@ pool_smallest (IbLoaderReader *r)
 static void
 staging_free (IbLoaderReader *r, guint8 *p, gsize size)
 {
-  GSList *drop = NULL, *l;
-
   if (size < MAP_MIN) {
     g_free (p);
     return;
@@ -152,19 +217,8 @@ staging_free (IbLoaderReader *r, guint8 *p, gsize size)
   }
   r->pool = g_slist_prepend (r->pool, p);
   r->pooled += GPOINTER_TO_SIZE (g_hash_table_lookup (r->caps, p));
-  /* over the budget (or stopping): unmap the smallest first */
-  while (r->pool && (r->stop || r->pooled > r->budget)) {
-    l = pool_smallest (r);
-    r->pool = g_slist_remove_link (r->pool, l);
-    r->pooled -= GPOINTER_TO_SIZE (g_hash_table_lookup (r->caps, l->data));
-    drop = g_slist_concat (l, drop);
-  }
-  for (l = drop; l; l = l->next) {
-    munmap (l->data, GPOINTER_TO_SIZE (g_hash_table_lookup (r->caps, l->data)));
-    g_hash_table_remove (r->caps, l->data);
-  }
+  pool_unmap (r, pool_trim (r));
   g_mutex_unlock (&r->lock);
-  g_slist_free (drop);
 }
 
 static void
@@ -289,8 +343,8 @@ ib_loader_read_ahead (IbLoader *l, const IbModelConfig *cfg)
     largest = MAX (largest, t->n_bytes);
   }
   g_ptr_array_unref (expected);
-  /* the tensor being packed and the next one */
-  r->budget = MAX (2 * largest, MIN_BUDGET);
+  /* the tensor being packed and the next one, within the bounds */
+  r->budget = CLAMP (2 * largest, MIN_BUDGET, MAX_BUDGET);
   g_mutex_init (&r->lock);
   g_cond_init (&r->cond);
   r->thread = g_thread_try_new ("ib-read", reader_main, r, NULL);
@@ -391,13 +445,14 @@ bytes_clear (IbLoader *l, Bytes *b)
 
   if (b->data == NULL)
     return;
-  staging_free (r, b->data, b->size);
+  /* no longer held before it is pooled: the pool's bound counts both */
   if (b->held && r) {
     g_mutex_lock (&r->lock);
     r->held -= b->held;
     g_cond_broadcast (&r->cond);
     g_mutex_unlock (&r->lock);
   }
+  staging_free (r, b->data, b->size);
   memset (b, 0, sizeof (*b));
 }
 
@@ -528,9 +583,59 @@ out:
   return w;
 }
 
+/* The name a linear layer is recorded under in the cache: its parts. */
+static char *
+linear_name (const char *const *weights, const char *const *biases)
+{
+  GString *s = g_string_new ("linear:");
+  guint i;
+
+  for (i = 0; weights[i]; i++) {
+    g_string_append_printf (s, "%s%s", i ? "+" : "", weights[i]);
+    if (biases)
+      g_string_append_printf (s, "|%s", biases[i] ? biases[i] : "-");
+  }
+  return g_string_free (s, FALSE);
+}
+
+/* The cache gave up on its entry: the checkpoint is read ahead from here
+ * on. */
+static void
+cache_fallback (IbLoader *l)
+{
+  if (l->reader == NULL && l->cfg != NULL)
+    ib_loader_read_ahead (l, l->cfg);
+}
+
+static IbClWeight *load_linear (IbLoader *l, const char *const *weights,
+    const char *const *biases, GError **error);
+
 IbClWeight *
 ib_load_linear (IbLoader *l, const char *const *weights,
     const char *const *biases, GError **error)
+{
+  char *name = l->cache ? linear_name (weights, biases) : NULL;
+  IbClWeight *w = NULL;
+
+  if (ib_weight_cache_reading (l->cache)) {
+    w = ib_weight_cache_get_weight (l->cache, l->dev, name);
+    if (w == NULL)
+      cache_fallback (l);
+  }
+  if (w == NULL) {
+    w = load_linear (l, weights, biases, error);
+    if (w && l->cache)
+      ib_weight_cache_put_weight (l->cache, name, w);
+  }
+  if (w)
+    l->bytes += ib_cl_weight_get_bytes (w);
+  g_free (name);
+  return w;
+}
+
+static IbClWeight *
+load_linear (IbLoader *l, const char *const *weights, const char *const *biases,
+    GError **error)
 {
   const IbTensor *t, *b;
   IbClWeight *w = NULL;
@@ -611,8 +716,6 @@ ib_load_linear (IbLoader *l, const char *const *weights,
   }
   w = ib_cl_weight_new (l->dev, wb.bytes, cl_dtype (dtype), (int) n, (int) k,
       bb.bytes, l->storage, error);
-  if (w)
-    l->bytes += ib_cl_weight_get_bytes (w);
 out:
   bytes_clear (l, &wb);
   bytes_clear (l, &bb);
@@ -662,25 +765,48 @@ load_converted (IbLoader *l, const IbTensor *t, gsize n, IbClDtype to,
   return host;
 }
 
+/* @t (@n elements) as a device buffer of @to: from the cache's entry,
+ * or converted from the checkpoint (and recorded). */
+static IbClBuffer *
+load_buffer (IbLoader *l, const IbTensor *t, gsize n, IbClDtype to,
+    GError **error)
+{
+  const gsize bytes = n * ib_cl_dtype_size (to);
+  char *name = NULL;
+  IbClBuffer *buf = NULL;
+  gpointer host;
+
+  if (l->cache)
+    name = g_strdup_printf ("%s:%s", ib_cl_dtype_name (to), t->name);
+  if (ib_weight_cache_reading (l->cache)) {
+    buf = ib_weight_cache_get_buffer (l->cache, l->dev, name, bytes);
+    if (buf == NULL)
+      cache_fallback (l);
+  }
+  if (buf == NULL && (host = load_converted (l, t, n, to, error)) != NULL) {
+    ib_weight_cache_put_buffer (l->cache, name, host, bytes);
+    buf = ib_cl_buffer_new_take_host (l->dev, host, bytes, error);
+  }
+  if (buf)
+    l->bytes += bytes;
+  g_free (name);
+  return buf;
+}
+
 IbClBuffer *
 ib_load_vector (IbLoader *l, gsize n, GError **error, const char *name_fmt, ...)
 {
   va_list ap;
   char *name;
   const IbTensor *t;
-  float *host = NULL;
   IbClBuffer *buf = NULL;
 
   va_start (ap, name_fmt);
   name = g_strdup_vprintf (name_fmt, ap);
   va_end (ap);
   t = ib_load_tensor (l, name, n, error);
-  if (t == NULL || !(host = load_converted (l, t, n, IB_CL_DTYPE_F32, error)))
-    goto out;
-  buf = ib_cl_buffer_new_take_host (l->dev, host, n * sizeof (float), error);
-  if (buf)
-    l->bytes += buf->size;
-out:
+  if (t != NULL)
+    buf = load_buffer (l, t, n, IB_CL_DTYPE_F32, error);
   g_free (name);
   return buf;
 }
@@ -696,13 +822,9 @@ ib_load_table (IbLoader *l, const char *name, gint64 rows, gint64 cols,
     GError **error)
 {
   const IbTensor *t = ib_load_tensor (l, name, (guint64) (rows * cols), error);
-  gsize n = (gsize) (rows * cols);
-  const IbClDtype dt = ib_load_table_dtype (l);
-  gsize bytes = n * ib_cl_dtype_size (dt);
-  gpointer host;
 
-  if (t == NULL || !(host = load_converted (l, t, n, dt, error)))
+  if (t == NULL)
     return NULL;
-  l->bytes += bytes;
-  return ib_cl_buffer_new_take_host (l->dev, host, bytes, error);
+  return load_buffer (l, t, (gsize) (rows * cols), ib_load_table_dtype (l),
+      error);
 }

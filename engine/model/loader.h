@@ -6,13 +6,15 @@
  * never mapped; with ib_loader_read_ahead() a thread reads the next tensors
  * while the current one is packed on all cores. Host memory holds the
  * packed weights plus a bounded staging area: the read-ahead budget (two
- * of the largest tensor) in flight, at most as much again in freed blocks
- * kept for reuse, and the fused layer being assembled. */
+ * of the largest tensor, 64 to 512 MB) for tensors in flight and freed
+ * blocks kept for reuse together (one tensor larger than it alone), and
+ * the fused layer being assembled. */
 #pragma once
 
 #include "gemm.h"
 #include "ib-config.h"
 #include "ib-safetensors.h"
+#include "weight-cache.h"
 
 G_BEGIN_DECLS
 
@@ -26,6 +28,11 @@ typedef struct
                      * when F32, else F16 */
   gsize bytes; /* device bytes loaded so far */
   IbLoaderReader *reader; /* read-ahead (private), or NULL */
+  /* packed-weights cache, or NULL: products come from a valid entry
+   * instead of the checkpoint, or are recorded into a new one */
+  IbWeightCache *cache;
+  /* for ib_loader_read_ahead when the cache stops giving weights */
+  const IbModelConfig *cfg;
 } IbLoader;
 
 /* Starts reading ahead on a thread, in the order the model asks for

@@ -389,6 +389,63 @@ GST_START_TEST (test_automatic_sharing)
 
 GST_END_TEST;
 
+/* weight-cache-dir: the first start writes one packed-weights entry in
+ * the directory, the second starts from it; both answer as the
+ * reference. */
+GST_START_TEST (test_weight_cache_dir)
+{
+  char *dir = ibt_model_dir ("vicuna-tiny");
+  char *cache = g_dir_make_tmp ("ib-gst-weight-cache-XXXXXX", NULL);
+  char *props = g_strdup_printf ("processing-mode=blocking num-frames=1 "
+                                 "interval=0 max-new-tokens=5 "
+                                 "instruction=\"Who?\" weight-cache-dir=%s",
+      cache);
+  int ids[] = { 0 };
+  char *ref =
+      ibt_reference (dir, GST_VIDEO_FORMAT_RGB, W, H, ids, 1, "Who?", 5, NULL);
+  int round;
+
+  for (round = 0; round < 2; round++) {
+    IbtCollector c;
+    GstHarness *h;
+    GstStructure *m;
+    GDir *d;
+    const char *name;
+    guint entries = 0, files = 0;
+
+    ibt_collector_init (&c);
+    h = ibt_harness (props, &c, GST_VIDEO_FORMAT_RGB, W, H, FALSE);
+    fail_unless_equals_int (gst_harness_push (h,
+                                ibt_frame (GST_VIDEO_FORMAT_RGB, W, H, 0)),
+        GST_FLOW_OK);
+    m = ibt_message (&c, 0);
+    fail_unless_equals_string (gst_structure_get_string (m, "answer"), ref);
+    gst_structure_free (m);
+    gst_harness_teardown (h);
+    ibt_collector_clear (&c);
+    d = g_dir_open (cache, 0, NULL);
+    fail_unless (d != NULL);
+    while ((name = g_dir_read_name (d)) != NULL) {
+      files++;
+      entries += g_str_has_suffix (name, ".ibw") && name[0] != '.';
+    }
+    g_dir_close (d);
+    fail_unless_equals_int (files, 1);
+    fail_unless_equals_int (entries, 1);
+  }
+  {
+    char *cmd = g_strdup_printf ("rm -rf '%s'", cache);
+    fail_unless (g_spawn_command_line_sync (cmd, NULL, NULL, NULL, NULL));
+    g_free (cmd);
+  }
+  g_free (ref);
+  g_free (props);
+  g_free (cache);
+  g_free (dir);
+}
+
+GST_END_TEST;
+
 /* Async elements on one instance: one worker serves both, in order. */
 GST_START_TEST (test_shared_async)
 {
@@ -494,6 +551,7 @@ async_suite (void)
   tcase_add_test (tc, test_shared_async);
   tcase_add_test (tc, test_automatic_sharing);
   tcase_add_test (tc, test_batched_streams);
+  tcase_add_test (tc, test_weight_cache_dir);
   return s;
 }
 
