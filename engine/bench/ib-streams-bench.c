@@ -27,8 +27,11 @@
 typedef struct
 {
   IbModel *model;
-  IbContext *ctx; /* one-at-a-time */
+  IbContext *ctx; /* one-at-a-time, in order of asking (FIFO, as the
+                   * element's worker queue) */
   GMutex ctx_lock;
+  GCond ctx_turn;
+  guint64 next_ticket, serving;
   IbBatch *batch; /* batched */
   const float *pixels; /* [3, S, S] */
   IbGenerateParams gp, warm_gp;
@@ -67,10 +70,18 @@ stream_thread (gpointer data)
     if (r->batch) {
       a = ib_batch_answer_pixels (r->batch, px, 1, instr, gp, &err);
     } else {
+      guint64 ticket;
       g_mutex_lock (&r->ctx_lock);
+      ticket = r->next_ticket++;
+      while (r->serving != ticket)
+        g_cond_wait (&r->ctx_turn, &r->ctx_lock);
+      g_mutex_unlock (&r->ctx_lock);
       a = ib_context_set_pixel_values (r->ctx, px, 1, &err) ?
           ib_context_answer (r->ctx, instr, gp, &err) :
           NULL;
+      g_mutex_lock (&r->ctx_lock);
+      r->serving++;
+      g_cond_broadcast (&r->ctx_turn);
       g_mutex_unlock (&r->ctx_lock);
     }
     if (a == NULL) {
@@ -262,6 +273,7 @@ main (int argc, char **argv)
   r.pixels = pixels;
   r.questions = questions;
   g_mutex_init (&r.ctx_lock);
+  g_cond_init (&r.ctx_turn);
   g_mutex_init (&r.error_lock);
   ib_generate_params_init (&r.gp);
   r.gp.max_new_tokens = r.gp.min_new_tokens = tokens;
