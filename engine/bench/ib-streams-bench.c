@@ -15,7 +15,9 @@
  * and every slot has encoded the frame before timing (an untimed round of
  * one-token answers), so that the figures are the decode-bound steady
  * state of a static scene, where the frame cache spares the vision
- * encoder. Latency: from asking to the answer, waiting included. Memory:
+ * encoder. Latency: from asking to the answer, waiting included; also
+ * the mean Q-Former + prefill and decoding time of an answer (batched:
+ * decoding includes the steps shared with the others). Memory:
  * the largest VmRSS sampled every 20 ms since the mode began (model,
  * context or slots, answers).
  * Prints one JSON object per configuration and line. */
@@ -37,6 +39,7 @@ typedef struct
   IbGenerateParams gp, warm_gp;
   int questions;
   double *latency_ms; /* [streams · questions] */
+  double prefill_ms, decode_ms; /* summed over the timed answers */
   GError *error;
   GMutex error_lock;
 } Run;
@@ -92,9 +95,14 @@ stream_thread (gpointer data)
       g_clear_error (&err);
       return NULL;
     }
-    if (s->timed)
+    if (s->timed) {
       r->latency_ms[s->stream * r->questions + i] =
           (g_get_monotonic_time () - t0) / 1000.0;
+      g_mutex_lock (&r->error_lock);
+      r->prefill_ms += a->timings.qformer_ms + a->timings.prefill_ms;
+      r->decode_ms += a->timings.decode_ms;
+      g_mutex_unlock (&r->error_lock);
+    }
     ib_answer_free (a);
   }
   return NULL;
@@ -190,6 +198,7 @@ mode_run (Run *r, const IbContextParams *cp, gboolean batched,
     double wall, peak;
 
     r->latency_ms = g_new0 (double, n);
+    r->prefill_ms = r->decode_ms = 0;
     wall = round_of (r, streams, r->questions, TRUE);
     g_mutex_lock (&peak_lock);
     peak = peak_mb;
@@ -199,11 +208,13 @@ mode_run (Run *r, const IbContextParams *cp, gboolean batched,
       g_print ("{\"mode\": \"%s\", \"streams\": %d, \"slots\": %d, "
                "\"answers\": %d, \"tokens\": %d, \"seconds\": %.3f, "
                "\"answers_per_minute\": %.2f, \"p50_ms\": %.1f, "
-               "\"p95_ms\": %.1f, \"peak_rss_mb\": %.1f}\n",
+               "\"p95_ms\": %.1f, \"prefill_ms_mean\": %.1f, "
+               "\"decode_ms_mean\": %.1f, \"peak_rss_mb\": %.1f}\n",
           batched ? "batched" : "one-at-a-time", streams,
           batched ? max_streams : 1, n, r->gp.max_new_tokens, wall,
           n / wall * 60.0, r->latency_ms[n / 2],
-          r->latency_ms[MIN (n - 1, (n * 95) / 100)], peak);
+          r->latency_ms[MIN (n - 1, (n * 95) / 100)], r->prefill_ms / n,
+          r->decode_ms / n, peak);
     g_clear_pointer (&r->latency_ms, g_free);
   }
   g_atomic_int_set (&sampling, 0);
