@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* IbBatch: the questions of many threads on one model answered together,
- * a scheduler thread doing all device work and stepping every question in
- * progress by one token per batched step (continuous batching). */
+ * every question in progress stepped by one token per batched step
+ * (continuous batching). The device work is done by whichever asking
+ * thread finds work to do while no other does it (one at a time, so the
+ * device never sees two threads at once), typically the last one to ask
+ * for a step: a lone question pays no thread hand-over per token. */
 #include "ib-context-private.h"
 
 #include <string.h>
@@ -46,16 +49,14 @@ struct _IbBatch
   IbClQueue *q; /* the batched steps' */
   IbClArena *arena;
   IbLlamaState *rows; /* LLaMA: activations of n_slots·max_beams rows */
-  GThread *thread;
 
   GMutex lock;
-  GCond sched; /* the scheduler waits on it */
   GCond wake; /* the asking threads wait on it */
+  gboolean device_busy; /* a thread does device work (set-up or step) */
   GQueue waiting; /* Request *: no slot yet, in order of arrival */
   GQueue setup; /* Request *: a slot, to be set up */
   GPtrArray *decoding; /* Request *: between set-up and their last step */
   int n_posted; /* of decoding, those that posted a step */
-  gboolean quit;
   IbBatchStats stats;
 };
 
@@ -80,7 +81,6 @@ assign_slots (IbBatch *b)
     r->slot = s;
     b->busy[s] = TRUE;
     g_queue_push_tail (&b->setup, r);
-    g_cond_signal (&b->sched);
   }
 }
 
@@ -91,7 +91,7 @@ step_ready (const IbBatch *b)
   return b->decoding->len > 0 && b->n_posted == (int) b->decoding->len;
 }
 
-/* On the scheduler thread, unlocked: frames, then the Q-Former and the
+/* With the device taken, unlocked: frames, then the Q-Former and the
  * prefill (or the whole ranking). */
 static void
 set_up (IbBatch *b, Request *r)
@@ -112,8 +112,9 @@ set_up (IbBatch *b, Request *r)
         &r->error);
 }
 
-/* Under lock, all decoding questions posted: one batched step. The set of
- * decoding questions cannot change meanwhile (each waits for its step). */
+/* Under lock with the device taken, all decoding questions posted: one
+ * batched step. The set of decoding questions cannot change meanwhile
+ * (each waits for its step). */
 static void
 run_step (IbBatch *b)
 {
@@ -162,38 +163,39 @@ run_step (IbBatch *b)
   g_free (reqs);
 }
 
-static gpointer
-scheduler (gpointer data)
+/* Under lock, by any asking thread after it changed the state: does the
+ * device work there is while no other thread does it. Set-ups of the
+ * questions that joined and batched steps take turns, so that neither a
+ * stream of new questions nor the questions decoding hold up the other. */
+static void
+work (IbBatch *b)
 {
-  IbBatch *b = data;
+  gboolean setup_turn = TRUE;
 
-  g_mutex_lock (&b->lock);
-  for (;;) {
-    guint n_new, i;
-
-    while (!b->quit && g_queue_is_empty (&b->setup) && !step_ready (b))
-      g_cond_wait (&b->sched, &b->lock);
-    if (b->quit)
-      break;
-    /* the questions that joined before this step, then the step: a stream
-     * of new questions cannot hold up those decoding */
-    n_new = g_queue_get_length (&b->setup);
-    for (i = 0; i < n_new; i++) {
+  while (!b->device_busy) {
+    if (!g_queue_is_empty (&b->setup) && (setup_turn || !step_ready (b))) {
       Request *r = g_queue_pop_head (&b->setup);
       b->stats.n_joins += b->decoding->len > 0;
+      b->device_busy = TRUE;
       g_mutex_unlock (&b->lock);
       set_up (b, r);
       g_mutex_lock (&b->lock);
+      b->device_busy = FALSE;
       r->set_up = TRUE;
       if (r->error == NULL && r->candidates == NULL)
         g_ptr_array_add (b->decoding, r);
-      g_cond_broadcast (&b->wake);
-    }
-    if (step_ready (b))
+      /* the joiners of one step are all set up before it */
+      setup_turn = !g_queue_is_empty (&b->setup);
+    } else if (step_ready (b)) {
+      b->device_busy = TRUE;
       run_step (b);
+      b->device_busy = FALSE;
+      setup_turn = TRUE;
+    } else {
+      break;
+    }
+    g_cond_broadcast (&b->wake);
   }
-  g_mutex_unlock (&b->lock);
-  return NULL;
 }
 
 /* ---- the asking thread's side ---- */
@@ -212,8 +214,7 @@ batch_step (gpointer user, const gint32 *tokens, int n_beams, float *logits,
   r->logits = logits;
   r->posted = TRUE;
   b->n_posted++;
-  if (step_ready (b))
-    g_cond_signal (&b->sched);
+  work (b);
   while (r->posted)
     g_cond_wait (&b->wake, &b->lock);
   err = g_steal_pointer (&r->error);
@@ -224,7 +225,7 @@ batch_step (gpointer user, const gint32 *tokens, int n_beams, float *logits,
   return FALSE;
 }
 
-/* Kept for the next step, which applies it first (on the scheduler). */
+/* Kept for the next step, which applies it first. */
 static gboolean
 batch_reorder (gpointer user, const int *src, int n_beams, GError **error)
 {
@@ -250,6 +251,7 @@ enter (IbBatch *b, Request *r, GError **error)
   g_mutex_lock (&b->lock);
   g_queue_push_tail (&b->waiting, r);
   assign_slots (b);
+  work (b);
   while (!r->set_up)
     g_cond_wait (&b->wake, &b->lock);
   g_mutex_unlock (&b->lock);
@@ -264,11 +266,12 @@ static void
 leave (IbBatch *b, Request *r)
 {
   g_mutex_lock (&b->lock);
-  if (g_ptr_array_remove (b->decoding, r) && step_ready (b))
-    g_cond_signal (&b->sched);
+  g_ptr_array_remove (b->decoding, r);
   b->busy[r->slot] = FALSE;
   b->stats.n_answers++;
   assign_slots (b);
+  /* the others may now all have posted, or a waiting question got a slot */
+  work (b);
   g_mutex_unlock (&b->lock);
   g_clear_error (&r->error);
   ib_answer_job_clear (&r->job);
@@ -292,7 +295,7 @@ answer (IbBatch *b, Request *r, GError **error)
   gm.reorder = batch_reorder;
   gm.user = r;
   gm.vocab = b->model->cfg->text.vocab_size;
-  /* the decoding loop runs here; its steps on the scheduler */
+  /* the decoding loop runs here; its steps batched with the others' */
   if (ib_generate (&gm, &r->job.gp, (const gint32 *) r->job.gen_prompt->data,
           r->job.gen_prompt->len, ib_context_get_logits (ctx), out_ids, NULL,
           error))
@@ -350,7 +353,7 @@ ib_batch_rank (IbBatch *batch, const IbImage *frames, int n_frames,
   r.n_candidates = n;
   r.scores = scores;
   r.best = -1;
-  /* the scheduler sets r.best */
+  /* set_up sets r.best */
   enter (batch, &r, error);
   if (r.slot >= 0)
     leave (batch, &r);
@@ -400,7 +403,6 @@ ib_batch_new (IbModel *model, const IbBatchParams *params, GError **error)
   b = g_new0 (IbBatch, 1);
   b->model = ib_model_ref (model);
   g_mutex_init (&b->lock);
-  g_cond_init (&b->sched);
   g_cond_init (&b->wake);
   g_queue_init (&b->waiting);
   g_queue_init (&b->setup);
@@ -424,8 +426,6 @@ ib_batch_new (IbModel *model, const IbBatchParams *params, GError **error)
         !(b->rows = ib_llama_rows_new (model->llama, b->arena, rows, &local)))
       goto fail;
   }
-  if (!(b->thread = g_thread_try_new ("ib-batch", scheduler, b, &local)))
-    goto fail;
   return b;
 
 fail:
@@ -442,13 +442,6 @@ ib_batch_free (IbBatch *b)
 
   if (b == NULL)
     return;
-  if (b->thread) {
-    g_mutex_lock (&b->lock);
-    b->quit = TRUE;
-    g_cond_signal (&b->sched);
-    g_mutex_unlock (&b->lock);
-    g_thread_join (b->thread);
-  }
   ib_llama_state_free (b->rows);
   ib_cl_arena_free (b->arena);
   ib_cl_queue_free (b->q);
@@ -458,7 +451,6 @@ ib_batch_free (IbBatch *b)
   g_free (b->busy);
   g_ptr_array_unref (b->decoding);
   g_mutex_clear (&b->lock);
-  g_cond_clear (&b->sched);
   g_cond_clear (&b->wake);
   ib_model_unref (b->model);
   g_free (b);

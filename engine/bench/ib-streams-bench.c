@@ -10,12 +10,16 @@
  * Each stream is a thread asking --questions questions back to back about
  * one frame (random pixels, fixed seed; the same for every stream), each
  * answer exactly --tokens tokens (min = max, greedy), the instructions
- * differing between streams and questions. Every slot has encoded the
- * frame before timing (an untimed round of one-token answers), so that the
- * figures are the decode-bound steady state of a static scene, where the
- * frame cache spares the vision encoder. Latency: from asking to the
- * answer, waiting included. Memory: the largest VmRSS sampled every 20 ms
- * while a configuration exists (model, contexts or slots, answers).
+ * differing between streams and questions. One context (one at a time)
+ * or one batch with as many slots as the most streams is made per mode,
+ * and every slot has encoded the frame before timing (an untimed round of
+ * one-token answers), so that the figures are the decode-bound steady
+ * state of a static scene, where the frame cache spares the vision
+ * encoder. Latency: from asking to the answer, waiting included; also
+ * the mean Q-Former + prefill and decoding time of an answer (batched:
+ * decoding includes the steps shared with the others). Memory:
+ * the largest VmRSS sampled every 20 ms since the mode began (model,
+ * context or slots, answers).
  * Prints one JSON object per configuration and line. */
 #include <stdlib.h>
 #include <string.h>
@@ -25,13 +29,17 @@
 typedef struct
 {
   IbModel *model;
-  IbContext *ctx; /* one-at-a-time */
+  IbContext *ctx; /* one-at-a-time, in order of asking (FIFO, as the
+                   * element's worker queue) */
   GMutex ctx_lock;
+  GCond ctx_turn;
+  guint64 next_ticket, serving;
   IbBatch *batch; /* batched */
   const float *pixels; /* [3, S, S] */
   IbGenerateParams gp, warm_gp;
   int questions;
   double *latency_ms; /* [streams · questions] */
+  double prefill_ms, decode_ms; /* summed over the timed answers */
   GError *error;
   GMutex error_lock;
 } Run;
@@ -65,10 +73,18 @@ stream_thread (gpointer data)
     if (r->batch) {
       a = ib_batch_answer_pixels (r->batch, px, 1, instr, gp, &err);
     } else {
+      guint64 ticket;
       g_mutex_lock (&r->ctx_lock);
+      ticket = r->next_ticket++;
+      while (r->serving != ticket)
+        g_cond_wait (&r->ctx_turn, &r->ctx_lock);
+      g_mutex_unlock (&r->ctx_lock);
       a = ib_context_set_pixel_values (r->ctx, px, 1, &err) ?
           ib_context_answer (r->ctx, instr, gp, &err) :
           NULL;
+      g_mutex_lock (&r->ctx_lock);
+      r->serving++;
+      g_cond_broadcast (&r->ctx_turn);
       g_mutex_unlock (&r->ctx_lock);
     }
     if (a == NULL) {
@@ -79,9 +95,14 @@ stream_thread (gpointer data)
       g_clear_error (&err);
       return NULL;
     }
-    if (s->timed)
+    if (s->timed) {
       r->latency_ms[s->stream * r->questions + i] =
           (g_get_monotonic_time () - t0) / 1000.0;
+      g_mutex_lock (&r->error_lock);
+      r->prefill_ms += a->timings.qformer_ms + a->timings.prefill_ms;
+      r->decode_ms += a->timings.decode_ms;
+      g_mutex_unlock (&r->error_lock);
+    }
     ib_answer_free (a);
   }
   return NULL;
@@ -146,14 +167,17 @@ cmp_double (const void *a, const void *b)
   return x < y ? -1 : x > y;
 }
 
-/* One configuration: @batched or one at a time, @streams streams. */
+/* One mode, batched or one at a time, for each stream count of @counts:
+ * one context, or one batch with as many slots as the most streams (the
+ * element's batch likewise has its slots whatever the streams using it),
+ * made once; a warm-up round of one-token answers from @max_streams
+ * streams has every slot encode the frame. */
 static gboolean
-configuration (Run *r, const IbContextParams *cp, gboolean batched, int streams,
-    GError **error)
+mode_run (Run *r, const IbContextParams *cp, gboolean batched,
+    char *const *counts, int max_streams, GError **error)
 {
-  const int n = streams * r->questions;
   GThread *st;
-  double wall = 0, peak;
+  int c;
 
   peak_mb = rss_mb ();
   g_atomic_int_set (&sampling, 1);
@@ -161,34 +185,42 @@ configuration (Run *r, const IbContextParams *cp, gboolean batched, int streams,
   if (batched) {
     IbBatchParams bp;
     ib_batch_params_init (&bp);
-    bp.max_requests = streams;
+    bp.max_requests = max_streams;
     bp.context = *cp;
     r->batch = ib_batch_new (r->model, &bp, error);
   } else {
     r->ctx = ib_context_new (r->model, cp, error);
   }
-  if (r->batch || r->ctx) {
+  if (r->batch || r->ctx)
+    round_of (r, max_streams, 1, FALSE);
+  for (c = 0; counts[c] && (r->batch || r->ctx) && r->error == NULL; c++) {
+    const int streams = atoi (counts[c]), n = streams * r->questions;
+    double wall, peak;
+
     r->latency_ms = g_new0 (double, n);
-    round_of (r, streams, 1, FALSE); /* every slot sees its frames */
+    r->prefill_ms = r->decode_ms = 0;
     wall = round_of (r, streams, r->questions, TRUE);
+    g_mutex_lock (&peak_lock);
+    peak = peak_mb;
+    g_mutex_unlock (&peak_lock);
+    qsort (r->latency_ms, n, sizeof (double), cmp_double);
+    if (r->error == NULL)
+      g_print ("{\"mode\": \"%s\", \"streams\": %d, \"slots\": %d, "
+               "\"answers\": %d, \"tokens\": %d, \"seconds\": %.3f, "
+               "\"answers_per_minute\": %.2f, \"p50_ms\": %.1f, "
+               "\"p95_ms\": %.1f, \"prefill_ms_mean\": %.1f, "
+               "\"decode_ms_mean\": %.1f, \"peak_rss_mb\": %.1f}\n",
+          batched ? "batched" : "one-at-a-time", streams,
+          batched ? max_streams : 1, n, r->gp.max_new_tokens, wall,
+          n / wall * 60.0, r->latency_ms[n / 2],
+          r->latency_ms[MIN (n - 1, (n * 95) / 100)], r->prefill_ms / n,
+          r->decode_ms / n, peak);
+    g_clear_pointer (&r->latency_ms, g_free);
   }
   g_atomic_int_set (&sampling, 0);
   g_thread_join (st);
-  peak = peak_mb;
-  if (r->batch || r->ctx) {
-    qsort (r->latency_ms, n, sizeof (double), cmp_double);
-    if (r->error == NULL)
-      g_print ("{\"mode\": \"%s\", \"streams\": %d, \"answers\": %d, "
-               "\"tokens\": %d, \"seconds\": %.3f, "
-               "\"answers_per_minute\": %.2f, \"p50_ms\": %.1f, "
-               "\"p95_ms\": %.1f, \"peak_rss_mb\": %.1f}\n",
-          batched ? "batched" : "one-at-a-time", streams, n,
-          r->gp.max_new_tokens, wall, n / wall * 60.0, r->latency_ms[n / 2],
-          r->latency_ms[MIN (n - 1, (n * 95) / 100)], peak);
-  }
   ib_batch_free (g_steal_pointer (&r->batch));
   ib_context_free (g_steal_pointer (&r->ctx));
-  g_clear_pointer (&r->latency_ms, g_free);
   if (r->error) {
     g_propagate_error (error, g_steal_pointer (&r->error));
     return FALSE;
@@ -201,7 +233,7 @@ main (int argc, char **argv)
 {
   char *model_dir = NULL, *precision = NULL, *device = NULL;
   char *streams_list = g_strdup ("1,2,4,8");
-  int questions = 4, tokens = 32, i;
+  int questions = 4, tokens = 32, max_streams = 0, i;
   GOptionEntry entries[] = { { "model", 'm', 0, G_OPTION_ARG_FILENAME,
                                  &model_dir, "model directory", "DIR" },
     { "streams", 's', 0, G_OPTION_ARG_STRING, &streams_list,
@@ -252,6 +284,7 @@ main (int argc, char **argv)
   r.pixels = pixels;
   r.questions = questions;
   g_mutex_init (&r.ctx_lock);
+  g_cond_init (&r.ctx_turn);
   g_mutex_init (&r.error_lock);
   ib_generate_params_init (&r.gp);
   r.gp.max_new_tokens = r.gp.min_new_tokens = tokens;
@@ -265,12 +298,11 @@ main (int argc, char **argv)
   cp.max_new_tokens = tokens;
   cp.frame_cache = 1;
 
-  for (i = 0; counts[i]; i++) {
-    int n = atoi (counts[i]);
-    if (n < 1 || !configuration (&r, &cp, FALSE, n, &error) ||
-        !configuration (&r, &cp, TRUE, n, &error))
-      break;
-  }
+  for (i = 0; counts[i]; i++)
+    max_streams = MAX (max_streams, atoi (counts[i]));
+  if (max_streams >= 1 &&
+      mode_run (&r, &cp, FALSE, counts, max_streams, &error))
+    mode_run (&r, &cp, TRUE, counts, max_streams, &error);
   g_strfreev (counts);
   g_free (pixels);
   status = error ? 1 : 0;

@@ -67,7 +67,7 @@ def main():
     args = ap.parse_args()
     binary = os.path.join(args.build, "engine", "bench", "ib-streams-bench")
     print(f"{args.questions} questions per stream, {args.tokens} tokens per "
-          "answer, one frame per stream (seen before timing)")
+          "answer, one frame for all streams (encoded before timing)")
     for model in args.models or [None]:
         rows = run(binary, model, args)
         table(model or "default model", rows)

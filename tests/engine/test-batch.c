@@ -244,6 +244,80 @@ test_alone_equal (gconstpointer data)
   fixture_close (&fx);
 }
 
+typedef struct
+{
+  IbBatch *batch;
+  Fixture *fx;
+  gint done;
+  IbAnswer *answer;
+} Long;
+
+static gpointer
+ask_long (gpointer data)
+{
+  Long *l = data;
+  IbGenerateParams p;
+  GError *error = NULL;
+
+  ib_generate_params_init (&p);
+  p.max_new_tokens = p.min_new_tokens = 200;
+  l->answer = ib_batch_answer_pixels (l->batch, l->fx->pixels, l->fx->n_frames,
+      l->fx->prompt, &p, &error);
+  g_assert_no_error (error);
+  g_atomic_int_set (&l->done, 1);
+  return NULL;
+}
+
+/* Fairness: a short question asked while a long answer is being decoded
+ * joins at the next step and is answered long before the long one ends. */
+static void
+test_fair (void)
+{
+  char *dir = fixture_dir ("vicuna-tiny");
+  IbModel *m = ibt_load_model (dir, IB_PRECISION_F32);
+  IbBatchParams bp;
+  IbGenerateParams p;
+  IbBatchStats st;
+  GError *error = NULL;
+  IbAnswer *a;
+  GThread *t;
+  Fixture fx;
+  Long l = { 0 };
+
+  g_free (dir);
+  if (m == NULL)
+    return;
+  fixture_open (&fx, "vicuna-tiny");
+  ib_batch_params_init (&bp);
+  bp.max_requests = 2;
+  bp.context.max_beams = 1;
+  l.batch = ib_batch_new (m, &bp, &error);
+  g_assert_no_error (error);
+  l.fx = &fx;
+  t = g_thread_new ("long", ask_long, &l);
+  do {
+    g_usleep (1000);
+    ib_batch_get_stats (l.batch, &st);
+  } while (st.n_steps < 5);
+  ib_generate_params_init (&p);
+  p.max_new_tokens = p.min_new_tokens = 3;
+  a = ib_batch_answer_pixels (l.batch, fx.pixels, fx.n_frames, "Where?", &p,
+      &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (a->n_tokens, ==, 3);
+  /* the long answer (200 steps) is still being decoded */
+  g_assert_cmpint (g_atomic_int_get (&l.done), ==, 0);
+  ib_batch_get_stats (l.batch, &st);
+  g_assert_cmpint (st.max_active, ==, 2);
+  g_thread_join (t);
+  g_assert_cmpint (l.answer->n_tokens, ==, 200);
+  ib_answer_free (l.answer);
+  ib_answer_free (a);
+  ib_batch_free (l.batch);
+  ib_model_unref (m);
+  fixture_close (&fx);
+}
+
 /* A question the slots cannot take fails alone; the others are answered. */
 static void
 test_errors (void)
@@ -307,6 +381,7 @@ main (int argc, char **argv)
   g_test_add_data_func ("/batch/alone-equal/video", "vicuna-tiny-video",
       test_alone_equal);
   g_test_add_data_func ("/batch/alone-equal/t5", "t5-tiny", test_alone_equal);
+  g_test_add_func ("/batch/fair", test_fair);
   g_test_add_func ("/batch/errors", test_errors);
   return g_test_run ();
 }
