@@ -51,3 +51,16 @@ ib_cl_dnnl_linear (IbClQueue *q G_GNUC_UNUSED,
     const IbClBuffer *residual G_GNUC_UNUSED, IbClBuffer *c G_GNUC_UNUSED,
     gsize c_off G_GNUC_UNUSED, int m G_GNUC_UNUSED)
 {}
+
+void
+ib_cl_dnnl_gemm_batched (IbClQueue *q, gboolean trans_b G_GNUC_UNUSED,
+    int m G_GNUC_UNUSED, int n G_GNUC_UNUSED, int k G_GNUC_UNUSED,
+    float alpha G_GNUC_UNUSED, IbClMatrix a G_GNUC_UNUSED,
+    IbClMatrix b G_GNUC_UNUSED, IbClMatrix c G_GNUC_UNUSED,
+    int batch G_GNUC_UNUSED)
+{
+  GError *e = NULL;
+
+  ib_cl_dnnl_check (IB_CL_DTYPE_BF16, NULL, &e);
+  ib_cl_queue_take_error (q, e);
+}

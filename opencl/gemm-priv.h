@@ -35,6 +35,11 @@ void ib_cl_dnnl_linear (IbClQueue *q, const IbClBuffer *a, gsize a_off,
     const IbClDnnlWeight *w, const IbClBuffer *residual, IbClBuffer *c,
     gsize c_off, int m);
 
+/* Attention's batched products (ib_cl_gemm_batched) in bf16 on the
+ * buffers' host memory, after one clFinish. */
+void ib_cl_dnnl_gemm_batched (IbClQueue *q, gboolean trans_b, int m, int n,
+    int k, float alpha, IbClMatrix a, IbClMatrix b, IbClMatrix c, int batch);
+
 /* TRUE when single rows (decode) of @w run the OpenCL GEMV on oneDNN's
  * packed layout rather than oneDNN itself (tests). */
 gboolean ib_cl_dnnl_weight_has_gemv (const IbClDnnlWeight *w);

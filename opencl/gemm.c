@@ -193,6 +193,12 @@ ib_cl_weight_get_k (const IbClWeight *w)
   return w->k;
 }
 
+IbClDtype
+ib_cl_weight_get_storage (const IbClWeight *w)
+{
+  return w->storage;
+}
+
 gsize
 ib_cl_weight_get_bytes (const IbClWeight *w)
 {
@@ -367,8 +373,9 @@ check_matrix (IbClQueue *q, IbClMatrix mat, int rows, int cols, int batch,
 }
 
 void
-ib_cl_gemm_batched (IbClQueue *q, gboolean trans_b, int m, int n, int k,
-    float alpha, IbClMatrix a, IbClMatrix b, IbClMatrix c, int batch)
+ib_cl_gemm_batched (IbClQueue *q, IbClDtype precision, gboolean trans_b, int m,
+    int n, int k, float alpha, IbClMatrix a, IbClMatrix b, IbClMatrix c,
+    int batch)
 {
   size_t global[3], local[3] = { 1, 1, 1 };
   IbClLaunch l;
@@ -379,6 +386,10 @@ ib_cl_gemm_batched (IbClQueue *q, gboolean trans_b, int m, int n, int k,
       !check_matrix (q, b, trans_b ? n : k, trans_b ? k : n, batch, "B") ||
       !check_matrix (q, c, m, n, batch, "C"))
     return;
+  if (precision == IB_CL_DTYPE_BF16 || precision == IB_CL_DTYPE_Q8) {
+    ib_cl_dnnl_gemm_batched (q, trans_b, m, n, k, alpha, a, b, c, batch);
+    return;
+  }
   if (ib_cl_device_get_gemm (ib_cl_queue_get_device (q)) ==
       IB_CL_GEMM_CLBLAST) {
     ib_cl_clblast_sgemm_batched (q, trans_b, m, n, k, alpha, a, b, c, batch);

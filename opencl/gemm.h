@@ -52,6 +52,7 @@ IbClWeight *ib_cl_weight_new (IbClDevice *dev, const void *w, IbClDtype src,
 void ib_cl_weight_free (IbClWeight *w);
 int ib_cl_weight_get_n (const IbClWeight *w);
 int ib_cl_weight_get_k (const IbClWeight *w);
+IbClDtype ib_cl_weight_get_storage (const IbClWeight *w);
 /* Device bytes used by the packed weight and bias. */
 gsize ib_cl_weight_get_bytes (const IbClWeight *w);
 
@@ -79,9 +80,14 @@ typedef struct
 
 /* For b < batch: C_b[m,n] = alpha · A_b[m,k] · (trans_b ? B_bᵀ : B_b),
  * where B_b is [n,k] when trans_b and [k,n] otherwise. The attention
- * products: scores = Q_h K_hᵀ (trans_b) and context = P_h V_h. */
-void ib_cl_gemm_batched (IbClQueue *q, gboolean trans_b, int m, int n, int k,
-    float alpha, IbClMatrix a, IbClMatrix b, IbClMatrix c, int batch);
+ * products: scores = Q_h K_hᵀ (trans_b) and context = P_h V_h.
+ * @precision: F32 or F16 (the exact fp32 products, OpenCL kernels or
+ * CLBlast), BF16 or Q8 (a model with such weights: oneDNN's bf16 × bf16 →
+ * fp32 on the buffers' host memory, one clFinish per product; CPU devices,
+ * builds with oneDNN, see ib_cl_gemm_supports). */
+void ib_cl_gemm_batched (IbClQueue *q, IbClDtype precision, gboolean trans_b,
+    int m, int n, int k, float alpha, IbClMatrix a, IbClMatrix b, IbClMatrix c,
+    int batch);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (IbClWeight, ib_cl_weight_free)
 

@@ -16,6 +16,9 @@ typedef struct
   int bias_batch;
   const IbClBuffer *key_mask; /* [lk] additive, or NULL */
   int causal_offset; /* < 0: not causal */
+  /* the products' precision (ib_cl_gemm_batched): the model's linear
+   * weights' storage; 0 (F32) is the exact path */
+  IbClDtype precision;
 } IbAttention;
 
 /* @q, @k, @v: matrices whose rows are tokens and whose head h occupies

@@ -271,8 +271,11 @@ attention_block (const IbLlama *llm, const LlamaLayer *y, int layer,
 {
   const int H = llm->H, heads = llm->cfg.n_heads, hd = llm->hd;
   const gsize beam_stride = (gsize) st->n_ctx * H;
+  /* decode's products (one query row per beam) stay OpenCL kernels: no
+   * synchronisation inside a step */
   IbAttention att = { heads, hd, 1.0f / sqrtf ((float) hd), NULL, 0, NULL,
-    decode ? -1 : pos0 };
+    decode ? -1 : pos0,
+    decode ? IB_CL_DTYPE_F32 : ib_cl_weight_get_storage (y->qkv) };
   int b;
 
   /* h = RMSNorm(x); q|k|v = h W   [rows, 3H] */

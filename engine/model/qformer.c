@@ -364,7 +364,7 @@ qformer_layer (const IbQFormer *qf, const QfLayer *y, IbClQueue *q,
   const float eps = (float) qf->cfg.layer_norm_eps;
   /* BERT divides the scores by sqrt(head_dim) */
   IbAttention att = { heads, H / heads, 1.0f / sqrtf ((float) (H / heads)),
-    NULL, 0, NULL, -1 };
+    NULL, 0, NULL, -1, ib_cl_weight_get_storage (y->qkv) };
 
   /* self-attention over [queries ; instruction], bidirectional:
    * x = LN(x + Wo·attn(x) + bo)   [L, H] */

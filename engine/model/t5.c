@@ -370,7 +370,8 @@ ib_t5_encode (const IbT5 *t5, IbClQueue *q, IbT5State *st, int n)
 {
   const int d = t5->d, I = t5->inner;
   /* T5 does not scale scores; the position bias of block 0 serves all */
-  IbAttention att = { t5->heads, t5->dkv, 1.0f, st->bias, t5->heads, NULL, -1 };
+  IbAttention att = { t5->heads, t5->dkv, 1.0f, st->bias, t5->heads, NULL, -1,
+    ib_cl_weight_get_storage (t5->enc[0].self.qkv) };
   int i;
 
   if (n <= 0 || n > st->n_enc_max) {

@@ -185,7 +185,7 @@ vit_block (const IbVit *vit, const VitLayer *y, IbClQueue *q, IbVitScratch *s)
   const int heads = vit->cfg.n_heads;
   const float eps = (float) vit->cfg.layer_norm_eps;
   IbAttention att = { heads, D / heads, 1.0f / sqrtf ((float) (D / heads)),
-    NULL, 0, NULL, -1 };
+    NULL, 0, NULL, -1, ib_cl_weight_get_storage (y->qkv) };
 
   /* self-attention: x = x + proj(attn(LN1(x)))   qkv [T, 3D] */
   ib_cl_layernorm (q, s->x, y->ln1_w, y->ln1_b, s->h, T, D, eps);

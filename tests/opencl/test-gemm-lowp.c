@@ -328,6 +328,129 @@ test_sync (gconstpointer data)
   ib_cl_queue_free (q);
 }
 
+/* |C - ref| for one batched product element: both operands rounded to
+ * bf16 (2u + u^2 relative on each product), fp32 accumulation. */
+static void
+check_batched_elem (float got, double ref, double mag, double alpha, int k,
+    double *worst, const char *what)
+{
+  double bound = (2.0 / 256 + 1.0 / 65536) * mag * fabs (alpha);
+  double tol = bound + k * ldexp (1.0, -23) * mag * fabs (alpha) + 1e-30;
+
+  if (!(fabs (got - ref) <= tol))
+    g_error ("%s: %.8g, exact %.8g, bound %.3g", what, got, ref, tol);
+  *worst = MAX (*worst, fabs (got - ref) / tol);
+}
+
+/* Attention's products in a bf16/q8 model (oneDNN bf16, ib_cl_gemm_batched):
+ * scores = alpha Q_h K_h^T from a fused qkv buffer (heads as column ranges),
+ * then context_h = S_h V_h into a head's columns of a wider buffer whose
+ * extra columns must stay untouched; Q and K arrive by an enqueued copy
+ * behind a long one (the product's synchronisation). */
+static void
+test_batched (gconstpointer data)
+{
+  IbClDtype precision = GPOINTER_TO_INT (data);
+  g_autoptr (IbClDevice) dev = open_cpu (precision);
+  static const int dims[][3] = { { 1, 1, 8 }, { 5, 3, 13 }, { 37, 4, 24 },
+    { 70, 2, 40 } }; /* L, heads, head_dim */
+  const float alpha = 0.37f;
+  const gsize big = 64u << 20;
+  GError *error = NULL;
+  IbClQueue *q;
+  IbClBuffer *big0, *big1;
+  double worst = 0.0;
+  guint t;
+
+  if (dev == NULL)
+    return;
+  q = ib_cl_queue_new (dev, &error);
+  big0 = ib_cl_buffer_new (dev, big, &error);
+  big1 = ib_cl_buffer_new (dev, big, &error);
+  g_assert_no_error (error);
+  for (t = 0; t < G_N_ELEMENTS (dims); t++) {
+    const int L = dims[t][0], heads = dims[t][1], d = dims[t][2];
+    const int H = heads * d, ldc = H + 3;
+    const gsize nqkv = (gsize) L * 3 * H, ns = (gsize) heads * L * L;
+    float *qkv = g_new (float, nqkv), *sc = g_new (float, ns);
+    float *ctx = g_new (float, (gsize) L *ldc);
+    float *init = g_new (float, (gsize) L *ldc);
+    IbClBuffer *src, *dqkv, *dsc, *dctx;
+    guint32 seed = 7 + t;
+    gsize i;
+    int h, x, y, z;
+
+    for (i = 0; i < nqkv; i++)
+      qkv[i] = frand (&seed);
+    for (i = 0; i < (gsize) L * ldc; i++)
+      init[i] = -7.0f;
+    src = ib_cl_buffer_new (dev, nqkv * 4, &error);
+    dqkv = ib_cl_buffer_new (dev, nqkv * 4, &error);
+    dsc = ib_cl_buffer_new (dev, ns * 4, &error);
+    dctx = ib_cl_buffer_new (dev, (gsize) L * ldc * 4, &error);
+    g_assert_no_error (error);
+    ib_cl_queue_upload (q, src, 0, qkv, nqkv * 4);
+    ib_cl_queue_upload (q, dctx, 0, init, (gsize) L * ldc * 4);
+    g_assert_true (ib_cl_queue_finish (q, &error));
+    ib_cl_queue_copy (q, big0, 0, big1, 0, big);
+    ib_cl_queue_copy (q, src, 0, dqkv, 0, nqkv * 4);
+    ib_cl_gemm_batched (q, precision, TRUE, L, L, d, alpha,
+        (IbClMatrix){ dqkv, 0, 3 * H, d }, (IbClMatrix){ dqkv, H, 3 * H, d },
+        (IbClMatrix){ dsc, 0, L, (gsize) L * L }, heads);
+    ib_cl_gemm_batched (q, precision, FALSE, L, d, L, 1.0f,
+        (IbClMatrix){ dsc, 0, L, (gsize) L * L },
+        (IbClMatrix){ dqkv, 2 * H, 3 * H, d }, (IbClMatrix){ dctx, 0, ldc, d },
+        heads);
+    ib_cl_queue_download (q, dsc, 0, sc, ns * 4);
+    ib_cl_queue_download (q, dctx, 0, ctx, (gsize) L * ldc * 4);
+    g_assert_true (ib_cl_queue_finish (q, &error));
+
+    for (h = 0; h < heads; h++)
+      for (x = 0; x < L; x++) {
+        for (y = 0; y < L; y++) {
+          double ref = 0.0, mag = 0.0;
+          for (z = 0; z < d; z++) {
+            double p = (double) qkv[(gsize) x * 3 * H + h * d + z] *
+                qkv[(gsize) y * 3 * H + H + h * d + z];
+            ref += p;
+            mag += fabs (p);
+          }
+          check_batched_elem (sc[((gsize) h * L + x) * L + y], ref * alpha, mag,
+              alpha, d, &worst, "scores");
+        }
+        /* the context from the scores the device computed (the exact
+         * product of those, not of the exact scores) */
+        for (z = 0; z < d; z++) {
+          double ref = 0.0, mag = 0.0;
+          for (y = 0; y < L; y++) {
+            double p = (double) sc[((gsize) h * L + x) * L + y] *
+                qkv[(gsize) y * 3 * H + 2 * H + h * d + z];
+            ref += p;
+            mag += fabs (p);
+          }
+          check_batched_elem (ctx[(gsize) x * ldc + h * d + z], ref, mag, 1.0,
+              L, &worst, "context");
+        }
+      }
+    for (x = 0; x < L; x++)
+      for (z = H; z < ldc; z++)
+        g_assert_cmpfloat (ctx[(gsize) x * ldc + z], ==, -7.0f);
+    ib_cl_buffer_free (src);
+    ib_cl_buffer_free (dqkv);
+    ib_cl_buffer_free (dsc);
+    ib_cl_buffer_free (dctx);
+    g_free (qkv);
+    g_free (sc);
+    g_free (ctx);
+    g_free (init);
+  }
+  g_test_message ("%s batched: largest error %.2f of its bound",
+      ib_cl_dtype_name (precision), worst);
+  ib_cl_buffer_free (big0);
+  ib_cl_buffer_free (big1);
+  ib_cl_queue_free (q);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -340,5 +463,9 @@ main (int argc, char **argv)
       GINT_TO_POINTER (IB_CL_DTYPE_BF16), test_sync);
   g_test_add_data_func ("/gemm-lowp/q8/sync", GINT_TO_POINTER (IB_CL_DTYPE_Q8),
       test_sync);
+  g_test_add_data_func ("/gemm-lowp/bf16/batched",
+      GINT_TO_POINTER (IB_CL_DTYPE_BF16), test_batched);
+  g_test_add_data_func ("/gemm-lowp/q8/batched",
+      GINT_TO_POINTER (IB_CL_DTYPE_Q8), test_batched);
   return g_test_run ();
 }

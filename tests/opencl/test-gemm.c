@@ -247,7 +247,8 @@ test_batched (gconstpointer data)
       mv = (IbClMatrix){ dqkv, 2 * H, 3 * H, d };
       ms = (IbClMatrix){ dsc, 0, L, (gsize) L * L };
       mc = (IbClMatrix){ dctx, 0, H, d };
-      ib_cl_gemm_batched (q, TRUE, L, L, d, scale, mq, mk, ms, heads);
+      ib_cl_gemm_batched (q, IB_CL_DTYPE_F32, TRUE, L, L, d, scale, mq, mk, ms,
+          heads);
       ib_cl_queue_download (q, dsc, 0, sc, ns * 4);
       g_assert_true (ib_cl_queue_finish (q, &error));
       g_assert_cmpfloat (rel_error (sc, rs, ns), <, 1e-5);
@@ -262,7 +263,8 @@ test_batched (gconstpointer data)
                   qkv[y * 3 * H + 2 * H + h * d + z];
             rc[x * H + h * d + z] = acc;
           }
-      ib_cl_gemm_batched (q, FALSE, L, d, L, 1.0f, ms, mv, mc, heads);
+      ib_cl_gemm_batched (q, IB_CL_DTYPE_F32, FALSE, L, d, L, 1.0f, ms, mv, mc,
+          heads);
       ib_cl_queue_download (q, dctx, 0, ctx, (gsize) L * H * 4);
       g_assert_true (ib_cl_queue_finish (q, &error));
       g_assert_cmpfloat (rel_error (ctx, rc, (gsize) L * H), <, 1e-5);
