@@ -133,7 +133,7 @@ ib_context_new (IbModel *model, const IbContextParams *params, GError **error)
   const IbClDeviceInfo *info;
   IbContext *ctx;
   GError *local = NULL;
-  gsize bytes, embed_bytes, soft_bytes;
+  gsize bytes, embed_bytes, soft_bytes, scratch = 0;
   char *what = NULL;
 
   if (params == NULL) {
@@ -192,20 +192,32 @@ ib_context_new (IbModel *model, const IbContextParams *params, GError **error)
         ctx->n_dec, params->max_beams);
   embed_bytes = (gsize) ctx->n_slots * ctx->T * cfg->vision.hidden_dim * 4;
   soft_bytes = (gsize) params->max_frames * ctx->Q * cfg->text.hidden_dim * 4;
+  /* the products' scratch, allocated once here: nothing grows later */
+  if (!ib_vit_product_scratch (model->vit, model->dev, &scratch, &local) ||
+      !ib_qformer_product_scratch (model->qformer, model->dev, ctx->T, &scratch,
+          &local) ||
+      !(model->llama ? ib_llama_product_scratch (model->llama, model->dev,
+                           ctx->n_ctx, params->max_beams, &scratch, &local) :
+                       ib_t5_product_scratch (model->t5, model->dev, ctx->n_enc,
+                           ctx->n_dec, params->max_beams, &scratch, &local)))
+    goto fail;
   info = ib_cl_device_get_info (model->dev);
   if (bytes > info->max_alloc || embed_bytes > info->max_alloc ||
-      bytes + embed_bytes + soft_bytes > info->global_mem) {
+      scratch > info->max_alloc ||
+      bytes + embed_bytes + soft_bytes + scratch > info->global_mem) {
     what =
-        g_strdup_printf ("they take %" G_GSIZE_FORMAT " bytes of caches and "
-                         "%" G_GSIZE_FORMAT " of image embeddings; %s has "
+        g_strdup_printf ("they take %" G_GSIZE_FORMAT " bytes of caches, "
+                         "%" G_GSIZE_FORMAT " of image embeddings and "
+                         "%" G_GSIZE_FORMAT " of product scratch; %s has "
                          "%" G_GUINT64_FORMAT
                          " bytes, at most %" G_GUINT64_FORMAT " in one buffer",
-            bytes, embed_bytes + soft_bytes, info->name, info->global_mem,
-            info->max_alloc);
+            bytes, embed_bytes + soft_bytes, scratch, info->name,
+            info->global_mem, info->max_alloc);
     no_memory (error, params, what);
     goto fail;
   }
   if (!(ctx->q = ib_cl_queue_new (model->dev, &local)) ||
+      !ib_cl_queue_reserve_scratch (ctx->q, scratch, &local) ||
       !(ctx->arena = ib_cl_arena_new (model->dev, bytes, &local)) ||
       !(ctx->vs = ib_vit_scratch_new (model->vit, ctx->arena, &local)) ||
       !(ctx->qs = ib_qformer_scratch_new (model->qformer, ctx->arena, ctx->T,

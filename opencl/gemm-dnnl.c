@@ -715,6 +715,72 @@ host_address (IbClQueue *q, const IbClBuffer *b, const char *what)
           what, ib_cl_device_get_info (ib_cl_queue_get_device (q))->name));
 }
 
+/* Bytes of the queue's scratch a linear product of @m rows uses: A
+ * converted (bf16 or u8); q8: the s32 product and the rows' scales and
+ * zero points; oneDNN's scratchpad of @scratchpad bytes. */
+static gsize
+linear_scratch (const IbClDnnlWeight *w, int m, gsize scratchpad,
+    gsize *a_bytes, gsize *s_bytes, gsize *rows_bytes)
+{
+  const gboolean q8 = w->storage == IB_CL_DTYPE_Q8;
+
+  *a_bytes = round_up ((gsize) m * w->k * (q8 ? 1 : 2));
+  *s_bytes = q8 ? round_up ((gsize) m * w->n * 4) : 0;
+  *rows_bytes = q8 ? 2 * round_up ((gsize) m * 4) : 0;
+  return *a_bytes + *s_bytes + *rows_bytes + round_up (scratchpad);
+}
+
+/* oneDNN's scratchpad for the product of @key (its descriptor only). */
+static gboolean
+scratchpad_bytes (const PrimKey *key,
+    dnnl_status_t (*create) (dnnl_primitive_desc_t *pd, const PrimKey *key,
+        const dnnl_memory_desc_t *wmd),
+    const dnnl_memory_desc_t *wmd, gsize *bytes, GError **error)
+{
+  dnnl_primitive_desc_t pd = NULL;
+  dnnl_status_t st;
+
+  if (get_engine (error) == NULL)
+    return FALSE;
+  if ((st = create (&pd, key, wmd)) != dnnl_success)
+    return dnnl_failed (error, st, "dnnl_primitive_desc_create (sizing)");
+  *bytes = dnnl_memory_desc_get_size (
+      dnnl_primitive_desc_query_md (pd, dnnl_query_scratchpad_md, 0));
+  dnnl_primitive_desc_destroy (pd);
+  return TRUE;
+}
+
+/* The row counts a product is sized for: @m_max and the powers of two
+ * below it (oneDNN's scratchpad follows its blocking of M). */
+static int
+next_m (int m, int m_max)
+{
+  if (m >= m_max)
+    return 0;
+  return m * 2 < m_max ? m * 2 : m_max;
+}
+
+gboolean
+ib_cl_dnnl_linear_scratch (const IbClDnnlWeight *w, int m_max, gsize *need,
+    GError **error)
+{
+  const gboolean q8 = w->storage == IB_CL_DTYPE_Q8;
+  int m, sum;
+
+  for (m = 1; m > 0; m = next_m (m, m_max))
+    for (sum = 0; sum <= (q8 ? 0 : PRIM_SUM); sum += PRIM_SUM) {
+      PrimKey key = { m, w->n, w->k, (int) w->storage,
+        q8 ? 0 : (w->bias ? PRIM_BIAS : 0) | sum, 0, 0, 0 };
+      gsize pad, a, s, r;
+      if (m == 1 && w->kp > 0)
+        continue; /* the GEMV */
+      if (!scratchpad_bytes (&key, linear_pd, &w->md, &pad, error))
+        return FALSE;
+      *need = MAX (*need, linear_scratch (w, m, pad, &a, &s, &r));
+    }
+  return TRUE;
+}
+
 /* Decode: one row through the OpenCL kernel on the packed weight,
  * enqueued like every other kernel (no synchronisation). */
 static void
@@ -754,7 +820,7 @@ ib_cl_dnnl_linear (IbClQueue *q, const IbClBuffer *a, gsize a_off,
   const int n = w->n, k = w->k;
   const float *A, *R = NULL;
   float *C;
-  gsize a_bytes, s_bytes = 0, rows_bytes = 0, need;
+  gsize a_bytes, s_bytes, rows_bytes, need;
   guint8 *scratch;
   IbClBuffer *sb;
   Prim *prim;
@@ -783,12 +849,8 @@ ib_cl_dnnl_linear (IbClQueue *q, const IbClBuffer *a, gsize a_off,
     return;
   }
 
-  a_bytes = round_up ((gsize) m * k * (q8 ? 1 : 2));
-  if (q8) {
-    s_bytes = round_up ((gsize) m * n * 4);
-    rows_bytes = 2 * round_up ((gsize) m * 4);
-  }
-  need = a_bytes + s_bytes + rows_bytes + round_up (prim->scratchpad);
+  need =
+      linear_scratch (w, m, prim->scratchpad, &a_bytes, &s_bytes, &rows_bytes);
   sb = ib_cl_queue_scratch (q, need);
   if (sb == NULL || !host_address (q, sb, "scratch"))
     goto out;
@@ -968,6 +1030,25 @@ scatter_f32 (const float *src, float *dst, int ld, gsize stride, int batch,
   for (i = 0; i < total; i++)
     memcpy (dst + (gsize) (i / rows) * stride + (gsize) (i % rows) * ld,
         src + (gsize) i * cols, (gsize) cols * 4);
+}
+
+gboolean
+ib_cl_dnnl_batched_scratch (gboolean trans_b, int m_max, int n, int k,
+    float alpha, int batch, gboolean dense_c, gsize *need, GError **error)
+{
+  int m;
+
+  for (m = 1; m > 0; m = next_m (m, m_max)) {
+    PrimKey key;
+    Prim pr = { NULL, 0 };
+    gsize a, b, c;
+    batched_key (&key, trans_b, m, n, k, alpha, batch);
+    if (!scratchpad_bytes (&key, batched_pd, NULL, &pr.scratchpad, error))
+      return FALSE;
+    *need =
+        MAX (*need, batched_scratch (&pr, m, n, k, batch, dense_c, &a, &b, &c));
+  }
+  return TRUE;
 }
 
 void

@@ -49,8 +49,14 @@ gboolean ib_cl_weight_has_blocked_gemv (const IbClWeight *w);
 void ib_cl_dnnl_weight_disable_gemv (IbClDnnlWeight *w);
 void ib_cl_weight_disable_blocked_gemv (IbClWeight *w);
 
-/* A per-queue scratch buffer of at least @size bytes, grown on demand (once
- * per model in practice). (transfer none) */
+/* Scratch needs of the oneDNN products (see ib_cl_linear_scratch). */
+gboolean ib_cl_dnnl_linear_scratch (const IbClDnnlWeight *w, int m_max,
+    gsize *need, GError **error);
+gboolean ib_cl_dnnl_batched_scratch (gboolean trans_b, int m_max, int n, int k,
+    float alpha, int batch, gboolean dense_c, gsize *need, GError **error);
+
+/* The queue's scratch (ib_cl_queue_reserve_scratch) when it holds @size
+ * bytes; else NULL and an error in the queue. (transfer none) */
 IbClBuffer *ib_cl_queue_scratch (IbClQueue *q, gsize size);
 
 G_END_DECLS

@@ -220,6 +220,33 @@ ib_cl_weight_disable_blocked_gemv (IbClWeight *w)
     ib_cl_dnnl_weight_disable_gemv (w->dnnl);
 }
 
+gboolean
+ib_cl_linear_scratch (const IbClWeight *w, int m_max, gsize *need,
+    GError **error)
+{
+  if (w->dnnl)
+    return ib_cl_dnnl_linear_scratch (w->dnnl, m_max, need, error);
+  /* CLBlast without HGEMM: fp16 weights widened (linear_clblast) */
+  if (w->backend == IB_CL_GEMM_CLBLAST && w->storage == IB_CL_DTYPE_F16 &&
+      m_max > 1)
+    *need = MAX (*need, (gsize) w->n * w->k * 4);
+  return TRUE;
+}
+
+gboolean
+ib_cl_gemm_batched_scratch (IbClDevice *dev, IbClDtype precision,
+    gboolean trans_b, int m_max, int n, int k, float alpha, int batch,
+    gboolean dense_c, gsize *need, GError **error)
+{
+  if (precision == IB_CL_DTYPE_BF16 || precision == IB_CL_DTYPE_Q8)
+    return ib_cl_dnnl_batched_scratch (trans_b, m_max, n, k, alpha, batch,
+        dense_c, need, error);
+  /* the own kernel's K^T, [batch][k][n] */
+  if (trans_b && ib_cl_device_get_gemm (dev) == IB_CL_GEMM_OWN)
+    *need = MAX (*need, (gsize) batch * k * n * 4);
+  return TRUE;
+}
+
 static gboolean
 check_buffer (IbClQueue *q, const IbClBuffer *buf, gsize floats,
     const char *what)

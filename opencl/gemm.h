@@ -89,6 +89,18 @@ void ib_cl_gemm_batched (IbClQueue *q, IbClDtype precision, gboolean trans_b,
     int m, int n, int k, float alpha, IbClMatrix a, IbClMatrix b, IbClMatrix c,
     int batch);
 
+/* Scratch sizing (ib_cl_queue_reserve_scratch): raise *@need to the bytes
+ * of the queue's scratch that ib_cl_linear on @w with up to @m_max rows
+ * needs, or ib_cl_gemm_batched with up to @m_max rows of A and at most
+ * @n, @k (@dense_c: C is [batch][m][n] dense, as attention's scores).
+ * oneDNN products are sized at @m_max and every power of two below it.
+ * FALSE with @error when oneDNN cannot create the product. */
+gboolean ib_cl_linear_scratch (const IbClWeight *w, int m_max, gsize *need,
+    GError **error);
+gboolean ib_cl_gemm_batched_scratch (IbClDevice *dev, IbClDtype precision,
+    gboolean trans_b, int m_max, int n, int k, float alpha, int batch,
+    gboolean dense_c, gsize *need, GError **error);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (IbClWeight, ib_cl_weight_free)
 
 G_END_DECLS

@@ -16,6 +16,14 @@ IbClQueue *ib_cl_queue_new (IbClDevice *dev, GError **error);
 void ib_cl_queue_free (IbClQueue *q);
 
 IbClDevice *ib_cl_queue_get_device (IbClQueue *q);
+
+/* Allocates the queue's scratch for matrix products (bf16/q8 products'
+ * converted activations, the own kernel's transposed K, CLBlast's widened
+ * fp16 weights) once, before any work: @size is the most any product run
+ * on @q needs (ib_cl_linear_scratch, ib_cl_gemm_batched_scratch). A
+ * product needing more fails with an error; the scratch never grows. Call
+ * once per queue. */
+gboolean ib_cl_queue_reserve_scratch (IbClQueue *q, gsize size, GError **error);
 cl_command_queue ib_cl_queue_get_cl (IbClQueue *q);
 
 /* Waits for all enqueued work without reporting: a failure is recorded,

@@ -21,3 +21,13 @@ ib_attention (IbClQueue *q, const IbAttention *a, IbClMatrix qm, IbClMatrix km,
   ib_cl_gemm_batched (q, a->precision, FALSE, lq, a->head_dim, lk, 1.0f, sm, vm,
       ctx, a->n_heads);
 }
+
+gboolean
+ib_attention_scratch (IbClDevice *dev, const IbAttention *a, int lq_max,
+    int lk_max, gsize *need, GError **error)
+{
+  return ib_cl_gemm_batched_scratch (dev, a->precision, TRUE, lq_max, lk_max,
+             a->head_dim, a->scale, a->n_heads, TRUE, need, error) &&
+      ib_cl_gemm_batched_scratch (dev, a->precision, FALSE, lq_max, a->head_dim,
+          lk_max, 1.0f, a->n_heads, FALSE, need, error);
+}

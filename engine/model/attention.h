@@ -29,4 +29,9 @@ void ib_attention (IbClQueue *q, const IbAttention *a, IbClMatrix qm,
     IbClMatrix km, IbClMatrix vm, int lq, int lk, IbClBuffer *scores,
     IbClMatrix ctx);
 
+/* Raises *@need to the queue scratch ib_attention needs for up to @lq_max
+ * queries and @lk_max keys (ib_cl_gemm_batched_scratch). */
+gboolean ib_attention_scratch (IbClDevice *dev, const IbAttention *a,
+    int lq_max, int lk_max, gsize *need, GError **error);
+
 G_END_DECLS

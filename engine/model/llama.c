@@ -265,6 +265,26 @@ ib_llama_embed (const IbLlama *llm, IbClQueue *q, IbLlamaState *st,
 /* One decoder layer over @n rows of st->x, which sit at positions
  * pos0 .. pos0+n-1 of beam @beam (prefill: n tokens of beam 0; decode: one
  * row per beam, called with n = 1 per beam row through @row). */
+gboolean
+ib_llama_product_scratch (const IbLlama *llm, IbClDevice *dev, int n_ctx,
+    int n_beams, gsize *need, GError **error)
+{
+  const LlamaLayer *y = &llm->layers[0];
+  const int rows = MAX (n_ctx, n_beams);
+  IbAttention att = { llm->cfg.n_heads, llm->hd, 1.0f / sqrtf ((float) llm->hd),
+    NULL, 0, NULL, 0, ib_cl_weight_get_storage (y->qkv) };
+  IbAttention dec = att;
+
+  dec.precision = IB_CL_DTYPE_F32; /* see attention_block */
+  return ib_cl_linear_scratch (y->qkv, rows, need, error) &&
+      ib_cl_linear_scratch (y->o, rows, need, error) &&
+      ib_cl_linear_scratch (y->gate_up, rows, need, error) &&
+      ib_cl_linear_scratch (y->down, rows, need, error) &&
+      ib_cl_linear_scratch (llm->lm_head, n_beams, need, error) &&
+      ib_attention_scratch (dev, &att, n_ctx, n_ctx, need, error) &&
+      ib_attention_scratch (dev, &dec, 1, n_ctx, need, error);
+}
+
 static void
 attention_block (const IbLlama *llm, const LlamaLayer *y, int layer,
     IbClQueue *q, IbLlamaState *st, int rows, int pos0, gboolean decode)

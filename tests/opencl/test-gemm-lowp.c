@@ -37,6 +37,21 @@ frand (guint32 *s)
 
 static gboolean native;
 
+/* A queue whose scratch holds what @w needs for up to @m rows. */
+static IbClQueue *
+sized_queue (IbClDevice *dev, const IbClWeight *w, int m)
+{
+  GError *error = NULL;
+  IbClQueue *q = ib_cl_queue_new (dev, &error);
+  gsize need = 0;
+
+  g_assert_no_error (error);
+  g_assert_true (ib_cl_linear_scratch (w, m, &need, &error));
+  g_assert_true (ib_cl_queue_reserve_scratch (q, need, &error));
+  g_assert_no_error (error);
+  return q;
+}
+
 static IbClDevice *
 open_cpu (IbClDtype storage)
 {
@@ -86,7 +101,7 @@ as_src (float v, IbClDtype src, guint16 *raw)
  * asked; @in_place: the residual is C's own rows. Every element of C is
  * checked, the rows outside the range must be untouched. */
 static double
-check (IbClDevice *dev, IbClQueue *q, IbClArena *arena, Shape s, IbClDtype src,
+check (IbClDevice *dev, IbClArena *arena, Shape s, IbClDtype src,
     IbClDtype storage, gboolean with_bias, gboolean with_residual,
     gboolean in_place)
 {
@@ -104,6 +119,7 @@ check (IbClDevice *dev, IbClQueue *q, IbClArena *arena, Shape s, IbClDtype src,
   guint32 seed = s.m * 7919 + s.n * 31 + s.k + storage;
   IbClBuffer *da, *dc, *dr = NULL, *pad;
   IbClWeight *wt;
+  IbClQueue *q;
   double worst = 0.0;
   int i, j, z;
 
@@ -140,6 +156,7 @@ check (IbClDevice *dev, IbClQueue *q, IbClArena *arena, Shape s, IbClDtype src,
                   NULL,
       storage, &error);
   g_assert_no_error (error);
+  q = sized_queue (dev, wt, s.m);
   /* decode (m == 1) runs gemv_blocked.cl on oneDNN's packed layout, which
    * is the expected one wherever the CPU has AVX512-BF16 */
   if (native && storage == IB_CL_DTYPE_BF16)
@@ -204,6 +221,7 @@ check (IbClDevice *dev, IbClQueue *q, IbClArena *arena, Shape s, IbClDtype src,
       worst = MAX (worst, fabs (c[o] - ref) / tol);
     }
 
+  ib_cl_queue_free (q);
   ib_cl_weight_free (wt);
   g_free (a);
   g_free (w);
@@ -225,36 +243,31 @@ test_linear (gconstpointer data)
   g_autoptr (IbClDevice) dev = open_cpu (storage);
   GError *error = NULL;
   IbClArena *arena;
-  IbClQueue *q;
   double worst = 0.0;
   guint i;
 
   if (dev == NULL)
     return;
-  q = ib_cl_queue_new (dev, &error);
   arena = ib_cl_arena_new (dev, 8u << 20, &error);
   g_assert_no_error (error);
   for (i = 0; i < G_N_ELEMENTS (shapes); i++) {
     Shape s = shapes[i];
     worst = MAX (worst,
-        check (dev, q, arena, s, IB_CL_DTYPE_F32, storage, TRUE, TRUE, FALSE));
+        check (dev, arena, s, IB_CL_DTYPE_F32, storage, TRUE, TRUE, FALSE));
     worst = MAX (worst,
-        check (dev, q, arena, s, IB_CL_DTYPE_F32, storage, FALSE, FALSE,
-            FALSE));
+        check (dev, arena, s, IB_CL_DTYPE_F32, storage, FALSE, FALSE, FALSE));
     worst = MAX (worst,
-        check (dev, q, arena, s, IB_CL_DTYPE_F32, storage, TRUE, TRUE, TRUE));
+        check (dev, arena, s, IB_CL_DTYPE_F32, storage, TRUE, TRUE, TRUE));
     worst = MAX (worst,
-        check (dev, q, arena, s, IB_CL_DTYPE_F32, storage, FALSE, TRUE, TRUE));
+        check (dev, arena, s, IB_CL_DTYPE_F32, storage, FALSE, TRUE, TRUE));
     worst = MAX (worst,
-        check (dev, q, arena, s, IB_CL_DTYPE_BF16, storage, TRUE, FALSE,
-            FALSE));
+        check (dev, arena, s, IB_CL_DTYPE_BF16, storage, TRUE, FALSE, FALSE));
     worst = MAX (worst,
-        check (dev, q, arena, s, IB_CL_DTYPE_F16, storage, TRUE, TRUE, FALSE));
+        check (dev, arena, s, IB_CL_DTYPE_F16, storage, TRUE, TRUE, FALSE));
   }
   g_test_message ("%s: largest error %.2f of its bound",
       ib_cl_dtype_name (storage), worst);
   ib_cl_arena_free (arena);
-  ib_cl_queue_free (q);
 }
 
 /* Work queued before a oneDNN product (two rows: not the decode GEMV) is
@@ -279,8 +292,9 @@ test_sync (gconstpointer data)
 
   if (dev == NULL)
     return;
-  q = ib_cl_queue_new (dev, &error);
   wt = ib_cl_weight_new (dev, w, IB_CL_DTYPE_F32, n, k, NULL, storage, &error);
+  g_assert_no_error (error);
+  q = sized_queue (dev, wt, 2);
   da = ib_cl_buffer_new (dev, sizeof (a), &error);
   db = ib_cl_buffer_new (dev, sizeof (a), &error);
   dc = ib_cl_buffer_new (dev, sizeof (c), &error);
@@ -291,7 +305,7 @@ test_sync (gconstpointer data)
   g_assert_no_error (error);
   ib_cl_queue_upload (q, da, 0, zero, sizeof (a));
   ib_cl_queue_upload (q, db, 0, a, sizeof (a));
-  /* a first product grows the queue's scratch (which waits too) */
+  /* a first product creates oneDNN's primitive */
   ib_cl_linear (q, da, wt, NULL, dc, 2);
   g_assert_true (ib_cl_queue_finish (q, &error));
   /* A arrives by an enqueued copy behind a long one, C leaves by another */
@@ -360,11 +374,20 @@ test_batched (gconstpointer data)
   IbClQueue *q;
   IbClBuffer *big0, *big1;
   double worst = 0.0;
+  gsize need = 0;
   guint t;
 
   if (dev == NULL)
     return;
   q = ib_cl_queue_new (dev, &error);
+  for (t = 0; t < G_N_ELEMENTS (dims); t++) {
+    const int L = dims[t][0], heads = dims[t][1], d = dims[t][2];
+    g_assert_true (ib_cl_gemm_batched_scratch (dev, precision, TRUE, L, L, d,
+        alpha, heads, TRUE, &need, &error));
+    g_assert_true (ib_cl_gemm_batched_scratch (dev, precision, FALSE, L, d, L,
+        1.0f, heads, FALSE, &need, &error));
+  }
+  g_assert_true (ib_cl_queue_reserve_scratch (q, need, &error));
   big0 = ib_cl_buffer_new (dev, big, &error);
   big1 = ib_cl_buffer_new (dev, big, &error);
   g_assert_no_error (error);
@@ -451,6 +474,77 @@ test_batched (gconstpointer data)
   ib_cl_queue_free (q);
 }
 
+/* The queue's scratch is sized once (ib_cl_queue_reserve_scratch): a
+ * product needing more than was reserved fails with an error and leaves
+ * C alone, it never grows the scratch; the sized products still run. */
+static void
+test_scratch (gconstpointer data)
+{
+  IbClDtype storage = GPOINTER_TO_INT (data);
+  g_autoptr (IbClDevice) dev = open_cpu (storage);
+  const int n = 40, k = 24, m_small = 3, m_big = 100;
+  float *w = g_new0 (float, n *k), *a = g_new0 (float, m_big *k);
+  float *c = g_new (float, (gsize) m_big *n);
+  GError *error = NULL;
+  IbClBuffer *da, *dc;
+  IbClWeight *wt;
+  IbClQueue *q;
+  gsize small = 0, big = 0;
+  int i;
+
+  if (dev == NULL)
+    goto out;
+  for (i = 0; i < n * k; i++)
+    w[i] = (float) (i % 5) - 2.0f;
+  for (i = 0; i < m_big * k; i++)
+    a[i] = 1.0f;
+  wt = ib_cl_weight_new (dev, w, IB_CL_DTYPE_F32, n, k, NULL, storage, &error);
+  g_assert_no_error (error);
+  g_assert_true (ib_cl_linear_scratch (wt, m_small, &small, &error));
+  g_assert_true (ib_cl_linear_scratch (wt, m_big, &big, &error));
+  g_assert_cmpuint (small, >, 0);
+  g_assert_cmpuint (big, >, small);
+  q = sized_queue (dev, wt, m_small);
+  da = ib_cl_buffer_new (dev, (gsize) m_big * k * 4, &error);
+  dc = ib_cl_buffer_new (dev, (gsize) m_big * n * 4, &error);
+  g_assert_no_error (error);
+  ib_cl_queue_upload (q, da, 0, a, (gsize) m_big * k * 4);
+  ib_cl_linear (q, da, wt, NULL, dc, m_small);
+  g_assert_true (ib_cl_queue_finish (q, &error));
+  for (i = 0; i < m_big * n; i++)
+    c[i] = -5.0f;
+  ib_cl_queue_upload (q, dc, 0, c, (gsize) m_big * n * 4);
+  ib_cl_linear (q, da, wt, NULL, dc, m_big);
+  g_assert_false (ib_cl_queue_finish (q, &error));
+  g_assert_error (error, IB_CL_ERROR, IB_CL_ERROR_INVALID_ARG);
+  g_assert_nonnull (strstr (error->message, "scratch"));
+  g_clear_error (&error);
+  ib_cl_queue_download (q, dc, 0, c, (gsize) m_big * n * 4);
+  g_assert_true (ib_cl_queue_finish (q, &error));
+  for (i = 0; i < m_big * n; i++)
+    g_assert_cmpfloat (c[i], ==, -5.0f);
+  /* the sized product still runs on the same queue */
+  ib_cl_linear (q, da, wt, NULL, dc, m_small);
+  ib_cl_queue_download (q, dc, 0, c, (gsize) m_small * n * 4);
+  g_assert_true (ib_cl_queue_finish (q, &error));
+  for (i = 0; i < n; i++) {
+    /* row sums of W (small integers), within the rounding */
+    float want = 0.0f;
+    int z;
+    for (z = 0; z < k; z++)
+      want += w[i * k + z];
+    g_assert_cmpfloat (fabsf (c[i] - want), <, 0.5f);
+  }
+  ib_cl_buffer_free (da);
+  ib_cl_buffer_free (dc);
+  ib_cl_queue_free (q);
+  ib_cl_weight_free (wt);
+out:
+  g_free (w);
+  g_free (a);
+  g_free (c);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -463,6 +557,10 @@ main (int argc, char **argv)
       GINT_TO_POINTER (IB_CL_DTYPE_BF16), test_sync);
   g_test_add_data_func ("/gemm-lowp/q8/sync", GINT_TO_POINTER (IB_CL_DTYPE_Q8),
       test_sync);
+  g_test_add_data_func ("/gemm-lowp/bf16/scratch",
+      GINT_TO_POINTER (IB_CL_DTYPE_BF16), test_scratch);
+  g_test_add_data_func ("/gemm-lowp/q8/scratch",
+      GINT_TO_POINTER (IB_CL_DTYPE_Q8), test_scratch);
   g_test_add_data_func ("/gemm-lowp/bf16/batched",
       GINT_TO_POINTER (IB_CL_DTYPE_BF16), test_batched);
   g_test_add_data_func ("/gemm-lowp/q8/batched",
