@@ -3,7 +3,8 @@
  * on the same machine in one run.
  *
  *   ibcl-bench [--device SPEC] [--backend own|clblast] [--shapes MxNxK,...]
- *              [--gemv NxK,...] [--samples N]
+ *              [--gemv NxK,...] [--attention HxLxD,...] [--cpu-time]
+ *              [--samples N]
  *
  * GEMM: C[M,N] = A[M,K] · W[N,K]ᵀ as a linear layer, GFLOP/s (2·M·N·K per
  * product), fp32 and fp16 weights, and bf16 and q8 weights through oneDNN
@@ -12,7 +13,8 @@
  * (row-major, W transposed: the linear-layer layout). GEMV: single-token
  * decode y = W x over enough weight copies that nothing stays in cache, GB/s
  * of the weights' bytes (and their time), against cblas_sgemv and the
- * machine's read bandwidth (a vectorised sum over 1 GiB). Sync: what the
+ * machine's read bandwidth (a vectorised sum over 1 GiB). Attention: QK^T and
+ * PV per head, fp32 OpenCL against oneDNN bf16. Sync: what the
  * clFinish before each oneDNN product costs, a small kernel then a finish
  * against the same kernels enqueued back to back. Each figure is the median
  * of several samples of at least 50 ms. Timings vary on shared machines:
