@@ -16,6 +16,7 @@ IbClQueue *ib_cl_queue_new (IbClDevice *dev, GError **error);
 void ib_cl_queue_free (IbClQueue *q);
 
 IbClDevice *ib_cl_queue_get_device (IbClQueue *q);
+cl_command_queue ib_cl_queue_get_cl (IbClQueue *q);
 
 /* Allocates the queue's scratch for matrix products (bf16/q8 products'
  * converted activations, the own kernel's transposed K, CLBlast's widened
@@ -24,7 +25,6 @@ IbClDevice *ib_cl_queue_get_device (IbClQueue *q);
  * product needing more fails with an error; the scratch never grows. Call
  * once per queue. */
 gboolean ib_cl_queue_reserve_scratch (IbClQueue *q, gsize size, GError **error);
-cl_command_queue ib_cl_queue_get_cl (IbClQueue *q);
 
 /* Waits for all enqueued work without reporting: a failure is recorded,
  * and the sticky error stays for the next ib_cl_queue_finish(). For host

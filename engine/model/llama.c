@@ -262,9 +262,6 @@ ib_llama_embed (const IbLlama *llm, IbClQueue *q, IbLlamaState *st,
   ib_cl_queue_wait (q);
 }
 
-/* One decoder layer over @n rows of st->x, which sit at positions
- * pos0 .. pos0+n-1 of beam @beam (prefill: n tokens of beam 0; decode: one
- * row per beam, called with n = 1 per beam row through @row). */
 gboolean
 ib_llama_product_scratch (const IbLlama *llm, IbClDevice *dev, int n_ctx,
     int n_beams, gsize *need, GError **error)
@@ -285,6 +282,9 @@ ib_llama_product_scratch (const IbLlama *llm, IbClDevice *dev, int n_ctx,
       ib_attention_scratch (dev, &dec, 1, n_ctx, need, error);
 }
 
+/* One decoder layer over @n rows of st->x, which sit at positions
+ * pos0 .. pos0+n-1 of beam @beam (prefill: n tokens of beam 0; decode: one
+ * row per beam, called with n = 1 per beam row through @row). */
 static void
 attention_block (const IbLlama *llm, const LlamaLayer *y, int layer,
     IbClQueue *q, IbLlamaState *st, int rows, int pos0, gboolean decode)
