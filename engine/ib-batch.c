@@ -420,7 +420,11 @@ ib_batch_new (IbModel *model, const IbBatchParams *params, GError **error)
     goto fail;
   if (model->llama) {
     const int rows = b->n_slots * params->context.max_beams;
-    if (!(b->arena = ib_cl_arena_new (model->dev,
+    gsize scratch = 0;
+    if (!ib_llama_rows_scratch (model->llama, model->dev, rows,
+            ib_context_get_n_ctx (b->ctx[0]), &scratch, &local) ||
+        !ib_cl_queue_reserve_scratch (b->q, scratch, &local) ||
+        !(b->arena = ib_cl_arena_new (model->dev,
               ib_llama_rows_footprint (model->llama, model->dev, rows),
               &local)) ||
         !(b->rows = ib_llama_rows_new (model->llama, b->arena, rows, &local)))

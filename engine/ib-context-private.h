@@ -32,6 +32,8 @@ void ib_answer_job_clear (IbAnswerJob *job);
 /* Host logits [max_beams, vocab] of the last prefill or step. */
 float *ib_context_get_logits (IbContext *ctx);
 int ib_context_get_max_beams (const IbContext *ctx);
+/* Positions its caches hold (prompt and answer). */
+int ib_context_get_n_ctx (const IbContext *ctx);
 
 /* Device bytes a context with @params takes on @model (what
  * ib_context_new allocates); 0 with @error for invalid @params. */

@@ -126,16 +126,19 @@ no_memory (GError **error, const IbContextParams *p, const char *what)
 }
 
 /* The device memory of a context: its arena (activations and caches), the
- * image embeddings of its slots, its soft tokens. */
-static void
+ * image embeddings of its slots, its soft tokens, and its queue's product
+ * scratch (allocated once when the context is made: nothing grows
+ * later). */
+static gboolean
 sizes (const IbModel *model, const IbContextParams *params, gsize *arena,
-    gsize *embed, gsize *soft)
+    gsize *embed, gsize *soft, gsize *scratch, GError **error)
 {
   const IbModelConfig *cfg = model->cfg;
   const int T = ib_vit_get_n_tokens (model->vit), Q = cfg->n_query_tokens;
   const int n_enc = params->max_frames * Q + params->max_prompt_tokens;
   const int n_ctx = (int) MIN ((gint64) n_enc + params->max_new_tokens,
       max_positions (model));
+  const int n_dec = params->max_new_tokens + 1;
 
   *arena = ib_vit_scratch_footprint (model->vit, model->dev) +
       ib_qformer_scratch_footprint (model->qformer, model->dev, T);
@@ -143,23 +146,31 @@ sizes (const IbModel *model, const IbContextParams *params, gsize *arena,
     *arena += ib_llama_state_footprint (model->llama, model->dev, n_ctx,
         params->max_beams);
   else
-    *arena += ib_t5_state_footprint (model->t5, model->dev, n_enc,
-        params->max_new_tokens + 1, params->max_beams);
+    *arena += ib_t5_state_footprint (model->t5, model->dev, n_enc, n_dec,
+        params->max_beams);
   *embed = (gsize) (params->max_frames + params->frame_cache) * T *
       cfg->vision.hidden_dim * 4;
   *soft = (gsize) params->max_frames * Q * cfg->text.hidden_dim * 4;
+  *scratch = 0;
+  return ib_vit_product_scratch (model->vit, model->dev, scratch, error) &&
+      ib_qformer_product_scratch (model->qformer, model->dev, T, scratch,
+          error) &&
+      (model->llama ? ib_llama_product_scratch (model->llama, model->dev, n_ctx,
+                          params->max_beams, scratch, error) :
+                      ib_t5_product_scratch (model->t5, model->dev, n_enc,
+                          n_dec, params->max_beams, scratch, error));
 }
 
 gsize
 ib_context_footprint (IbModel *model, const IbContextParams *params,
     GError **error)
 {
-  gsize arena, embed, soft;
+  gsize arena, embed, soft, scratch;
 
-  if (!check_params (model, params, error))
+  if (!check_params (model, params, error) ||
+      !sizes (model, params, &arena, &embed, &soft, &scratch, error))
     return 0;
-  sizes (model, params, &arena, &embed, &soft);
-  return arena + embed + soft;
+  return arena + embed + soft + scratch;
 }
 
 IbContext *
@@ -171,7 +182,7 @@ ib_context_new (IbModel *model, const IbContextParams *params, GError **error)
   const IbClDeviceInfo *info;
   IbContext *ctx;
   GError *local = NULL;
-  gsize bytes, embed_bytes, soft_bytes;
+  gsize bytes, embed_bytes, soft_bytes, scratch = 0;
   char *what = NULL;
 
   g_return_val_if_fail (model != NULL, NULL);
@@ -224,21 +235,26 @@ ib_context_new (IbModel *model, const IbContextParams *params, GError **error)
     goto fail;
 
   /* one arena for every activation and cache of this stream */
-  sizes (model, params, &bytes, &embed_bytes, &soft_bytes);
+  if (!sizes (model, params, &bytes, &embed_bytes, &soft_bytes, &scratch,
+          &local))
+    goto fail;
   info = ib_cl_device_get_info (model->dev);
   if (bytes > info->max_alloc || embed_bytes > info->max_alloc ||
-      bytes + embed_bytes + soft_bytes > info->global_mem) {
+      scratch > info->max_alloc ||
+      bytes + embed_bytes + soft_bytes + scratch > info->global_mem) {
     what =
-        g_strdup_printf ("they take %" G_GSIZE_FORMAT " bytes of caches and "
-                         "%" G_GSIZE_FORMAT " of image embeddings; %s has "
+        g_strdup_printf ("they take %" G_GSIZE_FORMAT " bytes of caches, "
+                         "%" G_GSIZE_FORMAT " of image embeddings and "
+                         "%" G_GSIZE_FORMAT " of product scratch; %s has "
                          "%" G_GUINT64_FORMAT
                          " bytes, at most %" G_GUINT64_FORMAT " in one buffer",
-            bytes, embed_bytes + soft_bytes, info->name, info->global_mem,
-            info->max_alloc);
+            bytes, embed_bytes + soft_bytes, scratch, info->name,
+            info->global_mem, info->max_alloc);
     no_memory (error, params, what);
     goto fail;
   }
   if (!(ctx->q = ib_cl_queue_new (model->dev, &local)) ||
+      !ib_cl_queue_reserve_scratch (ctx->q, scratch, &local) ||
       !(ctx->arena = ib_cl_arena_new (model->dev, bytes, &local)) ||
       !(ctx->vs = ib_vit_scratch_new (model->vit, ctx->arena, &local)) ||
       !(ctx->qs = ib_qformer_scratch_new (model->qformer, ctx->arena, ctx->T,
@@ -799,6 +815,12 @@ float *
 ib_context_get_logits (IbContext *ctx)
 {
   return ctx->logits;
+}
+
+int
+ib_context_get_n_ctx (const IbContext *ctx)
+{
+  return ctx->n_ctx;
 }
 
 int

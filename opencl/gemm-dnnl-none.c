@@ -84,3 +84,32 @@ ib_cl_dnnl_layout_key (void)
 {
   return g_strdup ("none");
 }
+
+void
+ib_cl_dnnl_gemm_batched (IbClQueue *q, gboolean trans_b G_GNUC_UNUSED,
+    int m G_GNUC_UNUSED, int n G_GNUC_UNUSED, int k G_GNUC_UNUSED,
+    float alpha G_GNUC_UNUSED, IbClMatrix a G_GNUC_UNUSED,
+    IbClMatrix b G_GNUC_UNUSED, IbClMatrix c G_GNUC_UNUSED,
+    int batch G_GNUC_UNUSED)
+{
+  GError *e = NULL;
+
+  ib_cl_dnnl_check (IB_CL_DTYPE_BF16, NULL, &e);
+  ib_cl_queue_take_error (q, e);
+}
+
+gboolean
+ib_cl_dnnl_linear_scratch (const IbClDnnlWeight *w G_GNUC_UNUSED,
+    int m_max G_GNUC_UNUSED, gsize *need G_GNUC_UNUSED, GError **error)
+{
+  return ib_cl_dnnl_check (IB_CL_DTYPE_BF16, NULL, error);
+}
+
+gboolean
+ib_cl_dnnl_batched_scratch (gboolean trans_b G_GNUC_UNUSED,
+    int m_max G_GNUC_UNUSED, int n G_GNUC_UNUSED, int k G_GNUC_UNUSED,
+    float alpha G_GNUC_UNUSED, int batch G_GNUC_UNUSED,
+    gboolean dense_c G_GNUC_UNUSED, gsize *need G_GNUC_UNUSED, GError **error)
+{
+  return ib_cl_dnnl_check (IB_CL_DTYPE_BF16, NULL, error);
+}

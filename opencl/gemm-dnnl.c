@@ -50,6 +50,10 @@ typedef struct
   int m, n, k;
   int storage;
   int flags; /* PRIM_BIAS, PRIM_SUM */
+  /* attention's batched products (storage -1): batches, B transposed,
+   * alpha's bits; 0 for linear layers */
+  int batch, trans_b;
+  guint32 alpha;
 } PrimKey;
 
 /* What a product fuses: the bias as its bias input, the residual as a sum
@@ -203,7 +207,8 @@ key_hash (gconstpointer p)
 {
   const PrimKey *k = p;
   return (guint) k->m * 2654435761u ^ (guint) k->n * 40503u ^
-      (guint) k->k * 977u ^ (guint) (k->storage << 2 | k->flags);
+      (guint) k->k * 977u ^ (guint) (k->storage << 2 | k->flags) ^
+      (guint) k->batch * 131u ^ (guint) k->trans_b ^ k->alpha;
 }
 
 static gboolean
@@ -226,28 +231,31 @@ prim_unref (gpointer p)
   g_atomic_rc_box_release_full (p, prim_clear);
 }
 
-/* The product for (@m, @w, @flags), created on first use and cached; a
+/* The cached product for @key, created by @create on first use; a
  * reference the caller releases with prim_unref (a full cache is dropped
  * while others may still run its products). */
 static Prim *
-get_prim (int m, const IbClDnnlWeight *w, int flags, GError **error)
+cached_prim (const PrimKey *key,
+    dnnl_status_t (*create) (dnnl_primitive_desc_t *pd, const PrimKey *key,
+        const dnnl_memory_desc_t *wmd),
+    const dnnl_memory_desc_t *wmd, GError **error)
 {
-  PrimKey key = { m, w->n, w->k, (int) w->storage, flags };
   dnnl_primitive_desc_t pd = NULL;
   Prim *pr;
 
   g_mutex_lock (&cache_lock);
   if (cache == NULL)
     cache = g_hash_table_new_full (key_hash, key_equal, g_free, prim_unref);
-  pr = g_hash_table_lookup (cache, &key);
+  pr = g_hash_table_lookup (cache, key);
   if (pr == NULL) {
-    dnnl_status_t st =
-        matmul_pd (&pd, m, w->n, w->k, w->storage, &w->md, flags);
+    dnnl_status_t st = create (&pd, key, wmd);
     if (st != dnnl_success) {
       g_set_error (error, IB_CL_ERROR, IB_CL_ERROR_CALL,
-          "oneDNN %s product [%d x %d] x [%d x %d]: "
+          "oneDNN %s product %s[%d x %d] x [%d x %d]: "
           "dnnl_primitive_desc_create returned %s",
-          ib_cl_dtype_name (w->storage), m, w->k, w->k, w->n,
+          key->storage < 0 ? "bf16 batched" :
+                             ib_cl_dtype_name ((IbClDtype) key->storage),
+          key->batch ? "batches of " : "", key->m, key->k, key->k, key->n,
           dnnl_status2str (st));
       goto out;
     }
@@ -263,7 +271,7 @@ get_prim (int m, const IbClDnnlWeight *w, int flags, GError **error)
     }
     if (g_hash_table_size (cache) >= CACHE_MAX)
       g_hash_table_remove_all (cache);
-    g_hash_table_insert (cache, g_memdup2 (&key, sizeof (key)), pr);
+    g_hash_table_insert (cache, g_memdup2 (key, sizeof (*key)), pr);
   }
   g_atomic_rc_box_acquire (pr);
 out:
@@ -271,6 +279,23 @@ out:
     dnnl_primitive_desc_destroy (pd);
   g_mutex_unlock (&cache_lock);
   return pr;
+}
+
+static dnnl_status_t
+linear_pd (dnnl_primitive_desc_t *pd, const PrimKey *key,
+    const dnnl_memory_desc_t *wmd)
+{
+  return matmul_pd (pd, key->m, key->n, key->k, (IbClDtype) key->storage, wmd,
+      key->flags);
+}
+
+/* The product for (@m, @w, @flags), see cached_prim. */
+static Prim *
+get_prim (int m, const IbClDnnlWeight *w, int flags, GError **error)
+{
+  PrimKey key = { m, w->n, w->k, (int) w->storage, flags, 0, 0, 0 };
+
+  return cached_prim (&key, linear_pd, &w->md, error);
 }
 
 /* Row @row of the [n, k] source @w as floats. */
@@ -873,6 +898,72 @@ host_address (IbClQueue *q, const IbClBuffer *b, const char *what)
           what, ib_cl_device_get_info (ib_cl_queue_get_device (q))->name));
 }
 
+/* Bytes of the queue's scratch a linear product of @m rows uses: A
+ * converted (bf16 or u8); q8: the s32 product and the rows' scales and
+ * zero points; oneDNN's scratchpad of @scratchpad bytes. */
+static gsize
+linear_scratch (const IbClDnnlWeight *w, int m, gsize scratchpad,
+    gsize *a_bytes, gsize *s_bytes, gsize *rows_bytes)
+{
+  const gboolean q8 = w->storage == IB_CL_DTYPE_Q8;
+
+  *a_bytes = round_up ((gsize) m * w->k * (q8 ? 1 : 2));
+  *s_bytes = q8 ? round_up ((gsize) m * w->n * 4) : 0;
+  *rows_bytes = q8 ? 2 * round_up ((gsize) m * 4) : 0;
+  return *a_bytes + *s_bytes + *rows_bytes + round_up (scratchpad);
+}
+
+/* oneDNN's scratchpad for the product of @key (its descriptor only). */
+static gboolean
+scratchpad_bytes (const PrimKey *key,
+    dnnl_status_t (*create) (dnnl_primitive_desc_t *pd, const PrimKey *key,
+        const dnnl_memory_desc_t *wmd),
+    const dnnl_memory_desc_t *wmd, gsize *bytes, GError **error)
+{
+  dnnl_primitive_desc_t pd = NULL;
+  dnnl_status_t st;
+
+  if (get_engine (error) == NULL)
+    return FALSE;
+  if ((st = create (&pd, key, wmd)) != dnnl_success)
+    return dnnl_failed (error, st, "dnnl_primitive_desc_create (sizing)");
+  *bytes = dnnl_memory_desc_get_size (
+      dnnl_primitive_desc_query_md (pd, dnnl_query_scratchpad_md, 0));
+  dnnl_primitive_desc_destroy (pd);
+  return TRUE;
+}
+
+/* The row counts a product is sized for: @m_max and the powers of two
+ * below it (oneDNN's scratchpad follows its blocking of M). */
+static int
+next_m (int m, int m_max)
+{
+  if (m >= m_max)
+    return 0;
+  return m * 2 < m_max ? m * 2 : m_max;
+}
+
+gboolean
+ib_cl_dnnl_linear_scratch (const IbClDnnlWeight *w, int m_max, gsize *need,
+    GError **error)
+{
+  const gboolean q8 = w->storage == IB_CL_DTYPE_Q8;
+  int m, sum;
+
+  for (m = 1; m > 0; m = next_m (m, m_max))
+    for (sum = 0; sum <= (q8 ? 0 : PRIM_SUM); sum += PRIM_SUM) {
+      PrimKey key = { m, w->n, w->k, (int) w->storage,
+        q8 ? 0 : (w->bias ? PRIM_BIAS : 0) | sum, 0, 0, 0 };
+      gsize pad, a, s, r;
+      if (m == 1 && w->kp > 0)
+        continue; /* the GEMV */
+      if (!scratchpad_bytes (&key, linear_pd, &w->md, &pad, error))
+        return FALSE;
+      *need = MAX (*need, linear_scratch (w, m, pad, &a, &s, &r));
+    }
+  return TRUE;
+}
+
 /* Decode: one row through the OpenCL kernel on the packed weight,
  * enqueued like every other kernel (no synchronisation). */
 static void
@@ -912,7 +1003,7 @@ ib_cl_dnnl_linear (IbClQueue *q, const IbClBuffer *a, gsize a_off,
   const int n = w->n, k = w->k;
   const float *A, *R = NULL;
   float *C;
-  gsize a_bytes, s_bytes = 0, rows_bytes = 0, need;
+  gsize a_bytes, s_bytes, rows_bytes, need;
   guint8 *scratch;
   IbClBuffer *sb;
   Prim *prim;
@@ -941,12 +1032,8 @@ ib_cl_dnnl_linear (IbClQueue *q, const IbClBuffer *a, gsize a_off,
     return;
   }
 
-  a_bytes = round_up ((gsize) m * k * (q8 ? 1 : 2));
-  if (q8) {
-    s_bytes = round_up ((gsize) m * n * 4);
-    rows_bytes = 2 * round_up ((gsize) m * 4);
-  }
-  need = a_bytes + s_bytes + rows_bytes + round_up (prim->scratchpad);
+  need =
+      linear_scratch (w, m, prim->scratchpad, &a_bytes, &s_bytes, &rows_bytes);
   sb = ib_cl_queue_scratch (q, need);
   if (sb == NULL || !host_address (q, sb, "scratch"))
     goto out;
@@ -1019,6 +1106,222 @@ out:
     dnnl_memory_destroy (mb);
   if (md)
     dnnl_memory_destroy (md);
+  if (msp)
+    dnnl_memory_destroy (msp);
+}
+
+/* Attention's batched products: C_b = alpha · A_b · op(B_b) in bf16 × bf16
+ * → fp32 (the same products in bf16 and q8 models). A and B are gathered
+ * from their strided places (heads are column ranges of a fused qkv
+ * buffer) into dense bf16, which oneDNN's bf16 kernels need anyway (on a
+ * strided operand it falls back to its slow reference GEMM); C is written
+ * in place when dense (the scores), else gathered back (a head's columns
+ * of the context). */
+static dnnl_status_t
+batched_pd (dnnl_primitive_desc_t *pd, const PrimKey *key,
+    const dnnl_memory_desc_t *unused)
+{
+  dnnl_dims_t da = { key->batch, key->m, key->k };
+  dnnl_dims_t db = { key->batch, key->k, key->n };
+  dnnl_dims_t dc = { key->batch, key->m, key->n };
+  dnnl_memory_desc_t amd, bmd, cmd;
+  dnnl_matmul_desc_t desc;
+  dnnl_primitive_attr_t attr = NULL;
+  dnnl_status_t st;
+  float alpha;
+
+  (void) unused;
+  memcpy (&alpha, &key->alpha, 4);
+  dnnl_memory_desc_init_by_tag (&amd, 3, da, dnnl_bf16, dnnl_abc);
+  /* B^T as [batch][n][k]: the logical [batch, k, n] in "acb" */
+  dnnl_memory_desc_init_by_tag (&bmd, 3, db, dnnl_bf16,
+      key->trans_b ? dnnl_acb : dnnl_abc);
+  dnnl_memory_desc_init_by_tag (&cmd, 3, dc, dnnl_f32, dnnl_abc);
+  if ((st = dnnl_matmul_desc_init (&desc, &amd, &bmd, NULL, &cmd)) !=
+      dnnl_success)
+    return st;
+  if ((st = dnnl_primitive_attr_create (&attr)) != dnnl_success)
+    return st;
+  st =
+      dnnl_primitive_attr_set_scratchpad_mode (attr, dnnl_scratchpad_mode_user);
+  if (st == dnnl_success && alpha != 1.0f)
+    st = dnnl_primitive_attr_set_output_scales (attr, 1, 0, &alpha);
+  if (st == dnnl_success)
+    st = dnnl_primitive_desc_create (pd, &desc, attr, engine, NULL);
+  dnnl_primitive_attr_destroy (attr);
+  return st;
+}
+
+static void
+batched_key (PrimKey *key, gboolean trans_b, int m, int n, int k, float alpha,
+    int batch)
+{
+  memset (key, 0, sizeof (*key));
+  key->m = m;
+  key->n = n;
+  key->k = k;
+  key->storage = -1;
+  key->batch = batch;
+  key->trans_b = trans_b != FALSE;
+  memcpy (&key->alpha, &alpha, 4);
+}
+
+static gboolean
+dense_output (IbClMatrix c, int m, int n, int batch)
+{
+  return c.ld == n && (batch == 1 || c.stride == (gsize) m * n);
+}
+
+/* Bytes of the queue's scratch one batched product uses: A and B in bf16,
+ * C in fp32 unless written in place, oneDNN's scratchpad. */
+static gsize
+batched_scratch (const Prim *prim, int m, int n, int k, int batch,
+    gboolean dense_c, gsize *a_bytes, gsize *b_bytes, gsize *c_bytes)
+{
+  *a_bytes = round_up ((gsize) batch * m * k * 2);
+  *b_bytes = round_up ((gsize) batch * n * k * 2);
+  *c_bytes = dense_c ? 0 : round_up ((gsize) batch * m * n * 4);
+  return *a_bytes + *b_bytes + *c_bytes + round_up (prim->scratchpad);
+}
+
+/* @rows x @cols of each of @batch matrices at @src (strided) -> dense bf16
+ * [batch][rows][cols]. */
+static void
+gather_bf16 (const float *src, int ld, gsize stride, int batch, int rows,
+    int cols, guint16 *dst)
+{
+  const int total = batch * rows;
+  int i;
+
+#pragma omp parallel for schedule( \
+    static) if ((gsize) total * cols >= PARALLEL_MIN)
+  for (i = 0; i < total; i++)
+    to_bf16_row (src + (gsize) (i / rows) * stride + (gsize) (i % rows) * ld,
+        dst + (gsize) i * cols, cols);
+}
+
+/* dense fp32 [batch][rows][cols] -> strided @dst */
+static void
+scatter_f32 (const float *src, float *dst, int ld, gsize stride, int batch,
+    int rows, int cols)
+{
+  const int total = batch * rows;
+  int i;
+
+#pragma omp parallel for schedule( \
+    static) if ((gsize) total * cols >= PARALLEL_MIN)
+  for (i = 0; i < total; i++)
+    memcpy (dst + (gsize) (i / rows) * stride + (gsize) (i % rows) * ld,
+        src + (gsize) i * cols, (gsize) cols * 4);
+}
+
+gboolean
+ib_cl_dnnl_batched_scratch (gboolean trans_b, int m_max, int n, int k,
+    float alpha, int batch, gboolean dense_c, gsize *need, GError **error)
+{
+  int m;
+
+  for (m = 1; m > 0; m = next_m (m, m_max)) {
+    PrimKey key;
+    Prim pr = { NULL, 0 };
+    gsize a, b, c;
+    batched_key (&key, trans_b, m, n, k, alpha, batch);
+    if (!scratchpad_bytes (&key, batched_pd, NULL, &pr.scratchpad, error))
+      return FALSE;
+    *need =
+        MAX (*need, batched_scratch (&pr, m, n, k, batch, dense_c, &a, &b, &c));
+  }
+  return TRUE;
+}
+
+void
+ib_cl_dnnl_gemm_batched (IbClQueue *q, gboolean trans_b, int m, int n, int k,
+    float alpha, IbClMatrix a, IbClMatrix b, IbClMatrix c, int batch)
+{
+  const gboolean dense_c = dense_output (c, m, n, batch);
+  PrimKey key;
+  Prim *prim;
+  GError *e = NULL;
+  gsize a_bytes, b_bytes, c_bytes, need;
+  guint8 *scratch;
+  float *C;
+  IbClBuffer *sb;
+  dnnl_dims_t da = { batch, m, k }, db = { batch, k, n }, dc = { batch, m, n };
+  dnnl_memory_desc_t amd, bmd, cmd;
+  dnnl_memory_t ma = NULL, mb = NULL, mc = NULL, msp = NULL;
+  dnnl_stream_t stream = NULL;
+  dnnl_exec_arg_t args[4];
+  int n_args = 0;
+  cl_int st;
+
+  if (ib_cl_queue_failed (q))
+    return;
+  if (!host_address (q, a.buf, "A") || !host_address (q, b.buf, "B") ||
+      !host_address (q, c.buf, "C"))
+    return;
+  batched_key (&key, trans_b, m, n, k, alpha, batch);
+  if ((prim = cached_prim (&key, batched_pd, NULL, &e)) == NULL) {
+    ib_cl_queue_take_error (q, e);
+    return;
+  }
+  need = batched_scratch (prim, m, n, k, batch, dense_c, &a_bytes, &b_bytes,
+      &c_bytes);
+  sb = ib_cl_queue_scratch (q, need);
+  if (sb == NULL || !host_address (q, sb, "scratch"))
+    goto out;
+  scratch = sb->data;
+
+  /* the one synchronisation: the kernels before wrote A and B */
+  st = clFinish (ib_cl_queue_get_cl (q));
+  if (st != CL_SUCCESS) {
+    ib_cl_queue_cl_error (q, st, "clFinish");
+    goto out;
+  }
+  gather_bf16 ((const float *) a.buf->data + a.offset, a.ld, a.stride, batch, m,
+      k, (guint16 *) scratch);
+  gather_bf16 ((const float *) b.buf->data + b.offset, b.ld, b.stride, batch,
+      trans_b ? n : k, trans_b ? k : n, (guint16 *) (scratch + a_bytes));
+  C = dense_c ? (float *) c.buf->data + c.offset :
+                (float *) (scratch + a_bytes + b_bytes);
+
+  dnnl_memory_desc_init_by_tag (&amd, 3, da, dnnl_bf16, dnnl_abc);
+  dnnl_memory_desc_init_by_tag (&bmd, 3, db, dnnl_bf16,
+      trans_b ? dnnl_acb : dnnl_abc);
+  dnnl_memory_desc_init_by_tag (&cmd, 3, dc, dnnl_f32, dnnl_abc);
+  DNNL_CHECK (dnnl_memory_create (&ma, &amd, engine, scratch), &e);
+  DNNL_CHECK (dnnl_memory_create (&mb, &bmd, engine, scratch + a_bytes), &e);
+  DNNL_CHECK (dnnl_memory_create (&mc, &cmd, engine, C), &e);
+  args[n_args++] = (dnnl_exec_arg_t){ DNNL_ARG_SRC, ma };
+  args[n_args++] = (dnnl_exec_arg_t){ DNNL_ARG_WEIGHTS, mb };
+  args[n_args++] = (dnnl_exec_arg_t){ DNNL_ARG_DST, mc };
+  if (prim->scratchpad) {
+    dnnl_memory_desc_t spmd;
+    dnnl_dims_t d = { (dnnl_dim_t) prim->scratchpad };
+    dnnl_memory_desc_init_by_tag (&spmd, 1, d, dnnl_u8, dnnl_a);
+    DNNL_CHECK (dnnl_memory_create (&msp, &spmd, engine,
+                    scratch + a_bytes + b_bytes + c_bytes),
+        &e);
+    args[n_args++] = (dnnl_exec_arg_t){ DNNL_ARG_SCRATCHPAD, msp };
+  }
+  DNNL_CHECK (dnnl_stream_create (&stream, engine, dnnl_stream_default_flags),
+      &e);
+  DNNL_CHECK (dnnl_primitive_execute (prim->prim, stream, n_args, args), &e);
+  DNNL_CHECK (dnnl_stream_wait (stream), &e);
+  if (!dense_c)
+    scatter_f32 (C, (float *) c.buf->data + c.offset, c.ld, c.stride, batch, m,
+        n);
+out:
+  if (e)
+    ib_cl_queue_take_error (q, e);
+  prim_unref (prim);
+  if (stream)
+    dnnl_stream_destroy (stream);
+  if (ma)
+    dnnl_memory_destroy (ma);
+  if (mb)
+    dnnl_memory_destroy (mb);
+  if (mc)
+    dnnl_memory_destroy (mc);
   if (msp)
     dnnl_memory_destroy (msp);
 }

@@ -52,6 +52,11 @@ void ib_cl_dnnl_linear (IbClQueue *q, const IbClBuffer *a, gsize a_off,
     const IbClDnnlWeight *w, const IbClBuffer *residual, IbClBuffer *c,
     gsize c_off, int m);
 
+/* Attention's batched products (ib_cl_gemm_batched) in bf16 on the
+ * buffers' host memory, after one clFinish. */
+void ib_cl_dnnl_gemm_batched (IbClQueue *q, gboolean trans_b, int m, int n,
+    int k, float alpha, IbClMatrix a, IbClMatrix b, IbClMatrix c, int batch);
+
 /* TRUE when single rows (decode) of @w run the OpenCL GEMV on oneDNN's
  * packed layout rather than oneDNN itself (tests). */
 gboolean ib_cl_dnnl_weight_has_gemv (const IbClDnnlWeight *w);
@@ -68,8 +73,15 @@ void ib_cl_weight_disable_blocked_gemv (IbClWeight *w);
 void ib_cl_queue_launch_lock (IbClQueue *q);
 void ib_cl_queue_launch_unlock (IbClQueue *q);
 
-/* A per-queue scratch buffer of at least @size bytes, grown on demand (once
- * per model in practice). (transfer none) */
+
+/* Scratch needs of the oneDNN products (see ib_cl_linear_scratch). */
+gboolean ib_cl_dnnl_linear_scratch (const IbClDnnlWeight *w, int m_max,
+    gsize *need, GError **error);
+gboolean ib_cl_dnnl_batched_scratch (gboolean trans_b, int m_max, int n, int k,
+    float alpha, int batch, gboolean dense_c, gsize *need, GError **error);
+
+/* The queue's scratch (ib_cl_queue_reserve_scratch) when it holds @size
+ * bytes; else NULL and an error in the queue. (transfer none) */
 IbClBuffer *ib_cl_queue_scratch (IbClQueue *q, gsize size);
 
 G_END_DECLS

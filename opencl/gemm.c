@@ -215,6 +215,12 @@ ib_cl_weight_get_k (const IbClWeight *w)
   return w->k;
 }
 
+IbClDtype
+ib_cl_weight_get_storage (const IbClWeight *w)
+{
+  return w->storage;
+}
+
 gsize
 ib_cl_weight_get_bytes (const IbClWeight *w)
 {
@@ -415,6 +421,46 @@ ib_cl_weight_disable_blocked_gemv (IbClWeight *w)
     ib_cl_dnnl_weight_disable_gemv (w->dnnl);
 }
 
+/* Prefill on fp16 weights through CLBlast's HGEMM: the CLBlast backend on
+ * a device with cl_khr_fp16 (never on CPU devices, whose half arithmetic is
+ * emulated). */
+static gboolean
+uses_hgemm (const IbClWeight *w, int m)
+{
+  const IbClDeviceInfo *info = ib_cl_device_get_info (w->dev);
+
+  return m > 1 && w->dnnl == NULL && w->backend == IB_CL_GEMM_CLBLAST &&
+      w->storage == IB_CL_DTYPE_F16 && info->has_fp16 && !info->is_cpu;
+}
+
+gboolean
+ib_cl_linear_scratch (const IbClWeight *w, int m_max, gsize *need,
+    GError **error)
+{
+  if (w->dnnl)
+    return ib_cl_dnnl_linear_scratch (w->dnnl, m_max, need, error);
+  /* HGEMM (linear_clblast): A in fp16, then the fp16 product */
+  if (uses_hgemm (w, m_max)) {
+    const gsize a_n = (gsize) m_max * w->k, p_off = (a_n + 63) / 64 * 64;
+    *need = MAX (*need, (p_off + (gsize) m_max * w->n) * 2);
+  }
+  return TRUE;
+}
+
+gboolean
+ib_cl_gemm_batched_scratch (IbClDevice *dev, IbClDtype precision,
+    gboolean trans_b, int m_max, int n, int k, float alpha, int batch,
+    gboolean dense_c, gsize *need, GError **error)
+{
+  if (precision == IB_CL_DTYPE_BF16 || precision == IB_CL_DTYPE_Q8)
+    return ib_cl_dnnl_batched_scratch (trans_b, m_max, n, k, alpha, batch,
+        dense_c, need, error);
+  /* the own kernel's K^T, [batch][k][n] */
+  if (trans_b && ib_cl_device_get_gemm (dev) == IB_CL_GEMM_OWN)
+    *need = MAX (*need, (gsize) batch * k * n * 4);
+  return TRUE;
+}
+
 static gboolean
 check_buffer (IbClQueue *q, const IbClBuffer *buf, gsize floats,
     const char *what)
@@ -580,7 +626,6 @@ linear_clblast (IbClQueue *q, const IbClBuffer *a, gsize a_off,
     const IbClWeight *w, const IbClBuffer *residual, IbClBuffer *c, gsize c_off,
     int m, int flags)
 {
-  const IbClDeviceInfo *info = ib_cl_device_get_info (w->dev);
   IbClLaunch l;
 
   if (w->scale)
@@ -589,8 +634,7 @@ linear_clblast (IbClQueue *q, const IbClBuffer *a, gsize a_off,
     gemv_gpu (q, a, a_off, w, residual, c, c_off, flags);
     return;
   }
-  /* (never on CPU devices, whose half arithmetic is emulated) */
-  if (w->storage == IB_CL_DTYPE_F16 && info->has_fp16 && !info->is_cpu) {
+  if (uses_hgemm (w, m)) {
     hgemm (q, a, a_off, w, residual, c, c_off, m, flags);
     return;
   }
@@ -748,8 +792,9 @@ check_matrix (IbClQueue *q, IbClMatrix mat, int rows, int cols, int batch,
 }
 
 void
-ib_cl_gemm_batched (IbClQueue *q, gboolean trans_b, int m, int n, int k,
-    float alpha, IbClMatrix a, IbClMatrix b, IbClMatrix c, int batch)
+ib_cl_gemm_batched (IbClQueue *q, IbClDtype precision, gboolean trans_b, int m,
+    int n, int k, float alpha, IbClMatrix a, IbClMatrix b, IbClMatrix c,
+    int batch)
 {
   size_t global[3], local[3] = { 1, 1, 1 };
   IbClLaunch l;
@@ -760,6 +805,10 @@ ib_cl_gemm_batched (IbClQueue *q, gboolean trans_b, int m, int n, int k,
       !check_matrix (q, b, trans_b ? n : k, trans_b ? k : n, batch, "B") ||
       !check_matrix (q, c, m, n, batch, "C"))
     return;
+  if (precision == IB_CL_DTYPE_BF16 || precision == IB_CL_DTYPE_Q8) {
+    ib_cl_dnnl_gemm_batched (q, trans_b, m, n, k, alpha, a, b, c, batch);
+    return;
+  }
   if (ib_cl_device_get_gemm (ib_cl_queue_get_device (q)) ==
       IB_CL_GEMM_CLBLAST) {
     ib_cl_clblast_sgemm_batched (q, trans_b, m, n, k, alpha, a, b, c, batch);

@@ -56,6 +56,7 @@ IbClWeight *ib_cl_weight_new (IbClDevice *dev, const void *w, IbClDtype src,
 void ib_cl_weight_free (IbClWeight *w);
 int ib_cl_weight_get_n (const IbClWeight *w);
 int ib_cl_weight_get_k (const IbClWeight *w);
+IbClDtype ib_cl_weight_get_storage (const IbClWeight *w);
 /* Device bytes used by the packed weight and bias. */
 gsize ib_cl_weight_get_bytes (const IbClWeight *w);
 
@@ -136,9 +137,26 @@ typedef struct
 
 /* For b < batch: C_b[m,n] = alpha · A_b[m,k] · (trans_b ? B_bᵀ : B_b),
  * where B_b is [n,k] when trans_b and [k,n] otherwise. The attention
- * products: scores = Q_h K_hᵀ (trans_b) and context = P_h V_h. */
-void ib_cl_gemm_batched (IbClQueue *q, gboolean trans_b, int m, int n, int k,
-    float alpha, IbClMatrix a, IbClMatrix b, IbClMatrix c, int batch);
+ * products: scores = Q_h K_hᵀ (trans_b) and context = P_h V_h.
+ * @precision: F32 or F16 (the exact fp32 products, OpenCL kernels or
+ * CLBlast), BF16 or Q8 (a model with such weights: oneDNN's bf16 × bf16 →
+ * fp32 on the buffers' host memory, one clFinish per product; CPU devices,
+ * builds with oneDNN, see ib_cl_gemm_supports). */
+void ib_cl_gemm_batched (IbClQueue *q, IbClDtype precision, gboolean trans_b,
+    int m, int n, int k, float alpha, IbClMatrix a, IbClMatrix b, IbClMatrix c,
+    int batch);
+
+/* Scratch sizing (ib_cl_queue_reserve_scratch): raise *@need to the bytes
+ * of the queue's scratch that ib_cl_linear on @w with up to @m_max rows
+ * needs, or ib_cl_gemm_batched with up to @m_max rows of A and at most
+ * @n, @k (@dense_c: C is [batch][m][n] dense, as attention's scores).
+ * oneDNN products are sized at @m_max and every power of two below it.
+ * FALSE with @error when oneDNN cannot create the product. */
+gboolean ib_cl_linear_scratch (const IbClWeight *w, int m_max, gsize *need,
+    GError **error);
+gboolean ib_cl_gemm_batched_scratch (IbClDevice *dev, IbClDtype precision,
+    gboolean trans_b, int m_max, int n, int k, float alpha, int batch,
+    gboolean dense_c, gsize *need, GError **error);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (IbClWeight, ib_cl_weight_free)
 

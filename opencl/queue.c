@@ -11,7 +11,7 @@ struct _IbClQueue
   cl_command_queue queue;
   GHashTable *kernels; /* name -> cl_kernel, created on first use */
   GError *error; /* first failure since the last finish */
-  IbClBuffer *scratch; /* grown on demand, see ib_cl_queue_scratch */
+  IbClBuffer *scratch; /* sized once: ib_cl_queue_reserve_scratch */
   guint row_group; /* test hook: forced row work-group, or 0 */
   gboolean serial; /* the device's serial_queues */
 };
@@ -337,18 +337,33 @@ ib_cl_launch_run (IbClLaunch *l, guint dims, const size_t *global,
   }
 }
 
+gboolean
+ib_cl_queue_reserve_scratch (IbClQueue *q, gsize size, GError **error)
+{
+  g_return_val_if_fail (q->scratch == NULL, FALSE);
+  if (size == 0)
+    return TRUE;
+  q->scratch = ib_cl_buffer_new (q->dev, size, error);
+  if (q->scratch == NULL)
+    g_prefix_error (error, "the queue's scratch for matrix products: ");
+  return q->scratch != NULL;
+}
+
 IbClBuffer *
 ib_cl_queue_scratch (IbClQueue *q, gsize size)
 {
-  GError *e = NULL;
+  gsize have = q->scratch ? q->scratch->size : 0;
 
-  if (q->scratch && q->scratch->size >= size)
+  if (size <= have)
     return q->scratch;
-  /* In-flight work may still read the old buffer: wait before replacing. */
-  ib_cl_queue_wait (q);
-  ib_cl_buffer_free (q->scratch);
-  q->scratch = ib_cl_buffer_new (q->dev, size, &e);
-  if (q->scratch == NULL)
-    ib_cl_queue_take_error (q, e);
-  return q->scratch;
+  /* never grown during a call: the sizing missed this product */
+  ib_cl_queue_take_error (q,
+      g_error_new (IB_CL_ERROR, IB_CL_ERROR_INVALID_ARG,
+          "a matrix product needs %" G_GSIZE_FORMAT
+          " bytes of the queue's scratch, which holds %" G_GSIZE_FORMAT
+          " (sized with ib_cl_queue_reserve_scratch from "
+          "ib_cl_linear_scratch and ib_cl_gemm_batched_scratch: this product "
+          "was not counted)",
+          size, have));
+  return NULL;
 }

@@ -18,6 +18,14 @@ void ib_cl_queue_free (IbClQueue *q);
 IbClDevice *ib_cl_queue_get_device (IbClQueue *q);
 cl_command_queue ib_cl_queue_get_cl (IbClQueue *q);
 
+/* Allocates the queue's scratch for matrix products (bf16/q8 products'
+ * converted activations, the own kernel's transposed K, CLBlast's widened
+ * fp16 weights) once, before any work: @size is the most any product run
+ * on @q needs (ib_cl_linear_scratch, ib_cl_gemm_batched_scratch). A
+ * product needing more fails with an error; the scratch never grows. Call
+ * once per queue. */
+gboolean ib_cl_queue_reserve_scratch (IbClQueue *q, gsize size, GError **error);
+
 /* Waits for all enqueued work without reporting: a failure is recorded,
  * and the sticky error stays for the next ib_cl_queue_finish(). For host
  * memory that an upload reads and that is about to be reused. */

@@ -12,12 +12,22 @@ ib_attention (IbClQueue *q, const IbAttention *a, IbClMatrix qm, IbClMatrix km,
   qm.stride = km.stride = vm.stride = ctx.stride = a->head_dim;
 
   /* scores[h] = scale · Q_h K_hᵀ   [n_heads, lq, lk] */
-  ib_cl_gemm_batched (q, TRUE, lq, lk, a->head_dim, a->scale, qm, km, sm,
-      a->n_heads);
+  ib_cl_gemm_batched (q, a->precision, TRUE, lq, lk, a->head_dim, a->scale, qm,
+      km, sm, a->n_heads);
   /* + position bias + key mask, causal, softmax over keys */
   ib_cl_softmax (q, scores, a->n_heads, lq, lk, 1.0f, a->bias, a->bias_batch,
       a->key_mask, a->causal_offset);
   /* ctx_h = P_h V_h   [lq, head_dim] into columns of ctx */
-  ib_cl_gemm_batched (q, FALSE, lq, a->head_dim, lk, 1.0f, sm, vm, ctx,
-      a->n_heads);
+  ib_cl_gemm_batched (q, a->precision, FALSE, lq, a->head_dim, lk, 1.0f, sm, vm,
+      ctx, a->n_heads);
+}
+
+gboolean
+ib_attention_scratch (IbClDevice *dev, const IbAttention *a, int lq_max,
+    int lk_max, gsize *need, GError **error)
+{
+  return ib_cl_gemm_batched_scratch (dev, a->precision, TRUE, lq_max, lk_max,
+             a->head_dim, a->scale, a->n_heads, TRUE, need, error) &&
+      ib_cl_gemm_batched_scratch (dev, a->precision, FALSE, lq_max, a->head_dim,
+          lk_max, 1.0f, a->n_heads, FALSE, need, error);
 }

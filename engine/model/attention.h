@@ -16,6 +16,9 @@ typedef struct
   int bias_batch;
   const IbClBuffer *key_mask; /* [lk] additive, or NULL */
   int causal_offset; /* < 0: not causal */
+  /* the products' precision (ib_cl_gemm_batched): the model's linear
+   * weights' storage; 0 (F32) is the exact path */
+  IbClDtype precision;
 } IbAttention;
 
 /* @q, @k, @v: matrices whose rows are tokens and whose head h occupies
@@ -25,5 +28,10 @@ typedef struct
 void ib_attention (IbClQueue *q, const IbAttention *a, IbClMatrix qm,
     IbClMatrix km, IbClMatrix vm, int lq, int lk, IbClBuffer *scores,
     IbClMatrix ctx);
+
+/* Raises *@need to the queue scratch ib_attention needs for up to @lq_max
+ * queries and @lk_max keys (ib_cl_gemm_batched_scratch). */
+gboolean ib_attention_scratch (IbClDevice *dev, const IbAttention *a,
+    int lq_max, int lk_max, gsize *need, GError **error);
 
 G_END_DECLS

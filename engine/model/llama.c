@@ -294,6 +294,43 @@ ib_llama_embed (const IbLlama *llm, IbClQueue *q, IbLlamaState *st,
   ib_cl_queue_wait (q);
 }
 
+gboolean
+ib_llama_product_scratch (const IbLlama *llm, IbClDevice *dev, int n_ctx,
+    int n_beams, gsize *need, GError **error)
+{
+  const LlamaLayer *y = &llm->layers[0];
+  const int rows = MAX (n_ctx, n_beams);
+  IbAttention att = { llm->cfg.n_heads, llm->hd, 1.0f / sqrtf ((float) llm->hd),
+    NULL, 0, NULL, 0, ib_cl_weight_get_storage (y->qkv) };
+  IbAttention dec = att;
+
+  dec.precision = IB_CL_DTYPE_F32; /* see attention_block */
+  return ib_cl_linear_scratch (y->qkv, rows, need, error) &&
+      ib_cl_linear_scratch (y->o, rows, need, error) &&
+      ib_cl_linear_scratch (y->gate_up, rows, need, error) &&
+      ib_cl_linear_scratch (y->down, rows, need, error) &&
+      ib_cl_linear_scratch (llm->lm_head, n_beams, need, error) &&
+      ib_attention_scratch (dev, &att, n_ctx, n_ctx, need, error) &&
+      ib_attention_scratch (dev, &dec, 1, n_ctx, need, error);
+}
+
+gboolean
+ib_llama_rows_scratch (const IbLlama *llm, IbClDevice *dev, int rows, int n_ctx,
+    gsize *need, GError **error)
+{
+  const LlamaLayer *y = &llm->layers[0];
+  IbAttention dec = { llm->cfg.n_heads, llm->hd, 1.0f / sqrtf ((float) llm->hd),
+    NULL, 0, NULL, 0, IB_CL_DTYPE_F32 };
+
+  /* ib_cl_linear_segments: every segment at most @rows rows */
+  return ib_cl_linear_scratch (y->qkv, rows, need, error) &&
+      ib_cl_linear_scratch (y->o, rows, need, error) &&
+      ib_cl_linear_scratch (y->gate_up, rows, need, error) &&
+      ib_cl_linear_scratch (y->down, rows, need, error) &&
+      ib_cl_linear_scratch (llm->lm_head, rows, need, error) &&
+      ib_attention_scratch (dev, &dec, 1, n_ctx, need, error);
+}
+
 /* One decoder layer over @n rows of st->x, which sit at positions
  * pos0 .. pos0+n-1 of beam @beam (prefill: n tokens of beam 0; decode: one
  * row per beam, called with n = 1 per beam row through @row). */
@@ -303,8 +340,11 @@ attention_block (const IbLlama *llm, const LlamaLayer *y, int layer,
 {
   const int H = llm->H, heads = llm->cfg.n_heads, hd = llm->hd;
   const gsize beam_stride = (gsize) st->n_ctx * H;
+  /* decode's products (one query row per beam) stay OpenCL kernels: no
+   * synchronisation inside a step */
   IbAttention att = { heads, hd, 1.0f / sqrtf ((float) hd), NULL, 0, NULL,
-    decode ? -1 : pos0 };
+    decode ? -1 : pos0,
+    decode ? IB_CL_DTYPE_F32 : ib_cl_weight_get_storage (y->qkv) };
   int b;
 
   /* h = RMSNorm(x); q|k|v = h W   [rows, 3H] */

@@ -25,6 +25,11 @@ IbLlamaState *ib_llama_state_new (const IbLlama *llm, IbClArena *arena,
     int n_ctx, int n_beams, GError **error);
 void ib_llama_state_free (IbLlamaState *st);
 
+/* Raises *@need to the queue scratch the products of a state of @n_ctx
+ * positions and @n_beams beams need (ib_cl_queue_reserve_scratch). */
+gboolean ib_llama_product_scratch (const IbLlama *llm, IbClDevice *dev,
+    int n_ctx, int n_beams, gsize *need, GError **error);
+
 /* The input rows of a prefill: [n_ctx, hidden]. Callers write embeddings
  * here (ib_llama_embed, soft tokens) before ib_llama_prefill. */
 IbClBuffer *ib_llama_state_input (IbLlamaState *st);
@@ -65,6 +70,11 @@ gsize ib_llama_rows_footprint (const IbLlama *llm, const IbClDevice *dev,
     int rows);
 IbLlamaState *ib_llama_rows_new (const IbLlama *llm, IbClArena *arena, int rows,
     GError **error);
+/* Adds to *@need the product scratch of one batched step of @rows rows
+ * whose sequences' caches hold up to @n_ctx positions (the queue that runs
+ * ib_llama_decode_many reserves it). */
+gboolean ib_llama_rows_scratch (const IbLlama *llm, IbClDevice *dev, int rows,
+    int n_ctx, gsize *need, GError **error);
 
 /* One step of @n sequences on @rows (from ib_llama_rows_new): logits of
  * sequence s's beams in consecutive rows of ib_llama_state_logits (@rows),

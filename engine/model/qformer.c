@@ -297,6 +297,44 @@ ib_qformer_scratch_new (const IbQFormer *qf, IbClArena *arena, int n_image,
   return s;
 }
 
+gboolean
+ib_qformer_product_scratch (const IbQFormer *qf, IbClDevice *dev, int n_image,
+    gsize *need, GError **error)
+{
+  const int H = qf->cfg.hidden_dim, Q = qf->n_query, heads = qf->cfg.n_heads;
+  const int L = Q + qf->cfg.max_position_embeddings, rows = MAX (L, n_image);
+  const QfLayer *y = &qf->layers[0];
+  IbAttention att = { heads, H / heads, 1.0f / sqrtf ((float) (H / heads)),
+    NULL, 0, NULL, -1, ib_cl_weight_get_storage (y->qkv) };
+  int i;
+
+  if (!ib_cl_linear_scratch (qf->proj, Q, need, error) ||
+      !ib_attention_scratch (dev, &att, L, L, need, error) ||
+      !ib_attention_scratch (dev, &att, Q, n_image, need, error))
+    return FALSE;
+  /* the layers with cross-attention and those without have different
+   * weights; every linear sized for the most rows any of them gets */
+  for (i = 0; i < qf->cfg.n_layers; i++) {
+    y = &qf->layers[i];
+    if (i > 0 && y->has_cross == qf->layers[0].has_cross)
+      continue;
+    if (!ib_cl_linear_scratch (y->qkv, rows, need, error) ||
+        !ib_cl_linear_scratch (y->out, rows, need, error) ||
+        !ib_cl_linear_scratch (y->text.fc1, rows, need, error) ||
+        !ib_cl_linear_scratch (y->text.fc2, rows, need, error) ||
+        !ib_cl_linear_scratch (y->query.fc1, rows, need, error) ||
+        !ib_cl_linear_scratch (y->query.fc2, rows, need, error) ||
+        (y->has_cross &&
+            (!ib_cl_linear_scratch (y->cq, rows, need, error) ||
+                !ib_cl_linear_scratch (y->ckv, rows, need, error) ||
+                !ib_cl_linear_scratch (y->cout, rows, need, error))))
+      return FALSE;
+    if (i > 0)
+      break;
+  }
+  return TRUE;
+}
+
 void
 ib_qformer_scratch_free (IbQFormerScratch *s)
 {
@@ -364,7 +402,7 @@ qformer_layer (const IbQFormer *qf, const QfLayer *y, IbClQueue *q,
   const float eps = (float) qf->cfg.layer_norm_eps;
   /* BERT divides the scores by sqrt(head_dim) */
   IbAttention att = { heads, H / heads, 1.0f / sqrtf ((float) (H / heads)),
-    NULL, 0, NULL, -1 };
+    NULL, 0, NULL, -1, ib_cl_weight_get_storage (y->qkv) };
 
   /* self-attention over [queries ; instruction], bidirectional:
    * x = LN(x + Wo·attn(x) + bo)   [L, H] */

@@ -31,6 +31,11 @@ IbQFormerScratch *ib_qformer_scratch_new (const IbQFormer *qf, IbClArena *arena,
     int n_image, GError **error);
 void ib_qformer_scratch_free (IbQFormerScratch *s);
 
+/* Raises *@need to the queue scratch a frame's products need with
+ * @n_image image tokens (ib_cl_queue_reserve_scratch). */
+gboolean ib_qformer_product_scratch (const IbQFormer *qf, IbClDevice *dev,
+    int n_image, gsize *need, GError **error);
+
 /* Uploads the instruction's Q-Former ids ([CLS] ... [SEP], at most
  * max_text): they serve every frame until the next call. */
 void ib_qformer_set_instruction (const IbQFormer *qf, IbClQueue *q,

@@ -365,12 +365,39 @@ ffn (const IbT5 *t5, const Ffn *f, IbClQueue *q, IbT5State *st, int rows)
   ib_cl_linear (q, st->act, f->wo, st->x, st->x, rows);
 }
 
+gboolean
+ib_t5_product_scratch (const IbT5 *t5, IbClDevice *dev, int n_enc, int n_dec,
+    int n_beams, gsize *need, GError **error)
+{
+  const T5Block *e = &t5->enc[0], *d = &t5->dec[0];
+  IbAttention att = { t5->heads, t5->dkv, 1.0f, NULL, 0, NULL, -1,
+    ib_cl_weight_get_storage (e->self.qkv) };
+  IbAttention dec = att;
+
+  dec.precision = IB_CL_DTYPE_F32; /* decode: OpenCL kernels */
+  return ib_cl_linear_scratch (e->self.qkv, n_enc, need, error) &&
+      ib_cl_linear_scratch (e->self.o, n_enc, need, error) &&
+      ib_cl_linear_scratch (e->ffn.wi, n_enc, need, error) &&
+      ib_cl_linear_scratch (e->ffn.wo, n_enc, need, error) &&
+      ib_cl_linear_scratch (d->cross.kv, n_enc, need, error) &&
+      ib_cl_linear_scratch (d->self.qkv, n_beams, need, error) &&
+      ib_cl_linear_scratch (d->self.o, n_beams, need, error) &&
+      ib_cl_linear_scratch (d->cross.q, n_beams, need, error) &&
+      ib_cl_linear_scratch (d->cross.o, n_beams, need, error) &&
+      ib_cl_linear_scratch (d->ffn.wi, n_beams, need, error) &&
+      ib_cl_linear_scratch (d->ffn.wo, n_beams, need, error) &&
+      ib_cl_linear_scratch (t5->lm_head, n_beams, need, error) &&
+      ib_attention_scratch (dev, &att, n_enc, n_enc, need, error) &&
+      ib_attention_scratch (dev, &dec, 1, MAX (n_dec, n_enc), need, error);
+}
+
 void
 ib_t5_encode (const IbT5 *t5, IbClQueue *q, IbT5State *st, int n)
 {
   const int d = t5->d, I = t5->inner;
   /* T5 does not scale scores; the position bias of block 0 serves all */
-  IbAttention att = { t5->heads, t5->dkv, 1.0f, st->bias, t5->heads, NULL, -1 };
+  IbAttention att = { t5->heads, t5->dkv, 1.0f, st->bias, t5->heads, NULL, -1,
+    ib_cl_weight_get_storage (t5->enc[0].self.qkv) };
   int i;
 
   if (n <= 0 || n > st->n_enc_max) {

@@ -24,6 +24,12 @@ IbT5State *ib_t5_state_new (const IbT5 *t5, IbClArena *arena, int n_enc,
     int n_dec, int n_beams, GError **error);
 void ib_t5_state_free (IbT5State *st);
 
+/* Raises *@need to the queue scratch the products of a state of @n_enc
+ * encoder and @n_dec decoder positions and @n_beams beams need
+ * (ib_cl_queue_reserve_scratch). */
+gboolean ib_t5_product_scratch (const IbT5 *t5, IbClDevice *dev, int n_enc,
+    int n_dec, int n_beams, gsize *need, GError **error);
+
 /* Encoder input rows [n_enc, d_model]: embeddings and soft tokens. */
 IbClBuffer *ib_t5_state_input (IbT5State *st);
 IbClBuffer *ib_t5_state_logits (IbT5State *st);

@@ -178,6 +178,24 @@ ib_vit_scratch_free (IbVitScratch *s)
   g_free (s); /* the buffers belong to the arena */
 }
 
+gboolean
+ib_vit_product_scratch (const IbVit *vit, IbClDevice *dev, gsize *need,
+    GError **error)
+{
+  const int T = vit->n_tokens, D = vit->cfg.hidden_dim;
+  const int heads = vit->cfg.n_heads;
+  const VitLayer *y = &vit->layers[0]; /* every layer has its shapes */
+  IbAttention att = { heads, D / heads, 1.0f / sqrtf ((float) (D / heads)),
+    NULL, 0, NULL, -1, ib_cl_weight_get_storage (y->qkv) };
+
+  return ib_cl_linear_scratch (vit->patch, vit->n_patches, need, error) &&
+      ib_cl_linear_scratch (y->qkv, T, need, error) &&
+      ib_cl_linear_scratch (y->proj, T, need, error) &&
+      ib_cl_linear_scratch (y->fc1, T, need, error) &&
+      ib_cl_linear_scratch (y->fc2, T, need, error) &&
+      ib_attention_scratch (dev, &att, T, T, need, error);
+}
+
 static void
 vit_block (const IbVit *vit, const VitLayer *y, IbClQueue *q, IbVitScratch *s)
 {
@@ -185,7 +203,7 @@ vit_block (const IbVit *vit, const VitLayer *y, IbClQueue *q, IbVitScratch *s)
   const int heads = vit->cfg.n_heads;
   const float eps = (float) vit->cfg.layer_norm_eps;
   IbAttention att = { heads, D / heads, 1.0f / sqrtf ((float) (D / heads)),
-    NULL, 0, NULL, -1 };
+    NULL, 0, NULL, -1, ib_cl_weight_get_storage (y->qkv) };
 
   /* self-attention: x = x + proj(attn(LN1(x)))   qkv [T, 3D] */
   ib_cl_layernorm (q, s->x, y->ln1_w, y->ln1_b, s->h, T, D, eps);

@@ -26,6 +26,11 @@ IbVitScratch *ib_vit_scratch_new (const IbVit *vit, IbClArena *arena,
     GError **error);
 void ib_vit_scratch_free (IbVitScratch *s);
 
+/* Raises *@need to the queue scratch a frame's products need
+ * (ib_cl_queue_reserve_scratch). */
+gboolean ib_vit_product_scratch (const IbVit *vit, IbClDevice *dev, gsize *need,
+    GError **error);
+
 /* One frame: @pixels [3, S, S] normalised, CHW → @out rows [T, hidden]
  * starting at float offset @out_offset. Enqueued; errors stick to @q. */
 void ib_vit_forward (const IbVit *vit, IbClQueue *q, IbVitScratch *s,

@@ -3,7 +3,8 @@
  * on the same machine in one run.
  *
  *   ibcl-bench [--device SPEC] [--backend own|clblast] [--shapes MxNxK,...]
- *              [--gemv NxK,...] [--samples N]
+ *              [--gemv NxK,...] [--attention HxLxD,...] [--cpu-time]
+ *              [--samples N]
  *
  * GEMM: C[M,N] = A[M,K] · W[N,K]ᵀ as a linear layer, GFLOP/s (2·M·N·K per
  * product), fp32 and fp16 weights, and bf16 and q8 weights through oneDNN
@@ -12,7 +13,8 @@
  * (row-major, W transposed: the linear-layer layout). GEMV: single-token
  * decode y = W x over enough weight copies that nothing stays in cache, GB/s
  * of the weights' bytes (and their time), against cblas_sgemv and the
- * machine's read bandwidth (a vectorised sum over 1 GiB). Sync: what the
+ * machine's read bandwidth (a vectorised sum over 1 GiB). Attention: QK^T and
+ * PV per head, fp32 OpenCL against oneDNN bf16. Sync: what the
  * clFinish before each oneDNN product costs, a small kernel then a finish
  * against the same kernels enqueued back to back. Each figure is the median
  * of several samples of at least 50 ms. Timings vary on shared machines:
@@ -20,6 +22,7 @@
 #include <cblas.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "gemm-priv.h"
 #include "ops.h"
@@ -27,6 +30,23 @@
 #define MIN_SAMPLE_S 0.05
 
 static int n_samples = 5;
+/* --cpu-time: the process's CPU seconds (all its threads) instead of wall
+ * seconds. On a machine shared with other work, wall time measures the
+ * share of the cores the process got; CPU time per byte still compares
+ * kernels with each other and with the read loop (stalls on memory count
+ * as CPU time; everything runs on the same number of threads). */
+static gboolean cpu_time;
+
+static double
+now_s (void)
+{
+  struct timespec ts;
+
+  if (!cpu_time)
+    return g_get_monotonic_time () / 1e6;
+  clock_gettime (CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return ts.tv_sec + ts.tv_nsec / 1e9;
+}
 
 static int
 cmp_double (const void *a, const void *b)
@@ -45,14 +65,13 @@ time_median (void (*fn) (void *), void *data)
 
   fn (data); /* warm-up: JIT, page faults, caches */
   for (s = 0; s < n_samples; s++) {
-    gint64 t0;
-    double dt;
+    double t0, dt;
     int r;
     for (;;) {
-      t0 = g_get_monotonic_time ();
+      t0 = now_s ();
       for (r = 0; r < reps; r++)
         fn (data);
-      dt = (g_get_monotonic_time () - t0) / 1e6;
+      dt = now_s () - t0;
       if (dt >= MIN_SAMPLE_S)
         break;
       reps *= 2;
@@ -166,6 +185,24 @@ weight_or_null (IbClDevice *dev, const float *w, int n, int k,
   return ib_cl_weight_new (dev, w, IB_CL_DTYPE_F32, n, k, NULL, storage, error);
 }
 
+/* A queue whose scratch holds what the @n weights @w (NULL skipped) need
+ * for up to @m rows. */
+static IbClQueue *
+sized_queue (IbClDevice *dev, IbClWeight **w, int n, int m, GError **error)
+{
+  IbClQueue *q;
+  gsize need = 0;
+  int i;
+
+  for (i = 0; i < n; i++)
+    if (w[i] && !ib_cl_linear_scratch (w[i], m, &need, error))
+      return NULL;
+  q = ib_cl_queue_new (dev, error);
+  if (q && !ib_cl_queue_reserve_scratch (q, need, error))
+    g_clear_pointer (&q, ib_cl_queue_free);
+  return q;
+}
+
 static double
 time_weight (ClRun *run, IbClWeight **w, int n_copies)
 {
@@ -187,7 +224,7 @@ print_rate (double work, double t)
 }
 
 static gboolean
-bench_gemm (IbClDevice *dev, IbClQueue *q, int m, int n, int k, GError **error)
+bench_gemm (IbClDevice *dev, int m, int n, int k, GError **error)
 {
   static const IbClDtype storages[4] = { IB_CL_DTYPE_F32, IB_CL_DTYPE_F16,
     IB_CL_DTYPE_BF16, IB_CL_DTYPE_Q8 };
@@ -197,7 +234,8 @@ bench_gemm (IbClDevice *dev, IbClQueue *q, int m, int n, int k, GError **error)
   const float *wl[1] = { w };
   double flop = 2.0 * m * n * k, t_blas, t[4];
   IbClWeight *wt[4] = { NULL };
-  ClRun run = { q, NULL, 1, 0, NULL, NULL, m };
+  IbClQueue *q = NULL;
+  ClRun run = { NULL, NULL, 1, 0, NULL, NULL, m };
   BlasRun br = { wl, 1, 0, a, c, m, n, k };
   gboolean ok = FALSE;
   int i;
@@ -207,6 +245,8 @@ bench_gemm (IbClDevice *dev, IbClQueue *q, int m, int n, int k, GError **error)
     if (wt[i] == NULL && error && *error)
       goto out;
   }
+  if (!(run.q = q = sized_queue (dev, wt, 4, m, error)))
+    goto out;
   run.a = ib_cl_buffer_new (dev, (gsize) m * k * 4, error);
   run.c = run.a ? ib_cl_buffer_new (dev, (gsize) m * n * 4, error) : NULL;
   if (run.c == NULL)
@@ -236,6 +276,7 @@ out:
     ib_cl_weight_free (wt[i]);
   ib_cl_buffer_free (run.a);
   ib_cl_buffer_free (run.c);
+  ib_cl_queue_free (q);
   ib_cl_host_free (a);
   ib_cl_host_free (w);
   ib_cl_host_free (c);
@@ -286,11 +327,88 @@ out:
   return ok;
 }
 
+typedef struct
+{
+  IbClQueue *q;
+  IbClDtype precision;
+  IbClBuffer *qkv, *scores, *ctx;
+  int heads, L, d;
+} AttnRun;
+
+/* scores = Q K^T / sqrt(d), ctx = scores V, per head, on a fused qkv
+ * buffer as the models run them (no softmax: the products only) */
+static void
+attn_run (void *data)
+{
+  AttnRun *r = data;
+  const int H = r->heads * r->d, L = r->L, d = r->d;
+  IbClMatrix sm = { r->scores, 0, L, (gsize) L * L };
+
+  ib_cl_gemm_batched (r->q, r->precision, TRUE, L, L, d, 0.1f,
+      (IbClMatrix){ r->qkv, 0, 3 * H, d }, (IbClMatrix){ r->qkv, H, 3 * H, d },
+      sm, r->heads);
+  ib_cl_gemm_batched (r->q, r->precision, FALSE, L, d, L, 1.0f, sm,
+      (IbClMatrix){ r->qkv, 2 * H, 3 * H, d }, (IbClMatrix){ r->ctx, 0, H, d },
+      r->heads);
+  ib_cl_queue_finish (r->q, NULL);
+}
+
+/* Attention's two batched products, fp32 (OpenCL) against bf16
+ * (oneDNN, one clFinish and the bf16 gathering per product included). */
+static gboolean
+bench_attention (IbClDevice *dev, int heads, int L, int d, GError **error)
+{
+  static const IbClDtype precisions[2] = { IB_CL_DTYPE_F32, IB_CL_DTYPE_BF16 };
+  const int H = heads * d;
+  float *qkv = random_floats ((gsize) L * 3 * H, 4);
+  AttnRun r = { NULL, 0, NULL, NULL, NULL, heads, L, d };
+  double flop = 4.0 * heads * L * L * d, t[2] = { 0, 0 };
+  gboolean ok = FALSE;
+  int p;
+
+  r.qkv = ib_cl_buffer_new (dev, (gsize) L * 3 * H * 4, error);
+  r.scores =
+      r.qkv ? ib_cl_buffer_new (dev, (gsize) heads * L * L * 4, error) : NULL;
+  r.ctx = r.scores ? ib_cl_buffer_new (dev, (gsize) L * H * 4, error) : NULL;
+  if (r.ctx == NULL)
+    goto out;
+  for (p = 0; p < 2; p++) {
+    gsize need = 0;
+    if (p > 0 && !ib_cl_gemm_supports (dev, IB_CL_DTYPE_BF16, NULL, NULL))
+      break;
+    if (!ib_cl_gemm_batched_scratch (dev, precisions[p], TRUE, L, L, d, 0.1f,
+            heads, TRUE, &need, error) ||
+        !ib_cl_gemm_batched_scratch (dev, precisions[p], FALSE, L, d, L, 1.0f,
+            heads, FALSE, &need, error) ||
+        !(r.q = ib_cl_queue_new (dev, error)) ||
+        !ib_cl_queue_reserve_scratch (r.q, need, error))
+      goto out;
+    r.precision = precisions[p];
+    ib_cl_queue_upload (r.q, r.qkv, 0, qkv, (gsize) L * 3 * H * 4);
+    t[p] = time_median (attn_run, &r);
+    if (!ib_cl_queue_finish (r.q, error))
+      goto out;
+    g_clear_pointer (&r.q, ib_cl_queue_free);
+  }
+  g_print ("%4dx%4dx%4d", heads, L, d);
+  print_rate (flop, t[0]);
+  print_rate (flop, t[1]);
+  g_print ("   (ms: %.3f %.3f; bf16 %.2fx)\n", t[0] * 1e3, t[1] * 1e3,
+      t[1] > 0 ? t[0] / t[1] : 0.0);
+  ok = TRUE;
+out:
+  ib_cl_queue_free (r.q);
+  ib_cl_buffer_free (r.qkv);
+  ib_cl_buffer_free (r.scores);
+  ib_cl_buffer_free (r.ctx);
+  ib_cl_host_free (qkv);
+  return ok;
+}
+
 /* GEMV over enough weight copies (>= 512 MiB of each storage) that each
  * call reads DRAM. */
 static gboolean
-bench_gemv (IbClDevice *dev, IbClQueue *q, int n, int k, double read_gbs,
-    GError **error)
+bench_gemv (IbClDevice *dev, int n, int k, double read_gbs, GError **error)
 {
   /* bf16 and q8 twice: the OpenCL GEMV on oneDNN's packed layout, then
    * oneDNN's own product at M = 1 */
@@ -302,7 +420,9 @@ bench_gemv (IbClDevice *dev, IbClQueue *q, int n, int k, double read_gbs,
   const float **wb = g_new0 (const float *, copies);
   IbClWeight **wt[6];
   int n_copies[6];
-  ClRun run = { q, NULL, copies, 0, NULL, NULL, 1 };
+  IbClWeight *first[6];
+  IbClQueue *q = NULL;
+  ClRun run = { NULL, NULL, copies, 0, NULL, NULL, 1 };
   BlasRun br = { wb, copies, 0, x, y, 1, n, k };
   double t_blas, t[6];
   gboolean ok = FALSE;
@@ -325,6 +445,10 @@ bench_gemv (IbClDevice *dev, IbClQueue *q, int n, int k, double read_gbs,
       if (s >= 4)
         ib_cl_weight_disable_blocked_gemv (wt[s][i]);
     }
+  for (s = 0; s < 6; s++)
+    first[s] = wt[s][0];
+  if (!(run.q = q = sized_queue (dev, first, 6, 1, error)))
+    goto out;
   run.a = ib_cl_buffer_new (dev, (gsize) k * 4, error);
   run.c = run.a ? ib_cl_buffer_new (dev, (gsize) n * 4, error) : NULL;
   if (run.c == NULL)
@@ -343,8 +467,16 @@ bench_gemv (IbClDevice *dev, IbClQueue *q, int n, int k, double read_gbs,
   g_print ("   (ms:");
   for (s = 0; s < 6; s++)
     g_print (" %.3f", t[s] * 1e3);
-  g_print ("; f16 %.0f%% of bandwidth)\n",
-      t[1] > 0 ? 100 * elems * 2.0 / t[1] / 1e9 / read_gbs : 0.0);
+  g_print (")\n      %% of read bandwidth:");
+  for (s = 0; s < 4; s++)
+    g_print (" %s %.0f%%",
+        s < 2      ? ib_cl_dtype_name (storages[s]) :
+            s == 2 ? "gemv bf16" :
+                     "gemv q8",
+        t[s] > 0 ? 100 * elems * (double) ib_cl_dtype_size (storages[s]) /
+                t[s] / 1e9 / read_gbs :
+                   0.0);
+  g_print ("; q8/f16 time %.2f\n", t[1] > 0 ? t[3] / t[1] : 0.0);
   ok = TRUE;
 out:
   for (i = 0; i < copies; i++)
@@ -357,6 +489,7 @@ out:
   g_free (wb);
   ib_cl_buffer_free (run.a);
   ib_cl_buffer_free (run.c);
+  ib_cl_queue_free (q);
   ib_cl_host_free (x);
   ib_cl_host_free (y);
   return ok;
@@ -385,6 +518,7 @@ main (int argc, char **argv)
   char *shapes = g_strdup ("257x6144x1408,257x1408x6144,153x4096x4096,"
                            "64x11008x4096");
   char *gemvs = g_strdup ("4096x4096,11008x4096");
+  char *attns = g_strdup ("16x257x88,12x544x64,32x153x128");
   GOptionEntry entries[] = {
     { "device", 'd', 0, G_OPTION_ARG_STRING, &device,
         "OpenCL device: auto, gpu, cpu, P:D or part of a name", "SPEC" },
@@ -394,6 +528,13 @@ main (int argc, char **argv)
         "GEMM shapes, comma-separated MxNxK", "LIST" },
     { "gemv", 'g', 0, G_OPTION_ARG_STRING, &gemvs,
         "GEMV shapes, comma-separated NxK (empty: none)", "LIST" },
+    { "attention", 'a', 0, G_OPTION_ARG_STRING, &attns,
+        "attention products, comma-separated HEADSxLENxHEAD_DIM (empty: none)",
+        "LIST" },
+    { "cpu-time", 'c', 0, G_OPTION_ARG_NONE, &cpu_time,
+        "time in CPU seconds of the process (shared machines), not wall "
+        "seconds",
+        NULL },
     { "samples", 'n', 0, G_OPTION_ARG_INT, &n_samples,
         "timed samples per figure (median)", "N" },
     { NULL }
@@ -439,7 +580,7 @@ main (int argc, char **argv)
       g_strfreev (list);
       goto out;
     }
-    if (!bench_gemm (dev, q, d[0], d[1], d[2], &error)) {
+    if (!bench_gemm (dev, d[0], d[1], d[2], &error)) {
       g_strfreev (list);
       goto out;
     }
@@ -447,6 +588,25 @@ main (int argc, char **argv)
   g_strfreev (list);
   if (!bench_sync (dev, q, &error))
     goto out;
+
+  if (*attns)
+    g_print ("\nattention products (Q K^T and P V, no softmax) GFLOP/s: "
+             "fp32 OpenCL, bf16 oneDNN\n"
+             "HEADSxLENxDIM   fp32      bf16\n");
+  list = g_strsplit (attns, ",", -1);
+  for (i = 0; list[i] && *list[i]; i++) {
+    int d[3];
+    if (!parse_dims (list[i], 3, d)) {
+      g_printerr ("bad attention shape '%s' (want HxLxD)\n", list[i]);
+      g_strfreev (list);
+      goto out;
+    }
+    if (!bench_attention (dev, d[0], d[1], d[2], &error)) {
+      g_strfreev (list);
+      goto out;
+    }
+  }
+  g_strfreev (list);
 
   if (*gemvs) {
     ReadRun rr;
@@ -472,7 +632,7 @@ main (int argc, char **argv)
         g_strfreev (list);
         goto out;
       }
-      if (!bench_gemv (dev, q, d[0], d[1], read_gbs, &error)) {
+      if (!bench_gemv (dev, d[0], d[1], read_gbs, &error)) {
         g_strfreev (list);
         goto out;
       }
@@ -493,5 +653,6 @@ out:
   g_free (backend);
   g_free (shapes);
   g_free (gemvs);
+  g_free (attns);
   return ret;
 }

@@ -13,7 +13,8 @@
  *
  * One work-item computes a panel of 64 columns, reading it as one
  * sequential stream: per group of P rows, 64 consecutive words (four
- * vload16), P multiply-adds on each of four float16 accumulators.
+ * vload16), P multiply-adds on each of four float16 accumulators (bf16;
+ * int8: see gemv_blocked_q8).
  * Global N/64 rounded up, work-groups of one work-item. */
 
 #define GB_STORE(acc, j0, SCALE)                      \
@@ -71,12 +72,51 @@ gemv_blocked_bf16 (const __global float *x, const __global uint *W,
 }
 
 /* int8 quads (the lowest byte is the first k), one scale per column:
- * W[k][n] ~ scale[n] · q. Activations stay fp32 here. */
-#define GB_Q8(j, u, x0, x1, x2, x3)                                       \
-  a##j = fma (convert_float16 (((u) << 24) >> 24), (float16) (x0), a##j); \
-  a##j = fma (convert_float16 (((u) << 16) >> 24), (float16) (x1), a##j); \
-  a##j = fma (convert_float16 (((u) << 8) >> 24), (float16) (x2), a##j);  \
-  a##j = fma (convert_float16 ((u) >> 24), (float16) (x3), a##j)
+ * W[k][n] ~ scale[n] · q. Activations stay fp32 here. Read as bytes: 16
+ * consecutive bytes are 4 columns x 4 k, widened to a float16 by one
+ * conversion and multiplied by (x_k .. x_k+3) four times; accumulator i
+ * holds columns 4i .. 4i + 3, lane 4c + j column 4i + c's partial sum over
+ * k = j mod 4, reduced once at the end. Per 64 bytes: 4 conversions and 4
+ * multiply-adds (shifting each byte out of its word took 7 more integer
+ * operations, and decode in q8 is bound by them, not by memory). */
+#define GQ_FMA(i) a##i = fma (convert_float16 (vload16 (i, w)), xv, a##i)
+#define GQ_STEP \
+  GQ_FMA (0);   \
+  GQ_FMA (1);   \
+  GQ_FMA (2);   \
+  GQ_FMA (3);   \
+  GQ_FMA (4);   \
+  GQ_FMA (5);   \
+  GQ_FMA (6);   \
+  GQ_FMA (7);   \
+  GQ_FMA (8);   \
+  GQ_FMA (9);   \
+  GQ_FMA (10);  \
+  GQ_FMA (11);  \
+  GQ_FMA (12);  \
+  GQ_FMA (13);  \
+  GQ_FMA (14);  \
+  GQ_FMA (15)
+/* column n0 + j = @v times its scale, plus bias and residual */
+#define GQ_PUT(j, v)                \
+  if (n0 + (j) < N) {               \
+    float t = (v) *scale[n0 + (j)]; \
+    if (flags & IB_HAS_BIAS)        \
+      t += bias[n0 + (j)];          \
+    if (flags & IB_HAS_RESIDUAL)    \
+      t += r[n0 + (j)];             \
+    y[n0 + (j)] = t;                \
+  }
+/* columns 4i .. 4i + 3 from accumulator i */
+#define GQ_STORE(i)                        \
+  {                                        \
+    const float8 h = a##i.even + a##i.odd; \
+    const float4 s = h.even + h.odd;       \
+    GQ_PUT (4 * (i), s.s0);                \
+    GQ_PUT (4 * (i) + 1, s.s1);            \
+    GQ_PUT (4 * (i) + 2, s.s2);            \
+    GQ_PUT (4 * (i) + 3, s.s3);            \
+  }
 
 __kernel void
 gemv_blocked_q8 (const __global float *x, const __global uint *W,
@@ -85,28 +125,43 @@ gemv_blocked_q8 (const __global float *x, const __global uint *W,
     int x_off, int y_off)
 {
   const int n0 = get_global_id (0) * 64;
-  const __global int *w =
-      (const __global int *) W + (size_t) (n0 / 64) * (Kp / 4) * 64;
-  float16 a0 = (float16) (0.0f), a1 = a0, a2 = a0, a3 = a0;
+  const __global char *w =
+      (const __global char *) W + (size_t) (n0 / 64) * Kp * 64;
+  float16 a0 = (float16) (0.0f), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0,
+          a6 = a0, a7 = a0, a8 = a0, a9 = a0, a10 = a0, a11 = a0, a12 = a0,
+          a13 = a0, a14 = a0, a15 = a0;
   int k = 0;
 
   if (n0 >= N)
     return;
   x += x_off;
-  for (; k + 4 <= K; k += 4, w += 64) {
-    const float x0 = x[k], x1 = x[k + 1], x2 = x[k + 2], x3 = x[k + 3];
-    GB_Q8 (0, vload16 (0, w), x0, x1, x2, x3);
-    GB_Q8 (1, vload16 (1, w), x0, x1, x2, x3);
-    GB_Q8 (2, vload16 (2, w), x0, x1, x2, x3);
-    GB_Q8 (3, vload16 (3, w), x0, x1, x2, x3);
+  for (; k + 4 <= K; k += 4, w += 256) {
+    const float4 x4 = vload4 (0, x + k);
+    const float16 xv = (float16) (x4, x4, x4, x4);
+    GQ_STEP;
   }
   if (k < K) { /* the padding rows are zero */
-    const float x0 = x[k], x1 = k + 1 < K ? x[k + 1] : 0.0f,
-                x2 = k + 2 < K ? x[k + 2] : 0.0f;
-    GB_Q8 (0, vload16 (0, w), x0, x1, x2, 0.0f);
-    GB_Q8 (1, vload16 (1, w), x0, x1, x2, 0.0f);
-    GB_Q8 (2, vload16 (2, w), x0, x1, x2, 0.0f);
-    GB_Q8 (3, vload16 (3, w), x0, x1, x2, 0.0f);
+    const float4 x4 = (float4) (x[k], k + 1 < K ? x[k + 1] : 0.0f,
+        k + 2 < K ? x[k + 2] : 0.0f, 0.0f);
+    const float16 xv = (float16) (x4, x4, x4, x4);
+    GQ_STEP;
   }
-  GB_STORE_ALL (GB_SCALE);
+  y += y_off;
+  r += y_off;
+  GQ_STORE (0);
+  GQ_STORE (1);
+  GQ_STORE (2);
+  GQ_STORE (3);
+  GQ_STORE (4);
+  GQ_STORE (5);
+  GQ_STORE (6);
+  GQ_STORE (7);
+  GQ_STORE (8);
+  GQ_STORE (9);
+  GQ_STORE (10);
+  GQ_STORE (11);
+  GQ_STORE (12);
+  GQ_STORE (13);
+  GQ_STORE (14);
+  GQ_STORE (15);
 }

@@ -94,6 +94,7 @@ fixture_open (Fixture *f, const char *name, IbClDtype storage,
        *ref = g_build_filename (dir, "reference.safetensors", NULL);
   const IbModelConfig *cfg;
   GError *error = NULL;
+  gsize need = 0;
 
   memset (f, 0, sizeof (*f));
   IbClDeviceParams dp;
@@ -110,8 +111,6 @@ fixture_open (Fixture *f, const char *name, IbClDtype storage,
     g_free (ref);
     return FALSE;
   }
-  f->q = ib_cl_queue_new (f->dev, &error);
-  g_assert_no_error (error);
   f->ckpt = ib_checkpoint_open (dir, &error);
   g_assert_no_error (error);
   f->ref = ib_safetensors_open_file (ref, &error);
@@ -125,6 +124,13 @@ fixture_open (Fixture *f, const char *name, IbClDtype storage,
   f->qf = ib_qformer_new (&f->loader, &cfg->qformer, cfg->n_query_tokens,
       cfg->text.hidden_dim, &error);
   g_assert_no_error (error);
+  /* the vision stages' queue, its scratch sized as a context sizes it */
+  g_assert_true (ib_vit_product_scratch (f->vit, f->dev, &need, &error));
+  g_assert_true (ib_qformer_product_scratch (f->qf, f->dev,
+      ib_vit_get_n_tokens (f->vit), &need, &error));
+  f->q = ib_cl_queue_new (f->dev, &error);
+  g_assert_no_error (error);
+  g_assert_true (ib_cl_queue_reserve_scratch (f->q, need, &error));
   g_free (dir);
   g_free (ref);
   return TRUE;
@@ -301,6 +307,19 @@ is_eos (const IbTextConfig *t, int id)
   return FALSE;
 }
 
+/* The language model's own queue (the vision stages' is done), its
+ * scratch sized for @need bytes. */
+static void
+lm_queue (Fixture *f, gsize need)
+{
+  GError *error = NULL;
+
+  ib_cl_queue_free (f->q);
+  f->q = ib_cl_queue_new (f->dev, &error);
+  g_assert_no_error (error);
+  g_assert_true (ib_cl_queue_reserve_scratch (f->q, need, &error));
+}
+
 /* The language model on our soft tokens and the processor's ids: the first
  * step's logits (≤ 1e-4 relative) and plain greedy decoding (argmax, the
  * fixture's "greedy" setting: no logits processors) to the same ids. */
@@ -332,6 +351,7 @@ test_language_model (gconstpointer data)
   gint32 *ids, *greedy, token;
   int n_ids, n_greedy, n_soft, V, step, H, first, agree = 0;
   gboolean hgemm;
+  gsize need = 0;
   double err;
 
   if (!fixture_open (&f, name, c->storage, c->gemm, c->path))
@@ -352,6 +372,9 @@ test_language_model (gconstpointer data)
   if (tc->arch == IB_TEXT_ARCH_LLAMA) {
     llm = ib_llama_new (&f.loader, tc, &error);
     g_assert_no_error (error);
+    g_assert_true (ib_llama_product_scratch (llm, f.dev, n_ids + n_greedy + 1,
+        1, &need, &error));
+    lm_queue (&f, need);
     arena = ib_cl_arena_new (f.dev,
         ib_llama_state_footprint (llm, f.dev, n_ids + n_greedy + 1, 1), &error);
     ls = ib_llama_state_new (llm, arena, n_ids + n_greedy + 1, 1, &error);
@@ -364,6 +387,9 @@ test_language_model (gconstpointer data)
   } else {
     t5 = ib_t5_new (&f.loader, tc, &error);
     g_assert_no_error (error);
+    g_assert_true (ib_t5_product_scratch (t5, f.dev, n_ids, n_greedy + 1, 1,
+        &need, &error));
+    lm_queue (&f, need);
     arena = ib_cl_arena_new (f.dev,
         ib_t5_state_footprint (t5, f.dev, n_ids, n_greedy + 1, 1), &error);
     ts = ib_t5_state_new (t5, arena, n_ids, n_greedy + 1, 1, &error);

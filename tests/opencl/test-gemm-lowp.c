@@ -49,6 +49,21 @@ static gboolean native;
 /* the device runs the GPU path; and its fp16 prefill is CLBlast's HGEMM */
 static gboolean gpu_path, gpu_hgemm;
 
+/* A queue whose scratch holds what @w needs for up to @m rows. */
+static IbClQueue *
+sized_queue (IbClDevice *dev, const IbClWeight *w, int m)
+{
+  GError *error = NULL;
+  IbClQueue *q = ib_cl_queue_new (dev, &error);
+  gsize need = 0;
+
+  g_assert_no_error (error);
+  g_assert_true (ib_cl_linear_scratch (w, m, &need, &error));
+  g_assert_true (ib_cl_queue_reserve_scratch (q, need, &error));
+  g_assert_no_error (error);
+  return q;
+}
+
 static IbClDevice *
 open_cpu (IbClDtype storage)
 {
@@ -98,7 +113,7 @@ as_src (float v, IbClDtype src, guint16 *raw)
  * asked; @in_place: the residual is C's own rows. Every element of C is
  * checked, the rows outside the range must be untouched. */
 static double
-check (IbClDevice *dev, IbClQueue *q, IbClArena *arena, Shape s, IbClDtype src,
+check (IbClDevice *dev, IbClArena *arena, Shape s, IbClDtype src,
     IbClDtype storage, gboolean with_bias, gboolean with_residual,
     gboolean in_place)
 {
@@ -116,6 +131,7 @@ check (IbClDevice *dev, IbClQueue *q, IbClArena *arena, Shape s, IbClDtype src,
   guint32 seed = s.m * 7919 + s.n * 31 + s.k + storage;
   IbClBuffer *da, *dc, *dr = NULL, *pad;
   IbClWeight *wt;
+  IbClQueue *q;
   double worst = 0.0;
   int i, j, z;
 
@@ -152,6 +168,7 @@ check (IbClDevice *dev, IbClQueue *q, IbClArena *arena, Shape s, IbClDtype src,
                   NULL,
       storage, &error);
   g_assert_no_error (error);
+  q = sized_queue (dev, wt, s.m);
   /* decode (m == 1) runs gemv_blocked.cl on oneDNN's packed layout, which
    * is the expected one wherever the CPU has AVX512-BF16 */
   if (native && storage == IB_CL_DTYPE_BF16)
@@ -228,6 +245,7 @@ check (IbClDevice *dev, IbClQueue *q, IbClArena *arena, Shape s, IbClDtype src,
       worst = MAX (worst, fabs (c[o] - ref) / tol);
     }
 
+  ib_cl_queue_free (q);
   ib_cl_weight_free (wt);
   g_free (a);
   g_free (w);
@@ -249,7 +267,6 @@ test_linear (gconstpointer data)
   g_autoptr (IbClDevice) dev = NULL;
   GError *error = NULL;
   IbClArena *arena;
-  IbClQueue *q;
   double worst = 0.0, worst_gemv = 0.0;
   guint i;
 
@@ -269,26 +286,23 @@ test_linear (gconstpointer data)
         gpu_hgemm ? "fp16 prefill through CLBlast's HGEMM" :
                     "no cl_khr_fp16: fp16 prefill through gemm_kn_f16");
   }
-  q = ib_cl_queue_new (dev, &error);
   arena = ib_cl_arena_new (dev, 8u << 20, &error);
   g_assert_no_error (error);
   for (i = 0; i < G_N_ELEMENTS (shapes); i++) {
     Shape s = shapes[i];
     double *wp = s.m == 1 ? &worst_gemv : &worst;
     *wp = MAX (*wp,
-        check (dev, q, arena, s, IB_CL_DTYPE_F32, storage, TRUE, TRUE, FALSE));
+        check (dev, arena, s, IB_CL_DTYPE_F32, storage, TRUE, TRUE, FALSE));
     *wp = MAX (*wp,
-        check (dev, q, arena, s, IB_CL_DTYPE_F32, storage, FALSE, FALSE,
-            FALSE));
+        check (dev, arena, s, IB_CL_DTYPE_F32, storage, FALSE, FALSE, FALSE));
     *wp = MAX (*wp,
-        check (dev, q, arena, s, IB_CL_DTYPE_F32, storage, TRUE, TRUE, TRUE));
+        check (dev, arena, s, IB_CL_DTYPE_F32, storage, TRUE, TRUE, TRUE));
     *wp = MAX (*wp,
-        check (dev, q, arena, s, IB_CL_DTYPE_F32, storage, FALSE, TRUE, TRUE));
+        check (dev, arena, s, IB_CL_DTYPE_F32, storage, FALSE, TRUE, TRUE));
     *wp = MAX (*wp,
-        check (dev, q, arena, s, IB_CL_DTYPE_BF16, storage, TRUE, FALSE,
-            FALSE));
+        check (dev, arena, s, IB_CL_DTYPE_BF16, storage, TRUE, FALSE, FALSE));
     *wp = MAX (*wp,
-        check (dev, q, arena, s, IB_CL_DTYPE_F16, storage, TRUE, TRUE, FALSE));
+        check (dev, arena, s, IB_CL_DTYPE_F16, storage, TRUE, TRUE, FALSE));
   }
   g_test_message ("%s%s: largest error %.2g (m = 1: %.2g) of its bound",
       ib_cl_dtype_name (storage),
@@ -297,7 +311,6 @@ test_linear (gconstpointer data)
                                                     " (GPU path)",
       worst, worst_gemv);
   ib_cl_arena_free (arena);
-  ib_cl_queue_free (q);
 }
 
 /* Work queued before a oneDNN product (two rows: not the decode GEMV) is
@@ -322,8 +335,9 @@ test_sync (gconstpointer data)
 
   if (dev == NULL)
     return;
-  q = ib_cl_queue_new (dev, &error);
   wt = ib_cl_weight_new (dev, w, IB_CL_DTYPE_F32, n, k, NULL, storage, &error);
+  g_assert_no_error (error);
+  q = sized_queue (dev, wt, 2);
   da = ib_cl_buffer_new (dev, sizeof (a), &error);
   db = ib_cl_buffer_new (dev, sizeof (a), &error);
   dc = ib_cl_buffer_new (dev, sizeof (c), &error);
@@ -334,7 +348,7 @@ test_sync (gconstpointer data)
   g_assert_no_error (error);
   ib_cl_queue_upload (q, da, 0, zero, sizeof (a));
   ib_cl_queue_upload (q, db, 0, a, sizeof (a));
-  /* a first product grows the queue's scratch (which waits too) */
+  /* a first product creates oneDNN's primitive */
   ib_cl_linear (q, da, wt, NULL, dc, 2);
   g_assert_true (ib_cl_queue_finish (q, &error));
   /* A arrives by an enqueued copy behind a long one, C leaves by another */
@@ -371,6 +385,209 @@ test_sync (gconstpointer data)
   ib_cl_queue_free (q);
 }
 
+/* |C - ref| for one batched product element: both operands rounded to
+ * bf16 (2u + u^2 relative on each product), fp32 accumulation. */
+static void
+check_batched_elem (float got, double ref, double mag, double alpha, int k,
+    double *worst, const char *what)
+{
+  double bound = (2.0 / 256 + 1.0 / 65536) * mag * fabs (alpha);
+  double tol = bound + k * ldexp (1.0, -23) * mag * fabs (alpha) + 1e-30;
+
+  if (!(fabs (got - ref) <= tol))
+    g_error ("%s: %.8g, exact %.8g, bound %.3g", what, got, ref, tol);
+  *worst = MAX (*worst, fabs (got - ref) / tol);
+}
+
+/* Attention's products in a bf16/q8 model (oneDNN bf16, ib_cl_gemm_batched):
+ * scores = alpha Q_h K_h^T from a fused qkv buffer (heads as column ranges),
+ * then context_h = S_h V_h into a head's columns of a wider buffer whose
+ * extra columns must stay untouched; Q and K arrive by an enqueued copy
+ * behind a long one (the product's synchronisation). */
+static void
+test_batched (gconstpointer data)
+{
+  IbClDtype precision = GPOINTER_TO_INT (data);
+  g_autoptr (IbClDevice) dev = open_cpu (precision);
+  static const int dims[][3] = { { 1, 1, 8 }, { 5, 3, 13 }, { 37, 4, 24 },
+    { 70, 2, 40 } }; /* L, heads, head_dim */
+  const float alpha = 0.37f;
+  const gsize big = 64u << 20;
+  GError *error = NULL;
+  IbClQueue *q;
+  IbClBuffer *big0, *big1;
+  double worst = 0.0;
+  gsize need = 0;
+  guint t;
+
+  if (dev == NULL)
+    return;
+  q = ib_cl_queue_new (dev, &error);
+  for (t = 0; t < G_N_ELEMENTS (dims); t++) {
+    const int L = dims[t][0], heads = dims[t][1], d = dims[t][2];
+    g_assert_true (ib_cl_gemm_batched_scratch (dev, precision, TRUE, L, L, d,
+        alpha, heads, TRUE, &need, &error));
+    g_assert_true (ib_cl_gemm_batched_scratch (dev, precision, FALSE, L, d, L,
+        1.0f, heads, FALSE, &need, &error));
+  }
+  g_assert_true (ib_cl_queue_reserve_scratch (q, need, &error));
+  big0 = ib_cl_buffer_new (dev, big, &error);
+  big1 = ib_cl_buffer_new (dev, big, &error);
+  g_assert_no_error (error);
+  for (t = 0; t < G_N_ELEMENTS (dims); t++) {
+    const int L = dims[t][0], heads = dims[t][1], d = dims[t][2];
+    const int H = heads * d, ldc = H + 3;
+    const gsize nqkv = (gsize) L * 3 * H, ns = (gsize) heads * L * L;
+    float *qkv = g_new (float, nqkv), *sc = g_new (float, ns);
+    float *ctx = g_new (float, (gsize) L *ldc);
+    float *init = g_new (float, (gsize) L *ldc);
+    IbClBuffer *src, *dqkv, *dsc, *dctx;
+    guint32 seed = 7 + t;
+    gsize i;
+    int h, x, y, z;
+
+    for (i = 0; i < nqkv; i++)
+      qkv[i] = frand (&seed);
+    for (i = 0; i < (gsize) L * ldc; i++)
+      init[i] = -7.0f;
+    src = ib_cl_buffer_new (dev, nqkv * 4, &error);
+    dqkv = ib_cl_buffer_new (dev, nqkv * 4, &error);
+    dsc = ib_cl_buffer_new (dev, ns * 4, &error);
+    dctx = ib_cl_buffer_new (dev, (gsize) L * ldc * 4, &error);
+    g_assert_no_error (error);
+    ib_cl_queue_upload (q, src, 0, qkv, nqkv * 4);
+    ib_cl_queue_upload (q, dctx, 0, init, (gsize) L * ldc * 4);
+    g_assert_true (ib_cl_queue_finish (q, &error));
+    ib_cl_queue_copy (q, big0, 0, big1, 0, big);
+    ib_cl_queue_copy (q, src, 0, dqkv, 0, nqkv * 4);
+    ib_cl_gemm_batched (q, precision, TRUE, L, L, d, alpha,
+        (IbClMatrix){ dqkv, 0, 3 * H, d }, (IbClMatrix){ dqkv, H, 3 * H, d },
+        (IbClMatrix){ dsc, 0, L, (gsize) L * L }, heads);
+    ib_cl_gemm_batched (q, precision, FALSE, L, d, L, 1.0f,
+        (IbClMatrix){ dsc, 0, L, (gsize) L * L },
+        (IbClMatrix){ dqkv, 2 * H, 3 * H, d }, (IbClMatrix){ dctx, 0, ldc, d },
+        heads);
+    ib_cl_queue_download (q, dsc, 0, sc, ns * 4);
+    ib_cl_queue_download (q, dctx, 0, ctx, (gsize) L * ldc * 4);
+    g_assert_true (ib_cl_queue_finish (q, &error));
+
+    for (h = 0; h < heads; h++)
+      for (x = 0; x < L; x++) {
+        for (y = 0; y < L; y++) {
+          double ref = 0.0, mag = 0.0;
+          for (z = 0; z < d; z++) {
+            double p = (double) qkv[(gsize) x * 3 * H + h * d + z] *
+                qkv[(gsize) y * 3 * H + H + h * d + z];
+            ref += p;
+            mag += fabs (p);
+          }
+          check_batched_elem (sc[((gsize) h * L + x) * L + y], ref * alpha, mag,
+              alpha, d, &worst, "scores");
+        }
+        /* the context from the scores the device computed (the exact
+         * product of those, not of the exact scores) */
+        for (z = 0; z < d; z++) {
+          double ref = 0.0, mag = 0.0;
+          for (y = 0; y < L; y++) {
+            double p = (double) sc[((gsize) h * L + x) * L + y] *
+                qkv[(gsize) y * 3 * H + 2 * H + h * d + z];
+            ref += p;
+            mag += fabs (p);
+          }
+          check_batched_elem (ctx[(gsize) x * ldc + h * d + z], ref, mag, 1.0,
+              L, &worst, "context");
+        }
+      }
+    for (x = 0; x < L; x++)
+      for (z = H; z < ldc; z++)
+        g_assert_cmpfloat (ctx[(gsize) x * ldc + z], ==, -7.0f);
+    ib_cl_buffer_free (src);
+    ib_cl_buffer_free (dqkv);
+    ib_cl_buffer_free (dsc);
+    ib_cl_buffer_free (dctx);
+    g_free (qkv);
+    g_free (sc);
+    g_free (ctx);
+    g_free (init);
+  }
+  g_test_message ("%s batched: largest error %.2f of its bound",
+      ib_cl_dtype_name (precision), worst);
+  ib_cl_buffer_free (big0);
+  ib_cl_buffer_free (big1);
+  ib_cl_queue_free (q);
+}
+
+/* The queue's scratch is sized once (ib_cl_queue_reserve_scratch): a
+ * product needing more than was reserved fails with an error and leaves
+ * C alone, it never grows the scratch; the sized products still run. */
+static void
+test_scratch (gconstpointer data)
+{
+  IbClDtype storage = GPOINTER_TO_INT (data);
+  g_autoptr (IbClDevice) dev = open_cpu (storage);
+  const int n = 40, k = 24, m_small = 3, m_big = 100;
+  float *w = g_new0 (float, n *k), *a = g_new0 (float, m_big *k);
+  float *c = g_new (float, (gsize) m_big *n);
+  GError *error = NULL;
+  IbClBuffer *da, *dc;
+  IbClWeight *wt;
+  IbClQueue *q;
+  gsize small = 0, big = 0;
+  int i;
+
+  if (dev == NULL)
+    goto out;
+  for (i = 0; i < n * k; i++)
+    w[i] = (float) (i % 5) - 2.0f;
+  for (i = 0; i < m_big * k; i++)
+    a[i] = 1.0f;
+  wt = ib_cl_weight_new (dev, w, IB_CL_DTYPE_F32, n, k, NULL, storage, &error);
+  g_assert_no_error (error);
+  g_assert_true (ib_cl_linear_scratch (wt, m_small, &small, &error));
+  g_assert_true (ib_cl_linear_scratch (wt, m_big, &big, &error));
+  g_assert_cmpuint (small, >, 0);
+  g_assert_cmpuint (big, >, small);
+  q = sized_queue (dev, wt, m_small);
+  da = ib_cl_buffer_new (dev, (gsize) m_big * k * 4, &error);
+  dc = ib_cl_buffer_new (dev, (gsize) m_big * n * 4, &error);
+  g_assert_no_error (error);
+  ib_cl_queue_upload (q, da, 0, a, (gsize) m_big * k * 4);
+  ib_cl_linear (q, da, wt, NULL, dc, m_small);
+  g_assert_true (ib_cl_queue_finish (q, &error));
+  for (i = 0; i < m_big * n; i++)
+    c[i] = -5.0f;
+  ib_cl_queue_upload (q, dc, 0, c, (gsize) m_big * n * 4);
+  ib_cl_linear (q, da, wt, NULL, dc, m_big);
+  g_assert_false (ib_cl_queue_finish (q, &error));
+  g_assert_error (error, IB_CL_ERROR, IB_CL_ERROR_INVALID_ARG);
+  g_assert_nonnull (strstr (error->message, "scratch"));
+  g_clear_error (&error);
+  ib_cl_queue_download (q, dc, 0, c, (gsize) m_big * n * 4);
+  g_assert_true (ib_cl_queue_finish (q, &error));
+  for (i = 0; i < m_big * n; i++)
+    g_assert_cmpfloat (c[i], ==, -5.0f);
+  /* the sized product still runs on the same queue */
+  ib_cl_linear (q, da, wt, NULL, dc, m_small);
+  ib_cl_queue_download (q, dc, 0, c, (gsize) m_small * n * 4);
+  g_assert_true (ib_cl_queue_finish (q, &error));
+  for (i = 0; i < n; i++) {
+    /* row sums of W (small integers), within the rounding */
+    float want = 0.0f;
+    int z;
+    for (z = 0; z < k; z++)
+      want += w[i * k + z];
+    g_assert_cmpfloat (fabsf (c[i] - want), <, 0.5f);
+  }
+  ib_cl_buffer_free (da);
+  ib_cl_buffer_free (dc);
+  ib_cl_queue_free (q);
+  ib_cl_weight_free (wt);
+out:
+  g_free (w);
+  g_free (a);
+  g_free (c);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -392,5 +609,13 @@ main (int argc, char **argv)
       GINT_TO_POINTER (IB_CL_DTYPE_BF16), test_sync);
   g_test_add_data_func ("/gemm-lowp/q8/sync", GINT_TO_POINTER (IB_CL_DTYPE_Q8),
       test_sync);
+  g_test_add_data_func ("/gemm-lowp/bf16/scratch",
+      GINT_TO_POINTER (IB_CL_DTYPE_BF16), test_scratch);
+  g_test_add_data_func ("/gemm-lowp/q8/scratch",
+      GINT_TO_POINTER (IB_CL_DTYPE_Q8), test_scratch);
+  g_test_add_data_func ("/gemm-lowp/bf16/batched",
+      GINT_TO_POINTER (IB_CL_DTYPE_BF16), test_batched);
+  g_test_add_data_func ("/gemm-lowp/q8/batched",
+      GINT_TO_POINTER (IB_CL_DTYPE_Q8), test_batched);
   return g_test_run ();
 }

@@ -83,10 +83,24 @@ stored (float v, IbClDtype src, IbClDtype storage, guint16 *raw)
   return v;
 }
 
+/* A queue whose scratch holds what @w needs for up to @m rows. */
+static IbClQueue *
+sized_queue (IbClDevice *dev, const IbClWeight *w, int m)
+{
+  GError *error = NULL;
+  IbClQueue *q = ib_cl_queue_new (dev, &error);
+  gsize need = 0;
+
+  g_assert_no_error (error);
+  g_assert_true (ib_cl_linear_scratch (w, m, &need, &error));
+  g_assert_true (ib_cl_queue_reserve_scratch (q, need, &error));
+  g_assert_no_error (error);
+  return q;
+}
+
 static void
-check_linear (IbClDevice *dev, IbClQueue *q, Shape s, IbClDtype src,
-    IbClDtype storage, gboolean with_bias, gboolean with_residual,
-    gboolean in_place)
+check_linear (IbClDevice *dev, Shape s, IbClDtype src, IbClDtype storage,
+    gboolean with_bias, gboolean with_residual, gboolean in_place)
 {
   GError *error = NULL;
   gsize na = (gsize) s.m * s.k, nw = (gsize) s.n * s.k, nc = (gsize) s.m * s.n;
@@ -97,6 +111,7 @@ check_linear (IbClDevice *dev, IbClQueue *q, Shape s, IbClDtype src,
   double *ref = g_new0 (double, nc);
   IbClBuffer *da, *dc, *dr = NULL;
   IbClWeight *wt;
+  IbClQueue *q;
   guint32 seed = s.m * 7919 + s.n * 31 + s.k;
   double err;
   gsize i;
@@ -128,6 +143,7 @@ check_linear (IbClDevice *dev, IbClQueue *q, Shape s, IbClDtype src,
                   NULL,
       storage, &error);
   g_assert_no_error (error);
+  q = sized_queue (dev, wt, s.m);
   da = ib_cl_buffer_new (dev, na * 4, &error);
   dc = ib_cl_buffer_new (dev, nc * 4, &error);
   g_assert_no_error (error);
@@ -152,6 +168,7 @@ check_linear (IbClDevice *dev, IbClQueue *q, Shape s, IbClDtype src,
     ib_cl_buffer_free (dr);
   ib_cl_buffer_free (da);
   ib_cl_buffer_free (dc);
+  ib_cl_queue_free (q);
   ib_cl_weight_free (wt);
   g_free (a);
   g_free (w);
@@ -170,32 +187,27 @@ test_linear (gconstpointer data)
 {
   IbClGemmBackend backend = GPOINTER_TO_INT (data);
   g_autoptr (IbClDevice) dev = open_backend (backend);
-  GError *error = NULL;
-  IbClQueue *q;
   guint i;
 
   if (dev == NULL)
     return;
   g_assert_cmpint (ib_cl_device_get_gemm (dev), ==, backend);
-  q = ib_cl_queue_new (dev, &error);
-  g_assert_no_error (error);
   for (i = 0; i < G_N_ELEMENTS (shapes); i++) {
-    check_linear (dev, q, shapes[i], IB_CL_DTYPE_F32, IB_CL_DTYPE_F32, TRUE,
+    check_linear (dev, shapes[i], IB_CL_DTYPE_F32, IB_CL_DTYPE_F32, TRUE, FALSE,
+        FALSE);
+    check_linear (dev, shapes[i], IB_CL_DTYPE_F32, IB_CL_DTYPE_F32, FALSE,
         FALSE, FALSE);
-    check_linear (dev, q, shapes[i], IB_CL_DTYPE_F32, IB_CL_DTYPE_F32, FALSE,
-        FALSE, FALSE);
-    check_linear (dev, q, shapes[i], IB_CL_DTYPE_F32, IB_CL_DTYPE_F32, TRUE,
-        TRUE, FALSE);
-    check_linear (dev, q, shapes[i], IB_CL_DTYPE_F32, IB_CL_DTYPE_F32, FALSE,
-        TRUE, TRUE);
-    check_linear (dev, q, shapes[i], IB_CL_DTYPE_F32, IB_CL_DTYPE_F16, TRUE,
-        TRUE, FALSE);
-    check_linear (dev, q, shapes[i], IB_CL_DTYPE_F16, IB_CL_DTYPE_F32, TRUE,
-        FALSE, FALSE);
-    check_linear (dev, q, shapes[i], IB_CL_DTYPE_BF16, IB_CL_DTYPE_F16, TRUE,
+    check_linear (dev, shapes[i], IB_CL_DTYPE_F32, IB_CL_DTYPE_F32, TRUE, TRUE,
+        FALSE);
+    check_linear (dev, shapes[i], IB_CL_DTYPE_F32, IB_CL_DTYPE_F32, FALSE, TRUE,
+        TRUE);
+    check_linear (dev, shapes[i], IB_CL_DTYPE_F32, IB_CL_DTYPE_F16, TRUE, TRUE,
+        FALSE);
+    check_linear (dev, shapes[i], IB_CL_DTYPE_F16, IB_CL_DTYPE_F32, TRUE, FALSE,
+        FALSE);
+    check_linear (dev, shapes[i], IB_CL_DTYPE_BF16, IB_CL_DTYPE_F16, TRUE,
         FALSE, FALSE);
   }
-  ib_cl_queue_free (q);
 }
 
 /* Per-head attention products on a fused [rows, 3·H] qkv buffer, the way
@@ -208,11 +220,16 @@ test_batched (gconstpointer data)
   const int rows_list[] = { 1, 7, 33 }, dims[] = { 8, 13, 88 };
   GError *error = NULL;
   IbClQueue *q;
+  gsize need = 0;
   guint ri, di;
 
   if (dev == NULL)
     return;
   q = ib_cl_queue_new (dev, &error);
+  /* the own kernel transposes K into the scratch */
+  g_assert_true (ib_cl_gemm_batched_scratch (dev, IB_CL_DTYPE_F32, TRUE, 33, 33,
+      88, 1.0f, 3, TRUE, &need, &error));
+  g_assert_true (ib_cl_queue_reserve_scratch (q, need, &error));
   for (ri = 0; ri < G_N_ELEMENTS (rows_list); ri++)
     for (di = 0; di < G_N_ELEMENTS (dims); di++) {
       const int L = rows_list[ri], d = dims[di], heads = 3, H = heads * d;
@@ -248,7 +265,8 @@ test_batched (gconstpointer data)
       mv = (IbClMatrix){ dqkv, 2 * H, 3 * H, d };
       ms = (IbClMatrix){ dsc, 0, L, (gsize) L * L };
       mc = (IbClMatrix){ dctx, 0, H, d };
-      ib_cl_gemm_batched (q, TRUE, L, L, d, scale, mq, mk, ms, heads);
+      ib_cl_gemm_batched (q, IB_CL_DTYPE_F32, TRUE, L, L, d, scale, mq, mk, ms,
+          heads);
       ib_cl_queue_download (q, dsc, 0, sc, ns * 4);
       g_assert_true (ib_cl_queue_finish (q, &error));
       g_assert_cmpfloat (rel_error (sc, rs, ns), <, 1e-5);
@@ -263,7 +281,8 @@ test_batched (gconstpointer data)
                   qkv[y * 3 * H + 2 * H + h * d + z];
             rc[x * H + h * d + z] = acc;
           }
-      ib_cl_gemm_batched (q, FALSE, L, d, L, 1.0f, ms, mv, mc, heads);
+      ib_cl_gemm_batched (q, IB_CL_DTYPE_F32, FALSE, L, d, L, 1.0f, ms, mv, mc,
+          heads);
       ib_cl_queue_download (q, dctx, 0, ctx, (gsize) L * H * 4);
       g_assert_true (ib_cl_queue_finish (q, &error));
       g_assert_cmpfloat (rel_error (ctx, rc, (gsize) L * H), <, 1e-5);
