@@ -6,6 +6,7 @@
 #include <sys/mman.h>
 
 #include "ib-convert.h"
+#include "half.h"
 #include "ib-error.h"
 #include "ib-expected.h"
 #include "pack.h"
@@ -662,6 +663,19 @@ load_converted (IbLoader *l, const IbTensor *t, gsize n, IbClDtype to,
   return host;
 }
 
+/* fp16 precision is transformers' model.half() on fp32 arithmetic: every
+ * parameter rounded to fp16 once, vectors (norms, biases, position tables,
+ * query tokens, relative attention biases) too, though they stay fp32 on
+ * the device. */
+static void
+round_to_f16 (float *x, gsize n)
+{
+  gsize i;
+
+  for (i = 0; i < n; i++)
+    x[i] = ib_cl_f16_to_f32 (ib_cl_f32_to_f16 (x[i]));
+}
+
 IbClBuffer *
 ib_load_vector (IbLoader *l, gsize n, GError **error, const char *name_fmt, ...)
 {
@@ -677,6 +691,8 @@ ib_load_vector (IbLoader *l, gsize n, GError **error, const char *name_fmt, ...)
   t = ib_load_tensor (l, name, n, error);
   if (t == NULL || !(host = load_converted (l, t, n, IB_CL_DTYPE_F32, error)))
     goto out;
+  if (l->storage == IB_CL_DTYPE_F16)
+    round_to_f16 (host, n);
   buf = ib_cl_buffer_new_take_host (l->dev, host, n * sizeof (float), error);
   if (buf)
     l->bytes += buf->size;
