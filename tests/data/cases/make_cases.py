@@ -16,13 +16,15 @@ Needs torch, transformers (newest), safetensors:
 Each case is a directory holding a checkpoint as save_pretrained writes it
 (tokenizer.json and qformer_tokenizer/tokenizer.json are relative symbolic
 links to tokenizers committed elsewhere in tests/data), pixels.safetensors
-(pixel_values [F,3,S,S]) and case.json:
+(pixel_values [F,3,S,S]; utf8: from frame.rgb, an S x S RGB frame, through
+the image processor transformers picks) and case.json:
 
   {"frames": F, "draw": {...the configuration...},
    "settings": [{"name", "prompt", "num_beams", "max_new_tokens",
                  "min_length", "min_new_tokens", "length_penalty",
                  "repetition_penalty", "ids": {"fp32": [...],
-                 "fp16": [...]}, "gap": {"fp32": g, "fp16": g}}]}
+                 "fp16": [...]}, "text": {...decoded, special tokens
+                 skipped...}, "gap": {"fp32": g, "fp16": g}}]}
 
 ids are the generated ids (LLaMA: after the prompt; T5: after the decoder
 start token); gap is the smallest top-2 logit gap of a greedy run
@@ -45,7 +47,9 @@ import sys
 
 import torch
 from safetensors.torch import load_file, save_file
+from PIL import Image
 from transformers import (
+    AutoImageProcessor,
     BlipImageProcessor,
     InstructBlipConfig,
     InstructBlipForConditionalGeneration,
@@ -283,6 +287,8 @@ def run_settings(model, d, tok, qtok, pixels, out, precision):
         seq = o.sequences[0]
         seq = seq[1:] if t5 else seq[ids.shape[1]:]
         s.setdefault("ids", {})[precision] = [int(x) for x in seq]
+        s.setdefault("text", {})[precision] = tok.decode(
+            seq, skip_special_tokens=True)
         if s["num_beams"] == 1:
             gaps = [float(v[0] - v[1]) for v in
                     (torch.topk(sc[0], 2).values for sc in o.scores)]
@@ -385,7 +391,18 @@ def write_case(out_dir, d, tok_kind, fp16_checkpoint=False):
     link(qtok_path, os.path.join(out_dir, "qformer_tokenizer",
                                  "tokenizer.json"))
     gen = torch.Generator().manual_seed(d["seed"] + 1)
-    pixels = torch.randn((d["frames"], 3, S, S), generator=gen)
+    if d.get("frame"):
+        # an S x S RGB frame (frame.rgb) through the image processor
+        # transformers picks by default for this checkpoint
+        rgb = torch.randint(0, 256, (S, S, 3), generator=gen,
+                            dtype=torch.uint8).numpy()
+        rgb.tofile(os.path.join(out_dir, "frame.rgb"))
+        proc = AutoImageProcessor.from_pretrained(out_dir)
+        pixels = proc(images=Image.fromarray(rgb),
+                      return_tensors="pt")["pixel_values"]
+        d["image_processor"] = type(proc).__name__
+    else:
+        pixels = torch.randn((d["frames"], 3, S, S), generator=gen)
     save_file({"pixel_values": pixels.contiguous()},
               os.path.join(out_dir, "pixels.safetensors"))
 
@@ -506,6 +523,7 @@ def utf8():
         d = copy.deepcopy(small)
         d.update(c)
         d["extra_vocab"] = 1   # the placeholder row
+        d["frame"] = True   # the element test feeds frame.rgb
         d["settings"] = [dict(name="greedy%d" % i, num_beams=1,
                               max_new_tokens=8, prompt=p)
                          for i, p in enumerate(UTF8_PROMPTS)]
