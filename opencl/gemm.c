@@ -173,8 +173,13 @@ ib_cl_weight_new (IbClDevice *dev, const void *w, IbClDtype src, int n, int k,
     int i;
     if (b == NULL)
       goto oom;
-    for (i = 0; i < wt->n_padded; i++)
+    /* fp16 storage rounds the bias like the weight (kept as f32): the
+     * layer is then exactly an fp16 layer computed in fp32 */
+    for (i = 0; i < wt->n_padded; i++) {
       b[i] = i < n ? load_f32 (bias, src, i) : 0.0f;
+      if (storage == IB_CL_DTYPE_F16)
+        b[i] = ib_cl_f16_to_f32 (ib_cl_f32_to_f16 (b[i]));
+    }
     wt->bias =
         ib_cl_buffer_new_take_host (dev, b, (gsize) wt->n_padded * 4, error);
     if (wt->bias == NULL)

@@ -49,7 +49,8 @@ gboolean ib_cl_gemm_supports (IbClDevice *dev, IbClDtype storage,
 
 /* Packs @w ([n,k] row-major, dtype @src: F32, F16 or BF16) into the
  * backend's layout, stored as @storage (see ib_cl_gemm_supports). @bias
- * ([n], dtype @src) may be NULL. Host memory holds at most the packed copy,
+ * ([n], dtype @src) may be NULL; F16 storage rounds it to fp16 as well (kept
+ * as f32). Host memory holds at most the packed copy,
  * which is the device buffer itself on CPU devices. (transfer full) */
 IbClWeight *ib_cl_weight_new (IbClDevice *dev, const void *w, IbClDtype src,
     int n, int k, const void *bias, IbClDtype storage, GError **error);

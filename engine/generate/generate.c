@@ -261,198 +261,299 @@ len_pow (int n, double length_penalty)
  * finished hypotheses if they rank among the first num_beams of the K;
  * the best num_beams of (old finished slots + new ones) stay.  All sums in
  * float32 as torch; every selection is torch.topk (ties as torch). */
+typedef struct
+{
+  int nb, K, L, V;
+  gsize NV;
+  int cur_len; /* prompt + generated so far */
+  gboolean heuristic_unsat; /* improvement still possible */
+  /* running beams: sequences [nb, L] (prompt included), scores, origins */
+  gint32 *run_seq;
+  float *run_score;
+  int *run_src;
+  gint32 *run_tok;
+  /* the K continuations: sequences [K, L], scores, origin beam, stop hit */
+  gint32 *cand_seq;
+  float *cand_score;
+  float *cand_running;
+  int *cand_idx;
+  int *cand_beam;
+  gboolean *cand_hit;
+  /* finished slots [nb, L] and the merge buffers [nb + K] */
+  gint32 *fin_seq, *fin_seq2;
+  int *fin_len, *fin_len2;
+  float *fin_score;
+  gboolean *fin_done, *fin_done2;
+  float *merged;
+  int *sel;
+  float *logits; /* [nb, vocab] */
+  float *acc; /* [nb * vocab] accumulated log-probs */
+  float *probs; /* [nb * vocab] beam sampling's scratch, or NULL */
+  gpointer block; /* everything above, one zeroed allocation */
+} Beams;
+
+/* Points every array of @bm into @base (NULL: only counts) and returns
+ * the 4-byte elements they take together: all element types are 4 bytes
+ * wide, so consecutive arrays stay aligned. */
+static gsize
+beams_carve (Beams *bm, guint32 *base, gboolean sample)
+{
+  const gsize nb = bm->nb, K = bm->K, L = bm->L, NV = bm->NV;
+  gsize n = 0;
+
+  G_STATIC_ASSERT (sizeof (gint32) == 4 && sizeof (float) == 4 &&
+      sizeof (int) == 4 && sizeof (gboolean) == 4);
+#define TAKE(field, count)               \
+  do {                                   \
+    if (base)                            \
+      bm->field = (gpointer) (base + n); \
+    n += (count);                        \
+  } while (0)
+  TAKE (run_seq, nb * L);
+  TAKE (run_score, nb);
+  TAKE (run_src, nb);
+  TAKE (run_tok, nb);
+  TAKE (cand_seq, K * L);
+  TAKE (cand_score, K);
+  TAKE (cand_running, K);
+  TAKE (cand_idx, K);
+  TAKE (cand_beam, K);
+  TAKE (cand_hit, K);
+  TAKE (fin_seq, nb * L);
+  TAKE (fin_seq2, nb * L);
+  TAKE (fin_len, nb);
+  TAKE (fin_len2, nb);
+  TAKE (fin_score, nb);
+  TAKE (fin_done, nb);
+  TAKE (fin_done2, nb);
+  TAKE (merged, nb + K);
+  TAKE (sel, nb + K);
+  TAKE (logits, NV);
+  TAKE (acc, NV);
+  if (sample)
+    TAKE (probs, NV);
+#undef TAKE
+  return n;
+}
+
+/* Every beam starts as the prompt with the prefill's logits; only beam 0
+ * is live at first, so the first step expands one beam. */
+static void
+beams_init (Beams *bm, const Ctx *c, const gint32 *prompt,
+    const float *first_logits)
+{
+  int b;
+
+  bm->nb = c->p->num_beams;
+  bm->K = MAX (2, 1 + c->p->n_eos) * bm->nb;
+  bm->L = c->max_length;
+  bm->V = c->vocab;
+  bm->NV = (gsize) bm->nb * bm->V;
+  bm->cur_len = c->n_prompt;
+  bm->heuristic_unsat = TRUE;
+  bm->block = g_new0 (guint32, beams_carve (bm, NULL, c->p->do_sample));
+  beams_carve (bm, bm->block, c->p->do_sample);
+  for (b = 0; b < bm->nb; b++) {
+    if (c->n_prompt > 0)
+      memcpy (bm->run_seq + (gsize) b * bm->L, prompt,
+          sizeof (gint32) * c->n_prompt);
+    bm->run_score[b] = b == 0 ? 0.0f : NEG_BIG;
+    bm->fin_score[b] = NEG_BIG;
+    memcpy (bm->logits + (gsize) b * bm->V, first_logits,
+        sizeof (float) * bm->V);
+  }
+}
+
+/* a. logits of every running beam, the caches reordered to the beams'
+ * origins (the prefill's logits for the first step) */
+static gboolean
+beams_step_model (Beams *bm, Ctx *c, int *n_steps, GError **error)
+{
+  int b;
+
+  if (bm->cur_len == c->n_prompt)
+    return TRUE;
+  for (b = 0; b < bm->nb; b++)
+    bm->run_tok[b] = bm->run_seq[(gsize) b * bm->L + bm->cur_len - 1];
+  if (!model_reorder (c, bm->run_src, bm->nb, error) ||
+      !model_step (c, bm->run_tok, bm->nb, bm->logits, error))
+    return FALSE;
+  (*n_steps)++;
+  return TRUE;
+}
+
+/* b. log_softmax, processors, + running score */
+static void
+beams_score (Beams *bm, Ctx *c)
+{
+  int b, i;
+
+  for (b = 0; b < bm->nb; b++) {
+    float *row = bm->acc + (gsize) b * bm->V;
+
+    ib_log_softmax (bm->logits + (gsize) b * bm->V, bm->V, row);
+    process_row (c, row, bm->run_seq + (gsize) b * bm->L, bm->cur_len);
+    for (i = 0; i < bm->V; i++)
+      row[i] += bm->run_score[b];
+  }
+}
+
+/* c. the top K continuations over all beams, d. the stopping criteria on
+ * each extended sequence; *all_hit when every one of them stops */
+static gboolean
+beams_candidates (Beams *bm, Ctx *c, gboolean *all_hit, GError **error)
+{
+  int i;
+
+  if (c->p->do_sample) {
+    if (!sample_k (c, bm->acc, (int) bm->NV, bm->K, bm->probs, bm->cand_idx,
+            bm->cand_score, error))
+      return FALSE;
+  } else {
+    ib_topk (bm->acc, (int) bm->NV, bm->K, bm->cand_idx, bm->cand_score);
+  }
+  *all_hit = TRUE;
+  for (i = 0; i < bm->K; i++) {
+    gint32 *s = bm->cand_seq + (gsize) i * bm->L;
+    gint32 tok = bm->cand_idx[i] % bm->V;
+
+    bm->cand_beam[i] = bm->cand_idx[i] / bm->V;
+    memcpy (s, bm->run_seq + (gsize) bm->cand_beam[i] * bm->L,
+        sizeof (gint32) * bm->cur_len);
+    s[bm->cur_len] = tok;
+    bm->cand_hit[i] = is_eos (c, tok) || bm->cur_len + 1 >= bm->L;
+    *all_hit = *all_hit && bm->cand_hit[i];
+  }
+  return TRUE;
+}
+
+/* e. next running beams: the best num_beams that did not stop */
+static void
+beams_advance (Beams *bm)
+{
+  int b, i;
+
+  for (i = 0; i < bm->K; i++)
+    bm->cand_running[i] = bm->cand_score[i] + (float) bm->cand_hit[i] * NEG_BIG;
+  ib_topk (bm->cand_running, bm->K, bm->nb, bm->sel, NULL);
+  for (b = 0; b < bm->nb; b++) {
+    memcpy (bm->run_seq + (gsize) b * bm->L,
+        bm->cand_seq + (gsize) bm->sel[b] * bm->L,
+        sizeof (gint32) * (bm->cur_len + 1));
+    bm->run_score[b] = bm->cand_running[bm->sel[b]];
+    bm->run_src[b] = bm->cand_beam[bm->sel[b]];
+  }
+}
+
+/* f. finished hypotheses: length-normalise the new ones (their length
+ * counts the new id and not the prompt), -1e9 for anything that may not
+ * finish, keep the best num_beams of old + new */
+static void
+beams_finish (Beams *bm, const Ctx *c)
+{
+  const IbGenParams *p = c->p;
+  const int nb = bm->nb, L = bm->L;
+  const float denom =
+      len_pow (bm->cur_len + 1 - c->n_prompt, p->length_penalty);
+  gboolean full = p->early_stopping == IB_EARLY_STOPPING_TRUE;
+  int b, i;
+
+  for (b = 0; b < nb; b++)
+    full = full && bm->fin_done[b];
+  for (b = 0; b < nb; b++)
+    bm->merged[b] = bm->fin_score[b];
+  for (i = 0; i < bm->K; i++) {
+    gboolean did_finish = bm->cand_hit[i] && i < nb;
+    float s = bm->cand_score[i] / denom;
+
+    s += (float) full * NEG_BIG;
+    s += (float) !bm->heuristic_unsat * NEG_BIG;
+    s += (float) !did_finish * NEG_BIG;
+    bm->merged[nb + i] = s;
+  }
+  ib_topk (bm->merged, nb + bm->K, nb, bm->sel, NULL);
+  for (b = 0; b < nb; b++) {
+    int m = bm->sel[b];
+
+    if (m < nb) {
+      memcpy (bm->fin_seq2 + (gsize) b * L, bm->fin_seq + (gsize) m * L,
+          sizeof (gint32) * bm->fin_len[m]);
+      bm->fin_len2[b] = bm->fin_len[m];
+      bm->fin_done2[b] = bm->fin_done[m];
+    } else {
+      memcpy (bm->fin_seq2 + (gsize) b * L, bm->cand_seq + (gsize) (m - nb) * L,
+          sizeof (gint32) * (bm->cur_len + 1));
+      bm->fin_len2[b] = bm->cur_len + 1;
+      bm->fin_done2[b] = bm->cand_hit[m - nb] && m - nb < nb;
+    }
+    bm->fin_score[b] = bm->merged[m];
+  }
+  memcpy (bm->fin_seq, bm->fin_seq2, sizeof (gint32) * (gsize) nb * L);
+  memcpy (bm->fin_len, bm->fin_len2, sizeof (int) * nb);
+  memcpy (bm->fin_done, bm->fin_done2, sizeof (gboolean) * nb);
+}
+
+/* g. can a running beam still beat the worst finished one?  The best
+ * running score is normalised by the current length (or, for "never"
+ * with a positive penalty, by the maximum length); a slot not finished
+ * yet counts as -1e9. TRUE when the search is over. */
+static gboolean
+beams_done (Beams *bm, const Ctx *c, gboolean all_hit)
+{
+  const IbGenParams *p = c->p;
+  gboolean any_better = FALSE, all_done = TRUE;
+  float best, worst;
+  int b;
+
+  if (p->early_stopping == IB_EARLY_STOPPING_NEVER && p->length_penalty > 0)
+    best = bm->run_score[0] / len_pow (bm->L - c->n_prompt, p->length_penalty);
+  else
+    best = bm->run_score[0] /
+        len_pow (bm->cur_len - c->n_prompt, p->length_penalty);
+  worst = bm->fin_score[0];
+  for (b = 1; b < bm->nb; b++)
+    worst = MIN (worst, bm->fin_score[b]);
+  for (b = 0; b < bm->nb; b++) {
+    any_better = any_better || best > (bm->fin_done[b] ? worst : NEG_BIG);
+    all_done = all_done && bm->fin_done[b];
+  }
+  bm->heuristic_unsat = bm->heuristic_unsat && any_better;
+  return !bm->heuristic_unsat ||
+      (all_done && p->early_stopping == IB_EARLY_STOPPING_TRUE) || all_hit;
+}
+
 static gboolean
 run_beams (Ctx *c, const gint32 *prompt, const float *first_logits,
     GArray *out_ids, IbGenStats *stats, GError **error)
 {
-  const IbGenParams *p = c->p;
-  const int V = c->vocab, nb = p->num_beams, L = c->max_length;
-  const int K = MAX (2, 1 + p->n_eos) * nb;
-  const gsize NV = (gsize) nb * V;
-  /* running beams: sequences [nb, L] (prompt included), scores, origins */
-  gint32 *run_seq = g_new (gint32, (gsize) nb * L);
-  float *run_score = g_new (float, nb);
-  int *run_src = g_new (int, nb);
-  gint32 *run_tok = g_new (gint32, nb);
-  /* the K continuations: sequences [K, L], scores, origin beam, stop hit */
-  gint32 *cand_seq = g_new (gint32, (gsize) K * L);
-  float *cand_score = g_new (float, K);
-  float *cand_running = g_new (float, K);
-  int *cand_idx = g_new (int, K);
-  int *cand_beam = g_new (int, K);
-  gboolean *cand_hit = g_new (gboolean, K);
-  /* finished slots [nb, L] and the merge buffers [nb + K] */
-  gint32 *fin_seq = g_new (gint32, (gsize) nb * L);
-  gint32 *fin_seq2 = g_new (gint32, (gsize) nb * L);
-  int *fin_len = g_new0 (int, nb), *fin_len2 = g_new (int, nb);
-  float *fin_score = g_new (float, nb);
-  gboolean *fin_done = g_new0 (gboolean, nb), *fin_done2 = g_new (gboolean, nb);
-  float *merged = g_new (float, nb + K);
-  int *sel = g_new (int, nb + K);
-  float *logits = g_new (float, NV); /* [nb, vocab] */
-  float *acc = g_new (float, NV); /* [nb * vocab] accumulated log-probs */
-  float *probs = p->do_sample ? g_new (float, NV) : NULL;
-  gboolean heuristic_unsat = TRUE; /* improvement still possible */
-  int cur_len = c->n_prompt, n_steps = 0, b, i;
-  gboolean ok = FALSE;
+  Beams bm = { 0 };
+  int n_steps = 0, n_new;
+  gboolean ok = FALSE, all_hit;
 
-  for (b = 0; b < nb; b++) {
-    if (c->n_prompt > 0)
-      memcpy (run_seq + (gsize) b * L, prompt, sizeof (gint32) * c->n_prompt);
-    /* only beam 0 is live at first, so the first step expands one beam */
-    run_score[b] = b == 0 ? 0.0f : NEG_BIG;
-    fin_score[b] = NEG_BIG;
-    memcpy (logits + (gsize) b * V, first_logits, sizeof (float) * V);
-  }
-
+  beams_init (&bm, c, prompt, first_logits);
   for (;;) {
-    gboolean all_hit = TRUE, full, any_better = FALSE, all_done = TRUE;
-    float denom, best, worst;
-
-    /* a. logits of every running beam (the prefill's for the first step) */
-    if (cur_len > c->n_prompt) {
-      for (b = 0; b < nb; b++)
-        run_tok[b] = run_seq[(gsize) b * L + cur_len - 1];
-      if (!model_reorder (c, run_src, nb, error) ||
-          !model_step (c, run_tok, nb, logits, error))
-        goto out;
-      n_steps++;
-    }
-
-    /* b. log_softmax, processors, + running score */
-    for (b = 0; b < nb; b++) {
-      float *row = acc + (gsize) b * V;
-
-      ib_log_softmax (logits + (gsize) b * V, V, row);
-      process_row (c, row, run_seq + (gsize) b * L, cur_len);
-      for (i = 0; i < V; i++)
-        row[i] += run_score[b];
-    }
-
-    /* c. the top K continuations over all beams */
-    if (p->do_sample) {
-      if (!sample_k (c, acc, (int) NV, K, probs, cand_idx, cand_score, error))
-        goto out;
-    } else {
-      ib_topk (acc, (int) NV, K, cand_idx, cand_score);
-    }
-    for (i = 0; i < K; i++) {
-      gint32 *s = cand_seq + (gsize) i * L;
-      gint32 tok = cand_idx[i] % V;
-
-      cand_beam[i] = cand_idx[i] / V;
-      memcpy (s, run_seq + (gsize) cand_beam[i] * L, sizeof (gint32) * cur_len);
-      s[cur_len] = tok;
-      /* d. stopping criteria on the extended sequence */
-      cand_hit[i] = is_eos (c, tok) || cur_len + 1 >= L;
-      all_hit = all_hit && cand_hit[i];
-    }
-
-    /* e. next running beams: the best num_beams that did not stop */
-    for (i = 0; i < K; i++)
-      cand_running[i] = cand_score[i] + (float) cand_hit[i] * NEG_BIG;
-    ib_topk (cand_running, K, nb, sel, NULL);
-    for (b = 0; b < nb; b++) {
-      memcpy (run_seq + (gsize) b * L, cand_seq + (gsize) sel[b] * L,
-          sizeof (gint32) * (cur_len + 1));
-      run_score[b] = cand_running[sel[b]];
-      run_src[b] = cand_beam[sel[b]];
-    }
-
-    /* f. finished hypotheses: length-normalise the new ones (their length
-     * counts the new id and not the prompt), -1e9 for anything that may not
-     * finish, keep the best num_beams of old + new */
-    denom = len_pow (cur_len + 1 - c->n_prompt, p->length_penalty);
-    full = p->early_stopping == IB_EARLY_STOPPING_TRUE;
-    for (b = 0; b < nb; b++)
-      full = full && fin_done[b];
-    for (b = 0; b < nb; b++)
-      merged[b] = fin_score[b];
-    for (i = 0; i < K; i++) {
-      gboolean did_finish = cand_hit[i] && i < nb;
-      float s = cand_score[i] / denom;
-
-      s += (float) full * NEG_BIG;
-      s += (float) !heuristic_unsat * NEG_BIG;
-      s += (float) !did_finish * NEG_BIG;
-      merged[nb + i] = s;
-    }
-    ib_topk (merged, nb + K, nb, sel, NULL);
-    for (b = 0; b < nb; b++) {
-      int m = sel[b];
-
-      if (m < nb) {
-        memcpy (fin_seq2 + (gsize) b * L, fin_seq + (gsize) m * L,
-            sizeof (gint32) * fin_len[m]);
-        fin_len2[b] = fin_len[m];
-        fin_done2[b] = fin_done[m];
-      } else {
-        memcpy (fin_seq2 + (gsize) b * L, cand_seq + (gsize) (m - nb) * L,
-            sizeof (gint32) * (cur_len + 1));
-        fin_len2[b] = cur_len + 1;
-        fin_done2[b] = cand_hit[m - nb] && m - nb < nb;
-      }
-      fin_score[b] = merged[m];
-    }
-    memcpy (fin_seq, fin_seq2, sizeof (gint32) * (gsize) nb * L);
-    memcpy (fin_len, fin_len2, sizeof (int) * nb);
-    memcpy (fin_done, fin_done2, sizeof (gboolean) * nb);
-
-    cur_len++;
-
-    /* g. can a running beam still beat the worst finished one?  The best
-     * running score is normalised by the current length (or, for "never"
-     * with a positive penalty, by the maximum length); a slot not finished
-     * yet counts as -1e9 */
-    if (p->early_stopping == IB_EARLY_STOPPING_NEVER && p->length_penalty > 0)
-      best = run_score[0] / len_pow (L - c->n_prompt, p->length_penalty);
-    else
-      best = run_score[0] / len_pow (cur_len - c->n_prompt, p->length_penalty);
-    worst = fin_score[0];
-    for (b = 1; b < nb; b++)
-      worst = MIN (worst, fin_score[b]);
-    for (b = 0; b < nb; b++) {
-      any_better = any_better || best > (fin_done[b] ? worst : NEG_BIG);
-      all_done = all_done && fin_done[b];
-    }
-    heuristic_unsat = heuristic_unsat && any_better;
-
-    if (!heuristic_unsat ||
-        (all_done && p->early_stopping == IB_EARLY_STOPPING_TRUE) || all_hit)
+    if (!beams_step_model (&bm, c, &n_steps, error))
+      goto out;
+    beams_score (&bm, c);
+    if (!beams_candidates (&bm, c, &all_hit, error))
+      goto out;
+    beams_advance (&bm);
+    beams_finish (&bm, c);
+    bm.cur_len++;
+    if (beams_done (&bm, c, all_hit))
       break;
   }
 
   /* the best slot (topk sorted them); its sequence as stored, eos included */
-  g_array_append_vals (out_ids, fin_seq + c->n_prompt,
-      MAX (fin_len[0] - c->n_prompt, 0));
+  n_new = MAX (bm.fin_len[0] - c->n_prompt, 0);
+  g_array_append_vals (out_ids, bm.fin_seq + c->n_prompt, n_new);
   if (stats) {
     stats->n_steps = n_steps;
-    stats->n_tokens = MAX (fin_len[0] - c->n_prompt, 0);
+    stats->n_tokens = n_new;
   }
   ok = TRUE;
 out:
-  g_free (probs);
-  g_free (acc);
-  g_free (logits);
-  g_free (sel);
-  g_free (merged);
-  g_free (fin_done2);
-  g_free (fin_done);
-  g_free (fin_score);
-  g_free (fin_len2);
-  g_free (fin_len);
-  g_free (fin_seq2);
-  g_free (fin_seq);
-  g_free (cand_hit);
-  g_free (cand_beam);
-  g_free (cand_idx);
-  g_free (cand_running);
-  g_free (cand_score);
-  g_free (cand_seq);
-  g_free (run_tok);
-  g_free (run_src);
-  g_free (run_score);
-  g_free (run_seq);
+  g_free (bm.block);
   return ok;
 }
 

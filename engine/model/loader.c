@@ -7,6 +7,7 @@
 #include <sys/mman.h>
 
 #include "ib-convert.h"
+#include "half.h"
 #include "ib-error.h"
 #include "ib-expected.h"
 #include "pack.h"
@@ -765,6 +766,19 @@ load_converted (IbLoader *l, const IbTensor *t, gsize n, IbClDtype to,
   return host;
 }
 
+/* fp16 precision is transformers' model.half() on fp32 arithmetic: every
+ * parameter rounded to fp16 once, vectors (norms, biases, position tables,
+ * query tokens, relative attention biases) too, though they stay fp32 on
+ * the device. */
+static void
+round_to_f16 (float *x, gsize n)
+{
+  gsize i;
+
+  for (i = 0; i < n; i++)
+    x[i] = ib_cl_f16_to_f32 (ib_cl_f32_to_f16 (x[i]));
+}
+
 /* @t (@n elements) as a device buffer of @to: from the cache's entry,
  * or converted from the checkpoint (and recorded). */
 static IbClBuffer *
@@ -784,6 +798,8 @@ load_buffer (IbLoader *l, const IbTensor *t, gsize n, IbClDtype to,
       cache_fallback (l);
   }
   if (buf == NULL && (host = load_converted (l, t, n, to, error)) != NULL) {
+    if (to == IB_CL_DTYPE_F32 && l->storage == IB_CL_DTYPE_F16)
+      round_to_f16 (host, n);
     ib_weight_cache_put_buffer (l->cache, name, host, bytes);
     buf = ib_cl_buffer_new_take_host (l->dev, host, bytes, error);
   }

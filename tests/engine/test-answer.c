@@ -199,25 +199,45 @@ test_from_frames (void)
   ref_close (&r);
 }
 
-/* fp16 weights: the same greedy ids on the fixtures */
+/* precision=fp16 is transformers in fp32 on the parameters rounded to
+ * fp16 once: every setting's ids equal those of reference-fp16.safetensors
+ * (make_fp16_refs.py) on every fixture. */
 static void
-test_fp16 (void)
+test_fp16 (gconstpointer data)
 {
-  IbModel *m = load ("vicuna-tiny", IB_PRECISION_F16);
+  const char *name = data;
+  const gboolean t5 = g_str_has_prefix (name, "t5");
+  static const char *const settings[] = { "greedy", "greedy_rep", "beam5",
+    "beam5_lp" };
+  IbModel *m = load (name, IB_PRECISION_F16);
+  char *dir = fixture_dir (name),
+       *path = g_build_filename (dir, "reference-fp16.safetensors", NULL);
   GError *error = NULL;
+  IbSafetensors *fp32_ref;
   IbContext *ctx;
   Ref r;
+  guint i;
 
   if (m == NULL)
-    return;
-  ref_open (&r, "vicuna-tiny");
+    goto out;
+  ref_open (&r, name);
+  /* the pixels and prompt stay, the ids are the fp16 ones */
+  fp32_ref = r.ref;
+  r.ref = ib_safetensors_open_file (path, &error);
+  g_assert_no_error (error);
   ctx = ib_context_new (m, NULL, &error);
+  g_assert_no_error (error);
   g_assert_true (
       ib_context_set_pixel_values (ctx, r.pixels, r.n_frames, &error));
-  check_setting (ctx, &r, "greedy", FALSE);
+  for (i = 0; i < G_N_ELEMENTS (settings); i++)
+    check_setting (ctx, &r, settings[i], t5);
   ib_context_free (ctx);
   ib_model_unref (m);
+  ib_safetensors_free (fp32_ref);
   ref_close (&r);
+out:
+  g_free (dir);
+  g_free (path);
 }
 
 /* Sampling cannot replay torch's random stream; the same seed gives the
@@ -487,7 +507,9 @@ main (int argc, char **argv)
   g_test_add_data_func ("/answer/t5", "t5-tiny", test_generate);
   g_test_add_data_func ("/answer/video", "vicuna-tiny-video", test_generate);
   g_test_add_func ("/answer/from-frames", test_from_frames);
-  g_test_add_func ("/answer/fp16", test_fp16);
+  g_test_add_data_func ("/answer/fp16/vicuna", "vicuna-tiny", test_fp16);
+  g_test_add_data_func ("/answer/fp16/t5", "t5-tiny", test_fp16);
+  g_test_add_data_func ("/answer/fp16/video", "vicuna-tiny-video", test_fp16);
   g_test_add_func ("/answer/sampling-seeded", test_sampling_seeded);
   g_test_add_data_func ("/answer/rank/vicuna", "vicuna-tiny", test_rank);
   g_test_add_data_func ("/answer/rank/t5", "t5-tiny", test_rank);
