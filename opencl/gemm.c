@@ -452,12 +452,21 @@ ib_cl_linear_scratch (const IbClWeight *w, int m_max, gsize *need,
   return TRUE;
 }
 
+/* Attention's products in bf16/q8 models go through oneDNN where their
+ * weights do: on CPU devices (GPUs keep fp32 products). */
+static gboolean
+batched_dnnl (IbClDevice *dev, IbClDtype precision)
+{
+  return (precision == IB_CL_DTYPE_BF16 || precision == IB_CL_DTYPE_Q8) &&
+      ib_cl_device_get_info (dev)->is_cpu;
+}
+
 gboolean
 ib_cl_gemm_batched_scratch (IbClDevice *dev, IbClDtype precision,
     gboolean trans_b, int m_max, int n, int k, float alpha, int batch,
     gboolean dense_c, gsize *need, GError **error)
 {
-  if (precision == IB_CL_DTYPE_BF16 || precision == IB_CL_DTYPE_Q8)
+  if (batched_dnnl (dev, precision))
     return ib_cl_dnnl_batched_scratch (trans_b, m_max, n, k, alpha, batch,
         dense_c, need, error);
   /* the own kernel's K^T, [batch][k][n] */
@@ -810,7 +819,7 @@ ib_cl_gemm_batched (IbClQueue *q, IbClDtype precision, gboolean trans_b, int m,
       !check_matrix (q, b, trans_b ? n : k, trans_b ? k : n, batch, "B") ||
       !check_matrix (q, c, m, n, batch, "C"))
     return;
-  if (precision == IB_CL_DTYPE_BF16 || precision == IB_CL_DTYPE_Q8) {
+  if (batched_dnnl (ib_cl_queue_get_device (q), precision)) {
     ib_cl_dnnl_gemm_batched (q, trans_b, m, n, k, alpha, a, b, c, batch);
     return;
   }
