@@ -85,13 +85,21 @@ test "$(grep -c 'answer=(string)smpte,' "$out")" -ge 1 ||
   { echo "FAIL: the pipeline did not answer smpte" >&2; exit 1; }
 
 echo "== debian-packages: where things came from $(elapsed)"
-fresh_in_root / 'gst-inspect-1.0 instructblip' > "$work/inspect"
+fresh_in_root / 'gst-inspect-1.0 instructblip' > "$work/inspect" 2>&1 || true
 multiarch=$(dpkg-architecture -qDEB_HOST_MULTIARCH)
-grep -q "Filename */usr/lib/$multiarch/gstreamer-1.0/libgstinstructblip.so" \
-  "$work/inspect" || { echo "FAIL: not the packaged plugin" >&2; exit 1; }
+inspect_fail() {
+  echo "FAIL: $1; gst-inspect-1.0 instructblip said:" >&2
+  head -n 20 "$work/inspect" >&2
+  exit 1
+}
+grep -q "Filename *\(/usr\)\?/lib/$multiarch/gstreamer-1.0/libgstinstructblip.so" \
+  "$work/inspect" || inspect_fail "not the packaged plugin"
 grep -q "the default model at /usr/share/instructblip/models/instructblip-synthvid-tiny" \
-  "$work/inspect" || { echo "FAIL: the plugin does not use the packaged model" >&2; exit 1; }
-fresh_in_root / "dpkg -S /usr/lib/$multiarch/gstreamer-1.0/libgstinstructblip.so \
+  "$work/inspect" || inspect_fail "the plugin does not use the packaged model"
+fresh_in_root / "instructblip-ask --help" > "$work/help"
+grep -q -- "--model=DIR .*default for answering: /usr/share/instructblip/models/instructblip-synthvid-tiny)" \
+  "$work/help" || { echo "FAIL: instructblip-ask does not name the packaged model" >&2; exit 1; }
+fresh_in_root / "dpkg -S /usr/bin/instructblip-ask /usr/share/man/man1/instructblip-ask.1.gz && dpkg -S /usr/lib/$multiarch/gstreamer-1.0/libgstinstructblip.so \
   /usr/lib/$multiarch/libinstructblip.so.0 \
   /usr/share/instructblip/models/instructblip-synthvid-tiny/model.safetensors && \
   ! find / -xdev -name meson.build -path '*instructblip*' | grep -q ."
