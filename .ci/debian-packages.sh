@@ -10,6 +10,9 @@
 #   DEBPKG_NOCHECK=1  build with DEB_BUILD_OPTIONS=nocheck (the package
 #                     build's own tests skipped; CI has run them already)
 #   DEBPKG_OUT        keep the built packages in this folder
+#   DEBPKG_DEBS       install the .deb files of this folder instead of
+#                     building (no build, no lintian: for working on the
+#                     second half)
 #   FRESH_MIRROR, FRESH_ROOT, FRESH_KEEP: as for .ci/fresh-root.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -43,20 +46,30 @@ git clone -q --no-checkout "$repo" "$work/src"
 git -C "$work/src" checkout -q --detach "$(git rev-parse HEAD)"
 trap fresh_root_cleanup_and_work EXIT
 
-echo "== debian-packages: ${commands[0]} $(elapsed)"
-build_opts=${DEB_BUILD_OPTIONS:-}
-[ "${DEBPKG_NOCHECK:-0}" = 1 ] && build_opts="$build_opts nocheck"
-(cd "$work/src" && DEB_BUILD_OPTIONS=$build_opts bash -c "$as_root${commands[0]}")
-debs=("$work"/*.deb)
-echo "built: ${debs[*]##*/}"
-[ -n "${DEBPKG_OUT:-}" ] && mkdir -p "$DEBPKG_OUT" && cp "${debs[@]}" "$DEBPKG_OUT"
+if [ -n "${DEBPKG_DEBS:-}" ]; then
+  cp "$DEBPKG_DEBS"/*.deb "$work/"
+  debs=("$work"/*.deb)
+  echo "== debian-packages: not built, from $DEBPKG_DEBS: ${debs[*]##*/}"
+else
+  echo "== debian-packages: ${commands[0]} $(elapsed)"
+  build_opts=${DEB_BUILD_OPTIONS:-}
+  [ "${DEBPKG_NOCHECK:-0}" = 1 ] && build_opts="$build_opts nocheck"
+  (cd "$work/src" &&
+    DEB_BUILD_OPTIONS=$build_opts bash -c "$as_root${commands[0]}")
+  debs=("$work"/*.deb)
+  echo "built: ${debs[*]##*/}"
+  if [ -n "${DEBPKG_OUT:-}" ]; then
+    mkdir -p "$DEBPKG_OUT"
+    cp "${debs[@]}" "$DEBPKG_OUT"
+  fi
 
-echo "== debian-packages: lintian $(elapsed)"
-if ! command -v lintian > /dev/null; then
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
-    --no-install-recommends lintian
+  echo "== debian-packages: lintian $(elapsed)"
+  if ! command -v lintian > /dev/null; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+      --no-install-recommends lintian
+  fi
+  lintian --fail-on error,warning --info "$work"/*.changes
 fi
-lintian --fail-on error,warning --info "$work"/*.changes
 
 fresh_root_create
 trap fresh_root_cleanup_and_work EXIT
@@ -72,13 +85,21 @@ test "$(grep -c 'answer=(string)smpte,' "$out")" -ge 1 ||
   { echo "FAIL: the pipeline did not answer smpte" >&2; exit 1; }
 
 echo "== debian-packages: where things came from $(elapsed)"
-fresh_in_root / 'gst-inspect-1.0 instructblip' > "$work/inspect"
+fresh_in_root / 'gst-inspect-1.0 instructblip' > "$work/inspect" 2>&1 || true
 multiarch=$(dpkg-architecture -qDEB_HOST_MULTIARCH)
-grep -q "Filename */usr/lib/$multiarch/gstreamer-1.0/libgstinstructblip.so" \
-  "$work/inspect" || { echo "FAIL: not the packaged plugin" >&2; exit 1; }
+inspect_fail() {
+  echo "FAIL: $1; gst-inspect-1.0 instructblip said:" >&2
+  head -n 20 "$work/inspect" >&2
+  exit 1
+}
+grep -q "Filename *\(/usr\)\?/lib/$multiarch/gstreamer-1.0/libgstinstructblip.so" \
+  "$work/inspect" || inspect_fail "not the packaged plugin"
 grep -q "the default model at /usr/share/instructblip/models/instructblip-synthvid-tiny" \
-  "$work/inspect" || { echo "FAIL: the plugin does not use the packaged model" >&2; exit 1; }
-fresh_in_root / "dpkg -S /usr/lib/$multiarch/gstreamer-1.0/libgstinstructblip.so \
+  "$work/inspect" || inspect_fail "the plugin does not use the packaged model"
+fresh_in_root / "instructblip-ask --help" > "$work/help"
+grep -q -- "--model=DIR .*default for answering: /usr/share/instructblip/models/instructblip-synthvid-tiny)" \
+  "$work/help" || { echo "FAIL: instructblip-ask does not name the packaged model" >&2; exit 1; }
+fresh_in_root / "dpkg -S /usr/bin/instructblip-ask /usr/share/man/man1/instructblip-ask.1.gz && dpkg -S /usr/lib/$multiarch/gstreamer-1.0/libgstinstructblip.so \
   /usr/lib/$multiarch/libinstructblip.so.0 \
   /usr/share/instructblip/models/instructblip-synthvid-tiny/model.safetensors && \
   ! find / -xdev -name meson.build -path '*instructblip*' | grep -q ."
