@@ -422,9 +422,10 @@ model_key (const char *dir, const IbModelParams *params)
 
 /* Elements without a model-instance-id share the worker (thread, context
  * and model) of everything that makes the model the same, under an id no
- * property can spell. One worker per model, because PoCL 3.1 is not safe
- * with one device's kernels run from several threads at once (an
- * assertion in pocl_release_dlhandle_cache, seen with four). */
+ * property can spell: one model in memory and one queue on the device.
+ * (Contexts in several threads are safe too: opencl/queue.c keeps PoCL
+ * before 6.0, whose pocl_release_dlhandle_cache asserts otherwise, to one
+ * queue's kernels in flight at a time.) */
 #define AUTO_ID_PREFIX "\001auto\n"
 
 guint
