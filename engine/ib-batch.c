@@ -63,6 +63,7 @@ struct _IbBatch
 void
 ib_batch_params_init (IbBatchParams *params)
 {
+  g_return_if_fail (params != NULL);
   params->max_requests = 0;
   ib_context_params_init (&params->context);
 }
@@ -313,6 +314,9 @@ ib_batch_answer (IbBatch *batch, const IbImage *frames, int n_frames,
 {
   Request r = { 0 };
 
+  g_return_val_if_fail (batch != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
   r.frames = frames;
   r.n_frames = n_frames;
   r.instruction = instruction;
@@ -325,6 +329,9 @@ ib_batch_answer_pixels (IbBatch *batch, const float *pixels, int n_frames,
     const char *instruction, const IbGenerateParams *params, GError **error)
 {
   Request r = { 0 };
+
+  g_return_val_if_fail (batch != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
   r.pixels = pixels;
   r.n_frames = n_frames;
@@ -463,12 +470,14 @@ ib_batch_free (IbBatch *b)
 int
 ib_batch_get_max_requests (const IbBatch *batch)
 {
+  g_return_val_if_fail (batch != NULL, 0);
   return batch->n_slots;
 }
 
 void
 ib_batch_get_stats (IbBatch *batch, IbBatchStats *stats)
 {
+  g_return_if_fail (batch != NULL && stats != NULL);
   g_mutex_lock (&batch->lock);
   *stats = batch->stats;
   g_mutex_unlock (&batch->lock);
