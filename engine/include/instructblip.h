@@ -294,11 +294,18 @@ typedef struct
                      * left after the weights holds (less a quarter for
                      * everything else), at most IB_BATCH_AUTO_REQUESTS */
   IbContextParams context; /* every slot's budgets (its defaults) */
+  int vision_pass_frames; /* the new frames of questions set up together go
+                           * through the vision encoder in passes of up to
+                           * this many; 0 (default): IB_BATCH_VISION_FRAMES,
+                           * at most the slots' max_frames together */
 } IbBatchParams;
 
 /* The most slots max_requests = 0 picks, and the most it takes. */
 #define IB_BATCH_AUTO_REQUESTS 8
 #define IB_BATCH_MAX_REQUESTS 64
+/* Frames of one shared vision pass: the default, and the most. */
+#define IB_BATCH_VISION_FRAMES 8
+#define IB_BATCH_MAX_VISION_FRAMES 64
 
 typedef struct _IbBatch IbBatch;
 
@@ -310,6 +317,14 @@ typedef struct
   int max_rows; /* most rows in one step */
   int max_active; /* most questions decoding at once */
   guint64 n_joins; /* questions set up while others were decoding */
+  guint64 n_setups; /* set-ups: questions that joined together, set up at
+                     * once */
+  int max_setup; /* most questions in one set-up */
+  guint64 n_vision_passes; /* vision encoder passes */
+  guint64 n_vision_frames; /* frames encoded */
+  int max_vision_frames; /* most frames in one pass */
+  guint64 n_frames_shared; /* frames of a question copied from another's
+                            * encoding of the same frame */
 } IbBatchStats;
 
 void ib_batch_params_init (IbBatchParams *params);
