@@ -474,12 +474,15 @@ layer_many (const IbLlama *llm, const LlamaLayer *y, int layer, IbClQueue *q,
   for (s = 0; s < n; s++) {
     const IbLlamaSeq *sq = &seqs[s];
     const gsize beam_stride = (gsize) sq->st->n_ctx * H;
+    const gsize r0 = (gsize) row * 3 * H, c0 = (gsize) sq->pos * H;
+    /* the keys and values of the sequence's beams into their caches (beam
+     * b's at b · beam_stride): one copy each */
+    ib_cl_copy_rows (q, st->qkv, r0 + H, 3 * H, sq->st->kv.k[layer], c0,
+        (int) beam_stride, sq->n_beams, H);
+    ib_cl_copy_rows (q, st->qkv, r0 + 2 * H, 3 * H, sq->st->kv.v[layer], c0,
+        (int) beam_stride, sq->n_beams, H);
     for (b = 0; b < sq->n_beams; b++, row++) {
-      gsize r = (gsize) row * 3 * H, c = b * beam_stride + (gsize) sq->pos * H;
-      ib_cl_copy_rows (q, st->qkv, r + H, 3 * H, sq->st->kv.k[layer], c, H, 1,
-          H);
-      ib_cl_copy_rows (q, st->qkv, r + 2 * H, 3 * H, sq->st->kv.v[layer], c, H,
-          1, H);
+      gsize r = (gsize) row * 3 * H;
       ib_attention (q, &att, (IbClMatrix){ st->qkv, r, 3 * H, 0 },
           (IbClMatrix){ sq->st->kv.k[layer], b * beam_stride, H, 0 },
           (IbClMatrix){ sq->st->kv.v[layer], b * beam_stride, H, 0 }, 1,
