@@ -276,8 +276,10 @@ int ib_context_rank (IbContext *ctx, const char *instruction,
 /* ---- batched answering ------------------------------------------------ */
 
 /* Many streams on one model: questions from any number of threads are
- * answered together. One scheduler thread owns the device work: it runs
- * each new question's vision encoder, Q-Former and prefill, then decodes
+ * answered together. One scheduler thread owns the device work: it sets
+ * up the new questions (the frames their slots' frame caches lack through
+ * the vision encoder in shared passes, then each one's Q-Former and
+ * prefill), then decodes
  * every question in progress in one batched step per token (the language
  * model's products over the rows of all their beams; each question's own
  * KV cache for attention). Questions join and leave between steps; greedy,
