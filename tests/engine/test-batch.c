@@ -328,10 +328,14 @@ test_errors (void)
   IbModel *m = ibt_load_model (dir, IB_PRECISION_F32);
   IbBatchParams bp;
   IbGenerateParams p;
+  IbBatchStats st;
   GError *error = NULL;
   IbBatch *batch;
   IbAnswer *a;
-  Fixture fx;
+  Fixture fx, bad;
+  Asker askers[2];
+  GThread *threads[2];
+  int i;
 
   g_free (dir);
   if (m == NULL)
@@ -370,6 +374,37 @@ test_errors (void)
   ib_answer_free (a);
   ib_batch_free (batch);
   ib_batch_free (NULL);
+
+  bp.max_requests = 2;
+  bp.vision_pass_frames = IB_BATCH_MAX_VISION_FRAMES + 1;
+  g_assert_null (ib_batch_new (m, &bp, &error));
+  g_assert_error (error, IB_ERROR, IB_ERROR_INVALID_ARG);
+  g_clear_error (&error);
+
+  /* set up together with a question whose frames fail: it alone fails */
+  bp.vision_pass_frames = 0;
+  batch = ib_batch_new (m, &bp, &error);
+  g_assert_no_error (error);
+  bad = fx;
+  bad.n_frames = 0;
+  askers[0] = (Asker){ batch, &fx, &questions[0], 0, NULL, NULL };
+  askers[1] = (Asker){ batch, &bad, &questions[0], 0, NULL, NULL };
+  ib_batch_hold_setups (batch, 2);
+  for (i = 0; i < 2; i++)
+    threads[i] = g_thread_new ("asker", ask, &askers[i]);
+  for (i = 0; i < 2; i++)
+    g_thread_join (threads[i]);
+  g_assert_no_error (askers[0].error);
+  g_assert_cmpint (askers[0].answer->n_tokens, >=, 1);
+  g_assert_error (askers[1].error, IB_ERROR, IB_ERROR_INVALID_ARG);
+  g_assert_null (askers[1].answer);
+  ib_batch_get_stats (batch, &st);
+  g_assert_cmpuint (st.n_setups, ==, 1);
+  g_assert_cmpint (st.max_setup, ==, 2);
+  g_assert_cmpuint (st.n_vision_frames, ==, fx.n_frames);
+  ib_answer_free (askers[0].answer);
+  g_clear_error (&askers[1].error);
+  ib_batch_free (batch);
   ib_model_unref (m);
   fixture_close (&fx);
 }
