@@ -5,9 +5,11 @@
  * thread finds work to do while no other does it (one at a time, so the
  * device never sees two threads at once), typically the last one to ask
  * for a step: a lone question pays no thread hand-over per token. */
-#include "ib-context-private.h"
+#include "ib-batch-private.h"
 
 #include <string.h>
+
+#include "ib-vision-batch.h"
 
 /* What of the device memory left after the weights the slots may take:
  * the rest is for the batch's own rows, queues and the driver. */
@@ -49,6 +51,7 @@ struct _IbBatch
   IbClQueue *q; /* the batched steps' */
   IbClArena *arena;
   IbLlamaState *rows; /* LLaMA: activations of n_slots·max_beams rows */
+  IbVisionBatch *vision; /* the set-ups' shared vision passes, on q */
 
   GMutex lock;
   GCond wake; /* the asking threads wait on it */
@@ -57,6 +60,7 @@ struct _IbBatch
   GQueue setup; /* Request *: a slot, to be set up */
   GPtrArray *decoding; /* Request *: between set-up and their last step */
   int n_posted; /* of decoding, those that posted a step */
+  int hold_setups; /* test hook: set-ups wait for this many (0: none) */
   IbBatchStats stats;
 };
 
@@ -66,6 +70,7 @@ ib_batch_params_init (IbBatchParams *params)
   g_return_if_fail (params != NULL);
   params->max_requests = 0;
   ib_context_params_init (&params->context);
+  params->vision_pass_frames = 0;
 }
 
 /* Under lock: waiting questions into free slots, oldest first. */
@@ -92,25 +97,37 @@ step_ready (const IbBatch *b)
   return b->decoding->len > 0 && b->n_posted == (int) b->decoding->len;
 }
 
-/* With the device taken, unlocked: frames, then the Q-Former and the
- * prefill (or the whole ranking). */
+/* With the device taken, unlocked: the frames of the @n questions that
+ * joined together (their new frames in shared vision passes), then each
+ * one's Q-Former and prefill (or its whole ranking). */
 static void
-set_up (IbBatch *b, Request *r)
+set_up (IbBatch *b, Request **reqs, int n, IbVisionBatchRun *run)
 {
-  IbContext *ctx = b->ctx[r->slot];
-  gboolean ok;
+  IbContext **ctxs = g_new (IbContext *, n);
+  IbFrameSet *sets = g_new (IbFrameSet, n);
+  GError **errors = g_new0 (GError *, n);
+  int i;
 
-  ok = r->frames ?
-      ib_context_set_frames (ctx, r->frames, r->n_frames, &r->error) :
-      ib_context_set_pixel_values (ctx, r->pixels, r->n_frames, &r->error);
-  if (!ok)
-    return;
-  if (r->candidates)
-    r->best = ib_context_rank (ctx, r->instruction, r->candidates,
-        r->n_candidates, r->scores, &r->error);
-  else
-    ib_context_answer_begin (ctx, r->instruction, r->params, &r->job,
-        &r->error);
+  for (i = 0; i < n; i++) {
+    ctxs[i] = b->ctx[reqs[i]->slot];
+    sets[i] =
+        (IbFrameSet){ reqs[i]->frames, reqs[i]->pixels, reqs[i]->n_frames };
+  }
+  ib_vision_batch_set_frames (b->vision, b->q, ctxs, sets, n, errors, run);
+  for (i = 0; i < n; i++) {
+    Request *r = reqs[i];
+    if ((r->error = errors[i]) != NULL)
+      continue;
+    if (r->candidates)
+      r->best = ib_context_rank (ctxs[i], r->instruction, r->candidates,
+          r->n_candidates, r->scores, &r->error);
+    else
+      ib_context_answer_begin (ctxs[i], r->instruction, r->params, &r->job,
+          &r->error);
+  }
+  g_free (errors);
+  g_free (sets);
+  g_free (ctxs);
 }
 
 /* Under lock with the device taken, all decoding questions posted: one
@@ -174,17 +191,35 @@ work (IbBatch *b)
   gboolean setup_turn = TRUE;
 
   while (!b->device_busy) {
-    if (!g_queue_is_empty (&b->setup) && (setup_turn || !step_ready (b))) {
-      Request *r = g_queue_pop_head (&b->setup);
-      b->stats.n_joins += b->decoding->len > 0;
+    if (!g_queue_is_empty (&b->setup) &&
+        (int) g_queue_get_length (&b->setup) >= b->hold_setups &&
+        (setup_turn || !step_ready (b))) {
+      const int n = g_queue_get_length (&b->setup);
+      Request **reqs = g_new (Request *, n);
+      IbVisionBatchRun run;
+      int i;
+      for (i = 0; i < n; i++)
+        reqs[i] = g_queue_pop_head (&b->setup);
+      b->hold_setups = 0;
+      b->stats.n_joins += b->decoding->len > 0 ? n : 0;
       b->device_busy = TRUE;
       g_mutex_unlock (&b->lock);
-      set_up (b, r);
+      set_up (b, reqs, n, &run);
       g_mutex_lock (&b->lock);
       b->device_busy = FALSE;
-      r->set_up = TRUE;
-      if (r->error == NULL && r->candidates == NULL)
-        g_ptr_array_add (b->decoding, r);
+      b->stats.n_setups++;
+      b->stats.max_setup = MAX (b->stats.max_setup, n);
+      b->stats.n_vision_passes += run.n_passes;
+      b->stats.n_vision_frames += run.n_encoded;
+      b->stats.max_vision_frames =
+          MAX (b->stats.max_vision_frames, run.max_pass);
+      b->stats.n_frames_shared += run.n_shared;
+      for (i = 0; i < n; i++) {
+        reqs[i]->set_up = TRUE;
+        if (reqs[i]->error == NULL && reqs[i]->candidates == NULL)
+          g_ptr_array_add (b->decoding, reqs[i]);
+      }
+      g_free (reqs);
       /* the joiners of one step are all set up before it */
       setup_turn = !g_queue_is_empty (&b->setup);
     } else if (step_ready (b)) {
@@ -393,12 +428,20 @@ ib_batch_new (IbModel *model, const IbBatchParams *params, GError **error)
   IbBatchParams defaults;
   IbBatch *b;
   GError *local = NULL;
-  int s;
+  gsize scratch = 0;
+  int s, pass;
 
   g_return_val_if_fail (model != NULL, NULL);
   if (params == NULL) {
     ib_batch_params_init (&defaults);
     params = &defaults;
+  }
+  if (params->vision_pass_frames < 0 ||
+      params->vision_pass_frames > IB_BATCH_MAX_VISION_FRAMES) {
+    g_set_error (error, IB_ERROR, IB_ERROR_INVALID_ARG,
+        "batch: vision_pass_frames %d: it takes 0 (default) to %d",
+        params->vision_pass_frames, IB_BATCH_MAX_VISION_FRAMES);
+    return NULL;
   }
   if (params->max_requests < 0 ||
       params->max_requests > IB_BATCH_MAX_REQUESTS) {
@@ -423,20 +466,25 @@ ib_batch_new (IbModel *model, const IbBatchParams *params, GError **error)
   for (s = 0; s < b->n_slots; s++)
     if (!(b->ctx[s] = ib_context_new (model, &params->context, error)))
       goto fail;
-  if (!(b->q = ib_cl_queue_new (model->dev, &local)))
+  pass = params->vision_pass_frames > 0 ?
+      params->vision_pass_frames :
+      MIN (IB_BATCH_VISION_FRAMES,
+          b->n_slots * ib_context_get_max_frames (b->ctx[0]));
+  if (!(b->q = ib_cl_queue_new (model->dev, &local)) ||
+      !(b->vision = ib_vision_batch_new (model, pass, &scratch, &local)))
     goto fail;
   if (model->llama) {
     const int rows = b->n_slots * params->context.max_beams;
-    gsize scratch = 0;
     if (!ib_llama_rows_scratch (model->llama, model->dev, rows,
             ib_context_get_n_ctx (b->ctx[0]), &scratch, &local) ||
-        !ib_cl_queue_reserve_scratch (b->q, scratch, &local) ||
         !(b->arena = ib_cl_arena_new (model->dev,
               ib_llama_rows_footprint (model->llama, model->dev, rows),
               &local)) ||
         !(b->rows = ib_llama_rows_new (model->llama, b->arena, rows, &local)))
       goto fail;
   }
+  if (!ib_cl_queue_reserve_scratch (b->q, scratch, &local))
+    goto fail;
   return b;
 
 fail:
@@ -455,6 +503,7 @@ ib_batch_free (IbBatch *b)
     return;
   ib_llama_state_free (b->rows);
   ib_cl_arena_free (b->arena);
+  ib_vision_batch_free (b->vision);
   ib_cl_queue_free (b->q);
   for (s = 0; b->ctx && s < b->n_slots; s++)
     ib_context_free (b->ctx[s]);
@@ -480,5 +529,13 @@ ib_batch_get_stats (IbBatch *batch, IbBatchStats *stats)
   g_return_if_fail (batch != NULL && stats != NULL);
   g_mutex_lock (&batch->lock);
   *stats = batch->stats;
+  g_mutex_unlock (&batch->lock);
+}
+
+void
+ib_batch_hold_setups (IbBatch *batch, int n)
+{
+  g_mutex_lock (&batch->lock);
+  batch->hold_setups = n;
   g_mutex_unlock (&batch->lock);
 }

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "generate.h"
+#include "ib-frame-cache.h"
 #include "ib-model-private.h"
 
 G_BEGIN_DECLS
@@ -28,6 +29,28 @@ gboolean ib_context_answer_begin (IbContext *ctx, const char *instruction,
 IbAnswer *ib_context_answer_end (IbContext *ctx, IbAnswerJob *job,
     GArray *out_ids, GError **error);
 void ib_answer_job_clear (IbAnswerJob *job);
+
+/* ib_context_set_frames in its parts, for IbBatch to encode the new frames
+ * of several contexts in shared vision passes. The plan checks the frames,
+ * takes those in the frame cache and claims slots for the others: it
+ * returns how many frames need the vision encoder (their indices into
+ * @todo, [max_frames]), -1 with @error. Each of them is then preprocessed
+ * into @out [3, S, S] (ib_context_frame_pixels) and encoded into its
+ * target (ib_context_frame_target), and ib_context_frames_done makes them
+ * the context's frames (not called after a failure: the frames are then
+ * unset and the claimed slots stay empty). */
+int ib_context_frames_plan (IbContext *ctx, const IbImage *frames,
+    const float *pixels, int n_frames, int *todo, GError **error);
+gboolean ib_context_frame_pixels (IbContext *ctx, const IbImage *frames,
+    const float *pixels, int f, float *out, GError **error);
+/* Frame @f's identity (valid after the plan). */
+const IbFrameKey *ib_context_frame_key (const IbContext *ctx, int f);
+/* Where the vision encoder's rows [T, vision hidden] of frame @f go. */
+void ib_context_frame_target (IbContext *ctx, int f, IbClBuffer **buf,
+    gsize *offset);
+void ib_context_frames_done (IbContext *ctx, int n_frames, const int *todo,
+    int n_todo, double vision_ms);
+int ib_context_get_max_frames (const IbContext *ctx);
 
 /* Host logits [max_beams, vocab] of the last prefill or step. */
 float *ib_context_get_logits (IbContext *ctx);

@@ -329,19 +329,11 @@ check_frames (IbContext *ctx, int n_frames, GError **error)
   return TRUE;
 }
 
-/* The vision encoder on the pixels in ctx->pixels, into embeddings slot
- * @slot. */
 static gboolean
-encode_frame (IbContext *ctx, int slot, GError **error)
+key_equal (const IbFrameKey *a, const IbFrameKey *b)
 {
-  const IbModel *m = ctx->model;
-
-  ib_cl_queue_upload (ctx->q, ctx->pix, 0, ctx->pixels,
-      3 * (gsize) ctx->S * ctx->S * 4);
-  ib_vit_forward (m->vit, ctx->q, ctx->vs, ctx->pix, ctx->embeds,
-      (gsize) slot * ctx->T * m->cfg->vision.hidden_dim);
-  /* one sync per frame: the pixel staging buffer is reused */
-  return ib_cl_queue_finish (ctx->q, error);
+  return a->hash == b->hash && a->width == b->width && a->height == b->height &&
+      a->format == b->format;
 }
 
 /* The cache keys of the frames (one of @frames, @pixels) into ctx->keys. */
@@ -371,68 +363,142 @@ make_keys (IbContext *ctx, const IbImage *frames, const float *pixels,
   return TRUE;
 }
 
+/* The vision encoder on the pixels in ctx->pixels, into embeddings slot
+ * @slot. */
+static gboolean
+encode_frame (IbContext *ctx, int slot, GError **error)
+{
+  const IbModel *m = ctx->model;
+
+  ib_cl_queue_upload (ctx->q, ctx->pix, 0, ctx->pixels,
+      3 * (gsize) ctx->S * ctx->S * 4);
+  ib_vit_forward (m->vit, ctx->q, ctx->vs, ctx->pix, ctx->embeds,
+      (gsize) slot * ctx->T * m->cfg->vision.hidden_dim);
+  /* one sync per frame: the pixel staging buffer is reused */
+  return ib_cl_queue_finish (ctx->q, error);
+}
+
+int
+ib_context_frames_plan (IbContext *ctx, const IbImage *frames,
+    const float *pixels, int n_frames, int *todo, GError **error)
+{
+  gint64 t0 = g_get_monotonic_time ();
+  int f, g, n_todo = 0;
+
+  ctx->n_frames = ctx->n_reused = 0;
+  ctx->preprocess_ms = ctx->vision_ms = 0;
+  if (!check_frames (ctx, n_frames, error) ||
+      !make_keys (ctx, frames, pixels, n_frames, error))
+    return -1;
+  if (ctx->cache == NULL) {
+    for (f = 0; f < n_frames; f++)
+      todo[n_todo++] = ctx->slot[f] = f;
+    goto out;
+  }
+  /* the frames in a slot already first, so that no frame of this call
+   * evicts another's embeddings */
+  ib_frame_cache_begin (ctx->cache);
+  for (f = 0; f < n_frames; f++)
+    ctx->slot[f] = ib_frame_cache_lookup (ctx->cache, &ctx->keys[f]);
+  for (f = 0; f < n_frames; f++) {
+    if (ctx->slot[f] >= 0) {
+      ctx->n_reused++;
+      continue;
+    }
+    /* the same frame as an earlier one of this call: encoded once */
+    for (g = 0; g < n_todo; g++)
+      if (key_equal (&ctx->keys[todo[g]], &ctx->keys[f]))
+        break;
+    if (g < n_todo) {
+      ctx->slot[f] = ctx->slot[todo[g]];
+      ctx->n_reused++;
+      continue;
+    }
+    /* n_frames <= max_frames < n_slots: a slot is always free */
+    if ((ctx->slot[f] = ib_frame_cache_claim (ctx->cache, &ctx->keys[f])) < 0) {
+      g_set_error (error, IB_ERROR, IB_ERROR_FAILED,
+          "frame cache: all of its %d slots are in use", ctx->n_slots);
+      return -1;
+    }
+    todo[n_todo++] = f;
+  }
+out:
+  ctx->preprocess_ms += ms_since (t0);
+  return n_todo;
+}
+
+gboolean
+ib_context_frame_pixels (IbContext *ctx, const IbImage *frames,
+    const float *pixels, int f, float *out, GError **error)
+{
+  const gsize frame = 3 * (gsize) ctx->S * ctx->S;
+  gint64 t0 = g_get_monotonic_time ();
+
+  if (frames) {
+    if (!ib_image_preprocessor_run (ctx->pre, &frames[f], out, error))
+      return FALSE;
+  } else {
+    memcpy (out, pixels + f * frame, frame * 4);
+  }
+  ctx->preprocess_ms += ms_since (t0);
+  return TRUE;
+}
+
+const IbFrameKey *
+ib_context_frame_key (const IbContext *ctx, int f)
+{
+  return &ctx->keys[f];
+}
+
+void
+ib_context_frame_target (IbContext *ctx, int f, IbClBuffer **buf, gsize *offset)
+{
+  *buf = ctx->embeds;
+  *offset = (gsize) ctx->slot[f] * ctx->T * ctx->model->cfg->vision.hidden_dim;
+}
+
+void
+ib_context_frames_done (IbContext *ctx, int n_frames, const int *todo,
+    int n_todo, double vision_ms)
+{
+  int k;
+
+  for (k = 0; ctx->cache && k < n_todo; k++)
+    ib_frame_cache_commit (ctx->cache, ctx->slot[todo[k]]);
+  ctx->vision_ms = vision_ms;
+  ctx->n_frames = n_frames;
+}
+
 /* Frames from @frames (preprocessed here) or @pixels (already
- * preprocessed) into embeddings slots ctx->slot[]. With the frame cache,
- * frames already in a slot are looked up first, so that no frame of this
- * call evicts another's embeddings; the others are encoded into the least
- * recently used free slots. */
+ * preprocessed) into embeddings slots ctx->slot[]: those the plan says
+ * one after the other through the vision encoder. */
 static gboolean
 set_frames (IbContext *ctx, const IbImage *frames, const float *pixels,
     int n_frames, GError **error)
 {
-  const gsize frame = 3 * (gsize) ctx->S * ctx->S;
-  gint64 t0 = g_get_monotonic_time ();
-  int f, s;
+  int *todo = g_new (int, ctx->params.max_frames);
+  int k, n_todo;
+  gint64 t0;
+  double vision_ms = 0;
+  gboolean ok = FALSE;
 
-  ctx->n_frames = ctx->n_reused = 0;
-  ctx->preprocess_ms = ctx->vision_ms = 0;
-  if (!check_frames (ctx, n_frames, error))
-    return FALSE;
-  if (ctx->cache) {
-    if (!make_keys (ctx, frames, pixels, n_frames, error))
-      return FALSE;
-    ib_frame_cache_begin (ctx->cache);
-    for (f = 0; f < n_frames; f++)
-      ctx->slot[f] = ib_frame_cache_lookup (ctx->cache, &ctx->keys[f]);
-  }
-  ctx->preprocess_ms += ms_since (t0);
-
-  for (f = 0; f < n_frames; f++) {
-    s = f;
-    if (ctx->cache) {
-      /* in a slot already, or encoded for an earlier frame of this call */
-      if (ctx->slot[f] < 0)
-        ctx->slot[f] = ib_frame_cache_lookup (ctx->cache, &ctx->keys[f]);
-      if (ctx->slot[f] >= 0) {
-        ctx->n_reused++;
-        continue;
-      }
-      /* n_frames <= max_frames < n_slots: a slot is always free */
-      s = ib_frame_cache_claim (ctx->cache, &ctx->keys[f]);
-      if (s < 0) {
-        g_set_error (error, IB_ERROR, IB_ERROR_FAILED,
-            "frame cache: all of its %d slots are in use", ctx->n_slots);
-        return FALSE;
-      }
-    }
+  n_todo = ib_context_frames_plan (ctx, frames, pixels, n_frames, todo, error);
+  if (n_todo < 0)
+    goto out;
+  for (k = 0; k < n_todo; k++) {
+    if (!ib_context_frame_pixels (ctx, frames, pixels, todo[k], ctx->pixels,
+            error))
+      goto out;
     t0 = g_get_monotonic_time ();
-    if (frames) {
-      if (!ib_image_preprocessor_run (ctx->pre, &frames[f], ctx->pixels, error))
-        return FALSE;
-    } else {
-      memcpy (ctx->pixels, pixels + f * frame, frame * 4);
-    }
-    ctx->preprocess_ms += ms_since (t0);
-    t0 = g_get_monotonic_time ();
-    if (!encode_frame (ctx, s, error))
-      return FALSE;
-    ctx->vision_ms += ms_since (t0);
-    if (ctx->cache)
-      ib_frame_cache_commit (ctx->cache, s);
-    ctx->slot[f] = s;
+    if (!encode_frame (ctx, ctx->slot[todo[k]], error))
+      goto out;
+    vision_ms += ms_since (t0);
   }
-  ctx->n_frames = n_frames;
-  return TRUE;
+  ib_context_frames_done (ctx, n_frames, todo, n_todo, vision_ms);
+  ok = TRUE;
+out:
+  g_free (todo);
+  return ok;
 }
 
 gboolean
@@ -821,6 +887,12 @@ int
 ib_context_get_n_ctx (const IbContext *ctx)
 {
   return ctx->n_ctx;
+}
+
+int
+ib_context_get_max_frames (const IbContext *ctx)
+{
+  return ctx->params.max_frames;
 }
 
 int

@@ -6,6 +6,7 @@
 
 #include <math.h>
 #include <stdarg.h>
+#include <string.h>
 
 #include "kernel-defs.h" /* IB_HAS_*, IB_ROW_GROUP_MAX, IB_ROPE_MAX_HALF */
 
@@ -343,49 +344,63 @@ ib_cl_softmax (IbClQueue *q, IbClBuffer *x, int batch, int rows, int cols,
   run_rows (&l, (size_t) batch * rows);
 }
 
-void
-ib_cl_rope (IbClQueue *q, IbClBuffer *x, gsize offset, int rows, int n_head,
-    int head_dim, int ld, int pos_offset, float theta)
+/* kernels/rope.cl IbRopeFreqs */
+typedef struct
 {
-  const char *op = "rope";
-  /* kernels/rope.cl IbRopeFreqs */
-  struct
-  {
-    cl_float f[IB_ROPE_MAX_HALF];
-  } inv_freq = { { 0 } };
-  size_t global[2], local[2];
+  cl_float f[IB_ROPE_MAX_HALF];
+} RopeFreqs;
+
+/* Checks a RoPE view and computes inv_freq; FALSE when there is nothing to
+ * do or the queue has an error. */
+static gboolean
+rope_begin (IbClQueue *q, const char *op, IbClBuffer *x, gsize offset, int rows,
+    int n_head, int head_dim, int ld, int pos_offset, float theta,
+    RopeFreqs *inv_freq)
+{
   int half = head_dim / 2, j;
-  IbClLaunch l;
 
   if (ib_cl_queue_failed (q))
-    return;
+    return FALSE;
   if (rows < 0 || n_head < 0 || head_dim < 0 || head_dim % 2 != 0 ||
       pos_offset < 0 || ld < 0 || (gint64) n_head * head_dim > ld) {
     invalid (q, op,
         "bad shape: %d rows of %d heads x %d (even) with row stride %d, "
         "first position %d",
         rows, n_head, head_dim, ld, pos_offset);
-    return;
+    return FALSE;
   }
   if (half > IB_ROPE_MAX_HALF) {
     GError *e = g_error_new (IB_CL_ERROR, IB_CL_ERROR_UNSUPPORTED,
         "%s: head_dim %d is larger than %d", op, head_dim,
         2 * IB_ROPE_MAX_HALF);
     ib_cl_queue_take_error (q, e);
-    return;
+    return FALSE;
   }
   if (rows == 0 || n_head == 0 || head_dim == 0)
-    return;
+    return FALSE;
   if (!check_floats (q, op, "input", x, offset,
           (gsize) (rows - 1) * ld + (gsize) n_head * head_dim))
-    return;
+    return FALSE;
 
   /* HF LLaMA: inv_freq = 1.0 / (theta ** (arange(0, d, 2).float() / d)),
    * every step in fp32. */
+  memset (inv_freq, 0, sizeof (*inv_freq));
   for (j = 0; j < half; j++)
-    inv_freq.f[j] = 1.0f / powf (theta, (float) (2 * j) / (float) head_dim);
+    inv_freq->f[j] = 1.0f / powf (theta, (float) (2 * j) / (float) head_dim);
+  return TRUE;
+}
 
-  if (!ib_cl_launch_begin (&l, q, "rope_f32"))
+void
+ib_cl_rope (IbClQueue *q, IbClBuffer *x, gsize offset, int rows, int n_head,
+    int head_dim, int ld, int pos_offset, float theta)
+{
+  size_t global[2], local[2];
+  RopeFreqs inv_freq;
+  IbClLaunch l;
+
+  if (!rope_begin (q, "rope", x, offset, rows, n_head, head_dim, ld, pos_offset,
+          theta, &inv_freq) ||
+      !ib_cl_launch_begin (&l, q, "rope_f32"))
     return;
   ib_cl_launch_mem (&l, x);
   ib_cl_launch_int (&l, (gint32) offset);
@@ -395,7 +410,38 @@ ib_cl_rope (IbClQueue *q, IbClBuffer *x, gsize offset, int rows, int n_head,
   ib_cl_launch_int (&l, ld);
   ib_cl_launch_int (&l, pos_offset);
   ib_cl_launch_bytes (&l, sizeof (inv_freq), &inv_freq);
-  sizes_2d (q, chunks16 (half), rows, global, local);
+  sizes_2d (q, chunks16 (head_dim / 2), rows, global, local);
+  ib_cl_launch_run (&l, 2, global, local);
+}
+
+void
+ib_cl_rope_rows (IbClQueue *q, IbClBuffer *x, gsize offset, int rows,
+    int n_head, int head_dim, int ld, const IbClBuffer *positions, float theta)
+{
+  const char *op = "rope_rows";
+  size_t global[2], local[2];
+  RopeFreqs inv_freq;
+  IbClLaunch l;
+
+  if (!rope_begin (q, op, x, offset, rows, n_head, head_dim, ld, 0, theta,
+          &inv_freq))
+    return;
+  if (positions->size < (gsize) rows * 4) {
+    invalid (q, op, "%d rows; the positions buffer holds %" G_GSIZE_FORMAT,
+        rows, positions->size / 4);
+    return;
+  }
+  if (!ib_cl_launch_begin (&l, q, "rope_rows_f32"))
+    return;
+  ib_cl_launch_mem (&l, x);
+  ib_cl_launch_int (&l, (gint32) offset);
+  ib_cl_launch_int (&l, rows);
+  ib_cl_launch_int (&l, n_head);
+  ib_cl_launch_int (&l, head_dim);
+  ib_cl_launch_int (&l, ld);
+  ib_cl_launch_mem (&l, positions);
+  ib_cl_launch_bytes (&l, sizeof (inv_freq), &inv_freq);
+  sizes_2d (q, chunks16 (head_dim / 2), rows, global, local);
   ib_cl_launch_run (&l, 2, global, local);
 }
 

@@ -73,6 +73,12 @@ void ib_cl_softmax (IbClQueue *q, IbClBuffer *x, int batch, int rows, int cols,
 void ib_cl_rope (IbClQueue *q, IbClBuffer *x, gsize offset, int rows,
     int n_head, int head_dim, int ld, int pos_offset, float theta);
 
+/* The same with row r at position @positions[r] (int32, >= 0): the rows of
+ * several sequences decoded in one step, each row bit for bit as
+ * ib_cl_rope gives it at its position. */
+void ib_cl_rope_rows (IbClQueue *q, IbClBuffer *x, gsize offset, int rows,
+    int n_head, int head_dim, int ld, const IbClBuffer *positions, float theta);
+
 /* T5 relative position bias: out[h,r,c] = table[bucket(c - (r + q_offset)),
  * h] for out [heads, rows, cols] and table [num_buckets, heads] (as stored
  * by HF: relative_attention_bias.weight). Bidirectional (encoder) or causal

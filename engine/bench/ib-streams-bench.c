@@ -6,6 +6,7 @@
  *
  *   ib-streams-bench --model DIR [--streams 1,2,4,8] [--questions N]
  *                    [--tokens N] [--precision P] [--device SPEC]
+ *                    [--new-frames]
  *
  * Each stream is a thread asking --questions questions back to back about
  * one frame (random pixels, fixed seed; the same for every stream), each
@@ -20,6 +21,10 @@
  * decoding includes the steps shared with the others). Memory:
  * the largest VmRSS sampled every 20 ms since the mode began (model,
  * context or slots, answers).
+ * With --new-frames every question is about a frame of its own (a live
+ * scene: the vision encoder runs for every question, and the batch
+ * encodes the frames of questions that join together in shared passes,
+ * "frames_per_vision_pass").
  * Prints one JSON object per configuration and line. */
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +42,8 @@ typedef struct
   IbBatch *batch; /* batched */
   const float *pixels; /* [3, S, S] */
   IbGenerateParams gp, warm_gp;
+  gsize n_px; /* floats of a frame */
+  gboolean new_frames; /* a frame of its own for every question */
   int questions;
   double *latency_ms; /* [streams · questions] */
   double prefill_ms, decode_ms; /* summed over the timed answers */
@@ -60,16 +67,22 @@ stream_thread (gpointer data)
 {
   Stream *s = data;
   Run *r = s->run;
-  const float *px = r->pixels;
+  float *own = r->new_frames ? g_memdup2 (r->pixels, r->n_px * 4) : NULL;
+  const float *px = own ? own : r->pixels;
   const IbGenerateParams *gp = s->timed ? &r->gp : &r->warm_gp;
+  static gint frame_count;
   int i;
 
   for (i = 0; i < s->n; i++) {
     const char *instr = instructions[(s->stream + i) % 4];
-    gint64 t0 = g_get_monotonic_time ();
+    gint64 t0;
     GError *err = NULL;
     IbAnswer *a;
 
+    /* a frame no question had before: one pixel differs */
+    if (own)
+      own[0] = (float) g_atomic_int_add (&frame_count, 1) / 1e6f;
+    t0 = g_get_monotonic_time ();
     if (r->batch) {
       a = ib_batch_answer_pixels (r->batch, px, 1, instr, gp, &err);
     } else {
@@ -93,7 +106,7 @@ stream_thread (gpointer data)
         r->error = g_steal_pointer (&err);
       g_mutex_unlock (&r->error_lock);
       g_clear_error (&err);
-      return NULL;
+      break;
     }
     if (s->timed) {
       r->latency_ms[s->stream * r->questions + i] =
@@ -105,6 +118,7 @@ stream_thread (gpointer data)
     }
     ib_answer_free (a);
   }
+  g_free (own);
   return NULL;
 }
 
@@ -195,11 +209,16 @@ mode_run (Run *r, const IbContextParams *cp, gboolean batched,
     round_of (r, max_streams, 1, FALSE);
   for (c = 0; counts[c] && (r->batch || r->ctx) && r->error == NULL; c++) {
     const int streams = atoi (counts[c]), n = streams * r->questions;
+    IbBatchStats s0 = { 0 }, s1 = { 0 };
     double wall, peak;
 
     r->latency_ms = g_new0 (double, n);
     r->prefill_ms = r->decode_ms = 0;
+    if (r->batch)
+      ib_batch_get_stats (r->batch, &s0);
     wall = round_of (r, streams, r->questions, TRUE);
+    if (r->batch)
+      ib_batch_get_stats (r->batch, &s1);
     g_mutex_lock (&peak_lock);
     peak = peak_mb;
     g_mutex_unlock (&peak_lock);
@@ -209,12 +228,18 @@ mode_run (Run *r, const IbContextParams *cp, gboolean batched,
                "\"answers\": %d, \"tokens\": %d, \"seconds\": %.3f, "
                "\"answers_per_minute\": %.2f, \"p50_ms\": %.1f, "
                "\"p95_ms\": %.1f, \"prefill_ms_mean\": %.1f, "
-               "\"decode_ms_mean\": %.1f, \"peak_rss_mb\": %.1f}\n",
+               "\"decode_ms_mean\": %.1f, \"peak_rss_mb\": %.1f, "
+               "\"new_frames\": %s, \"frames_per_vision_pass\": %.2f}\n",
           batched ? "batched" : "one-at-a-time", streams,
           batched ? max_streams : 1, n, r->gp.max_new_tokens, wall,
           n / wall * 60.0, r->latency_ms[n / 2],
           r->latency_ms[MIN (n - 1, (n * 95) / 100)], r->prefill_ms / n,
-          r->decode_ms / n, peak);
+          r->decode_ms / n, peak, r->new_frames ? "true" : "false",
+          !batched ? 1.0 :
+              s1.n_vision_passes > s0.n_vision_passes ?
+                     (double) (s1.n_vision_frames - s0.n_vision_frames) /
+                  (s1.n_vision_passes - s0.n_vision_passes) :
+                     0.0);
     g_clear_pointer (&r->latency_ms, g_free);
   }
   g_atomic_int_set (&sampling, 0);
@@ -234,6 +259,7 @@ main (int argc, char **argv)
   char *model_dir = NULL, *precision = NULL, *device = NULL;
   char *streams_list = g_strdup ("1,2,4,8");
   int questions = 4, tokens = 32, max_streams = 0, i;
+  gboolean new_frames = FALSE;
   GOptionEntry entries[] = { { "model", 'm', 0, G_OPTION_ARG_FILENAME,
                                  &model_dir, "model directory", "DIR" },
     { "streams", 's', 0, G_OPTION_ARG_STRING, &streams_list,
@@ -244,6 +270,8 @@ main (int argc, char **argv)
     { "precision", 'p', 0, G_OPTION_ARG_STRING, &precision,
         "fp32, fp16, bf16, q8 or auto", "P" },
     { "device", 'd', 0, G_OPTION_ARG_STRING, &device, "OpenCL device", "SPEC" },
+    { "new-frames", 'n', 0, G_OPTION_ARG_NONE, &new_frames,
+        "a frame of its own for every question", NULL },
     { NULL } };
   GOptionContext *oc = g_option_context_new ("- many streams on one model");
   GError *error = NULL;
@@ -282,6 +310,8 @@ main (int argc, char **argv)
     pixels[k] = ((seed >> 8) / 16777216.0f) * 4.0f - 2.0f;
   }
   r.pixels = pixels;
+  r.n_px = n_px;
+  r.new_frames = new_frames;
   r.questions = questions;
   g_mutex_init (&r.ctx_lock);
   g_cond_init (&r.ctx_turn);

@@ -276,8 +276,10 @@ int ib_context_rank (IbContext *ctx, const char *instruction,
 /* ---- batched answering ------------------------------------------------ */
 
 /* Many streams on one model: questions from any number of threads are
- * answered together. One scheduler thread owns the device work: it runs
- * each new question's vision encoder, Q-Former and prefill, then decodes
+ * answered together. One scheduler thread owns the device work: it sets
+ * up the new questions (the frames their slots' frame caches lack through
+ * the vision encoder in shared passes, then each one's Q-Former and
+ * prefill), then decodes
  * every question in progress in one batched step per token (the language
  * model's products over the rows of all their beams; each question's own
  * KV cache for attention). Questions join and leave between steps; greedy,
@@ -294,11 +296,18 @@ typedef struct
                      * left after the weights holds (less a quarter for
                      * everything else), at most IB_BATCH_AUTO_REQUESTS */
   IbContextParams context; /* every slot's budgets (its defaults) */
+  int vision_pass_frames; /* the new frames of questions set up together go
+                           * through the vision encoder in passes of up to
+                           * this many; 0 (default): IB_BATCH_VISION_FRAMES,
+                           * at most the slots' max_frames together */
 } IbBatchParams;
 
 /* The most slots max_requests = 0 picks, and the most it takes. */
 #define IB_BATCH_AUTO_REQUESTS 8
 #define IB_BATCH_MAX_REQUESTS 64
+/* Frames of one shared vision pass: the default, and the most. */
+#define IB_BATCH_VISION_FRAMES 8
+#define IB_BATCH_MAX_VISION_FRAMES 64
 
 typedef struct _IbBatch IbBatch;
 
@@ -310,6 +319,14 @@ typedef struct
   int max_rows; /* most rows in one step */
   int max_active; /* most questions decoding at once */
   guint64 n_joins; /* questions set up while others were decoding */
+  guint64 n_setups; /* set-ups: questions that joined together, set up at
+                     * once */
+  int max_setup; /* most questions in one set-up */
+  guint64 n_vision_passes; /* vision encoder passes */
+  guint64 n_vision_frames; /* frames encoded */
+  int max_vision_frames; /* most frames in one pass */
+  guint64 n_frames_shared; /* frames of a question copied from another's
+                            * encoding of the same frame */
 } IbBatchStats;
 
 void ib_batch_params_init (IbBatchParams *params);

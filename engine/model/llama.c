@@ -34,6 +34,8 @@ struct _IbLlamaState
 {
   int n_ctx, n_beams;
   IbClBuffer *ids; /* [max(n_ctx, beams)] int32 */
+  IbClBuffer *pos; /* [max(n_ctx, beams)] int32: each row's position (the
+                    * batched steps') */
   IbClBuffer *x; /* [n_ctx, H] input / residual stream */
   IbClBuffer *h; /* [n_ctx, H] */
   IbClBuffer *qkv; /* [n_ctx, 3H] */
@@ -150,7 +152,7 @@ ib_llama_get_vocab (const IbLlama *llm)
   return llm->V;
 }
 
-#define N_FIXED 9
+#define N_FIXED 10
 
 static void
 state_sizes (const IbLlama *llm, int n_ctx, int n_beams, gsize s[N_FIXED + 1])
@@ -166,7 +168,8 @@ state_sizes (const IbLlama *llm, int n_ctx, int n_beams, gsize s[N_FIXED + 1])
   s[6] = C * 2 * F;
   s[7] = C * F;
   s[8] = (gsize) n_beams * llm->V;
-  s[9] = (gsize) n_beams * C * H; /* one K or V cache */
+  s[9] = MAX (C, (gsize) n_beams);
+  s[10] = (gsize) n_beams * C * H; /* one K or V cache */
 }
 
 static gsize
@@ -204,7 +207,7 @@ state_new (const IbLlama *llm, IbClArena *arena, int n_ctx, int n_beams,
 {
   IbLlamaState *st = g_new0 (IbLlamaState, 1);
   IbClBuffer **slots[N_FIXED] = { &st->ids, &st->x, &st->h, &st->qkv,
-    &st->scores, &st->ctx, &st->gu, &st->act, &st->logits };
+    &st->scores, &st->ctx, &st->gu, &st->act, &st->logits, &st->pos };
   gsize s[N_FIXED + 1];
   int i;
 
@@ -464,19 +467,22 @@ layer_many (const IbLlama *llm, const LlamaLayer *y, int layer, IbClQueue *q,
   ib_cl_rmsnorm (q, st->x, y->attn_norm, st->h, rows, H,
       (float) llm->cfg.norm_eps);
   ib_cl_linear_segments (q, st->h, y->qkv, NULL, st->qkv, seg, n);
+  /* the queries and keys of every row, each at its position (q and k are
+   * the first 2H of a row: 2·heads heads) */
+  ib_cl_rope_rows (q, st->qkv, 0, rows, 2 * heads, hd, 3 * H, st->pos,
+      (float) llm->cfg.rope_theta);
   for (s = 0; s < n; s++) {
     const IbLlamaSeq *sq = &seqs[s];
     const gsize beam_stride = (gsize) sq->st->n_ctx * H;
+    const gsize r0 = (gsize) row * 3 * H, c0 = (gsize) sq->pos * H;
+    /* the keys and values of the sequence's beams into their caches (beam
+     * b's at b · beam_stride): one copy each */
+    ib_cl_copy_rows (q, st->qkv, r0 + H, 3 * H, sq->st->kv.k[layer], c0,
+        (int) beam_stride, sq->n_beams, H);
+    ib_cl_copy_rows (q, st->qkv, r0 + 2 * H, 3 * H, sq->st->kv.v[layer], c0,
+        (int) beam_stride, sq->n_beams, H);
     for (b = 0; b < sq->n_beams; b++, row++) {
-      gsize r = (gsize) row * 3 * H, c = b * beam_stride + (gsize) sq->pos * H;
-      ib_cl_rope (q, st->qkv, r, 1, heads, hd, 3 * H, sq->pos,
-          (float) llm->cfg.rope_theta);
-      ib_cl_rope (q, st->qkv, r + H, 1, heads, hd, 3 * H, sq->pos,
-          (float) llm->cfg.rope_theta);
-      ib_cl_copy_rows (q, st->qkv, r + H, 3 * H, sq->st->kv.k[layer], c, H, 1,
-          H);
-      ib_cl_copy_rows (q, st->qkv, r + 2 * H, 3 * H, sq->st->kv.v[layer], c, H,
-          1, H);
+      gsize r = (gsize) row * 3 * H;
       ib_attention (q, &att, (IbClMatrix){ st->qkv, r, 3 * H, 0 },
           (IbClMatrix){ sq->st->kv.k[layer], b * beam_stride, H, 0 },
           (IbClMatrix){ sq->st->kv.v[layer], b * beam_stride, H, 0 }, 1,
@@ -498,8 +504,8 @@ ib_llama_decode_many (const IbLlama *llm, IbClQueue *q, IbLlamaState *rows,
     const IbLlamaSeq *seqs, int n)
 {
   int *seg = g_new (int, MAX (n, 1));
-  gint32 *ids = NULL;
-  int s, total = 0, i;
+  gint32 *ids = NULL, *pos = NULL;
+  int s, total = 0, i, b;
 
   for (s = 0; s < n; s++) {
     const IbLlamaSeq *sq = &seqs[s];
@@ -527,10 +533,15 @@ ib_llama_decode_many (const IbLlama *llm, IbClQueue *q, IbLlamaState *rows,
     goto out;
   }
   ids = g_new (gint32, total);
-  for (s = 0, total = 0; s < n; total += seqs[s].n_beams, s++)
+  pos = g_new (gint32, total);
+  for (s = 0, total = 0; s < n; total += seqs[s].n_beams, s++) {
     memcpy (ids + total, seqs[s].ids, sizeof (gint32) * seqs[s].n_beams);
-  /* the upload is synchronous: ids is freed below */
+    for (b = 0; b < seqs[s].n_beams; b++)
+      pos[total + b] = seqs[s].pos;
+  }
+  /* waited for below: ids and pos are freed at the end */
   ib_cl_queue_upload (q, rows->ids, 0, ids, (gsize) total * 4);
+  ib_cl_queue_upload (q, rows->pos, 0, pos, (gsize) total * 4);
   ib_cl_embed (q, llm->embed, llm->embed_dtype, llm->V, rows->ids, rows->x,
       total, llm->H);
   ib_cl_queue_wait (q);
@@ -540,6 +551,7 @@ ib_llama_decode_many (const IbLlama *llm, IbClQueue *q, IbLlamaState *rows,
       (float) llm->cfg.norm_eps);
   ib_cl_linear_segments (q, rows->h, llm->lm_head, NULL, rows->logits, seg, n);
 out:
+  g_free (pos);
   g_free (ids);
   g_free (seg);
 }

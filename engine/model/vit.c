@@ -38,6 +38,8 @@ struct _IbVitScratch
   IbClBuffer *scores; /* [heads, T, T] */
   IbClBuffer *ctx; /* [T, D] */
   IbClBuffer *mlp; /* [T, F] */
+  int n_frames; /* the most frames of one pass: x to mlp have n_frames·T
+                 * rows */
 };
 
 #define PREFIX "vision_model."
@@ -126,29 +128,39 @@ ib_vit_get_n_tokens (const IbVit *vit)
   return vit->n_tokens;
 }
 
-/* sizes in floats of the scratch tensors, in struct order */
+/* sizes in floats of the scratch tensors, in struct order, for passes of
+ * up to @n frames: the residual stream and what is computed from it per
+ * row hold every frame's rows; patches and scores one frame's, as they are
+ * used one frame after the other */
 static void
-scratch_sizes (const IbVit *vit, gsize sizes[7])
+scratch_sizes (const IbVit *vit, int n, gsize sizes[7])
 {
   const gsize T = vit->n_tokens, D = vit->cfg.hidden_dim;
   const gsize p = vit->cfg.patch_size;
 
   sizes[0] = vit->n_patches * 3 * p * p;
-  sizes[1] = T * D;
-  sizes[2] = T * D;
-  sizes[3] = T * 3 * D;
+  sizes[1] = n * T * D;
+  sizes[2] = n * T * D;
+  sizes[3] = n * T * 3 * D;
   sizes[4] = vit->cfg.n_heads * T * T;
-  sizes[5] = T * D;
-  sizes[6] = T * vit->cfg.intermediate_dim;
+  sizes[5] = n * T * D;
+  sizes[6] = n * T * vit->cfg.intermediate_dim;
 }
 
 gsize
 ib_vit_scratch_footprint (const IbVit *vit, const IbClDevice *dev)
 {
+  return ib_vit_scratch_footprint_many (vit, dev, 1);
+}
+
+gsize
+ib_vit_scratch_footprint_many (const IbVit *vit, const IbClDevice *dev,
+    int n_frames)
+{
   gsize sizes[7], total = 0;
   int i;
 
-  scratch_sizes (vit, sizes);
+  scratch_sizes (vit, n_frames, sizes);
   for (i = 0; i < 7; i++)
     total += ib_cl_arena_footprint (dev, sizes[i] * 4);
   return total;
@@ -157,13 +169,21 @@ ib_vit_scratch_footprint (const IbVit *vit, const IbClDevice *dev)
 IbVitScratch *
 ib_vit_scratch_new (const IbVit *vit, IbClArena *arena, GError **error)
 {
+  return ib_vit_scratch_new_many (vit, arena, 1, error);
+}
+
+IbVitScratch *
+ib_vit_scratch_new_many (const IbVit *vit, IbClArena *arena, int n_frames,
+    GError **error)
+{
   IbVitScratch *s = g_new0 (IbVitScratch, 1);
   IbClBuffer **slots[7] = { &s->cols, &s->x, &s->h, &s->qkv, &s->scores,
     &s->ctx, &s->mlp };
   gsize sizes[7];
   int i;
 
-  scratch_sizes (vit, sizes);
+  s->n_frames = n_frames;
+  scratch_sizes (vit, n_frames, sizes);
   for (i = 0; i < 7; i++)
     if (!(*slots[i] = ib_cl_arena_alloc (arena, sizes[i] * 4, error))) {
       g_free (s);
@@ -182,68 +202,127 @@ gboolean
 ib_vit_product_scratch (const IbVit *vit, IbClDevice *dev, gsize *need,
     GError **error)
 {
+  return ib_vit_product_scratch_many (vit, dev, 1, need, error);
+}
+
+gboolean
+ib_vit_product_scratch_many (const IbVit *vit, IbClDevice *dev, int n_frames,
+    gsize *need, GError **error)
+{
   const int T = vit->n_tokens, D = vit->cfg.hidden_dim;
   const int heads = vit->cfg.n_heads;
   const VitLayer *y = &vit->layers[0]; /* every layer has its shapes */
   IbAttention att = { heads, D / heads, 1.0f / sqrtf ((float) (D / heads)),
     NULL, 0, NULL, -1, ib_cl_weight_get_storage (y->qkv) };
+  /* one product over all frames' rows, or one per frame (linear_frames) */
+  const int m[2] = { T, n_frames * T };
+  int i;
 
-  return ib_cl_linear_scratch (vit->patch, vit->n_patches, need, error) &&
-      ib_cl_linear_scratch (y->qkv, T, need, error) &&
-      ib_cl_linear_scratch (y->proj, T, need, error) &&
-      ib_cl_linear_scratch (y->fc1, T, need, error) &&
-      ib_cl_linear_scratch (y->fc2, T, need, error) &&
-      ib_attention_scratch (dev, &att, T, T, need, error);
+  if (!ib_cl_linear_scratch (vit->patch, vit->n_patches, need, error) ||
+      !ib_attention_scratch (dev, &att, T, T, need, error))
+    return FALSE;
+  for (i = 0; i < (n_frames > 1 ? 2 : 1); i++)
+    if (!ib_cl_linear_scratch (y->qkv, m[i], need, error) ||
+        !ib_cl_linear_scratch (y->proj, m[i], need, error) ||
+        !ib_cl_linear_scratch (y->fc1, m[i], need, error) ||
+        !ib_cl_linear_scratch (y->fc2, m[i], need, error))
+      return FALSE;
+  return TRUE;
+}
+
+/* The linear layer over the rows of @n frames of @T rows each, every
+ * frame's rows bit for bit those of the frame alone (one product where the
+ * backend's rows do not depend on their number, else one per frame). */
+static void
+linear_frames (IbClQueue *q, const IbClBuffer *a, const IbClWeight *w,
+    const IbClBuffer *residual, IbClBuffer *c, int T, int n)
+{
+  int *rows = g_new (int, n);
+  int f;
+
+  for (f = 0; f < n; f++)
+    rows[f] = T;
+  ib_cl_linear_segments (q, a, w, residual, c, rows, n);
+  g_free (rows);
 }
 
 static void
-vit_block (const IbVit *vit, const VitLayer *y, IbClQueue *q, IbVitScratch *s)
+vit_block (const IbVit *vit, const VitLayer *y, IbClQueue *q, IbVitScratch *s,
+    int n)
 {
   const int T = vit->n_tokens, D = vit->cfg.hidden_dim;
-  const int heads = vit->cfg.n_heads;
+  const int heads = vit->cfg.n_heads, rows = n * T;
   const float eps = (float) vit->cfg.layer_norm_eps;
   IbAttention att = { heads, D / heads, 1.0f / sqrtf ((float) (D / heads)),
     NULL, 0, NULL, -1, ib_cl_weight_get_storage (y->qkv) };
+  int f;
 
-  /* self-attention: x = x + proj(attn(LN1(x)))   qkv [T, 3D] */
-  ib_cl_layernorm (q, s->x, y->ln1_w, y->ln1_b, s->h, T, D, eps);
-  ib_cl_linear (q, s->h, y->qkv, NULL, s->qkv, T);
-  ib_attention (q, &att, (IbClMatrix){ s->qkv, 0, 3 * D, 0 },
-      (IbClMatrix){ s->qkv, D, 3 * D, 0 },
-      (IbClMatrix){ s->qkv, 2 * D, 3 * D, 0 }, T, T, s->scores,
-      (IbClMatrix){ s->ctx, 0, D, 0 });
-  ib_cl_linear (q, s->ctx, y->proj, s->x, s->x, T);
+  /* self-attention: x = x + proj(attn(LN1(x)))   qkv [n·T, 3D], the
+   * attention frame by frame */
+  ib_cl_layernorm (q, s->x, y->ln1_w, y->ln1_b, s->h, rows, D, eps);
+  linear_frames (q, s->h, y->qkv, NULL, s->qkv, T, n);
+  for (f = 0; f < n; f++) {
+    const gsize qkv = (gsize) f * T * 3 * D;
+    ib_attention (q, &att, (IbClMatrix){ s->qkv, qkv, 3 * D, 0 },
+        (IbClMatrix){ s->qkv, qkv + D, 3 * D, 0 },
+        (IbClMatrix){ s->qkv, qkv + 2 * D, 3 * D, 0 }, T, T, s->scores,
+        (IbClMatrix){ s->ctx, (gsize) f * T * D, D, 0 });
+  }
+  linear_frames (q, s->ctx, y->proj, s->x, s->x, T, n);
 
-  /* MLP: x = x + fc2(GELU(fc1(LN2(x))))   [T, F] */
-  ib_cl_layernorm (q, s->x, y->ln2_w, y->ln2_b, s->h, T, D, eps);
-  ib_cl_linear (q, s->h, y->fc1, NULL, s->mlp, T);
+  /* MLP: x = x + fc2(GELU(fc1(LN2(x))))   [n·T, F] */
+  ib_cl_layernorm (q, s->x, y->ln2_w, y->ln2_b, s->h, rows, D, eps);
+  linear_frames (q, s->h, y->fc1, NULL, s->mlp, T, n);
   ib_cl_activate (q, IB_CL_ACT_GELU, s->mlp, s->mlp,
-      (gsize) T * vit->cfg.intermediate_dim);
-  ib_cl_linear (q, s->mlp, y->fc2, s->x, s->x, T);
+      (gsize) rows * vit->cfg.intermediate_dim);
+  linear_frames (q, s->mlp, y->fc2, s->x, s->x, T, n);
 }
 
 void
 ib_vit_forward (const IbVit *vit, IbClQueue *q, IbVitScratch *s,
     const IbClBuffer *pixels, IbClBuffer *out, gsize out_offset)
 {
+  ib_vit_forward_many (vit, q, s, &pixels, 1, &out, &out_offset);
+}
+
+void
+ib_vit_forward_many (const IbVit *vit, IbClQueue *q, IbVitScratch *s,
+    const IbClBuffer *const *pixels, int n, IbClBuffer *const *out,
+    const gsize *out_offset)
+{
   const int T = vit->n_tokens, P = vit->n_patches, D = vit->cfg.hidden_dim;
   const int S = vit->cfg.image_size, p = vit->cfg.patch_size;
-  int i;
+  int f, i;
 
-  /* patch embedding: im2col [P, 3·p·p] · Wᵀ + b → rows 1..P of x, written
-   * to h first (x row 0 is the class token) */
-  ib_cl_im2col_patch (q, pixels, s->cols, 3, S, S, p);
-  ib_cl_linear (q, s->cols, vit->patch, NULL, s->h, P);
-  ib_cl_copy_rows (q, vit->cls, 0, D, s->x, 0, D, 1, D);
-  ib_cl_copy_rows (q, s->h, 0, D, s->x, D, D, P, D);
+  if (n < 1 || n > s->n_frames) {
+    ib_cl_queue_take_error (q,
+        g_error_new (IB_CL_ERROR, IB_CL_ERROR_INVALID_ARG,
+            "vision encoder: %d frames in one pass; its scratch holds %d", n,
+            s->n_frames));
+    return;
+  }
+  /* patch embedding, frame by frame: im2col [P, 3·p·p] · Wᵀ + b → rows
+   * 1..P of the frame's rows of x, written to h first (row 0 is the class
+   * token) */
+  for (f = 0; f < n; f++) {
+    const gsize row = (gsize) f * T;
+    ib_cl_im2col_patch (q, pixels[f], s->cols, 3, S, S, p);
+    ib_cl_linear_rows (q, s->cols, 0, vit->patch, NULL, s->h, f * T, P);
+    ib_cl_copy_rows (q, vit->cls, 0, D, s->x, row * D, D, 1, D);
+    ib_cl_copy_rows (q, s->h, row * D, D, s->x, (row + 1) * D, D, P, D);
+    /* the positions of every frame, to be added at once */
+    ib_cl_copy_rows (q, vit->pos, 0, D, s->ctx, row * D, D, T, D);
+  }
   /* + absolute positions (row 0 = class token) */
-  ib_cl_add (q, s->x, vit->pos, s->x, (gsize) T * D);
+  ib_cl_add (q, s->x, s->ctx, s->x, (gsize) n * T * D);
 
   for (i = 0; i < vit->cfg.n_layers; i++)
-    vit_block (vit, &vit->layers[i], q, s);
+    vit_block (vit, &vit->layers[i], q, s, n);
 
-  /* post LayerNorm (HF eps = layer_norm_eps) into the frame's slot */
-  ib_cl_layernorm (q, s->x, vit->post_w, vit->post_b, s->h, T, D,
+  /* post LayerNorm (HF eps = layer_norm_eps) into the frames' slots */
+  ib_cl_layernorm (q, s->x, vit->post_w, vit->post_b, s->h, n * T, D,
       (float) vit->cfg.layer_norm_eps);
-  ib_cl_copy_rows (q, s->h, 0, D, out, out_offset, D, T, D);
+  for (f = 0; f < n; f++)
+    ib_cl_copy_rows (q, s->h, (gsize) f * T * D, D, out[f], out_offset[f], D, T,
+        D);
 }

@@ -24,16 +24,34 @@ typedef struct _IbVitScratch IbVitScratch;
 gsize ib_vit_scratch_footprint (const IbVit *vit, const IbClDevice *dev);
 IbVitScratch *ib_vit_scratch_new (const IbVit *vit, IbClArena *arena,
     GError **error);
+/* The same for passes of up to @n_frames frames. */
+gsize ib_vit_scratch_footprint_many (const IbVit *vit, const IbClDevice *dev,
+    int n_frames);
+IbVitScratch *ib_vit_scratch_new_many (const IbVit *vit, IbClArena *arena,
+    int n_frames, GError **error);
 void ib_vit_scratch_free (IbVitScratch *s);
 
 /* Raises *@need to the queue scratch a frame's products need
  * (ib_cl_queue_reserve_scratch). */
 gboolean ib_vit_product_scratch (const IbVit *vit, IbClDevice *dev, gsize *need,
     GError **error);
+/* The same for passes of up to @n_frames frames. */
+gboolean ib_vit_product_scratch_many (const IbVit *vit, IbClDevice *dev,
+    int n_frames, gsize *need, GError **error);
 
 /* One frame: @pixels [3, S, S] normalised, CHW → @out rows [T, hidden]
  * starting at float offset @out_offset. Enqueued; errors stick to @q. */
 void ib_vit_forward (const IbVit *vit, IbClQueue *q, IbVitScratch *s,
     const IbClBuffer *pixels, IbClBuffer *out, gsize out_offset);
+
+/* @n frames in one pass (scratch from ib_vit_scratch_new_many for at least
+ * @n): frame f from @pixels[f] into @out[f] from @out_offset[f]. The
+ * layers' products run over the rows of all frames at once where the
+ * backend's rows do not depend on their number (ib_cl_linear_segments),
+ * the attention frame by frame: every frame's rows are bit for bit those
+ * ib_vit_forward gives it alone. */
+void ib_vit_forward_many (const IbVit *vit, IbClQueue *q, IbVitScratch *s,
+    const IbClBuffer *const *pixels, int n, IbClBuffer *const *out,
+    const gsize *out_offset);
 
 G_END_DECLS

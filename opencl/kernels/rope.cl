@@ -21,20 +21,15 @@ typedef struct
   float f[IB_ROPE_MAX_HALF];
 } IbRopeFreqs;
 
-__kernel void
-rope_f32 (__global float *x, int offset, int rows, int n_head, int head_dim,
-    int ld, int pos_offset, IbRopeFreqs inv_freq)
+/* One row at position @pos: work-item @c's pairs in every head. */
+static inline void
+rope_row (__global float *p, float pos, int c, int n_head, int head_dim,
+    const IbRopeFreqs *inv_freq)
 {
-  const int c = get_global_id (0), r = get_global_id (1);
   const int h = head_dim / 2;
-  const float pos = (float) (pos_offset + r);
-  __global float *p = x + offset + (size_t) r * ld;
-
-  if (r >= rows)
-    return;
 
   if (c * 16 + 16 <= h) {
-    const float16 angle = pos * vload16 (c, inv_freq.f);
+    const float16 angle = pos * vload16 (c, inv_freq->f);
     float16 cs;
     const float16 sn = sincos (angle, &cs);
     for (int k = 0; k < n_head; k++, p += head_dim) {
@@ -44,7 +39,7 @@ rope_f32 (__global float *x, int offset, int rows, int n_head, int head_dim,
     }
   } else {
     for (int j = c * 16; j < h; j++) {
-      const float angle = pos * inv_freq.f[j];
+      const float angle = pos * inv_freq->f[j];
       float cs;
       const float sn = sincos (angle, &cs);
       for (int k = 0; k < n_head; k++) {
@@ -55,4 +50,30 @@ rope_f32 (__global float *x, int offset, int rows, int n_head, int head_dim,
       }
     }
   }
+}
+
+__kernel void
+rope_f32 (__global float *x, int offset, int rows, int n_head, int head_dim,
+    int ld, int pos_offset, IbRopeFreqs inv_freq)
+{
+  const int c = get_global_id (0), r = get_global_id (1);
+
+  if (r >= rows)
+    return;
+  rope_row (x + offset + (size_t) r * ld, (float) (pos_offset + r), c, n_head,
+      head_dim, &inv_freq);
+}
+
+/* rope_rows_f32: the same with row r at position positions[r] (the rows of
+ * several sequences decoded in one step). */
+__kernel void
+rope_rows_f32 (__global float *x, int offset, int rows, int n_head,
+    int head_dim, int ld, __global const int *positions, IbRopeFreqs inv_freq)
+{
+  const int c = get_global_id (0), r = get_global_id (1);
+
+  if (r >= rows)
+    return;
+  rope_row (x + offset + (size_t) r * ld, (float) positions[r], c, n_head,
+      head_dim, &inv_freq);
 }

@@ -4,11 +4,13 @@
  * transformers gives for the parity fixtures' settings; greedy, repetition
  * penalty, beam search, sampling and beam sampling mixed, prompts of
  * different lengths, answers of different lengths (leaving mid-decode),
- * more questions than slots (joining mid-decode). */
+ * more questions than slots (joining mid-decode); the new frames of
+ * questions that join together encoded in shared vision passes. */
 #include <string.h>
 
 #include <json-glib/json-glib.h>
 
+#include "ib-batch-private.h"
 #include "ib-checkpoint.h"
 #include "ibt-model.h"
 #include "instructblip.h"
@@ -326,10 +328,14 @@ test_errors (void)
   IbModel *m = ibt_load_model (dir, IB_PRECISION_F32);
   IbBatchParams bp;
   IbGenerateParams p;
+  IbBatchStats st;
   GError *error = NULL;
   IbBatch *batch;
   IbAnswer *a;
-  Fixture fx;
+  Fixture fx, bad;
+  Asker askers[2];
+  GThread *threads[2];
+  int i;
 
   g_free (dir);
   if (m == NULL)
@@ -368,6 +374,185 @@ test_errors (void)
   ib_answer_free (a);
   ib_batch_free (batch);
   ib_batch_free (NULL);
+
+  bp.max_requests = 2;
+  bp.vision_pass_frames = IB_BATCH_MAX_VISION_FRAMES + 1;
+  g_assert_null (ib_batch_new (m, &bp, &error));
+  g_assert_error (error, IB_ERROR, IB_ERROR_INVALID_ARG);
+  g_clear_error (&error);
+
+  /* set up together with a question whose frames fail: it alone fails */
+  bp.vision_pass_frames = 0;
+  batch = ib_batch_new (m, &bp, &error);
+  g_assert_no_error (error);
+  bad = fx;
+  bad.n_frames = 0;
+  askers[0] = (Asker){ batch, &fx, &questions[0], 0, NULL, NULL };
+  askers[1] = (Asker){ batch, &bad, &questions[0], 0, NULL, NULL };
+  ib_batch_hold_setups (batch, 2);
+  for (i = 0; i < 2; i++)
+    threads[i] = g_thread_new ("asker", ask, &askers[i]);
+  for (i = 0; i < 2; i++)
+    g_thread_join (threads[i]);
+  g_assert_no_error (askers[0].error);
+  g_assert_cmpint (askers[0].answer->n_tokens, >=, 1);
+  g_assert_error (askers[1].error, IB_ERROR, IB_ERROR_INVALID_ARG);
+  g_assert_null (askers[1].answer);
+  ib_batch_get_stats (batch, &st);
+  g_assert_cmpuint (st.n_setups, ==, 1);
+  g_assert_cmpint (st.max_setup, ==, 2);
+  g_assert_cmpuint (st.n_vision_frames, ==, fx.n_frames);
+  ib_answer_free (askers[0].answer);
+  g_clear_error (&askers[1].error);
+  ib_batch_free (batch);
+  ib_model_unref (m);
+  fixture_close (&fx);
+}
+
+/* Shared vision passes: four questions on different frames join together
+ * (the batch's test hook holds the set-up until all four have a slot);
+ * their new frames go through the vision encoder in shared passes of up to
+ * @pass frames, a frame two of them are given is encoded once, and each
+ * question gets exactly its ids alone (and transformers' for the fixture's
+ * greedy setting). Asked again, all on the fixture's frames, only the
+ * slots whose frame cache lacks them encode anything. */
+typedef struct
+{
+  const char *name;
+  int pass;
+} SharedCase;
+
+/* Question i asked alone on @pixels in a fresh context. */
+static IbAnswer *
+answer_alone (IbModel *m, const Question *q, const char *prompt,
+    const float *pixels, int n_frames)
+{
+  IbGenerateParams p;
+  GError *error = NULL;
+  IbContext *ctx = ib_context_new (m, NULL, &error);
+  IbAnswer *a;
+
+  g_assert_no_error (error);
+  g_assert_true (ib_context_set_pixel_values (ctx, pixels, n_frames, &error));
+  params_for (q, &p);
+  a = ib_context_answer (ctx, q->prompt ? q->prompt : prompt, &p, &error);
+  g_assert_no_error (error);
+  ib_context_free (ctx);
+  return a;
+}
+
+/* The four questions together on frame sets @sets; their ids against
+ * @alone. */
+static void
+ask_together (IbBatch *batch, Fixture *sets, const Question *const *qs,
+    IbAnswer *const *alone)
+{
+  Asker askers[4];
+  GThread *threads[4];
+  int i;
+
+  ib_batch_hold_setups (batch, 4);
+  for (i = 0; i < 4; i++) {
+    askers[i] = (Asker){ batch, &sets[i], qs[i], 0, NULL, NULL };
+    threads[i] = g_thread_new ("asker", ask, &askers[i]);
+  }
+  for (i = 0; i < 4; i++) {
+    g_thread_join (threads[i]);
+    g_assert_no_error (askers[i].error);
+    assert_ids (askers[i].answer, alone[i]->token_ids, alone[i]->n_tokens,
+        qs[i]->setting ? qs[i]->setting : "other");
+    ib_answer_free (askers[i].answer);
+  }
+}
+
+static void
+test_shared_vision (gconstpointer data)
+{
+  const SharedCase *c = data;
+  const gboolean t5 = g_str_has_prefix (c->name, "t5");
+  /* the fixture's greedy setting, and three other kinds */
+  const Question *qs[4] = { &questions[0], &questions[9], &questions[6],
+    &questions[5] };
+  char *dir = fixture_dir (c->name);
+  IbModel *m = ibt_load_model (dir, IB_PRECISION_F32);
+  IbAnswer *alone[4];
+  Fixture fx, sets[4];
+  IbBatchParams bp;
+  IbBatchStats st, st1;
+  GError *error = NULL;
+  IbBatch *batch;
+  GArray *want;
+  gsize frame, n;
+  int F, i, f;
+
+  g_free (dir);
+  if (m == NULL)
+    return;
+  fixture_open (&fx, c->name);
+  F = fx.n_frames;
+  n = ib_safetensors_get (fx.ref, "pixel_values")->n_elements;
+  frame = n / F;
+  /* 0: the fixture's frames; 1: the same in reverse order (nothing new);
+   * 2 and 3: frames of their own */
+  for (i = 0; i < 4; i++) {
+    sets[i] = fx;
+    sets[i].pixels = g_new (float, n);
+  }
+  memcpy (sets[0].pixels, fx.pixels, n * 4);
+  for (f = 0; f < F; f++)
+    memcpy (sets[1].pixels + f * frame, fx.pixels + (F - 1 - f) * frame,
+        frame * 4);
+  for (i = 0; i < (int) n; i++) {
+    sets[2].pixels[i] = fx.pixels[i] + 0.25f;
+    sets[3].pixels[i] = -fx.pixels[i];
+  }
+
+  for (i = 0; i < 4; i++)
+    alone[i] = answer_alone (m, qs[i], fx.prompt, sets[i].pixels, F);
+  want = ref_ids (&fx, "greedy", t5);
+  assert_ids (alone[0], (const gint32 *) want->data, want->len, "greedy");
+  g_array_unref (want);
+
+  ib_batch_params_init (&bp);
+  bp.max_requests = 4;
+  bp.vision_pass_frames = c->pass;
+  batch = ib_batch_new (m, &bp, &error);
+  g_assert_no_error (error);
+  ask_together (batch, sets, qs, alone);
+  ib_batch_get_stats (batch, &st);
+  g_test_message ("%" G_GUINT64_FORMAT " set-ups (at most %d questions), "
+                  "%" G_GUINT64_FORMAT " vision passes, %" G_GUINT64_FORMAT
+                  " frames (at most %d in one), %" G_GUINT64_FORMAT " shared",
+      st.n_setups, st.max_setup, st.n_vision_passes, st.n_vision_frames,
+      st.max_vision_frames, st.n_frames_shared);
+  /* one set-up of all four; the three distinct sets' frames encoded once
+   * each, in passes of up to @pass; the reversed set copied */
+  g_assert_cmpuint (st.n_setups, ==, 1);
+  g_assert_cmpint (st.max_setup, ==, 4);
+  g_assert_cmpuint (st.n_vision_frames, ==, 3 * F);
+  g_assert_cmpuint (st.n_vision_passes, ==, (3 * F + c->pass - 1) / c->pass);
+  g_assert_cmpint (st.max_vision_frames, ==, MIN (3 * F, c->pass));
+  g_assert_cmpuint (st.n_frames_shared, ==, F);
+
+  /* again, all on the fixture's frames: the two slots that had frames of
+   * their own encode them (once, shared), the others hit their caches */
+  for (i = 0; i < 4; i++) {
+    ib_answer_free (alone[i]);
+    alone[i] = answer_alone (m, qs[i], fx.prompt, fx.pixels, F);
+    memcpy (sets[i].pixels, fx.pixels, n * 4);
+  }
+  ask_together (batch, sets, qs, alone);
+  ib_batch_get_stats (batch, &st1);
+  g_assert_cmpuint (st1.n_setups, ==, 2);
+  g_assert_cmpuint (st1.n_vision_frames - st.n_vision_frames, ==, F);
+  g_assert_cmpuint (st1.n_frames_shared - st.n_frames_shared, ==, F);
+  g_assert_cmpuint (st1.n_answers, ==, 8);
+
+  for (i = 0; i < 4; i++) {
+    ib_answer_free (alone[i]);
+    g_free (sets[i].pixels);
+  }
+  ib_batch_free (batch);
   ib_model_unref (m);
   fixture_close (&fx);
 }
@@ -375,6 +560,10 @@ test_errors (void)
 int
 main (int argc, char **argv)
 {
+  static const SharedCase shared[] = { { "vicuna-tiny", 16 },
+    { "vicuna-tiny", 2 }, { "vicuna-tiny-video", 16 },
+    { "vicuna-tiny-video", 5 }, { "t5-tiny", 16 } };
+
   g_test_init (&argc, &argv, NULL);
   g_test_add_data_func ("/batch/alone-equal/vicuna", "vicuna-tiny",
       test_alone_equal);
@@ -383,5 +572,11 @@ main (int argc, char **argv)
   g_test_add_data_func ("/batch/alone-equal/t5", "t5-tiny", test_alone_equal);
   g_test_add_func ("/batch/fair", test_fair);
   g_test_add_func ("/batch/errors", test_errors);
+  for (gsize i = 0; i < G_N_ELEMENTS (shared); i++) {
+    char *path = g_strdup_printf ("/batch/shared-vision/%s/pass-%d",
+        shared[i].name, shared[i].pass);
+    g_test_add_data_func (path, &shared[i], test_shared_vision);
+    g_free (path);
+  }
   return g_test_run ();
 }

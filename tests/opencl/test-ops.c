@@ -486,6 +486,73 @@ test_rope (void)
   report_worst ("rope");
 }
 
+/* Rows at positions of their own (ib_cl_rope_rows, the batched decoding
+ * step's queries and keys): each row within the tolerance of the
+ * reference at its position, and bit for bit as ib_cl_rope gives it
+ * alone. */
+static void
+test_rope_rows (void)
+{
+  /* its own numbers: the other tests' data stay as they were */
+  GRand *own = g_rand_new_with_seed (20261207);
+  guint t;
+
+  if (!have_device ())
+    goto out;
+  for (t = 0; t < G_N_ELEMENTS (rope_cases); t++) {
+    const RopeCase *c = &rope_cases[t];
+    int ld = c->n_head * c->head_dim + c->ld_extra;
+    gsize size = c->offset + (gsize) c->rows * ld + 3;
+    float *x = g_new (float, size), *y, *alone;
+    double *ref = g_new (double, size), *ref_row = g_new (double, size);
+    gint32 *pos = g_new (gint32, c->rows);
+    IbClBuffer *bx, *ba, *bp;
+    char *what;
+    int r;
+
+    for (gsize i = 0; i < size; i++)
+      x[i] = (float) g_rand_double_range (own, -2.0, 2.0);
+    bx = buffer_with (x, size * 4);
+    ba = buffer_with (x, size * 4);
+    /* positions out of order, repeated (beams of one sequence) */
+    for (r = 0; r < c->rows; r++)
+      pos[r] = c->pos_offset + (r * 7919) % (c->rows + 3) / 2;
+    bp = buffer_with (pos, (gsize) c->rows * 4);
+    for (gsize i = 0; i < size; i++)
+      ref[i] = x[i];
+    for (r = 0; r < c->rows; r++) {
+      const gsize row = c->offset + (gsize) r * ld;
+      ref_rope (x, ref_row, size, row, 1, c->n_head, c->head_dim, ld, pos[r],
+          c->theta);
+      for (gsize i = row; i < row + (gsize) c->n_head * c->head_dim; i++)
+        ref[i] = ref_row[i];
+      ib_cl_rope (q, ba, row, 1, c->n_head, c->head_dim, ld, pos[r], c->theta);
+    }
+    ib_cl_rope_rows (q, bx, c->offset, c->rows, c->n_head, c->head_dim, ld, bp,
+        c->theta);
+    y = download_floats (bx, size);
+    alone = download_floats (ba, size);
+    what = g_strdup_printf ("rope_rows [%d, %d, %d] ld %d offset %d", c->rows,
+        c->n_head, c->head_dim, ld, c->offset);
+    check_rel (what, y, ref, size, TOL);
+    g_assert_cmpmem (y, size * 4, alone, size * 4);
+
+    g_free (what);
+    g_free (alone);
+    g_free (y);
+    ib_cl_buffer_free (bp);
+    ib_cl_buffer_free (ba);
+    ib_cl_buffer_free (bx);
+    g_free (pos);
+    g_free (ref_row);
+    g_free (ref);
+    g_free (x);
+  }
+  report_worst ("rope_rows");
+out:
+  g_rand_free (own);
+}
+
 /* --- T5 relative position bias ------------------------------------------- */
 
 /* HF transformers' T5Attention._relative_position_bucket for rel = -150 ..
@@ -1104,6 +1171,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ops/add_bias", test_add_bias);
   g_test_add_func ("/ops/softmax", test_softmax);
   g_test_add_func ("/ops/rope", test_rope);
+  g_test_add_func ("/ops/rope-rows", test_rope_rows);
   g_test_add_func ("/ops/t5_position_bias", test_t5_bias);
   g_test_add_func ("/ops/embed", test_embed);
   g_test_add_func ("/ops/convert_to_f32", test_convert);
