@@ -331,10 +331,11 @@ typedef struct
 
 void ib_batch_params_init (IbBatchParams *params);
 
-/* Makes the slots and starts the scheduler thread. (transfer full) */
+/* Makes the slots (their contexts); no thread of its own: the asking
+ * threads run the batched steps. (transfer full) */
 IbBatch *ib_batch_new (IbModel *model, const IbBatchParams *params,
     GError **error);
-/* Stops the scheduler; no ib_batch_* call may be in progress. */
+/* No ib_batch_* call may be in progress. */
 void ib_batch_free (IbBatch *batch);
 int ib_batch_get_max_requests (const IbBatch *batch);
 void ib_batch_get_stats (IbBatch *batch, IbBatchStats *stats);
