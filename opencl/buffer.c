@@ -4,16 +4,28 @@
 #include "fault-private.h"
 
 #include <stdlib.h>
+#include <sys/mman.h>
 
 #define HOST_ALIGN 4096
+/* Buffers of a huge page or more (weights, caches) start on a huge page
+ * and ask for transparent huge pages: 512 times fewer page faults when
+ * they are first written (loading 8-16 GB of weights faulted 4 KiB at a
+ * time spent seconds in the kernel) and fewer TLB misses when decode
+ * streams them. Advice only: the memory works the same without it. */
+#define HUGE_PAGE (2u << 20)
 
 static gpointer
 host_alloc (gsize size)
 {
+  const gsize align = size >= HUGE_PAGE ? HUGE_PAGE : HOST_ALIGN;
   void *p = NULL;
 
-  if (posix_memalign (&p, HOST_ALIGN, MAX (size, 1)) != 0)
+  if (posix_memalign (&p, align, MAX (size, 1)) != 0)
     return NULL;
+#ifdef MADV_HUGEPAGE
+  if (align == HUGE_PAGE)
+    madvise (p, size / HOST_ALIGN * HOST_ALIGN, MADV_HUGEPAGE);
+#endif
   return p;
 }
 
