@@ -207,7 +207,7 @@ key_hash (gconstpointer p)
 {
   const PrimKey *k = p;
   return (guint) k->m * 2654435761u ^ (guint) k->n * 40503u ^
-      (guint) k->k * 977u ^ (guint) (k->storage << 2 | k->flags) ^
+      (guint) k->k * 977u ^ ((guint) k->storage << 2 | (guint) k->flags) ^
       (guint) k->batch * 131u ^ (guint) k->trans_b ^ k->alpha;
 }
 

@@ -383,6 +383,7 @@ test_segments (gconstpointer data)
     IB_CL_DTYPE_BF16, IB_CL_DTYPE_Q8 };
   GError *error = NULL;
   IbClQueue *q;
+  gsize need;
   guint si;
 
   /* CLBlast backend: the GPU path (gemm_gpu.cl, every storage on [K,N])
@@ -392,8 +393,6 @@ test_segments (gconstpointer data)
   ib_cl_device_pretend_gpu (FALSE, FALSE);
   if (dev == NULL)
     return;
-  q = ib_cl_queue_new (dev, &error);
-  g_assert_no_error (error);
   /* own kernels: fp32 and fp16 (bf16 and q8 go through oneDNN on CPUs) */
   for (si = 0; si < (backend == IB_CL_GEMM_OWN ? 2 : G_N_ELEMENTS (storage));
        si++) {
@@ -418,6 +417,13 @@ test_segments (gconstpointer data)
     g_assert_no_error (error);
     g_assert_true (
         ib_cl_weight_rows_independent (wt) == (backend == IB_CL_GEMM_OWN));
+    /* a queue with the scratch its products take (HGEMM on the GPU path
+     * of a device with cl_khr_fp16) */
+    need = 0;
+    g_assert_true (ib_cl_linear_scratch (wt, m, &need, &error));
+    q = ib_cl_queue_new (dev, &error);
+    g_assert_no_error (error);
+    g_assert_true (ib_cl_queue_reserve_scratch (q, need, &error));
     da = ib_cl_buffer_new (dev, (gsize) m * k * 4, &error);
     dr = ib_cl_buffer_new (dev, (gsize) m * n * 4, &error);
     dc = ib_cl_buffer_new (dev, (gsize) m * n * 4, &error);
@@ -445,6 +451,7 @@ test_segments (gconstpointer data)
     ib_cl_buffer_free (dr);
     ib_cl_buffer_free (dc);
     ib_cl_weight_free (wt);
+    ib_cl_queue_free (q);
     g_free (a);
     g_free (w);
     g_free (bias);
@@ -452,7 +459,6 @@ test_segments (gconstpointer data)
     g_free (all);
     g_free (one);
   }
-  ib_cl_queue_free (q);
 }
 
 static void
