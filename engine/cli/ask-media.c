@@ -413,7 +413,9 @@ wait_pass (GstBus *bus, Pass *p)
   GstMessage *msg;
 
   for (;;) {
-    msg = gst_bus_timed_pop_filtered (bus, 100 * GST_MSECOND,
+    /* polled at a fifth of the stall limit, at most every 100 ms */
+    msg = gst_bus_timed_pop_filtered (bus,
+        MIN (100 * GST_MSECOND, stall_us * GST_USECOND / 5),
         GST_MESSAGE_EOS | GST_MESSAGE_ERROR | GST_MESSAGE_APPLICATION);
     if (msg != NULL)
       return msg;
