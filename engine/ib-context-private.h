@@ -75,4 +75,13 @@ gboolean ib_context_step_many (IbContext *const *ctxs,
     float *const *logits, int n, IbClQueue *q, IbLlamaState *rows,
     GError **errors);
 
+/* ib_context_step_many for T5 models: one batched decoder step of all @n
+ * sequences on @q with the activations of @rows (ib_t5_rows_new, at least
+ * the sum of n_beams rows). Row for row the logits of ib_context_answer's
+ * steps. */
+gboolean ib_context_step_many_t5 (IbContext *const *ctxs,
+    const gint32 *const *tokens, const int *const *src, const int *n_beams,
+    float *const *logits, int n, IbClQueue *q, IbT5State *rows,
+    GError **errors);
+
 G_END_DECLS

@@ -943,6 +943,51 @@ check_pos (IbContext *ctx, GError **error)
 }
 
 gboolean
+ib_context_step_many_t5 (IbContext *const *ctxs, const gint32 *const *tokens,
+    const int *const *src, const int *n_beams, float *const *logits, int n,
+    IbClQueue *q, IbT5State *rows, GError **errors)
+{
+  const IbModel *m;
+  IbT5Seq *seqs;
+  int *which, n_seq = 0, i, row;
+  gboolean ok = TRUE;
+  GError *err = NULL;
+
+  if (n == 0)
+    return TRUE;
+  m = ctxs[0]->model;
+  seqs = g_new (IbT5Seq, n);
+  which = g_new (int, n);
+  for (i = 0; i < n; i++) {
+    if (!check_pos (ctxs[i], &errors[i])) {
+      ok = FALSE;
+      continue;
+    }
+    if (src[i])
+      ib_t5_reorder (m->t5, q, ctxs[i]->ts, src[i], n_beams[i], ctxs[i]->pos);
+    seqs[n_seq] = (IbT5Seq){ ctxs[i]->ts, tokens[i], n_beams[i], ctxs[i]->pos };
+    which[n_seq++] = i;
+  }
+  ib_t5_decode_many (m->t5, q, rows, seqs, n_seq);
+  for (i = 0, row = 0; i < n_seq; row += seqs[i].n_beams, i++)
+    ib_cl_queue_download (q, ib_t5_state_logits (rows),
+        (gsize) row * vocab (m) * 4, logits[which[i]],
+        (gsize) seqs[i].n_beams * vocab (m) * 4);
+  if (!ib_cl_queue_finish (q, &err)) {
+    for (i = 0; i < n_seq; i++)
+      errors[which[i]] = g_error_copy (err);
+    g_error_free (err);
+    ok = FALSE;
+  } else {
+    for (i = 0; i < n_seq; i++)
+      ctxs[which[i]]->pos++;
+  }
+  g_free (which);
+  g_free (seqs);
+  return ok;
+}
+
+gboolean
 ib_context_step_many (IbContext *const *ctxs, const gint32 *const *tokens,
     const int *const *src, const int *n_beams, float *const *logits, int n,
     IbClQueue *q, IbLlamaState *rows, GError **errors)

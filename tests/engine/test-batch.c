@@ -241,6 +241,8 @@ test_alone_equal (gconstpointer data)
   g_assert_cmpint (st.max_active, <=, 4);
   g_assert_cmpint (st.max_rows, >, st.max_active);
   g_assert_cmpuint (st.n_joins, >, 0);
+  /* one decoder pass per step for all its questions (T5 included) */
+  g_assert_cmpuint (ib_batch_get_decoder_passes (batch), ==, st.n_steps);
   ib_batch_free (batch);
   ib_model_unref (m);
   fixture_close (&fx);
