@@ -54,6 +54,8 @@ struct _IbBatch
   IbT5State *t5_rows; /* T5: the same */
   IbClArena *t5_arena; /* t5_rows' */
   guint64 n_decoder_passes; /* language model passes of the steps */
+  guint64 n_qformer_passes; /* the set-ups' shared Q-Former passes */
+  int max_qformer_pass; /* most sequences in one */
   IbVisionBatch *vision; /* the set-ups' shared vision passes, on q */
 
   GMutex lock;
@@ -100,6 +102,21 @@ step_ready (const IbBatch *b)
   return b->decoding->len > 0 && b->n_posted == (int) b->decoding->len;
 }
 
+/* With the device taken, unlocked: the Q-Former of the @n questions that
+ * joined together over all their frames in shared passes. */
+static void
+set_up_qformer (IbBatch *b, Request **reqs, IbContext **ctxs, int n,
+    GError **errors, IbVisionBatchRun *run)
+{
+  const char **instructions = g_new (const char *, n);
+  int i;
+
+  for (i = 0; i < n; i++)
+    instructions[i] = reqs[i]->instruction;
+  ib_vision_batch_qformer (b->vision, b->q, ctxs, instructions, n, errors, run);
+  g_free (instructions);
+}
+
 /* With the device taken, unlocked: the frames of the @n questions that
  * joined together (their new frames in shared vision passes), then each
  * one's Q-Former and prefill (or its whole ranking). */
@@ -117,6 +134,7 @@ set_up (IbBatch *b, Request **reqs, int n, IbVisionBatchRun *run)
         (IbFrameSet){ reqs[i]->frames, reqs[i]->pixels, reqs[i]->n_frames };
   }
   ib_vision_batch_set_frames (b->vision, b->q, ctxs, sets, n, errors, run);
+  set_up_qformer (b, reqs, ctxs, n, errors, run);
   for (i = 0; i < n; i++) {
     Request *r = reqs[i];
     if ((r->error = errors[i]) != NULL)
@@ -222,6 +240,8 @@ work (IbBatch *b)
       b->stats.max_vision_frames =
           MAX (b->stats.max_vision_frames, run.max_pass);
       b->stats.n_frames_shared += run.n_shared;
+      b->n_qformer_passes += run.n_qformer_passes;
+      b->max_qformer_pass = MAX (b->max_qformer_pass, run.max_qformer_pass);
       for (i = 0; i < n; i++) {
         reqs[i]->set_up = TRUE;
         if (reqs[i]->error == NULL && reqs[i]->candidates == NULL)
@@ -581,4 +601,13 @@ ib_batch_get_decoder_passes (IbBatch *batch)
   n = batch->n_decoder_passes;
   g_mutex_unlock (&batch->lock);
   return n;
+}
+
+void
+ib_batch_get_qformer_passes (IbBatch *batch, guint64 *n_passes, int *max_pass)
+{
+  g_mutex_lock (&batch->lock);
+  *n_passes = batch->n_qformer_passes;
+  *max_pass = batch->max_qformer_pass;
+  g_mutex_unlock (&batch->lock);
 }

@@ -481,6 +481,8 @@ test_shared_vision (gconstpointer data)
   Fixture fx, sets[4];
   IbBatchParams bp;
   IbBatchStats st, st1;
+  guint64 qf_passes;
+  int qf_max;
   GError *error = NULL;
   IbBatch *batch;
   GArray *want;
@@ -535,6 +537,16 @@ test_shared_vision (gconstpointer data)
   g_assert_cmpuint (st.n_vision_passes, ==, (3 * F + c->pass - 1) / c->pass);
   g_assert_cmpint (st.max_vision_frames, ==, MIN (3 * F, c->pass));
   g_assert_cmpuint (st.n_frames_shared, ==, F);
+  /* the Q-Former of all four questions' frames, each with its question's
+   * instruction (four instructions of different lengths), in shared passes
+   * of up to @pass sequences (their instructions are short: only the
+   * number of sequences limits a pass) */
+  ib_batch_get_qformer_passes (batch, &qf_passes, &qf_max);
+  g_test_message ("%" G_GUINT64_FORMAT " Q-Former passes, at most %d "
+                  "sequences in one",
+      qf_passes, qf_max);
+  g_assert_cmpuint (qf_passes, ==, (4 * F + c->pass - 1) / c->pass);
+  g_assert_cmpint (qf_max, ==, MIN (4 * F, c->pass));
 
   /* again, all on the fixture's frames: the two slots that had frames of
    * their own encode them (once, shared), the others hit their caches */
