@@ -256,7 +256,9 @@ ib_vision_batch_qformer (IbVisionBatch *vb, IbClQueue *q,
   /* every frame of every question that is still fine, with its
    * instruction */
   for (i = 0; i < n; i++) {
-    if (errors[i] != NULL)
+    /* no text: ib_context_answer_begin reports it, as alone */
+    if (errors[i] != NULL || instructions[i] == NULL ||
+        !g_utf8_validate (instructions[i], -1, NULL))
       continue;
     ids[i] = g_array_new (FALSE, FALSE, sizeof (gint32));
     if (!ib_context_qformer_ids (ctxs[i], instructions[i], ids[i], &errors[i]))

@@ -406,6 +406,39 @@ test_errors (void)
   g_assert_cmpuint (st.n_vision_frames, ==, fx.n_frames);
   ib_answer_free (askers[0].answer);
   g_clear_error (&askers[1].error);
+
+  /* set up together with questions whose instructions are no text (NULL,
+   * invalid UTF-8): they fail as alone, before the shared Q-Former pass;
+   * the other one is answered */
+  {
+    static const Question no_text[2] = {
+      { NULL, "\xff\xfe what?", 4, 1, FALSE, 0, 1.0, 1.0 },
+      { NULL, NULL, 4, 1, FALSE, 0, 1.0, 1.0 },
+    };
+    Asker three[3];
+    GThread *t3[3];
+    char *saved = fx.prompt;
+    Fixture none = fx;
+
+    none.prompt = NULL;
+    three[0] = (Asker){ batch, &fx, &questions[0], 0, NULL, NULL };
+    three[1] = (Asker){ batch, &fx, &no_text[0], 0, NULL, NULL };
+    three[2] = (Asker){ batch, &none, &no_text[1], 0, NULL, NULL };
+    ib_batch_hold_setups (batch, 2);
+    for (i = 0; i < 3; i++)
+      t3[i] = g_thread_new ("asker", ask, &three[i]);
+    for (i = 0; i < 3; i++)
+      g_thread_join (t3[i]);
+    g_assert_no_error (three[0].error);
+    g_assert_cmpint (three[0].answer->n_tokens, >=, 1);
+    for (i = 1; i < 3; i++) {
+      g_assert_error (three[i].error, IB_ERROR, IB_ERROR_INVALID_ARG);
+      g_assert_null (three[i].answer);
+      g_clear_error (&three[i].error);
+    }
+    ib_answer_free (three[0].answer);
+    fx.prompt = saved;
+  }
   ib_batch_free (batch);
   ib_model_unref (m);
   fixture_close (&fx);
