@@ -613,7 +613,8 @@ ib_qformer_many_fit (const IbQFormerMany *s, const IbQFormerSeq *seqs, int n)
   int k, text = 0;
 
   for (k = 0; k < n && k < s->max_seqs; k++) {
-    if (text + seqs[k].n_ids > s->max_text_rows)
+    /* the first always: one too long for any pass fails in it */
+    if (k > 0 && text + seqs[k].n_ids > s->max_text_rows)
       break;
     text += seqs[k].n_ids;
   }
