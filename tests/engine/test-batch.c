@@ -609,7 +609,7 @@ main (int argc, char **argv)
 {
   static const SharedCase shared[] = { { "vicuna-tiny", 16 },
     { "vicuna-tiny", 2 }, { "vicuna-tiny-video", 16 },
-    { "vicuna-tiny-video", 5 }, { "t5-tiny", 16 } };
+    { "vicuna-tiny-video", 5 }, { "t5-tiny", 16 }, { "t5-tiny", 2 } };
 
   g_test_init (&argc, &argv, NULL);
   g_test_add_data_func ("/batch/alone-equal/vicuna", "vicuna-tiny",
