@@ -11,4 +11,14 @@ G_BEGIN_DECLS
  * go on as usual. */
 void ib_batch_hold_setups (IbBatch *batch, int n);
 
+/* The language model passes the batched steps ran: one per step where the
+ * model's decoder steps all questions together, one per question and step
+ * where it steps them one after the other. */
+guint64 ib_batch_get_decoder_passes (IbBatch *batch);
+
+/* The set-ups' shared Q-Former passes and the most (frame, instruction)
+ * sequences one of them took. */
+void ib_batch_get_qformer_passes (IbBatch *batch, guint64 *n_passes,
+    int *max_pass);
+
 G_END_DECLS

@@ -51,6 +51,11 @@ struct _IbBatch
   IbClQueue *q; /* the batched steps' */
   IbClArena *arena;
   IbLlamaState *rows; /* LLaMA: activations of n_slots·max_beams rows */
+  IbT5State *t5_rows; /* T5: the same */
+  IbClArena *t5_arena; /* t5_rows' */
+  guint64 n_decoder_passes; /* language model passes of the steps */
+  guint64 n_qformer_passes; /* the set-ups' shared Q-Former passes */
+  int max_qformer_pass; /* most sequences in one */
   IbVisionBatch *vision; /* the set-ups' shared vision passes, on q */
 
   GMutex lock;
@@ -97,6 +102,21 @@ step_ready (const IbBatch *b)
   return b->decoding->len > 0 && b->n_posted == (int) b->decoding->len;
 }
 
+/* With the device taken, unlocked: the Q-Former of the @n questions that
+ * joined together over all their frames in shared passes. */
+static void
+set_up_qformer (IbBatch *b, Request **reqs, IbContext **ctxs, int n,
+    GError **errors, IbVisionBatchRun *run)
+{
+  const char **instructions = g_new (const char *, n);
+  int i;
+
+  for (i = 0; i < n; i++)
+    instructions[i] = reqs[i]->instruction;
+  ib_vision_batch_qformer (b->vision, b->q, ctxs, instructions, n, errors, run);
+  g_free (instructions);
+}
+
 /* With the device taken, unlocked: the frames of the @n questions that
  * joined together (their new frames in shared vision passes), then each
  * one's Q-Former and prefill (or its whole ranking). */
@@ -114,6 +134,7 @@ set_up (IbBatch *b, Request **reqs, int n, IbVisionBatchRun *run)
         (IbFrameSet){ reqs[i]->frames, reqs[i]->pixels, reqs[i]->n_frames };
   }
   ib_vision_batch_set_frames (b->vision, b->q, ctxs, sets, n, errors, run);
+  set_up_qformer (b, reqs, ctxs, n, errors, run);
   for (i = 0; i < n; i++) {
     Request *r = reqs[i];
     if ((r->error = errors[i]) != NULL)
@@ -161,10 +182,15 @@ run_step (IbBatch *b)
   b->stats.max_active = MAX (b->stats.max_active, n);
   g_mutex_unlock (&b->lock);
 
-  ib_context_step_many (ctxs, tokens, src, n_beams, logits, n, b->q, b->rows,
-      errors);
+  if (b->t5_rows)
+    ib_context_step_many_t5 (ctxs, tokens, src, n_beams, logits, n, b->q,
+        b->t5_rows, errors);
+  else
+    ib_context_step_many (ctxs, tokens, src, n_beams, logits, n, b->q, b->rows,
+        errors);
 
   g_mutex_lock (&b->lock);
+  b->n_decoder_passes += b->t5_rows || b->rows ? 1 : n;
   for (i = 0; i < n; i++) {
     reqs[i]->error = errors[i];
     reqs[i]->posted = FALSE;
@@ -214,6 +240,8 @@ work (IbBatch *b)
       b->stats.max_vision_frames =
           MAX (b->stats.max_vision_frames, run.max_pass);
       b->stats.n_frames_shared += run.n_shared;
+      b->n_qformer_passes += run.n_qformer_passes;
+      b->max_qformer_pass = MAX (b->max_qformer_pass, run.max_qformer_pass);
       for (i = 0; i < n; i++) {
         reqs[i]->set_up = TRUE;
         if (reqs[i]->error == NULL && reqs[i]->candidates == NULL)
@@ -422,6 +450,26 @@ auto_slots (IbModel *model, const IbContextParams *cp, GError **error)
   return (int) CLAMP (left / per, 1, IB_BATCH_AUTO_REQUESTS);
 }
 
+/* T5: the activations of one batched decoder step of every slot's beams,
+ * in their own arena. */
+static gboolean
+t5_rows_new (IbBatch *b, const IbBatchParams *params, gsize *scratch,
+    GError **error)
+{
+  IbModel *model = b->model;
+  const IbContextParams *cp = &params->context;
+  const int rows = b->n_slots * cp->max_beams;
+  const int n_enc =
+      cp->max_frames * model->cfg->n_query_tokens + cp->max_prompt_tokens;
+
+  /* one arena for the rows; b->arena is LLaMA's */
+  return ib_t5_rows_scratch (model->t5, model->dev, rows, cp->max_beams, n_enc,
+             cp->max_new_tokens + 1, scratch, error) &&
+      (b->t5_arena = ib_cl_arena_new (model->dev,
+           ib_t5_rows_footprint (model->t5, model->dev, rows), error)) &&
+      (b->t5_rows = ib_t5_rows_new (model->t5, b->t5_arena, rows, error));
+}
+
 IbBatch *
 ib_batch_new (IbModel *model, const IbBatchParams *params, GError **error)
 {
@@ -483,6 +531,8 @@ ib_batch_new (IbModel *model, const IbBatchParams *params, GError **error)
         !(b->rows = ib_llama_rows_new (model->llama, b->arena, rows, &local)))
       goto fail;
   }
+  if (model->t5 && !t5_rows_new (b, params, &scratch, &local))
+    goto fail;
   if (!ib_cl_queue_reserve_scratch (b->q, scratch, &local))
     goto fail;
   return b;
@@ -503,6 +553,8 @@ ib_batch_free (IbBatch *b)
     return;
   ib_llama_state_free (b->rows);
   ib_cl_arena_free (b->arena);
+  ib_t5_state_free (b->t5_rows);
+  ib_cl_arena_free (b->t5_arena);
   ib_vision_batch_free (b->vision);
   ib_cl_queue_free (b->q);
   for (s = 0; b->ctx && s < b->n_slots; s++)
@@ -537,5 +589,25 @@ ib_batch_hold_setups (IbBatch *batch, int n)
 {
   g_mutex_lock (&batch->lock);
   batch->hold_setups = n;
+  g_mutex_unlock (&batch->lock);
+}
+
+guint64
+ib_batch_get_decoder_passes (IbBatch *batch)
+{
+  guint64 n;
+
+  g_mutex_lock (&batch->lock);
+  n = batch->n_decoder_passes;
+  g_mutex_unlock (&batch->lock);
+  return n;
+}
+
+void
+ib_batch_get_qformer_passes (IbBatch *batch, guint64 *n_passes, int *max_pass)
+{
+  g_mutex_lock (&batch->lock);
+  *n_passes = batch->n_qformer_passes;
+  *max_pass = batch->max_qformer_pass;
   g_mutex_unlock (&batch->lock);
 }

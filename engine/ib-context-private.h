@@ -52,6 +52,21 @@ void ib_context_frames_done (IbContext *ctx, int n_frames, const int *todo,
     int n_todo, double vision_ms);
 int ib_context_get_max_frames (const IbContext *ctx);
 
+/* The Q-Former half of ib_context_answer_begin, for IbBatch to run the
+ * Q-Former of several questions in shared passes: the instruction's
+ * Q-Former ids; where frame @f's image embeddings are (rows of the vision
+ * width from @image_row) and where its soft tokens go (rows from
+ * @soft_row); ib_context_soft_done says that the current frames' soft
+ * tokens for @instruction are made, so that the next
+ * ib_context_answer_begin or ib_context_rank with that instruction keeps
+ * them (any other instruction, or new frames, forget it). */
+gboolean ib_context_qformer_ids (IbContext *ctx, const char *instruction,
+    GArray *ids, GError **error);
+int ib_context_get_n_frames (const IbContext *ctx);
+void ib_context_qformer_target (IbContext *ctx, int f, const IbClBuffer **image,
+    int *image_row, IbClBuffer **soft, int *soft_row);
+void ib_context_soft_done (IbContext *ctx, const char *instruction);
+
 /* Host logits [max_beams, vocab] of the last prefill or step. */
 float *ib_context_get_logits (IbContext *ctx);
 int ib_context_get_max_beams (const IbContext *ctx);
@@ -73,6 +88,15 @@ gsize ib_context_footprint (IbModel *model, const IbContextParams *params,
 gboolean ib_context_step_many (IbContext *const *ctxs,
     const gint32 *const *tokens, const int *const *src, const int *n_beams,
     float *const *logits, int n, IbClQueue *q, IbLlamaState *rows,
+    GError **errors);
+
+/* ib_context_step_many for T5 models: one batched decoder step of all @n
+ * sequences on @q with the activations of @rows (ib_t5_rows_new, at least
+ * the sum of n_beams rows). Row for row the logits of ib_context_answer's
+ * steps. */
+gboolean ib_context_step_many_t5 (IbContext *const *ctxs,
+    const gint32 *const *tokens, const int *const *src, const int *n_beams,
+    float *const *logits, int n, IbClQueue *q, IbT5State *rows,
     GError **errors);
 
 G_END_DECLS

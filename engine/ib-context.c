@@ -37,6 +37,9 @@ struct _IbContext
   int n_ctx, n_enc, n_dec;
   float *logits; /* host [max_beams, vocab] */
   int pos; /* next decoder position */
+  /* the instruction whose soft tokens a shared Q-Former pass (IbBatch) put
+   * in soft for the current frames, or NULL */
+  char *soft_for;
 };
 
 void
@@ -312,6 +315,7 @@ ib_context_free (IbContext *ctx)
   g_free (ctx->logits);
   g_free (ctx->keys);
   g_free (ctx->slot);
+  g_free (ctx->soft_for);
   ib_frame_cache_free (ctx->cache);
   ib_model_unref (ctx->model);
   g_free (ctx);
@@ -387,6 +391,7 @@ ib_context_frames_plan (IbContext *ctx, const IbImage *frames,
 
   ctx->n_frames = ctx->n_reused = 0;
   ctx->preprocess_ms = ctx->vision_ms = 0;
+  g_clear_pointer (&ctx->soft_for, g_free);
   if (!check_frames (ctx, n_frames, error) ||
       !make_keys (ctx, frames, pixels, n_frames, error))
     return -1;
@@ -482,6 +487,7 @@ set_frames (IbContext *ctx, const IbImage *frames, const float *pixels,
   double vision_ms = 0;
   gboolean ok = FALSE;
 
+  g_clear_pointer (&ctx->soft_for, g_free);
   n_todo = ib_context_frames_plan (ctx, frames, pixels, n_frames, todo, error);
   if (n_todo < 0)
     goto out;
@@ -573,19 +579,59 @@ check_length (IbContext *ctx, const GArray *ids, int n_ph, int max_new_tokens,
   return FALSE;
 }
 
-/* Q-Former and projection for every frame: soft tokens [F·Q, H]. */
+gboolean
+ib_context_qformer_ids (IbContext *ctx, const char *instruction, GArray *ids,
+    GError **error)
+{
+  const IbModel *m = ctx->model;
+
+  /* LAVIS truncates the instruction from the left (max_txt_len); the
+   * Q-Former cannot take more than its position table anyway */
+  return ib_tokenizer_encode_truncated (m->qtok, instruction, -1, TRUE,
+      ib_qformer_get_max_text (m->qformer), IB_TRUNCATE_LEFT, ids, error);
+}
+
+int
+ib_context_get_n_frames (const IbContext *ctx)
+{
+  return ctx->n_frames;
+}
+
+void
+ib_context_qformer_target (IbContext *ctx, int f, const IbClBuffer **image,
+    int *image_row, IbClBuffer **soft, int *soft_row)
+{
+  *image = ctx->embeds;
+  *image_row = ctx->slot[f] * ctx->T;
+  *soft = ctx->soft;
+  *soft_row = f * ctx->Q;
+}
+
+void
+ib_context_soft_done (IbContext *ctx, const char *instruction)
+{
+  g_free (ctx->soft_for);
+  ctx->soft_for = g_strdup (instruction);
+}
+
+/* Q-Former and projection for every frame: soft tokens [F·Q, H] (made
+ * already by a shared pass for this instruction: kept). */
 static gboolean
 run_qformer (IbContext *ctx, const char *instruction, GError **error)
 {
   const IbModel *m = ctx->model;
-  GArray *qids = g_array_new (FALSE, FALSE, sizeof (gint32));
+  GArray *qids;
   gboolean ok = FALSE;
   int f;
 
-  /* LAVIS truncates the instruction from the left (max_txt_len); the
-   * Q-Former cannot take more than its position table anyway */
-  if (!ib_tokenizer_encode_truncated (m->qtok, instruction, -1, TRUE,
-          ib_qformer_get_max_text (m->qformer), IB_TRUNCATE_LEFT, qids, error))
+  if (ctx->soft_for != NULL) {
+    gboolean made = strcmp (ctx->soft_for, instruction) == 0;
+    g_clear_pointer (&ctx->soft_for, g_free);
+    if (made)
+      return TRUE;
+  }
+  qids = g_array_new (FALSE, FALSE, sizeof (gint32));
+  if (!ib_context_qformer_ids (ctx, instruction, qids, error))
     goto out;
   ib_qformer_set_instruction (m->qformer, ctx->q, ctx->qs,
       (const gint32 *) qids->data, qids->len);
@@ -940,6 +986,51 @@ check_pos (IbContext *ctx, GError **error)
     return FALSE;
   }
   return TRUE;
+}
+
+gboolean
+ib_context_step_many_t5 (IbContext *const *ctxs, const gint32 *const *tokens,
+    const int *const *src, const int *n_beams, float *const *logits, int n,
+    IbClQueue *q, IbT5State *rows, GError **errors)
+{
+  const IbModel *m;
+  IbT5Seq *seqs;
+  int *which, n_seq = 0, i, row;
+  gboolean ok = TRUE;
+  GError *err = NULL;
+
+  if (n == 0)
+    return TRUE;
+  m = ctxs[0]->model;
+  seqs = g_new (IbT5Seq, n);
+  which = g_new (int, n);
+  for (i = 0; i < n; i++) {
+    if (!check_pos (ctxs[i], &errors[i])) {
+      ok = FALSE;
+      continue;
+    }
+    if (src[i])
+      ib_t5_reorder (m->t5, q, ctxs[i]->ts, src[i], n_beams[i], ctxs[i]->pos);
+    seqs[n_seq] = (IbT5Seq){ ctxs[i]->ts, tokens[i], n_beams[i], ctxs[i]->pos };
+    which[n_seq++] = i;
+  }
+  ib_t5_decode_many (m->t5, q, rows, seqs, n_seq);
+  for (i = 0, row = 0; i < n_seq; row += seqs[i].n_beams, i++)
+    ib_cl_queue_download (q, ib_t5_state_logits (rows),
+        (gsize) row * vocab (m) * 4, logits[which[i]],
+        (gsize) seqs[i].n_beams * vocab (m) * 4);
+  if (!ib_cl_queue_finish (q, &err)) {
+    for (i = 0; i < n_seq; i++)
+      errors[which[i]] = g_error_copy (err);
+    g_error_free (err);
+    ok = FALSE;
+  } else {
+    for (i = 0; i < n_seq; i++)
+      ctxs[which[i]]->pos++;
+  }
+  g_free (which);
+  g_free (seqs);
+  return ok;
 }
 
 gboolean

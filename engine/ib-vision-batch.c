@@ -16,6 +16,7 @@ struct _IbVisionBatch
   IbVitScratch *vs;
   IbClBuffer **pix; /* [max_pass] one frame's pixels each */
   float *host; /* [max_pass, 3, S, S] staged pixels */
+  IbQFormerMany *qm; /* Q-Former passes of up to max_pass sequences */
 };
 
 /* One frame to encode: frame @frame of context @ctx, encoded by job @owner
@@ -48,12 +49,18 @@ ib_vision_batch_new (IbModel *model, int max_pass, gsize *scratch,
   vb->host = g_new (float, vb->frame *max_pass);
   if (!ib_vit_product_scratch_many (model->vit, model->dev, max_pass, scratch,
           error) ||
+      !ib_qformer_many_scratch (model->qformer, model->dev, vb->T, max_pass,
+          scratch, error) ||
       !(vb->arena = ib_cl_arena_new (model->dev,
             ib_vit_scratch_footprint_many (model->vit, model->dev, max_pass) +
-                max_pass * ib_cl_arena_footprint (model->dev, vb->frame * 4),
+                max_pass * ib_cl_arena_footprint (model->dev, vb->frame * 4) +
+                ib_qformer_many_footprint (model->qformer, model->dev, vb->T,
+                    max_pass),
             error)) ||
-      !(vb->vs =
-              ib_vit_scratch_new_many (model->vit, vb->arena, max_pass, error)))
+      !(vb->vs = ib_vit_scratch_new_many (model->vit, vb->arena, max_pass,
+            error)) ||
+      !(vb->qm = ib_qformer_many_new (model->qformer, vb->arena, vb->T,
+            max_pass, error)))
     goto fail;
   for (k = 0; k < max_pass; k++)
     if (!(vb->pix[k] = ib_cl_arena_alloc (vb->arena, vb->frame * 4, error)))
@@ -71,6 +78,7 @@ ib_vision_batch_free (IbVisionBatch *vb)
   if (vb == NULL)
     return;
   ib_vit_scratch_free (vb->vs);
+  ib_qformer_many_free (vb->qm);
   ib_cl_arena_free (vb->arena); /* and the pixel buffers */
   g_free (vb->pix);
   g_free (vb->host);
@@ -232,4 +240,58 @@ ib_vision_batch_set_frames (IbVisionBatch *vb, IbClQueue *q,
   g_free (vision_ms);
   g_free (n_todo);
   g_free (todo);
+}
+
+void
+ib_vision_batch_qformer (IbVisionBatch *vb, IbClQueue *q,
+    IbContext *const *ctxs, const char *const *instructions, int n,
+    GError **errors, IbVisionBatchRun *run)
+{
+  GArray **ids = g_new0 (GArray *, n);
+  GArray *seqs = g_array_new (FALSE, FALSE, sizeof (IbQFormerSeq));
+  GArray *owner = g_array_new (FALSE, FALSE, sizeof (int));
+  GError *e = NULL;
+  int i, f, done, k, j;
+
+  /* every frame of every question that is still fine, with its
+   * instruction */
+  for (i = 0; i < n; i++) {
+    /* no text: ib_context_answer_begin reports it, as alone */
+    if (errors[i] != NULL || instructions[i] == NULL ||
+        !g_utf8_validate (instructions[i], -1, NULL))
+      continue;
+    ids[i] = g_array_new (FALSE, FALSE, sizeof (gint32));
+    if (!ib_context_qformer_ids (ctxs[i], instructions[i], ids[i], &errors[i]))
+      continue;
+    for (f = 0; f < ib_context_get_n_frames (ctxs[i]); f++) {
+      IbQFormerSeq sq = { (const gint32 *) ids[i]->data, ids[i]->len, NULL, 0,
+        NULL, 0 };
+      ib_context_qformer_target (ctxs[i], f, &sq.image, &sq.image_row, &sq.soft,
+          &sq.out_row);
+      g_array_append_val (seqs, sq);
+      g_array_append_val (owner, i);
+    }
+  }
+  /* in passes of as many as fit */
+  for (done = 0; done < (int) seqs->len; done += k) {
+    const IbQFormerSeq *rest = &g_array_index (seqs, IbQFormerSeq, done);
+    k = ib_qformer_many_fit (vb->qm, rest, seqs->len - done);
+    ib_qformer_forward_many (vb->model->qformer, q, vb->qm, rest, k);
+    if (!ib_cl_queue_finish (q, &e)) {
+      for (j = done; j < done + k; j++)
+        fail_ctx (errors, g_array_index (owner, int, j), g_error_copy (e));
+      g_clear_error (&e);
+    }
+    run->n_qformer_passes++;
+    run->max_qformer_pass = MAX (run->max_qformer_pass, k);
+  }
+  for (i = 0; i < n; i++) {
+    if (ids[i] != NULL && errors[i] == NULL)
+      ib_context_soft_done (ctxs[i], instructions[i]);
+    if (ids[i] != NULL)
+      g_array_unref (ids[i]);
+  }
+  g_array_unref (owner);
+  g_array_unref (seqs);
+  g_free (ids);
 }

@@ -27,6 +27,8 @@ typedef struct
   int n_encoded; /* frames encoded */
   int max_pass; /* most frames in one pass */
   int n_shared; /* frames of a context copied from another's encoding */
+  int n_qformer_passes; /* ib_vision_batch_qformer's passes */
+  int max_qformer_pass; /* most (frame, instruction) sequences in one */
 } IbVisionBatchRun;
 
 /* Passes of up to @max_pass frames of @model's vision encoder; raises
@@ -42,5 +44,16 @@ void ib_vision_batch_free (IbVisionBatch *vb);
 void ib_vision_batch_set_frames (IbVisionBatch *vb, IbClQueue *q,
     IbContext *const *ctxs, const IbFrameSet *sets, int n, GError **errors,
     IbVisionBatchRun *run);
+
+/* The Q-Former of ctxs[i]'s current frames with instructions[i] for each
+ * i < @n whose errors[i] is NULL, in shared passes on @q: every (frame,
+ * instruction) sequence of those questions through each Q-Former layer
+ * together, up to @max_pass sequences a pass (ib_qformer_forward_many),
+ * each one's soft tokens bit for bit those it gets alone; then
+ * ib_context_answer_begin (or _rank) with that instruction keeps them.
+ * errors[i] gets question i's failure; @run counts the passes. */
+void ib_vision_batch_qformer (IbVisionBatch *vb, IbClQueue *q,
+    IbContext *const *ctxs, const char *const *instructions, int n,
+    GError **errors, IbVisionBatchRun *run);
 
 G_END_DECLS

@@ -11,7 +11,8 @@ Salesforce/instructblip-vicuna-7b (4 shards, 31.65 GB: tensors in
 state_dict order, a new shard when the next tensor would pass 10 GB,
 each shard's tensors sorted by name as the safetensors writer does).
 "mid" keeps the vision and Q-Former models and shrinks the LLaMA to a
-few GB. Tensor names follow engine/checkpoint/ib-expected.c, which the
+few GB. "t5-mid" is a Flan-T5 model at flan-t5-base widths (tokenizers
+and configs from tests/data/parity/t5-tiny). Tensor names follow engine/checkpoint/ib-expected.c, which the
 engine checks on open.
 
 The files are streamed: header first, then each tensor from a random pool
@@ -32,6 +33,7 @@ import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TINY = os.path.join(HERE, "..", "..", "models", "instructblip-synthvid-tiny")
+T5_TINY = os.path.join(HERE, "..", "..", "tests", "data", "parity", "t5-tiny")
 
 PRESETS = {
     # Salesforce/instructblip-vicuna-7b (docs: instructblip-spec.md 7, 8)
@@ -54,6 +56,21 @@ PRESETS = {
         n_query=32,
         text=dict(hidden=2048, inter=5504, layers=8, heads=16, vocab=32064,
                   max_pos=2048),
+        shard_bytes=2 * 10**9,
+    ),
+    # Flan-T5 at flan-t5-base widths (768 d_model, 2048 d_ff, 12 + 12
+    # layers, 32128 vocabulary, untied head) after the real Q-Former; a
+    # two-layer vision encoder of ViT-g's width keeps the file small (the
+    # streams benchmark encodes its frame before timing)
+    "t5-mid": dict(
+        arch="t5",
+        vision=dict(hidden=1408, inter=6144, layers=2, heads=16, image=224,
+                    patch=14),
+        qformer=dict(hidden=768, inter=3072, layers=12, heads=12,
+                     vocab=30523, max_pos=512, cross_freq=2),
+        n_query=32,
+        text=dict(hidden=768, inter=2048, layers=12, heads=12, d_kv=64,
+                  vocab=32128, buckets=32),
         shard_bytes=2 * 10**9,
     ),
 }
@@ -127,6 +144,8 @@ def tensors(p):
 
     H, F = t["hidden"], t["inter"]
     out += linear("language_projection", H, d)
+    if p.get("arch") == "t5":
+        return out + t5_tensors(t)
     pre = "language_model."
     out += [(pre + "model.embed_tokens.weight", [t["vocab"], H])]
     for i in range(t["layers"]):
@@ -143,6 +162,37 @@ def tensors(p):
     out += [(pre + "model.norm.weight", [H]),
             (pre + "lm_head.weight", [t["vocab"], H])]
     return out
+
+
+def t5_tensors(t):
+    """Flan-T5's language_model.* (transformers' T5ForConditionalGeneration
+    names, untied head)."""
+    H, F, inner = t["hidden"], t["inter"], t["heads"] * t["d_kv"]
+    pre = "language_model."
+    out = [(pre + "shared.weight", [t["vocab"], H])]
+    for stack in ("encoder", "decoder"):
+        for i in range(t["layers"]):
+            lp = "%s%s.block.%d.layer." % (pre, stack, i)
+            sa = lp + "0.SelfAttention."
+            out += [(sa + x + ".weight", [inner, H]) for x in "qkv"]
+            out += [(sa + "o.weight", [H, inner])]
+            if i == 0:
+                out += [(sa + "relative_attention_bias.weight",
+                         [t["buckets"], t["heads"]])]
+            out += [(lp + "0.layer_norm.weight", [H])]
+            ff = 1
+            if stack == "decoder":
+                ca = lp + "1.EncDecAttention."
+                out += [(ca + x + ".weight", [inner, H]) for x in "qkv"]
+                out += [(ca + "o.weight", [H, inner]),
+                        (lp + "1.layer_norm.weight", [H])]
+                ff = 2
+            dr = "%s%d.DenseReluDense." % (lp, ff)
+            out += [(dr + "wi_0.weight", [F, H]), (dr + "wi_1.weight", [F, H]),
+                    (dr + "wo.weight", [H, F]),
+                    ("%s%d.layer_norm.weight" % (lp, ff), [H])]
+        out += [(pre + stack + ".final_layer_norm.weight", [H])]
+    return out + [(pre + "lm_head.weight", [t["vocab"], H])]
 
 
 def nbytes(shape):
@@ -193,10 +243,16 @@ def write_shard(path, named, pool, rng):
     return pos
 
 
+def source(p):
+    """The checkpoint whose tokenizers and configs the preset starts from."""
+    return T5_TINY if p.get("arch") == "t5" else TINY
+
+
 def config(p):
     v, q, t = p["vision"], p["qformer"], p["text"]
-    with open(os.path.join(TINY, "config.json")) as f:
+    with open(os.path.join(source(p), "config.json")) as f:
         c = json.load(f)
+    image_token = c["image_token_index"]
     c["dtype"] = "float32"
     c["num_query_tokens"] = p["n_query"]
     c["image_token_index"] = 32001
@@ -210,6 +266,15 @@ def config(p):
         vocab_size=q["vocab"], max_position_embeddings=q["max_pos"],
         cross_attention_frequency=q["cross_freq"],
         encoder_hidden_size=v["hidden"])
+    if p.get("arch") == "t5":
+        c["image_token_index"] = image_token  # the tokenizer's <image>
+        c["text_config"].update(
+            d_model=t["hidden"], d_ff=t["inter"], d_kv=t["d_kv"],
+            num_layers=t["layers"], num_decoder_layers=t["layers"],
+            num_heads=t["heads"], vocab_size=t["vocab"],
+            relative_attention_num_buckets=t["buckets"],
+            tie_word_embeddings=False)
+        return c
     c["text_config"].update(
         hidden_size=t["hidden"], intermediate_size=t["inter"],
         num_hidden_layers=t["layers"], num_attention_heads=t["heads"],
@@ -252,9 +317,10 @@ def main():
                    "weight_map": weight_map}, f, indent=2)
     with open(os.path.join(a.out, "config.json"), "w") as f:
         json.dump(config(p), f, indent=2)
-    for name in os.listdir(TINY):
-        src = os.path.join(TINY, name)
-        if name in ("config.json", "model.safetensors", "README.md"):
+    for name in os.listdir(source(p)):
+        src = os.path.join(source(p), name)
+        if name in ("config.json", "model.safetensors", "README.md") or \
+                name.startswith("reference") or name == "settings.json":
             continue
         if os.path.isdir(src):
             shutil.copytree(src, os.path.join(a.out, name), dirs_exist_ok=True)

@@ -49,4 +49,43 @@ void ib_qformer_forward (const IbQFormer *qf, IbClQueue *q, IbQFormerScratch *s,
     const IbClBuffer *image, int image_row, IbClBuffer *query_out,
     IbClBuffer *soft, int out_row);
 
+/* Several (frame, instruction) sequences in one pass (questions set up
+ * together): every layer's products over the rows of all sequences
+ * (ib_cl_linear_segments), self-attention per sequence, cross-attention
+ * per sequence to its own frame. Each sequence's soft tokens are bit for
+ * bit those ib_qformer_forward gives it alone. */
+typedef struct
+{
+  const gint32 *ids; /* the instruction's Q-Former ids [n_ids] */
+  int n_ids;
+  const IbClBuffer *image; /* the frame's embeddings from row image_row */
+  int image_row;
+  IbClBuffer *soft; /* its soft tokens [n_query, text_hidden] go here */
+  int out_row;
+} IbQFormerSeq;
+
+typedef struct _IbQFormerMany IbQFormerMany;
+
+/* Instruction tokens a pass of up to @max_seqs sequences holds beyond one
+ * sequence's most (max_position_embeddings): this many per sequence. */
+#define IB_QFORMER_MANY_TEXT_TOKENS 32
+
+/* Instruction rows of a pass of @max_seqs sequences: at least one
+ * sequence's most, at least IB_QFORMER_MANY_TEXT_TOKENS per sequence. */
+int ib_qformer_many_text_rows (const IbQFormer *qf, int max_seqs);
+gsize ib_qformer_many_footprint (const IbQFormer *qf, const IbClDevice *dev,
+    int n_image, int max_seqs);
+IbQFormerMany *ib_qformer_many_new (const IbQFormer *qf, IbClArena *arena,
+    int n_image, int max_seqs, GError **error);
+void ib_qformer_many_free (IbQFormerMany *s);
+/* Raises *@need to the queue scratch of such passes. */
+gboolean ib_qformer_many_scratch (const IbQFormer *qf, IbClDevice *dev,
+    int n_image, int max_seqs, gsize *need, GError **error);
+/* How many of @seqs, from the first, fit one pass (>= 1 for n >= 1). */
+int ib_qformer_many_fit (const IbQFormerMany *s, const IbQFormerSeq *seqs,
+    int n);
+/* One pass over @n sequences (at most ib_qformer_many_fit of them). */
+void ib_qformer_forward_many (const IbQFormer *qf, IbClQueue *q,
+    IbQFormerMany *s, const IbQFormerSeq *seqs, int n);
+
 G_END_DECLS

@@ -3,6 +3,7 @@
 #include "t5.h"
 
 #include <math.h>
+#include <string.h>
 
 #include "attention.h"
 #include "kvcache.h"
@@ -271,9 +272,9 @@ ib_t5_state_footprint (const IbT5 *t5, const IbClDevice *dev, int n_enc,
       (2 * L + 1) * ib_cl_arena_footprint (dev, s[N_FIXED + 1] * 4);
 }
 
-IbT5State *
-ib_t5_state_new (const IbT5 *t5, IbClArena *arena, int n_enc, int n_dec,
-    int n_beams, GError **error)
+static IbT5State *
+state_new (const IbT5 *t5, IbClArena *arena, int n_enc, int n_dec, int n_beams,
+    gboolean caches, GError **error)
 {
   IbT5State *st = g_new0 (IbT5State, 1);
   IbClBuffer **slots[N_FIXED] = { &st->ids, &st->x, &st->h, &st->qkv,
@@ -297,6 +298,8 @@ ib_t5_state_new (const IbT5 *t5, IbClArena *arena, int n_enc, int n_dec,
   for (i = 0; i < N_FIXED; i++)
     if (!(*slots[i] = ib_cl_arena_alloc (arena, s[i] * 4, error)))
       goto fail;
+  if (!caches)
+    return st;
   if (!(st->kv.spare = ib_cl_arena_alloc (arena, s[N_FIXED + 1] * 4, error)))
     goto fail;
   for (i = 0; i < st->n_dec_layers; i++)
@@ -309,6 +312,34 @@ ib_t5_state_new (const IbT5 *t5, IbClArena *arena, int n_enc, int n_dec,
 fail:
   ib_t5_state_free (st);
   return NULL;
+}
+
+IbT5State *
+ib_t5_state_new (const IbT5 *t5, IbClArena *arena, int n_enc, int n_dec,
+    int n_beams, GError **error)
+{
+  return state_new (t5, arena, n_enc, n_dec, n_beams, TRUE, error);
+}
+
+/* The rows of a batched step: n_enc = n_beams = @rows for the activations
+ * (ids, x, h, qkv, ctx, ff, act, logits), one decoder position; no
+ * caches, no encoder output (each sequence's own state holds those). */
+gsize
+ib_t5_rows_footprint (const IbT5 *t5, const IbClDevice *dev, int rows)
+{
+  gsize s[N_FIXED + 2], total = 0;
+  int i;
+
+  state_sizes (t5, rows, 1, rows, s);
+  for (i = 0; i < N_FIXED; i++)
+    total += ib_cl_arena_footprint (dev, s[i] * 4);
+  return total;
+}
+
+IbT5State *
+ib_t5_rows_new (const IbT5 *t5, IbClArena *arena, int rows, GError **error)
+{
+  return state_new (t5, arena, rows, 1, rows, FALSE, error);
 }
 
 void
@@ -389,6 +420,27 @@ ib_t5_product_scratch (const IbT5 *t5, IbClDevice *dev, int n_enc, int n_dec,
       ib_cl_linear_scratch (t5->lm_head, n_beams, need, error) &&
       ib_attention_scratch (dev, &att, n_enc, n_enc, need, error) &&
       ib_attention_scratch (dev, &dec, 1, MAX (n_dec, n_enc), need, error);
+}
+
+gboolean
+ib_t5_rows_scratch (const IbT5 *t5, IbClDevice *dev, int rows, int n_beams,
+    int n_enc, int n_dec, gsize *need, GError **error)
+{
+  const T5Block *d = &t5->dec[0];
+  IbAttention dec = { t5->heads, t5->dkv, 1.0f, NULL, 0, NULL, -1,
+    IB_CL_DTYPE_F32 };
+
+  /* ib_cl_linear_segments: every segment at most @rows rows; attention as
+   * ib_t5_decode's (self: one query; cross: a sequence's beams) */
+  return ib_cl_linear_scratch (d->self.qkv, rows, need, error) &&
+      ib_cl_linear_scratch (d->self.o, rows, need, error) &&
+      ib_cl_linear_scratch (d->cross.q, rows, need, error) &&
+      ib_cl_linear_scratch (d->cross.o, rows, need, error) &&
+      ib_cl_linear_scratch (d->ffn.wi, rows, need, error) &&
+      ib_cl_linear_scratch (d->ffn.wo, rows, need, error) &&
+      ib_cl_linear_scratch (t5->lm_head, rows, need, error) &&
+      ib_attention_scratch (dev, &dec, 1, MAX (n_dec, n_enc), need, error) &&
+      ib_attention_scratch (dev, &dec, n_beams, n_enc, need, error);
 }
 
 void
@@ -492,6 +544,128 @@ ib_t5_decode (const IbT5 *t5, IbClQueue *q, IbT5State *st, const gint32 *ids,
   ib_cl_rmsnorm (q, st->x, t5->dec_norm, st->h, n_beams, d,
       (float) t5->cfg.norm_eps);
   ib_cl_linear (q, st->h, t5->lm_head, NULL, st->logits, n_beams);
+}
+
+/* ffn over the rows of several sequences, products by segment */
+static void
+ffn_many (const IbT5 *t5, const Ffn *f, IbClQueue *q, IbT5State *st,
+    const int *seg, int n, int rows)
+{
+  ib_cl_rmsnorm (q, st->x, f->ln, st->h, rows, t5->d, (float) t5->cfg.norm_eps);
+  ib_cl_linear_segments (q, st->h, f->wi, NULL, st->ff, seg, n);
+  ib_cl_gated (q, IB_CL_ACT_GELU, st->ff, st->act, rows, t5->F);
+  ib_cl_linear_segments (q, st->act, f->wo, st->x, st->x, seg, n);
+}
+
+/* ib_t5_decode's decoder layer @i on the rows of several sequences (@rows
+ * state): self-attention per beam row in its sequence's cache with its
+ * sequence's position bias, cross-attention per sequence (its beams'
+ * rows) to its own encoder output, products over all rows. */
+static void
+layer_many (const IbT5 *t5, int i, IbClQueue *q, IbT5State *st,
+    const IbT5Seq *seqs, int n, const int *seg, int rows)
+{
+  const T5Block *blk = &t5->dec[i];
+  const int d = t5->d, I = t5->inner;
+  const float eps = (float) t5->cfg.norm_eps;
+  int s, b, row;
+
+  ib_cl_rmsnorm (q, st->x, blk->self.ln, st->h, rows, d, eps);
+  ib_cl_linear_segments (q, st->h, blk->self.qkv, NULL, st->qkv, seg, n);
+  for (s = 0, row = 0; s < n; s++) {
+    const IbT5Seq *sq = &seqs[s];
+    const gsize beam_stride = (gsize) sq->st->n_dec * I;
+    IbAttention self = { t5->heads, t5->dkv, 1.0f, sq->st->bias, t5->heads,
+      NULL, -1 };
+    const gsize r0 = (gsize) row * 3 * I, c0 = (gsize) sq->pos * I;
+    /* the keys and values of the sequence's beams into their caches (beam
+     * b's at b · beam_stride): one copy each */
+    ib_cl_copy_rows (q, st->qkv, r0 + I, 3 * I, sq->st->kv.k[i], c0,
+        (int) beam_stride, sq->n_beams, I);
+    ib_cl_copy_rows (q, st->qkv, r0 + 2 * I, 3 * I, sq->st->kv.v[i], c0,
+        (int) beam_stride, sq->n_beams, I);
+    for (b = 0; b < sq->n_beams; b++, row++)
+      ib_attention (q, &self,
+          (IbClMatrix){ st->qkv, (gsize) row * 3 * I, 3 * I, 0 },
+          (IbClMatrix){ sq->st->kv.k[i], b * beam_stride, I, 0 },
+          (IbClMatrix){ sq->st->kv.v[i], b * beam_stride, I, 0 }, 1,
+          sq->pos + 1, sq->st->scores,
+          (IbClMatrix){ st->ctx, (gsize) row * I, I, 0 });
+  }
+  ib_cl_linear_segments (q, st->ctx, blk->self.o, st->x, st->x, seg, n);
+
+  ib_cl_rmsnorm (q, st->x, blk->cross.ln, st->h, rows, d, eps);
+  ib_cl_linear_segments (q, st->h, blk->cross.q, NULL, st->qkv, seg, n);
+  for (s = 0, row = 0; s < n; row += seqs[s].n_beams, s++) {
+    const IbT5Seq *sq = &seqs[s];
+    IbAttention cross = { t5->heads, t5->dkv, 1.0f, NULL, 0, NULL, -1 };
+    ib_attention (q, &cross, (IbClMatrix){ st->qkv, (gsize) row * I, I, 0 },
+        (IbClMatrix){ sq->st->ckv[i], 0, 2 * I, 0 },
+        (IbClMatrix){ sq->st->ckv[i], I, 2 * I, 0 }, sq->n_beams, sq->st->n_enc,
+        sq->st->scores, (IbClMatrix){ st->ctx, (gsize) row * I, I, 0 });
+  }
+  ib_cl_linear_segments (q, st->ctx, blk->cross.o, st->x, st->x, seg, n);
+
+  ffn_many (t5, &blk->ffn, q, st, seg, n, rows);
+}
+
+void
+ib_t5_decode_many (const IbT5 *t5, IbClQueue *q, IbT5State *rows,
+    const IbT5Seq *seqs, int n)
+{
+  int *seg = g_new (int, MAX (n, 1));
+  gint32 *ids = NULL;
+  int s, total = 0, i;
+
+  for (s = 0; s < n; s++) {
+    const IbT5Seq *sq = &seqs[s];
+    if (sq->n_beams > sq->st->n_beams || sq->pos >= sq->st->n_dec ||
+        sq->st->n_enc <= 0 || sq->st->kv.spare == NULL) {
+      ib_cl_queue_take_error (q,
+          g_error_new (IB_ERROR, IB_ERROR_INVALID_ARG,
+              "batched T5 decode: sequence %d at position %d with %d beams; "
+              "its state holds %d positions and %d beams, encoded %d",
+              s, sq->pos, sq->n_beams, sq->st->n_dec, sq->st->n_beams,
+              sq->st->n_enc));
+      goto out;
+    }
+    if (!ib_check_ids (q, sq->ids, sq->n_beams, t5->V))
+      goto out;
+    seg[s] = sq->n_beams;
+    total += sq->n_beams;
+  }
+  if (total == 0)
+    goto out;
+  if (total > rows->n_beams) {
+    ib_cl_queue_take_error (q,
+        g_error_new (IB_ERROR, IB_ERROR_INVALID_ARG,
+            "batched T5 decode of %d rows; the batch holds %d", total,
+            rows->n_beams));
+    goto out;
+  }
+  ids = g_new (gint32, total);
+  for (s = 0, total = 0; s < n; total += seqs[s].n_beams, s++)
+    memcpy (ids + total, seqs[s].ids, sizeof (gint32) * seqs[s].n_beams);
+  /* waited for below: ids are freed at the end */
+  ib_cl_queue_upload (q, rows->ids, 0, ids, (gsize) total * 4);
+  ib_cl_embed (q, t5->shared, t5->shared_dtype, t5->V, rows->ids, rows->x,
+      total, t5->d);
+  /* each sequence's causal relative position bias of its new position
+   * [heads, 1, pos+1], in its own state */
+  for (s = 0; s < n; s++)
+    ib_cl_t5_position_bias (q, t5->dec_bias_table, seqs[s].st->bias, t5->heads,
+        1, seqs[s].pos + 1, seqs[s].pos, FALSE,
+        t5->cfg.relative_attention_num_buckets,
+        t5->cfg.relative_attention_max_distance);
+  ib_cl_queue_wait (q);
+  for (i = 0; i < t5->cfg.n_decoder_layers; i++)
+    layer_many (t5, i, q, rows, seqs, n, seg, total);
+  ib_cl_rmsnorm (q, rows->x, t5->dec_norm, rows->h, total, t5->d,
+      (float) t5->cfg.norm_eps);
+  ib_cl_linear_segments (q, rows->h, t5->lm_head, NULL, rows->logits, seg, n);
+out:
+  g_free (ids);
+  g_free (seg);
 }
 
 void

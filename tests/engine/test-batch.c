@@ -241,6 +241,8 @@ test_alone_equal (gconstpointer data)
   g_assert_cmpint (st.max_active, <=, 4);
   g_assert_cmpint (st.max_rows, >, st.max_active);
   g_assert_cmpuint (st.n_joins, >, 0);
+  /* one decoder pass per step for all its questions (T5 included) */
+  g_assert_cmpuint (ib_batch_get_decoder_passes (batch), ==, st.n_steps);
   ib_batch_free (batch);
   ib_model_unref (m);
   fixture_close (&fx);
@@ -404,6 +406,39 @@ test_errors (void)
   g_assert_cmpuint (st.n_vision_frames, ==, fx.n_frames);
   ib_answer_free (askers[0].answer);
   g_clear_error (&askers[1].error);
+
+  /* set up together with questions whose instructions are no text (NULL,
+   * invalid UTF-8): they fail as alone, before the shared Q-Former pass;
+   * the other one is answered */
+  {
+    static const Question no_text[2] = {
+      { NULL, "\xff\xfe what?", 4, 1, FALSE, 0, 1.0, 1.0 },
+      { NULL, NULL, 4, 1, FALSE, 0, 1.0, 1.0 },
+    };
+    Asker three[3];
+    GThread *t3[3];
+    char *saved = fx.prompt;
+    Fixture none = fx;
+
+    none.prompt = NULL;
+    three[0] = (Asker){ batch, &fx, &questions[0], 0, NULL, NULL };
+    three[1] = (Asker){ batch, &fx, &no_text[0], 0, NULL, NULL };
+    three[2] = (Asker){ batch, &none, &no_text[1], 0, NULL, NULL };
+    ib_batch_hold_setups (batch, 2);
+    for (i = 0; i < 3; i++)
+      t3[i] = g_thread_new ("asker", ask, &three[i]);
+    for (i = 0; i < 3; i++)
+      g_thread_join (t3[i]);
+    g_assert_no_error (three[0].error);
+    g_assert_cmpint (three[0].answer->n_tokens, >=, 1);
+    for (i = 1; i < 3; i++) {
+      g_assert_error (three[i].error, IB_ERROR, IB_ERROR_INVALID_ARG);
+      g_assert_null (three[i].answer);
+      g_clear_error (&three[i].error);
+    }
+    ib_answer_free (three[0].answer);
+    fx.prompt = saved;
+  }
   ib_batch_free (batch);
   ib_model_unref (m);
   fixture_close (&fx);
@@ -479,6 +514,8 @@ test_shared_vision (gconstpointer data)
   Fixture fx, sets[4];
   IbBatchParams bp;
   IbBatchStats st, st1;
+  guint64 qf_passes;
+  int qf_max;
   GError *error = NULL;
   IbBatch *batch;
   GArray *want;
@@ -533,6 +570,16 @@ test_shared_vision (gconstpointer data)
   g_assert_cmpuint (st.n_vision_passes, ==, (3 * F + c->pass - 1) / c->pass);
   g_assert_cmpint (st.max_vision_frames, ==, MIN (3 * F, c->pass));
   g_assert_cmpuint (st.n_frames_shared, ==, F);
+  /* the Q-Former of all four questions' frames, each with its question's
+   * instruction (four instructions of different lengths), in shared passes
+   * of up to @pass sequences (their instructions are short: only the
+   * number of sequences limits a pass) */
+  ib_batch_get_qformer_passes (batch, &qf_passes, &qf_max);
+  g_test_message ("%" G_GUINT64_FORMAT " Q-Former passes, at most %d "
+                  "sequences in one",
+      qf_passes, qf_max);
+  g_assert_cmpuint (qf_passes, ==, (4 * F + c->pass - 1) / c->pass);
+  g_assert_cmpint (qf_max, ==, MIN (4 * F, c->pass));
 
   /* again, all on the fixture's frames: the two slots that had frames of
    * their own encode them (once, shared), the others hit their caches */
@@ -562,7 +609,7 @@ main (int argc, char **argv)
 {
   static const SharedCase shared[] = { { "vicuna-tiny", 16 },
     { "vicuna-tiny", 2 }, { "vicuna-tiny-video", 16 },
-    { "vicuna-tiny-video", 5 }, { "t5-tiny", 16 } };
+    { "vicuna-tiny-video", 5 }, { "t5-tiny", 16 }, { "t5-tiny", 2 } };
 
   g_test_init (&argc, &argv, NULL);
   g_test_add_data_func ("/batch/alone-equal/vicuna", "vicuna-tiny",
