@@ -298,8 +298,9 @@ get_prim (int m, const IbClDnnlWeight *w, int flags, GError **error)
   return cached_prim (&key, linear_pd, &w->md, error);
 }
 
-/* Row @row of the [n, k] source @w as floats. */
-static void
+/* Row @row of the [n, k] source @w as floats: an f32 source's own row (no
+ * copy), else the row converted into @dst. */
+static const float *
 source_row (const void *w, IbClDtype src, int k, int row, float *dst)
 {
   gsize base = (gsize) row * k;
@@ -309,16 +310,15 @@ source_row (const void *w, IbClDtype src, int k, int row, float *dst)
     case IB_CL_DTYPE_F16:
       for (i = 0; i < k; i++)
         dst[i] = ib_cl_f16_to_f32 (((const guint16 *) w)[base + i]);
-      break;
+      return dst;
     case IB_CL_DTYPE_BF16:
       for (i = 0; i < k; i++) {
         guint32 u = (guint32) ((const guint16 *) w)[base + i] << 16;
         memcpy (dst + i, &u, 4);
       }
-      break;
+      return dst;
     default:
-      memcpy (dst, (const float *) w + base, (gsize) k * 4);
-      break;
+      return (const float *) w + base;
   }
 }
 
@@ -389,16 +389,18 @@ fill_plain (IbClDnnlWeight *wt, const void *w, IbClDtype src, void *plain,
 #pragma omp parallel for schedule(static) if ((gsize) n * k >= PARALLEL_MIN)
   for (j = 0; j < n; j++) {
     float *row = g_try_malloc ((gsize) k * 4);
+    const float *src_row;
+
     if (row == NULL) {
       oom = TRUE;
       continue;
     }
-    source_row (w, src, k, j, row);
+    src_row = source_row (w, src, k, j, row);
     if (wt->storage == IB_CL_DTYPE_BF16)
-      to_bf16_row (row, (guint16 *) plain + (gsize) j * k, k);
+      to_bf16_row (src_row, (guint16 *) plain + (gsize) j * k, k);
     else
-      quantize_s8_row (row, (gint8 *) plain + (gsize) j * k, k, &wt->scale[j],
-          &wt->colsum[j]);
+      quantize_s8_row (src_row, (gint8 *) plain + (gsize) j * k, k,
+          &wt->scale[j], &wt->colsum[j]);
     g_free (row);
   }
   if (oom)
@@ -442,11 +444,12 @@ fill_blocked (IbClDnnlWeight *wt, const void *w, IbClDtype src, int kp,
     memset (dst, 0, kw * 64 * 4);
     for (j = nb * 64; j < MIN (n, nb * 64 + 64); j++) {
       guint32 *col = dst + (j % 64);
-      source_row (w, src, k, j, row);
+      const float *src_row = source_row (w, src, k, j, row);
+
       if (wt->storage == IB_CL_DTYPE_BF16)
-        to_bf16_row (row, (guint16 *) words, k);
+        to_bf16_row (src_row, (guint16 *) words, k);
       else
-        quantize_s8_row (row, (gint8 *) words, k, &wt->scale[j],
+        quantize_s8_row (src_row, (gint8 *) words, k, &wt->scale[j],
             &wt->colsum[j]);
       /* words past k stay zero: the tail of the last word and the
        * padding words are never written */
@@ -609,10 +612,11 @@ ib_cl_dnnl_weight_new (IbClDevice *dev, const void *w, IbClDtype src, int n,
     goto out;
   if (bias) {
     /* the bias has the weight's source dtype: one row of n elements */
+    const float *bias_row;
     row = g_new (float, n);
-    source_row (bias, src, n, 0, row);
+    bias_row = source_row (bias, src, n, 0, row);
     for (j = 0; j < n; j++)
-      wt->bias[j] = row[j];
+      wt->bias[j] = bias_row[j];
   }
   if (!wrap_buffers (wt, dev, error))
     goto out;

@@ -72,6 +72,7 @@ def main():
         "model": a.model, "cold": not a.warm, "precision": a.precision,
         "weight_bytes": total, "load_s": out["load_s"],
         "load_cpu_s": out.get("load_cpu_s"),
+        "load_sys_s": out.get("load_sys_s"),
         "read_mb_per_s": round(total / out["load_s"] / 1e6, 1),
         "rss_after_load_mb": out["rss_after_load_mb"],
         "peak_rss_mb": round(peak_kb / 1024, 1),  # MiB: ru_maxrss is KiB
