@@ -51,6 +51,12 @@ gsize ib_cl_dnnl_weight_get_bytes (const IbClDnnlWeight *w);
 void ib_cl_dnnl_linear (IbClQueue *q, const IbClBuffer *a, gsize a_off,
     const IbClDnnlWeight *w, const IbClBuffer *residual, IbClBuffer *c,
     gsize c_off, int m);
+/* Whether the product of @m rows on @w can apply GELU in its epilogue (q8,
+ * not the one-row GEMV), and that product: C rows = GELU (A · Wᵀ + bias),
+ * the host's GELU (gemm-dnnl.c: gelu_row) on the epilogue's fp32 values. */
+gboolean ib_cl_dnnl_fuses_gelu (const IbClDnnlWeight *w, int m);
+void ib_cl_dnnl_linear_gelu (IbClQueue *q, const IbClBuffer *a, gsize a_off,
+    const IbClDnnlWeight *w, IbClBuffer *c, gsize c_off, int m);
 
 /* Attention's batched products (ib_cl_gemm_batched) in bf16 on the
  * buffers' host memory, after one clFinish. */

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "half.h"
+#include "ops.h"
 #include "pack.h"
 
 struct _IbClWeight
@@ -673,10 +674,11 @@ linear_clblast (IbClQueue *q, const IbClBuffer *a, gsize a_off,
       w->n, flags ? 1.0f : 0.0f, c, c_off, w->n);
 }
 
-void
-ib_cl_linear_rows (IbClQueue *q, const IbClBuffer *a, int a_row,
-    const IbClWeight *w, const IbClBuffer *residual, IbClBuffer *c, int c_row,
-    int m)
+/* ib_cl_linear_rows; with @gelu (no residual, ib_cl_dnnl_fuses_gelu) the
+ * oneDNN product applies GELU in its epilogue. */
+static void
+linear_rows (IbClQueue *q, const IbClBuffer *a, int a_row, const IbClWeight *w,
+    const IbClBuffer *residual, IbClBuffer *c, int c_row, int m, gboolean gelu)
 {
   int flags = (w->bias ? IB_HAS_BIAS : 0) | (residual ? IB_HAS_RESIDUAL : 0);
   gsize a_off = (gsize) a_row * w->k, c_off = (gsize) c_row * w->n;
@@ -695,12 +697,22 @@ ib_cl_linear_rows (IbClQueue *q, const IbClBuffer *a, int a_row,
             "linear: offsets beyond 2^31 floats"));
     return;
   }
-  if (w->dnnl)
+  if (gelu)
+    ib_cl_dnnl_linear_gelu (q, a, a_off, w->dnnl, c, c_off, m);
+  else if (w->dnnl)
     ib_cl_dnnl_linear (q, a, a_off, w->dnnl, residual, c, c_off, m);
   else if (w->backend == IB_CL_GEMM_OWN)
     linear_own (q, a, a_off, w, residual, c, c_off, m, flags);
   else
     linear_clblast (q, a, a_off, w, residual, c, c_off, m, flags);
+}
+
+void
+ib_cl_linear_rows (IbClQueue *q, const IbClBuffer *a, int a_row,
+    const IbClWeight *w, const IbClBuffer *residual, IbClBuffer *c, int c_row,
+    int m)
+{
+  linear_rows (q, a, a_row, w, residual, c, c_row, m, FALSE);
 }
 
 void
@@ -787,6 +799,27 @@ ib_cl_linear_segments (IbClQueue *q, const IbClBuffer *a, const IbClWeight *w,
     }
     ib_cl_linear_rows (q, a, total, w, residual, c, total, rows[s]);
   }
+}
+
+void
+ib_cl_linear_segments_gelu (IbClQueue *q, const IbClBuffer *a,
+    const IbClWeight *w, IbClBuffer *c, const int *rows, int n_segments)
+{
+  gboolean fused = w->dnnl != NULL;
+  int s, total = 0;
+
+  for (s = 0; s < n_segments; s++) {
+    fused = fused && ib_cl_dnnl_fuses_gelu (w->dnnl, rows[s]);
+    total += rows[s];
+  }
+  if (!fused) {
+    ib_cl_linear_segments (q, a, w, NULL, c, rows, n_segments);
+    ib_cl_activate (q, IB_CL_ACT_GELU, c, c, (gsize) total * w->n);
+    return;
+  }
+  /* one product per segment, as ib_cl_linear_segments runs oneDNN's */
+  for (s = 0, total = 0; s < n_segments; total += rows[s], s++)
+    linear_rows (q, a, total, w, NULL, c, total, rows[s], TRUE);
 }
 
 static gboolean
