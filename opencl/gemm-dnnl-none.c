@@ -127,3 +127,10 @@ ib_cl_dnnl_batched_scratch (gboolean trans_b G_GNUC_UNUSED,
 {
   return ib_cl_dnnl_check (IB_CL_DTYPE_BF16, NULL, error);
 }
+
+void
+ib_cl_dnnl_softmax_gemm_batched (IbClQueue *q G_GNUC_UNUSED,
+    int m G_GNUC_UNUSED, int n G_GNUC_UNUSED, int k G_GNUC_UNUSED,
+    IbClMatrix p G_GNUC_UNUSED, IbClMatrix b G_GNUC_UNUSED,
+    IbClMatrix c G_GNUC_UNUSED, int batch G_GNUC_UNUSED)
+{}

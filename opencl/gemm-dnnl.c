@@ -1295,6 +1295,44 @@ gather_bf16 (const float *src, int ld, gsize stride, int batch, int rows,
         dst + (gsize) i * cols, cols);
 }
 
+/* Softmax of each row of the dense fp32 scores @x [rows, cols] in place,
+ * as softmax.cl computes it without bias or mask: the max, e^(v - max)
+ * written back with its sum, then the scaling by 1/sum; and the
+ * probabilities in bf16 into @dst, the product's A. */
+HOT static void
+softmax_bf16_row (float *x, guint16 *dst, int cols)
+{
+  float m = -INFINITY, sum = 0.0f, inv;
+  int j;
+
+#pragma omp simd reduction(max : m)
+  for (j = 0; j < cols; j++)
+    m = x[j] > m ? x[j] : m;
+#pragma omp simd reduction(+ : sum)
+  for (j = 0; j < cols; j++) {
+    const float a = x[j] - m;
+    const float e = a < -87.0f ? 0.0f : exp_sum (a, 0.0f);
+    x[j] = e;
+    sum += e;
+  }
+  inv = 1.0f / sum;
+  for (j = 0; j < cols; j++) {
+    x[j] *= inv;
+    dst[j] = to_bf16 (x[j]);
+  }
+}
+
+static void
+softmax_bf16 (float *x, guint16 *dst, int rows, int cols)
+{
+  int i;
+
+#pragma omp parallel for schedule( \
+    static) if ((gsize) rows * cols >= PARALLEL_MIN)
+  for (i = 0; i < rows; i++)
+    softmax_bf16_row (x + (gsize) i * cols, dst + (gsize) i * cols, cols);
+}
+
 /* dense fp32 [batch][rows][cols] -> strided @dst */
 static void
 scatter_f32 (const float *src, float *dst, int ld, gsize stride, int batch,
@@ -1329,9 +1367,11 @@ ib_cl_dnnl_batched_scratch (gboolean trans_b, int m_max, int n, int k,
   return TRUE;
 }
 
-void
-ib_cl_dnnl_gemm_batched (IbClQueue *q, gboolean trans_b, int m, int n, int k,
-    float alpha, IbClMatrix a, IbClMatrix b, IbClMatrix c, int batch)
+/* ib_cl_dnnl_gemm_batched; with @softmax_a, A is dense [batch][m][k]
+ * scores, softmaxed in place by rows on the way to its bf16 copy. */
+static void
+gemm_batched (IbClQueue *q, gboolean trans_b, int m, int n, int k, float alpha,
+    IbClMatrix a, IbClMatrix b, IbClMatrix c, int batch, gboolean softmax_a)
 {
   const gboolean dense_c = dense_output (c, m, n, batch);
   PrimKey key;
@@ -1372,8 +1412,12 @@ ib_cl_dnnl_gemm_batched (IbClQueue *q, gboolean trans_b, int m, int n, int k,
     ib_cl_queue_cl_error (q, st, "clFinish");
     goto out;
   }
-  gather_bf16 ((const float *) a.buf->data + a.offset, a.ld, a.stride, batch, m,
-      k, (guint16 *) scratch);
+  if (softmax_a)
+    softmax_bf16 ((float *) a.buf->data + a.offset, (guint16 *) scratch,
+        batch * m, k);
+  else
+    gather_bf16 ((const float *) a.buf->data + a.offset, a.ld, a.stride, batch,
+        m, k, (guint16 *) scratch);
   gather_bf16 ((const float *) b.buf->data + b.offset, b.ld, b.stride, batch,
       trans_b ? n : k, trans_b ? k : n, (guint16 *) (scratch + a_bytes));
   C = dense_c ? (float *) c.buf->data + c.offset :
@@ -1419,4 +1463,18 @@ out:
     dnnl_memory_destroy (mc);
   if (msp)
     dnnl_memory_destroy (msp);
+}
+
+void
+ib_cl_dnnl_gemm_batched (IbClQueue *q, gboolean trans_b, int m, int n, int k,
+    float alpha, IbClMatrix a, IbClMatrix b, IbClMatrix c, int batch)
+{
+  gemm_batched (q, trans_b, m, n, k, alpha, a, b, c, batch, FALSE);
+}
+
+void
+ib_cl_dnnl_softmax_gemm_batched (IbClQueue *q, int m, int n, int k,
+    IbClMatrix p, IbClMatrix b, IbClMatrix c, int batch)
+{
+  gemm_batched (q, FALSE, m, n, k, 1.0f, p, b, c, batch, TRUE);
 }

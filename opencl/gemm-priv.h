@@ -62,6 +62,10 @@ void ib_cl_dnnl_linear_gelu (IbClQueue *q, const IbClBuffer *a, gsize a_off,
  * buffers' host memory, after one clFinish. */
 void ib_cl_dnnl_gemm_batched (IbClQueue *q, gboolean trans_b, int m, int n,
     int k, float alpha, IbClMatrix a, IbClMatrix b, IbClMatrix c, int batch);
+/* The same with A = softmax (P) by rows, P dense scores softmaxed in place
+ * on the host on their way to bf16 (ib_cl_softmax_gemm_batched). */
+void ib_cl_dnnl_softmax_gemm_batched (IbClQueue *q, int m, int n, int k,
+    IbClMatrix p, IbClMatrix b, IbClMatrix c, int batch);
 
 /* TRUE when single rows (decode) of @w run the OpenCL GEMV on oneDNN's
  * packed layout rather than oneDNN itself (tests). */

@@ -902,3 +902,29 @@ ib_cl_gemm_batched (IbClQueue *q, IbClDtype precision, gboolean trans_b, int m,
   global[2] = batch;
   ib_cl_launch_run (&l, 3, global, local);
 }
+
+void
+ib_cl_softmax_gemm_batched (IbClQueue *q, IbClDtype precision, int m, int n,
+    int k, IbClMatrix p, IbClMatrix b, IbClMatrix c, int batch)
+{
+  if (ib_cl_queue_failed (q) || m <= 0 || n <= 0 || k <= 0 || batch <= 0)
+    return;
+  if (p.ld != k || (batch > 1 && p.stride != (gsize) m * k)) {
+    ib_cl_queue_take_error (q,
+        g_error_new (IB_CL_ERROR, IB_CL_ERROR_INVALID_ARG,
+            "softmax product: the scores [%d x %d] x %d are not dense (ld %d)",
+            m, k, batch, p.ld));
+    return;
+  }
+  if (!batched_dnnl (ib_cl_queue_get_device (q), precision)) {
+    ib_cl_softmax (q, (IbClBuffer *) p.buf, batch, m, k, 1.0f, NULL, 0, NULL,
+        -1);
+    ib_cl_gemm_batched (q, precision, FALSE, m, n, k, 1.0f, p, b, c, batch);
+    return;
+  }
+  if (!check_matrix (q, p, m, k, batch, "P") ||
+      !check_matrix (q, b, k, n, batch, "B") ||
+      !check_matrix (q, c, m, n, batch, "C"))
+    return;
+  ib_cl_dnnl_softmax_gemm_batched (q, m, n, k, p, b, c, batch);
+}

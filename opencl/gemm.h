@@ -157,6 +157,17 @@ void ib_cl_gemm_batched (IbClQueue *q, IbClDtype precision, gboolean trans_b,
     int m, int n, int k, float alpha, IbClMatrix a, IbClMatrix b, IbClMatrix c,
     int batch);
 
+/* For b < batch: C_b[m,n] = softmax (P_b) · B_b, the softmax over each
+ * row of the dense scores P [batch][m][k] (ld k, stride m·k) without bias
+ * or mask, in place as ib_cl_softmax (scale 1) leaves them, B_b [k,n]:
+ * attention's second product. F32/F16 run ib_cl_softmax and then
+ * ib_cl_gemm_batched, bit for bit those two calls; BF16 and Q8 (oneDNN)
+ * softmax on the host on the way to the product's bf16 copy of P, one
+ * clFinish for both and no OpenCL softmax. The scratch is
+ * ib_cl_gemm_batched's for the same product. */
+void ib_cl_softmax_gemm_batched (IbClQueue *q, IbClDtype precision, int m,
+    int n, int k, IbClMatrix p, IbClMatrix b, IbClMatrix c, int batch);
+
 /* Scratch sizing (ib_cl_queue_reserve_scratch): raise *@need to the bytes
  * of the queue's scratch that ib_cl_linear on @w with up to @m_max rows
  * needs, or ib_cl_gemm_batched with up to @m_max rows of A and at most

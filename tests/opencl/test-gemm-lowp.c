@@ -403,7 +403,10 @@ check_batched_elem (float got, double ref, double mag, double alpha, int k,
  * scores = alpha Q_h K_h^T from a fused qkv buffer (heads as column ranges),
  * then context_h = S_h V_h into a head's columns of a wider buffer whose
  * extra columns must stay untouched; Q and K arrive by an enqueued copy
- * behind a long one (the product's synchronisation). */
+ * behind a long one (the product's synchronisation). Then the softmax and
+ * the second product in one (ib_cl_softmax_gemm_batched, on the host) on a
+ * copy of the scores: the copy in place within 8 ulp of softmax (S_h) in
+ * double, context_h within the bf16 bound of that softmax times V_h. */
 static void
 test_batched (gconstpointer data)
 {
@@ -441,7 +444,8 @@ test_batched (gconstpointer data)
     float *qkv = g_new (float, nqkv), *sc = g_new (float, ns);
     float *ctx = g_new (float, (gsize) L *ldc);
     float *init = g_new (float, (gsize) L *ldc);
-    IbClBuffer *src, *dqkv, *dsc, *dctx;
+    float *pr = g_new (float, ns), *ctx2 = g_new (float, (gsize) L *ldc);
+    IbClBuffer *src, *dqkv, *dsc, *dctx, *dp, *dctx2;
     guint32 seed = 7 + t;
     gsize i;
     int h, x, y, z;
@@ -454,6 +458,8 @@ test_batched (gconstpointer data)
     dqkv = ib_cl_buffer_new (dev, nqkv * 4, &error);
     dsc = ib_cl_buffer_new (dev, ns * 4, &error);
     dctx = ib_cl_buffer_new (dev, (gsize) L * ldc * 4, &error);
+    dp = ib_cl_buffer_new (dev, ns * 4, &error);
+    dctx2 = ib_cl_buffer_new (dev, (gsize) L * ldc * 4, &error);
     g_assert_no_error (error);
     ib_cl_queue_upload (q, src, 0, qkv, nqkv * 4);
     ib_cl_queue_upload (q, dctx, 0, init, (gsize) L * ldc * 4);
@@ -467,8 +473,16 @@ test_batched (gconstpointer data)
         (IbClMatrix){ dsc, 0, L, (gsize) L * L },
         (IbClMatrix){ dqkv, 2 * H, 3 * H, d }, (IbClMatrix){ dctx, 0, ldc, d },
         heads);
+    ib_cl_queue_copy (q, dsc, 0, dp, 0, ns * 4);
+    ib_cl_queue_copy (q, dctx, 0, dctx2, 0, (gsize) L * ldc * 4);
+    ib_cl_softmax_gemm_batched (q, precision, L, d, L,
+        (IbClMatrix){ dp, 0, L, (gsize) L * L },
+        (IbClMatrix){ dqkv, 2 * H, 3 * H, d }, (IbClMatrix){ dctx2, 0, ldc, d },
+        heads);
     ib_cl_queue_download (q, dsc, 0, sc, ns * 4);
     ib_cl_queue_download (q, dctx, 0, ctx, (gsize) L * ldc * 4);
+    ib_cl_queue_download (q, dp, 0, pr, ns * 4);
+    ib_cl_queue_download (q, dctx2, 0, ctx2, (gsize) L * ldc * 4);
     g_assert_true (ib_cl_queue_finish (q, &error));
 
     for (h = 0; h < heads; h++)
@@ -497,10 +511,43 @@ test_batched (gconstpointer data)
           check_batched_elem (ctx[(gsize) x * ldc + h * d + z], ref, mag, 1.0,
               L, &worst, "context");
         }
+        /* softmax of the scores' row, then its product */
+        {
+          const float *sr = sc + ((gsize) h * L + x) * L;
+          const float *prow = pr + ((gsize) h * L + x) * L;
+          double mx = sr[0], sum = 0.0;
+          for (y = 1; y < L; y++)
+            mx = MAX (mx, sr[y]);
+          for (y = 0; y < L; y++)
+            sum += exp (sr[y] - mx);
+          for (y = 0; y < L; y++) {
+            double ref = exp (sr[y] - mx) / sum;
+            if (!(fabs (prow[y] - ref) <= ldexp (ref, -20)))
+              g_error ("softmax in place: %.9g, exact %.9g", prow[y], ref);
+          }
+          for (z = 0; z < d; z++) {
+            double ref = 0.0, mag = 0.0;
+            for (y = 0; y < L; y++) {
+              double p = exp (sr[y] - mx) / sum *
+                  qkv[(gsize) y * 3 * H + 2 * H + h * d + z];
+              ref += p;
+              mag += fabs (p);
+            }
+            check_batched_elem (ctx2[(gsize) x * ldc + h * d + z], ref, mag,
+                1.0, L, &worst, "softmax context");
+          }
+        }
       }
     for (x = 0; x < L; x++)
       for (z = H; z < ldc; z++)
         g_assert_cmpfloat (ctx[(gsize) x * ldc + z], ==, -7.0f);
+    for (x = 0; x < L; x++)
+      for (z = H; z < ldc; z++)
+        g_assert_cmpfloat (ctx2[(gsize) x * ldc + z], ==, -7.0f);
+    ib_cl_buffer_free (dp);
+    ib_cl_buffer_free (dctx2);
+    g_free (pr);
+    g_free (ctx2);
     ib_cl_buffer_free (src);
     ib_cl_buffer_free (dqkv);
     ib_cl_buffer_free (dsc);
