@@ -125,10 +125,11 @@ void ib_cl_linear_segments (IbClQueue *q, const IbClBuffer *a,
 /* C = GELU (A · Wᵀ + bias) over the same segments (no residual), GELU's
  * exact form x · (1 + erf (x / √2)) / 2 (ops.h: IB_CL_ACT_GELU). q8 weights
  * on oneDNN apply it on the host in the product's epilogue, to the fp32
- * values the product alone gives, with erfc's relative error < 1.2e-7 (no
- * 1 + erf cancelling for negative inputs); every other weight (and q8's
- * one-row GEMV) runs the product, then the OpenCL activation over all its
- * rows, bit for bit as those two calls. */
+ * values the product alone gives, within 4.1e-7 relative of the exact
+ * GELU (written with erfc: no 1 + erf cancelling for negative inputs; 0
+ * below x = -13.1, where |GELU| < 2^-125); every other weight (and q8's one-row GEMV) runs the
+ * product, then the OpenCL activation over all its rows, bit for bit as
+ * those two calls. */
 void ib_cl_linear_segments_gelu (IbClQueue *q, const IbClBuffer *a,
     const IbClWeight *w, IbClBuffer *c, const int *rows, int n_segments);
 
