@@ -930,7 +930,8 @@ gelu_row (float *c, int n)
     memcpy (&xh, &bits, 4);
     a1 = -0.5f * (xh * xh);
     a2 = p - 0.5f * ((ax - xh) * (ax + xh));
-    half_erfc = a1 + a2 < -87.0f ? 0.0f : 0.5f * t * exp_sum (a1, a2);
+    /* written so that NaN takes the 0 too: exp_sum never converts it */
+    half_erfc = !(a1 + a2 >= -87.0f) ? 0.0f : 0.5f * t * exp_sum (a1, a2);
     c[j] = x >= 0.0f ? x - x * half_erfc : x * half_erfc;
   }
 }
@@ -1311,7 +1312,7 @@ softmax_bf16_row (float *x, guint16 *dst, int cols)
 #pragma omp simd reduction(+ : sum)
   for (j = 0; j < cols; j++) {
     const float a = x[j] - m;
-    const float e = a < -87.0f ? 0.0f : exp_sum (a, 0.0f);
+    const float e = !(a >= -87.0f) ? 0.0f : exp_sum (a, 0.0f);
     x[j] = e;
     sum += e;
   }
