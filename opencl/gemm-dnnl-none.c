@@ -53,6 +53,20 @@ ib_cl_dnnl_linear (IbClQueue *q G_GNUC_UNUSED,
 {}
 
 gboolean
+ib_cl_dnnl_fuses_gelu (const IbClDnnlWeight *w G_GNUC_UNUSED,
+    int m G_GNUC_UNUSED)
+{
+  return FALSE;
+}
+
+void
+ib_cl_dnnl_linear_gelu (IbClQueue *q G_GNUC_UNUSED,
+    const IbClBuffer *a G_GNUC_UNUSED, gsize a_off G_GNUC_UNUSED,
+    const IbClDnnlWeight *w G_GNUC_UNUSED, IbClBuffer *c G_GNUC_UNUSED,
+    gsize c_off G_GNUC_UNUSED, int m G_GNUC_UNUSED)
+{}
+
+gboolean
 ib_cl_dnnl_weight_has_bias (const IbClDnnlWeight *w G_GNUC_UNUSED)
 {
   return FALSE;
@@ -113,3 +127,10 @@ ib_cl_dnnl_batched_scratch (gboolean trans_b G_GNUC_UNUSED,
 {
   return ib_cl_dnnl_check (IB_CL_DTYPE_BF16, NULL, error);
 }
+
+void
+ib_cl_dnnl_softmax_gemm_batched (IbClQueue *q G_GNUC_UNUSED,
+    int m G_GNUC_UNUSED, int n G_GNUC_UNUSED, int k G_GNUC_UNUSED,
+    IbClMatrix p G_GNUC_UNUSED, IbClMatrix b G_GNUC_UNUSED,
+    IbClMatrix c G_GNUC_UNUSED, int batch G_GNUC_UNUSED)
+{}

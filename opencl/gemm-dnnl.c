@@ -871,17 +871,89 @@ epilogue_q8_row (const gint32 *s, float sa, gint32 z, const float *scale,
   }
 }
 
+/* e^(a1 + a2) for a1 + a2 in [-87, 0] (the caller clamps) within 2 ulp,
+ * a1 exact or small: a1 + a2 = n ln 2 + r, |r| <= ln 2 / 2, with a1 - n ·
+ * (ln 2's first 9 bits) exact, so a1's digits are kept; Cephes' expf
+ * polynomial for e^r, 2^n from its bits. Plain arithmetic, so the loops
+ * calling it vectorise. */
+static inline float
+exp_sum (float a1, float a2)
+{
+  const float n = nearbyintf ((a1 + a2) * 1.44269504088896341f);
+  const float r = ((a1 - n * 0.693359375f) + a2) + n * 2.12194440e-4f;
+  float p = 1.9875691500e-4f;
+  gint32 bits;
+  float two_n;
+
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * r * r + r + 1.0f;
+  bits = ((gint32) n + 127) << 23;
+  memcpy (&two_n, &bits, 4);
+  return p * two_n;
+}
+
+/* GELU in place, the exact form x · (1 + erf (x / √2)) / 2 written with
+ * erfc (z) = 1 - erf (z), z = |x| / √2, so that no 1 ± erf cancels:
+ * x - x · erfc (z) / 2 for x >= 0, x · erfc (z) / 2 below. erfc from
+ * Numerical Recipes' erfcc (Chebyshev fit, relative error < 1.2e-7 for
+ * every z >= 0): t · e^(P(t) - z²), t = 1 / (1 + z/2), with z² = x² / 2
+ * split as (xh² + (|x| - xh)(|x| + xh)) / 2, xh |x|'s first 12 bits (xh²
+ * exact), as rounding z or z² would cost e^(-z²) 2^-24 z² of relative
+ * error. The
+ * OpenCL kernel computes 1 + erf, which keeps only erf's last digits for
+ * x below -3; this keeps GELU within a few ulp there too, down to x = -13
+ * (below that, |GELU (x)| < 2^-125 and 0 is returned) (tests/opencl:
+ * gemm-lowp, against libm's erfc in double). */
+HOT static void
+gelu_row (float *c, int n)
+{
+  int j;
+
+  for (j = 0; j < n; j++) {
+    const float x = c[j];
+    const float ax = fabsf (x), z = ax * 0.70710678118654752f;
+    const float t = 1.0f / (1.0f + 0.5f * z);
+    float p = 0.17087277f, xh, a1, a2, half_erfc;
+    guint32 bits;
+
+    p = p * t - 0.82215223f;
+    p = p * t + 1.48851587f;
+    p = p * t - 1.13520398f;
+    p = p * t + 0.27886807f;
+    p = p * t - 0.18628806f;
+    p = p * t + 0.09678418f;
+    p = p * t + 0.37409196f;
+    p = p * t + 1.00002368f;
+    p = p * t - 1.26551223f;
+    memcpy (&bits, &ax, 4);
+    bits &= 0xfffff000u;
+    memcpy (&xh, &bits, 4);
+    a1 = -0.5f * (xh * xh);
+    a2 = p - 0.5f * ((ax - xh) * (ax + xh));
+    /* written so that NaN takes the 0 too: exp_sum never converts it */
+    half_erfc = !(a1 + a2 >= -87.0f) ? 0.0f : 0.5f * t * exp_sum (a1, a2);
+    c[j] = x >= 0.0f ? x - x * half_erfc : x * half_erfc;
+  }
+}
+
 static void
 epilogue_q8 (const IbClDnnlWeight *w, const gint32 *s, const float *scale,
-    const gint32 *zero, const float *r, float *c, int m)
+    const gint32 *zero, const float *r, float *c, int m, gboolean gelu)
 {
   const int n = w->n;
   int i;
 
 #pragma omp parallel for schedule(static) if ((gsize) m * n >= PARALLEL_MIN)
-  for (i = 0; i < m; i++)
+  for (i = 0; i < m; i++) {
     epilogue_q8_row (s + (gsize) i * n, scale[i], zero[i], w->scale, w->colsum,
         w->bias, r ? r + (gsize) i * n : NULL, c + (gsize) i * n, n);
+    if (gelu)
+      gelu_row (c + (gsize) i * n, n);
+  }
 }
 
 static gsize
@@ -998,10 +1070,18 @@ gemv_blocked (IbClQueue *q, const IbClBuffer *a, gsize a_off,
   ib_cl_launch_run (&l, 1, &global, &local);
 }
 
-void
-ib_cl_dnnl_linear (IbClQueue *q, const IbClBuffer *a, gsize a_off,
+gboolean
+ib_cl_dnnl_fuses_gelu (const IbClDnnlWeight *w, int m)
+{
+  return w->storage == IB_CL_DTYPE_Q8 && !(m == 1 && w->kp > 0);
+}
+
+/* ib_cl_dnnl_linear, then GELU on C when @gelu (q8 products of more than
+ * the GEMV's one row only: ib_cl_dnnl_fuses_gelu). */
+static void
+dnnl_linear (IbClQueue *q, const IbClBuffer *a, gsize a_off,
     const IbClDnnlWeight *w, const IbClBuffer *residual, IbClBuffer *c,
-    gsize c_off, int m)
+    gsize c_off, int m, gboolean gelu)
 {
   const gboolean q8 = w->storage == IB_CL_DTYPE_Q8;
   const int n = w->n, k = w->k;
@@ -1095,7 +1175,7 @@ ib_cl_dnnl_linear (IbClQueue *q, const IbClBuffer *a, gsize a_off,
     epilogue_q8 (w, (const gint32 *) (scratch + a_bytes),
         (const float *) (scratch + a_bytes + s_bytes),
         (const gint32 *) (scratch + a_bytes + s_bytes + rows_bytes / 2), R, C,
-        m);
+        m, gelu);
 out:
   if (e)
     ib_cl_queue_take_error (q, e);
@@ -1112,6 +1192,22 @@ out:
     dnnl_memory_destroy (md);
   if (msp)
     dnnl_memory_destroy (msp);
+}
+
+void
+ib_cl_dnnl_linear (IbClQueue *q, const IbClBuffer *a, gsize a_off,
+    const IbClDnnlWeight *w, const IbClBuffer *residual, IbClBuffer *c,
+    gsize c_off, int m)
+{
+  dnnl_linear (q, a, a_off, w, residual, c, c_off, m, FALSE);
+}
+
+void
+ib_cl_dnnl_linear_gelu (IbClQueue *q, const IbClBuffer *a, gsize a_off,
+    const IbClDnnlWeight *w, IbClBuffer *c, gsize c_off, int m)
+{
+  g_return_if_fail (ib_cl_dnnl_fuses_gelu (w, m));
+  dnnl_linear (q, a, a_off, w, NULL, c, c_off, m, TRUE);
 }
 
 /* Attention's batched products: C_b = alpha · A_b · op(B_b) in bf16 × bf16
@@ -1204,6 +1300,44 @@ gather_bf16 (const float *src, int ld, gsize stride, int batch, int rows,
         dst + (gsize) i * cols, cols);
 }
 
+/* Softmax of each row of the dense fp32 scores @x [rows, cols] in place,
+ * as softmax.cl computes it without bias or mask: the max, e^(v - max)
+ * written back with its sum, then the scaling by 1/sum; and the
+ * probabilities in bf16 into @dst, the product's A. */
+HOT static void
+softmax_bf16_row (float *x, guint16 *dst, int cols)
+{
+  float m = -INFINITY, sum = 0.0f, inv;
+  int j;
+
+#pragma omp simd reduction(max : m)
+  for (j = 0; j < cols; j++)
+    m = x[j] > m ? x[j] : m;
+#pragma omp simd reduction(+ : sum)
+  for (j = 0; j < cols; j++) {
+    const float a = x[j] - m;
+    const float e = !(a >= -87.0f) ? 0.0f : exp_sum (a, 0.0f);
+    x[j] = e;
+    sum += e;
+  }
+  inv = 1.0f / sum;
+  for (j = 0; j < cols; j++) {
+    x[j] *= inv;
+    dst[j] = to_bf16 (x[j]);
+  }
+}
+
+static void
+softmax_bf16 (float *x, guint16 *dst, int rows, int cols)
+{
+  int i;
+
+#pragma omp parallel for schedule( \
+    static) if ((gsize) rows * cols >= PARALLEL_MIN)
+  for (i = 0; i < rows; i++)
+    softmax_bf16_row (x + (gsize) i * cols, dst + (gsize) i * cols, cols);
+}
+
 /* dense fp32 [batch][rows][cols] -> strided @dst */
 static void
 scatter_f32 (const float *src, float *dst, int ld, gsize stride, int batch,
@@ -1238,9 +1372,11 @@ ib_cl_dnnl_batched_scratch (gboolean trans_b, int m_max, int n, int k,
   return TRUE;
 }
 
-void
-ib_cl_dnnl_gemm_batched (IbClQueue *q, gboolean trans_b, int m, int n, int k,
-    float alpha, IbClMatrix a, IbClMatrix b, IbClMatrix c, int batch)
+/* ib_cl_dnnl_gemm_batched; with @softmax_a, A is dense [batch][m][k]
+ * scores, softmaxed in place by rows on the way to its bf16 copy. */
+static void
+gemm_batched (IbClQueue *q, gboolean trans_b, int m, int n, int k, float alpha,
+    IbClMatrix a, IbClMatrix b, IbClMatrix c, int batch, gboolean softmax_a)
 {
   const gboolean dense_c = dense_output (c, m, n, batch);
   PrimKey key;
@@ -1281,8 +1417,12 @@ ib_cl_dnnl_gemm_batched (IbClQueue *q, gboolean trans_b, int m, int n, int k,
     ib_cl_queue_cl_error (q, st, "clFinish");
     goto out;
   }
-  gather_bf16 ((const float *) a.buf->data + a.offset, a.ld, a.stride, batch, m,
-      k, (guint16 *) scratch);
+  if (softmax_a)
+    softmax_bf16 ((float *) a.buf->data + a.offset, (guint16 *) scratch,
+        batch * m, k);
+  else
+    gather_bf16 ((const float *) a.buf->data + a.offset, a.ld, a.stride, batch,
+        m, k, (guint16 *) scratch);
   gather_bf16 ((const float *) b.buf->data + b.offset, b.ld, b.stride, batch,
       trans_b ? n : k, trans_b ? k : n, (guint16 *) (scratch + a_bytes));
   C = dense_c ? (float *) c.buf->data + c.offset :
@@ -1328,4 +1468,18 @@ out:
     dnnl_memory_destroy (mc);
   if (msp)
     dnnl_memory_destroy (msp);
+}
+
+void
+ib_cl_dnnl_gemm_batched (IbClQueue *q, gboolean trans_b, int m, int n, int k,
+    float alpha, IbClMatrix a, IbClMatrix b, IbClMatrix c, int batch)
+{
+  gemm_batched (q, trans_b, m, n, k, alpha, a, b, c, batch, FALSE);
+}
+
+void
+ib_cl_dnnl_softmax_gemm_batched (IbClQueue *q, int m, int n, int k,
+    IbClMatrix p, IbClMatrix b, IbClMatrix c, int batch)
+{
+  gemm_batched (q, FALSE, m, n, k, 1.0f, p, b, c, batch, TRUE);
 }

@@ -51,11 +51,21 @@ gsize ib_cl_dnnl_weight_get_bytes (const IbClDnnlWeight *w);
 void ib_cl_dnnl_linear (IbClQueue *q, const IbClBuffer *a, gsize a_off,
     const IbClDnnlWeight *w, const IbClBuffer *residual, IbClBuffer *c,
     gsize c_off, int m);
+/* Whether the product of @m rows on @w can apply GELU in its epilogue (q8,
+ * not the one-row GEMV), and that product: C rows = GELU (A · Wᵀ + bias),
+ * the host's GELU (gemm-dnnl.c: gelu_row) on the epilogue's fp32 values. */
+gboolean ib_cl_dnnl_fuses_gelu (const IbClDnnlWeight *w, int m);
+void ib_cl_dnnl_linear_gelu (IbClQueue *q, const IbClBuffer *a, gsize a_off,
+    const IbClDnnlWeight *w, IbClBuffer *c, gsize c_off, int m);
 
 /* Attention's batched products (ib_cl_gemm_batched) in bf16 on the
  * buffers' host memory, after one clFinish. */
 void ib_cl_dnnl_gemm_batched (IbClQueue *q, gboolean trans_b, int m, int n,
     int k, float alpha, IbClMatrix a, IbClMatrix b, IbClMatrix c, int batch);
+/* The same with A = softmax (P) by rows, P dense scores softmaxed in place
+ * on the host on their way to bf16 (ib_cl_softmax_gemm_batched). */
+void ib_cl_dnnl_softmax_gemm_batched (IbClQueue *q, int m, int n, int k,
+    IbClMatrix p, IbClMatrix b, IbClMatrix c, int batch);
 
 /* TRUE when single rows (decode) of @w run the OpenCL GEMV on oneDNN's
  * packed layout rather than oneDNN itself (tests). */

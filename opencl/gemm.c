@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "half.h"
+#include "ops.h"
 #include "pack.h"
 
 struct _IbClWeight
@@ -673,10 +674,11 @@ linear_clblast (IbClQueue *q, const IbClBuffer *a, gsize a_off,
       w->n, flags ? 1.0f : 0.0f, c, c_off, w->n);
 }
 
-void
-ib_cl_linear_rows (IbClQueue *q, const IbClBuffer *a, int a_row,
-    const IbClWeight *w, const IbClBuffer *residual, IbClBuffer *c, int c_row,
-    int m)
+/* ib_cl_linear_rows; with @gelu (no residual, ib_cl_dnnl_fuses_gelu) the
+ * oneDNN product applies GELU in its epilogue. */
+static void
+linear_rows (IbClQueue *q, const IbClBuffer *a, int a_row, const IbClWeight *w,
+    const IbClBuffer *residual, IbClBuffer *c, int c_row, int m, gboolean gelu)
 {
   int flags = (w->bias ? IB_HAS_BIAS : 0) | (residual ? IB_HAS_RESIDUAL : 0);
   gsize a_off = (gsize) a_row * w->k, c_off = (gsize) c_row * w->n;
@@ -695,12 +697,22 @@ ib_cl_linear_rows (IbClQueue *q, const IbClBuffer *a, int a_row,
             "linear: offsets beyond 2^31 floats"));
     return;
   }
-  if (w->dnnl)
+  if (gelu)
+    ib_cl_dnnl_linear_gelu (q, a, a_off, w->dnnl, c, c_off, m);
+  else if (w->dnnl)
     ib_cl_dnnl_linear (q, a, a_off, w->dnnl, residual, c, c_off, m);
   else if (w->backend == IB_CL_GEMM_OWN)
     linear_own (q, a, a_off, w, residual, c, c_off, m, flags);
   else
     linear_clblast (q, a, a_off, w, residual, c, c_off, m, flags);
+}
+
+void
+ib_cl_linear_rows (IbClQueue *q, const IbClBuffer *a, int a_row,
+    const IbClWeight *w, const IbClBuffer *residual, IbClBuffer *c, int c_row,
+    int m)
+{
+  linear_rows (q, a, a_row, w, residual, c, c_row, m, FALSE);
 }
 
 void
@@ -789,6 +801,27 @@ ib_cl_linear_segments (IbClQueue *q, const IbClBuffer *a, const IbClWeight *w,
   }
 }
 
+void
+ib_cl_linear_segments_gelu (IbClQueue *q, const IbClBuffer *a,
+    const IbClWeight *w, IbClBuffer *c, const int *rows, int n_segments)
+{
+  gboolean fused = w->dnnl != NULL;
+  int s, total = 0;
+
+  for (s = 0; s < n_segments; s++) {
+    fused = fused && ib_cl_dnnl_fuses_gelu (w->dnnl, rows[s]);
+    total += rows[s];
+  }
+  if (!fused) {
+    ib_cl_linear_segments (q, a, w, NULL, c, rows, n_segments);
+    ib_cl_activate (q, IB_CL_ACT_GELU, c, c, (gsize) total * w->n);
+    return;
+  }
+  /* one product per segment, as ib_cl_linear_segments runs oneDNN's */
+  for (s = 0, total = 0; s < n_segments; total += rows[s], s++)
+    linear_rows (q, a, total, w, NULL, c, total, rows[s], TRUE);
+}
+
 static gboolean
 check_matrix (IbClQueue *q, IbClMatrix mat, int rows, int cols, int batch,
     const char *what)
@@ -868,4 +901,30 @@ ib_cl_gemm_batched (IbClQueue *q, IbClDtype precision, gboolean trans_b, int m,
   global[1] = (n + IB_CL_BATCHED_NR - 1) / IB_CL_BATCHED_NR;
   global[2] = batch;
   ib_cl_launch_run (&l, 3, global, local);
+}
+
+void
+ib_cl_softmax_gemm_batched (IbClQueue *q, IbClDtype precision, int m, int n,
+    int k, IbClMatrix p, IbClMatrix b, IbClMatrix c, int batch)
+{
+  if (ib_cl_queue_failed (q) || m <= 0 || n <= 0 || k <= 0 || batch <= 0)
+    return;
+  if (p.ld != k || (batch > 1 && p.stride != (gsize) m * k)) {
+    ib_cl_queue_take_error (q,
+        g_error_new (IB_CL_ERROR, IB_CL_ERROR_INVALID_ARG,
+            "softmax product: the scores [%d x %d] x %d are not dense (ld %d)",
+            m, k, batch, p.ld));
+    return;
+  }
+  if (!batched_dnnl (ib_cl_queue_get_device (q), precision)) {
+    ib_cl_softmax (q, (IbClBuffer *) p.buf, batch, m, k, 1.0f, NULL, 0, NULL,
+        -1);
+    ib_cl_gemm_batched (q, precision, FALSE, m, n, k, 1.0f, p, b, c, batch);
+    return;
+  }
+  if (!check_matrix (q, p, m, k, batch, "P") ||
+      !check_matrix (q, b, k, n, batch, "B") ||
+      !check_matrix (q, c, m, n, batch, "C"))
+    return;
+  ib_cl_dnnl_softmax_gemm_batched (q, m, n, k, p, b, c, batch);
 }

@@ -122,6 +122,17 @@ void ib_cl_linear_segments (IbClQueue *q, const IbClBuffer *a,
     const IbClWeight *w, const IbClBuffer *residual, IbClBuffer *c,
     const int *rows, int n_segments);
 
+/* C = GELU (A · Wᵀ + bias) over the same segments (no residual), GELU's
+ * exact form x · (1 + erf (x / √2)) / 2 (ops.h: IB_CL_ACT_GELU). q8 weights
+ * on oneDNN apply it on the host in the product's epilogue, to the fp32
+ * values the product alone gives, within 4.1e-7 relative of the exact
+ * GELU (written with erfc: no 1 + erf cancelling for negative inputs; 0
+ * below x = -13.1, where |GELU| < 2^-125); every other weight (and q8's one-row GEMV) runs the
+ * product, then the OpenCL activation over all its rows, bit for bit as
+ * those two calls. */
+void ib_cl_linear_segments_gelu (IbClQueue *q, const IbClBuffer *a,
+    const IbClWeight *w, IbClBuffer *c, const int *rows, int n_segments);
+
 /* Whether @w's per-row results are independent of the number of rows
  * (see ib_cl_linear_segments). */
 gboolean ib_cl_weight_rows_independent (const IbClWeight *w);
@@ -146,6 +157,17 @@ typedef struct
 void ib_cl_gemm_batched (IbClQueue *q, IbClDtype precision, gboolean trans_b,
     int m, int n, int k, float alpha, IbClMatrix a, IbClMatrix b, IbClMatrix c,
     int batch);
+
+/* For b < batch: C_b[m,n] = softmax (P_b) · B_b, the softmax over each
+ * row of the dense scores P [batch][m][k] (ld k, stride m·k) without bias
+ * or mask, in place as ib_cl_softmax (scale 1) leaves them, B_b [k,n]:
+ * attention's second product. F32/F16 run ib_cl_softmax and then
+ * ib_cl_gemm_batched, bit for bit those two calls; BF16 and Q8 (oneDNN)
+ * softmax on the host on the way to the product's bf16 copy of P, one
+ * clFinish for both and no OpenCL softmax. The scratch is
+ * ib_cl_gemm_batched's for the same product. */
+void ib_cl_softmax_gemm_batched (IbClQueue *q, IbClDtype precision, int m,
+    int n, int k, IbClMatrix p, IbClMatrix b, IbClMatrix c, int batch);
 
 /* Scratch sizing (ib_cl_queue_reserve_scratch): raise *@need to the bytes
  * of the queue's scratch that ib_cl_linear on @w with up to @m_max rows

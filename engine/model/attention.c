@@ -14,6 +14,13 @@ ib_attention (IbClQueue *q, const IbAttention *a, IbClMatrix qm, IbClMatrix km,
   /* scores[h] = scale · Q_h K_hᵀ   [n_heads, lq, lk] */
   ib_cl_gemm_batched (q, a->precision, TRUE, lq, lk, a->head_dim, a->scale, qm,
       km, sm, a->n_heads);
+  /* ctx_h = softmax (scores_h) V_h   [lq, head_dim] into columns of ctx,
+   * in one step where nothing is added to the scores (the ViT) */
+  if (a->bias == NULL && a->key_mask == NULL && a->causal_offset < 0) {
+    ib_cl_softmax_gemm_batched (q, a->precision, lq, a->head_dim, lk, sm, vm,
+        ctx, a->n_heads);
+    return;
+  }
   /* + position bias + key mask, causal, softmax over keys */
   ib_cl_softmax (q, scores, a->n_heads, lq, lk, 1.0f, a->bias, a->bias_batch,
       a->key_mask, a->causal_offset);

@@ -385,9 +385,7 @@ ffn (const IbQFormer *qf, IbClQueue *q, IbQFormerScratch *s, const Ffn *f,
 {
   const int H = qf->cfg.hidden_dim;
 
-  ib_cl_linear (q, x, f->fc1, NULL, s->mlp, rows);
-  ib_cl_activate (q, IB_CL_ACT_GELU, s->mlp, s->mlp,
-      (gsize) rows * qf->cfg.intermediate_dim);
+  ib_cl_linear_segments_gelu (q, x, f->fc1, s->mlp, &rows, 1);
   ib_cl_linear (q, s->mlp, f->fc2, x, s->t, rows);
   ib_cl_layernorm (q, s->t, f->ln.w, f->ln.b, x, rows, H,
       (float) qf->cfg.layer_norm_eps);

@@ -235,14 +235,17 @@ ib_vit_product_scratch_many (const IbVit *vit, IbClDevice *dev, int n_frames,
  * backend's rows do not depend on their number, else one per frame). */
 static void
 linear_frames (IbClQueue *q, const IbClBuffer *a, const IbClWeight *w,
-    const IbClBuffer *residual, IbClBuffer *c, int T, int n)
+    const IbClBuffer *residual, IbClBuffer *c, int T, int n, gboolean gelu)
 {
   int *rows = g_new (int, n);
   int f;
 
   for (f = 0; f < n; f++)
     rows[f] = T;
-  ib_cl_linear_segments (q, a, w, residual, c, rows, n);
+  if (gelu)
+    ib_cl_linear_segments_gelu (q, a, w, c, rows, n);
+  else
+    ib_cl_linear_segments (q, a, w, residual, c, rows, n);
   g_free (rows);
 }
 
@@ -260,7 +263,7 @@ vit_block (const IbVit *vit, const VitLayer *y, IbClQueue *q, IbVitScratch *s,
   /* self-attention: x = x + proj(attn(LN1(x)))   qkv [n·T, 3D], the
    * attention frame by frame */
   ib_cl_layernorm (q, s->x, y->ln1_w, y->ln1_b, s->h, rows, D, eps);
-  linear_frames (q, s->h, y->qkv, NULL, s->qkv, T, n);
+  linear_frames (q, s->h, y->qkv, NULL, s->qkv, T, n, FALSE);
   for (f = 0; f < n; f++) {
     const gsize qkv = (gsize) f * T * 3 * D;
     ib_attention (q, &att, (IbClMatrix){ s->qkv, qkv, 3 * D, 0 },
@@ -268,14 +271,12 @@ vit_block (const IbVit *vit, const VitLayer *y, IbClQueue *q, IbVitScratch *s,
         (IbClMatrix){ s->qkv, qkv + 2 * D, 3 * D, 0 }, T, T, s->scores,
         (IbClMatrix){ s->ctx, (gsize) f * T * D, D, 0 });
   }
-  linear_frames (q, s->ctx, y->proj, s->x, s->x, T, n);
+  linear_frames (q, s->ctx, y->proj, s->x, s->x, T, n, FALSE);
 
   /* MLP: x = x + fc2(GELU(fc1(LN2(x))))   [n·T, F] */
   ib_cl_layernorm (q, s->x, y->ln2_w, y->ln2_b, s->h, rows, D, eps);
-  linear_frames (q, s->h, y->fc1, NULL, s->mlp, T, n);
-  ib_cl_activate (q, IB_CL_ACT_GELU, s->mlp, s->mlp,
-      (gsize) rows * vit->cfg.intermediate_dim);
-  linear_frames (q, s->mlp, y->fc2, s->x, s->x, T, n);
+  linear_frames (q, s->h, y->fc1, NULL, s->mlp, T, n, TRUE);
+  linear_frames (q, s->mlp, y->fc2, s->x, s->x, T, n, FALSE);
 }
 
 void

@@ -403,7 +403,10 @@ check_batched_elem (float got, double ref, double mag, double alpha, int k,
  * scores = alpha Q_h K_h^T from a fused qkv buffer (heads as column ranges),
  * then context_h = S_h V_h into a head's columns of a wider buffer whose
  * extra columns must stay untouched; Q and K arrive by an enqueued copy
- * behind a long one (the product's synchronisation). */
+ * behind a long one (the product's synchronisation). Then the softmax and
+ * the second product in one (ib_cl_softmax_gemm_batched, on the host) on a
+ * copy of the scores: the copy in place within 8 ulp of softmax (S_h) in
+ * double, context_h within the bf16 bound of that softmax times V_h. */
 static void
 test_batched (gconstpointer data)
 {
@@ -441,7 +444,8 @@ test_batched (gconstpointer data)
     float *qkv = g_new (float, nqkv), *sc = g_new (float, ns);
     float *ctx = g_new (float, (gsize) L *ldc);
     float *init = g_new (float, (gsize) L *ldc);
-    IbClBuffer *src, *dqkv, *dsc, *dctx;
+    float *pr = g_new (float, ns), *ctx2 = g_new (float, (gsize) L *ldc);
+    IbClBuffer *src, *dqkv, *dsc, *dctx, *dp, *dctx2;
     guint32 seed = 7 + t;
     gsize i;
     int h, x, y, z;
@@ -454,6 +458,8 @@ test_batched (gconstpointer data)
     dqkv = ib_cl_buffer_new (dev, nqkv * 4, &error);
     dsc = ib_cl_buffer_new (dev, ns * 4, &error);
     dctx = ib_cl_buffer_new (dev, (gsize) L * ldc * 4, &error);
+    dp = ib_cl_buffer_new (dev, ns * 4, &error);
+    dctx2 = ib_cl_buffer_new (dev, (gsize) L * ldc * 4, &error);
     g_assert_no_error (error);
     ib_cl_queue_upload (q, src, 0, qkv, nqkv * 4);
     ib_cl_queue_upload (q, dctx, 0, init, (gsize) L * ldc * 4);
@@ -467,8 +473,16 @@ test_batched (gconstpointer data)
         (IbClMatrix){ dsc, 0, L, (gsize) L * L },
         (IbClMatrix){ dqkv, 2 * H, 3 * H, d }, (IbClMatrix){ dctx, 0, ldc, d },
         heads);
+    ib_cl_queue_copy (q, dsc, 0, dp, 0, ns * 4);
+    ib_cl_queue_copy (q, dctx, 0, dctx2, 0, (gsize) L * ldc * 4);
+    ib_cl_softmax_gemm_batched (q, precision, L, d, L,
+        (IbClMatrix){ dp, 0, L, (gsize) L * L },
+        (IbClMatrix){ dqkv, 2 * H, 3 * H, d }, (IbClMatrix){ dctx2, 0, ldc, d },
+        heads);
     ib_cl_queue_download (q, dsc, 0, sc, ns * 4);
     ib_cl_queue_download (q, dctx, 0, ctx, (gsize) L * ldc * 4);
+    ib_cl_queue_download (q, dp, 0, pr, ns * 4);
+    ib_cl_queue_download (q, dctx2, 0, ctx2, (gsize) L * ldc * 4);
     g_assert_true (ib_cl_queue_finish (q, &error));
 
     for (h = 0; h < heads; h++)
@@ -497,10 +511,43 @@ test_batched (gconstpointer data)
           check_batched_elem (ctx[(gsize) x * ldc + h * d + z], ref, mag, 1.0,
               L, &worst, "context");
         }
+        /* softmax of the scores' row, then its product */
+        {
+          const float *sr = sc + ((gsize) h * L + x) * L;
+          const float *prow = pr + ((gsize) h * L + x) * L;
+          double mx = sr[0], sum = 0.0;
+          for (y = 1; y < L; y++)
+            mx = MAX (mx, sr[y]);
+          for (y = 0; y < L; y++)
+            sum += exp (sr[y] - mx);
+          for (y = 0; y < L; y++) {
+            double ref = exp (sr[y] - mx) / sum;
+            if (!(fabs (prow[y] - ref) <= ldexp (ref, -20)))
+              g_error ("softmax in place: %.9g, exact %.9g", prow[y], ref);
+          }
+          for (z = 0; z < d; z++) {
+            double ref = 0.0, mag = 0.0;
+            for (y = 0; y < L; y++) {
+              double p = exp (sr[y] - mx) / sum *
+                  qkv[(gsize) y * 3 * H + 2 * H + h * d + z];
+              ref += p;
+              mag += fabs (p);
+            }
+            check_batched_elem (ctx2[(gsize) x * ldc + h * d + z], ref, mag,
+                1.0, L, &worst, "softmax context");
+          }
+        }
       }
     for (x = 0; x < L; x++)
       for (z = H; z < ldc; z++)
         g_assert_cmpfloat (ctx[(gsize) x * ldc + z], ==, -7.0f);
+    for (x = 0; x < L; x++)
+      for (z = H; z < ldc; z++)
+        g_assert_cmpfloat (ctx2[(gsize) x * ldc + z], ==, -7.0f);
+    ib_cl_buffer_free (dp);
+    ib_cl_buffer_free (dctx2);
+    g_free (pr);
+    g_free (ctx2);
     ib_cl_buffer_free (src);
     ib_cl_buffer_free (dqkv);
     ib_cl_buffer_free (dsc);
@@ -588,6 +635,91 @@ out:
   g_free (c);
 }
 
+/* GELU (A · Wᵀ + bias) over segments (ib_cl_linear_segments_gelu) against
+ * GELU computed in double with libm's erfc on the same product without
+ * GELU: q8 products of several rows apply it in their epilogue, within 8
+ * ulp of the exact value even where 1 + erf (x / √2) cancels (x < -3;
+ * below 2^-125 it may return 0);
+ * every other case (bf16, a one-row segment) runs the OpenCL activation,
+ * whose 1 + erf is allowed an absolute error of a few ulp of 1. */
+static void
+test_gelu (gconstpointer data)
+{
+  IbClDtype storage = GPOINTER_TO_INT (data);
+  g_autoptr (IbClDevice) dev = open_cpu (storage);
+  const int n = 300, k = 131, m = 257;
+  const int segs[2][3] = { { 100, 157, 0 }, { 1, 2, 0 } };
+  GError *error = NULL;
+  float *a, *w, *bias, *plain, *got;
+  IbClArena *arena;
+  IbClBuffer *da, *dp, *dg;
+  IbClWeight *wt;
+  IbClQueue *q;
+  guint32 seed = 4242;
+  double worst[2] = { 0.0, 0.0 };
+  int i, s, below = 0;
+
+  if (dev == NULL)
+    return;
+  a = g_new (float, (gsize) m *k);
+  w = g_new (float, (gsize) n *k);
+  bias = g_new (float, n);
+  plain = g_new (float, (gsize) m *n);
+  got = g_new (float, (gsize) m *n);
+  for (i = 0; i < m * k; i++)
+    a[i] = frand (&seed);
+  for (i = 0; i < n * k; i++)
+    w[i] = frand (&seed) * 0.6f; /* C spans about ±10 */
+  for (i = 0; i < n; i++)
+    bias[i] = frand (&seed);
+  wt = ib_cl_weight_new (dev, w, IB_CL_DTYPE_F32, n, k, bias, storage, &error);
+  g_assert_no_error (error);
+  q = sized_queue (dev, wt, m);
+  arena = ib_cl_arena_new (dev, 4u << 20, &error);
+  g_assert_no_error (error);
+  da = ib_cl_arena_alloc (arena, (gsize) m * k * 4, &error);
+  dp = ib_cl_arena_alloc (arena, (gsize) m * n * 4, &error);
+  dg = ib_cl_arena_alloc (arena, (gsize) m * n * 4, &error);
+  g_assert_no_error (error);
+  ib_cl_queue_upload (q, da, 0, a, (gsize) m * k * 4);
+  for (s = 0; s < 2; s++) {
+    const int *rows = segs[s], n_seg = segs[s][2] ? 3 : 2;
+    const int total = rows[0] + rows[1];
+    ib_cl_linear_segments (q, da, wt, NULL, dp, rows, n_seg);
+    ib_cl_linear_segments_gelu (q, da, wt, dg, rows, n_seg);
+    ib_cl_queue_download (q, dp, 0, plain, (gsize) total * n * 4);
+    ib_cl_queue_download (q, dg, 0, got, (gsize) total * n * 4);
+    ib_cl_queue_finish (q, &error);
+    g_assert_no_error (error);
+    for (i = 0; i < total * n; i++) {
+      const double x = plain[i];
+      const double ref = 0.5 * x * erfc (-x / sqrt (2.0));
+      const gboolean host = storage == IB_CL_DTYPE_Q8 && s == 0;
+      const double tol = ldexp (fabs (ref), -20) +
+          (host ? 0x1p-125 : 8 * ldexp (fabs (x), -24));
+      below += x < -3.0;
+      if (!(fabs (got[i] - ref) <= tol))
+        g_error ("%s GELU, segments %d+%d, element %d: GELU (%.9g) = %.9g, "
+                 "exact %.9g, bound %.3g",
+            ib_cl_dtype_name (storage), rows[0], rows[1], i, x, got[i], ref,
+            tol);
+      worst[s] = MAX (worst[s], fabs (got[i] - ref) / tol);
+    }
+  }
+  g_assert_cmpint (below, >, 100); /* the tail where 1 + erf cancels */
+  g_test_message ("%s GELU: largest error %.2g (one-row segments: %.2g) of "
+                  "its bound",
+      ib_cl_dtype_name (storage), worst[0], worst[1]);
+  ib_cl_queue_free (q);
+  ib_cl_weight_free (wt);
+  ib_cl_arena_free (arena);
+  g_free (a);
+  g_free (w);
+  g_free (bias);
+  g_free (plain);
+  g_free (got);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -613,6 +745,10 @@ main (int argc, char **argv)
       GINT_TO_POINTER (IB_CL_DTYPE_BF16), test_scratch);
   g_test_add_data_func ("/gemm-lowp/q8/scratch",
       GINT_TO_POINTER (IB_CL_DTYPE_Q8), test_scratch);
+  g_test_add_data_func ("/gemm-lowp/bf16/gelu",
+      GINT_TO_POINTER (IB_CL_DTYPE_BF16), test_gelu);
+  g_test_add_data_func ("/gemm-lowp/q8/gelu", GINT_TO_POINTER (IB_CL_DTYPE_Q8),
+      test_gelu);
   g_test_add_data_func ("/gemm-lowp/bf16/batched",
       GINT_TO_POINTER (IB_CL_DTYPE_BF16), test_batched);
   g_test_add_data_func ("/gemm-lowp/q8/batched",
