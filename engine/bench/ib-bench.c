@@ -216,11 +216,11 @@ main (int argc, char **argv)
     gint64 t_answer = g_get_monotonic_time ();
     /* the frames are encoded here, so the process's CPU time around it
      * is the vision encoder's (all threads) */
-    double cpu0 = cpu_s ();
+    double cpu0 = cpu_s (NULL);
     if (!ib_context_set_pixel_values (ctx, pixels, frames, &error))
       goto out;
     if (i >= 0)
-      vision_cpu[i] = (cpu_s () - cpu0) * 1e3 / frames;
+      vision_cpu[i] = (cpu_s (NULL) - cpu0) * 1e3 / frames;
     a = ib_context_answer (ctx, "What is happening in the video?", &gp, &error);
     if (a == NULL)
       goto out;
