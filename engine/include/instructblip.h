@@ -327,6 +327,11 @@ typedef struct
   int max_vision_frames; /* most frames in one pass */
   guint64 n_frames_shared; /* frames of a question copied from another's
                             * encoding of the same frame */
+  guint64 n_prefill_steps; /* LLaMA: steps that prefilled prompts */
+  guint64 n_mixed_steps; /* of them, those that also decoded questions */
+  guint64 n_prefills; /* prompts prefilled in steps */
+  int max_prefills; /* most prompts prefilled in one step */
+  guint64 n_prefill_rows; /* prompt rows over all steps */
 } IbBatchStats;
 
 void ib_batch_params_init (IbBatchParams *params);
