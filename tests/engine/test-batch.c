@@ -565,7 +565,25 @@ typedef struct
 {
   const char *name;
   IbPrecision precision;
+  IbGemmBackend gemm;
 } PrefillCase;
+
+static IbModel *
+load_with_gemm (const char *dir, IbPrecision precision, IbGemmBackend gemm)
+{
+  IbModelParams mp;
+  GError *error = NULL;
+  IbModel *m;
+
+  if (gemm == IB_GEMM_AUTO)
+    return ibt_load_model (dir, precision);
+  ib_model_params_init (&mp);
+  mp.precision = precision;
+  mp.gemm = gemm;
+  m = ib_model_load (dir, &mp, &error);
+  g_assert_no_error (error);
+  return m;
+}
 
 /* A context on the first @n_frames of @fx's frames. */
 static IbContext *
@@ -595,7 +613,7 @@ test_prefill_logits (gconstpointer data)
     "what color is the ball?" };
   const int beams[] = { 1, 3, 1 };
   char *dir = fixture_dir (c->name);
-  IbModel *m = ibt_load_model (dir, c->precision);
+  IbModel *m = load_with_gemm (dir, c->precision, c->gemm);
   IbContext *alone[3], *pctx[3], *dec[2];
   IbAnswerJob ajob[3], pjob[3], djob[2];
   IbAnswerJob *pjobs[3];
@@ -809,11 +827,17 @@ main (int argc, char **argv)
   static const SharedCase shared[] = { { "vicuna-tiny", 16 },
     { "vicuna-tiny", 2 }, { "vicuna-tiny-video", 16 },
     { "vicuna-tiny-video", 5 }, { "t5-tiny", 16 } };
-  static const PrefillCase prefill[] = { { "vicuna-tiny", IB_PRECISION_F32 },
-    { "vicuna-tiny-video", IB_PRECISION_F32 },
-    { "vicuna-tiny-video", IB_PRECISION_F16 },
-    { "vicuna-tiny-video", IB_PRECISION_BF16 },
-    { "vicuna-tiny-video", IB_PRECISION_Q8 } };
+  /* the own kernels (fp32, fp16), oneDNN (bf16, q8 on CPU devices) and
+   * CLBlast */
+  static const PrefillCase prefill[] = {
+    { "vicuna-tiny", IB_PRECISION_F32, IB_GEMM_AUTO },
+    { "vicuna-tiny-video", IB_PRECISION_F32, IB_GEMM_AUTO },
+    { "vicuna-tiny-video", IB_PRECISION_F16, IB_GEMM_AUTO },
+    { "vicuna-tiny-video", IB_PRECISION_BF16, IB_GEMM_AUTO },
+    { "vicuna-tiny-video", IB_PRECISION_Q8, IB_GEMM_AUTO },
+    { "vicuna-tiny-video", IB_PRECISION_F32, IB_GEMM_CLBLAST },
+    { "vicuna-tiny-video", IB_PRECISION_F16, IB_GEMM_CLBLAST },
+  };
 
   g_test_init (&argc, &argv, NULL);
   g_test_add_data_func ("/batch/alone-equal/vicuna", "vicuna-tiny",
@@ -823,8 +847,9 @@ main (int argc, char **argv)
   g_test_add_data_func ("/batch/alone-equal/t5", "t5-tiny", test_alone_equal);
   g_test_add_func ("/batch/fair", test_fair);
   for (gsize i = 0; i < G_N_ELEMENTS (prefill); i++) {
-    char *path = g_strdup_printf ("/batch/prefill-logits/%s/%s",
-        prefill[i].name, ib_precision_to_string (prefill[i].precision));
+    char *path = g_strdup_printf ("/batch/prefill-logits/%s/%s/%s",
+        prefill[i].name, ib_precision_to_string (prefill[i].precision),
+        ib_gemm_backend_to_string (prefill[i].gemm));
     g_test_add_data_func (path, &prefill[i], test_prefill_logits);
     g_free (path);
   }
