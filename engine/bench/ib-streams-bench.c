@@ -6,7 +6,7 @@
  *
  *   ib-streams-bench --model DIR [--streams 1,2,4,8] [--questions N]
  *                    [--tokens N] [--precision P] [--device SPEC]
- *                    [--new-frames]
+ *                    [--new-frames] [--stagger MS]
  *
  * Each stream is a thread asking --questions questions back to back about
  * one frame (random pixels, fixed seed; the same for every stream), each
@@ -25,6 +25,9 @@
  * scene: the vision encoder runs for every question, and the batch
  * encodes the frames of questions that join together in shared passes,
  * "frames_per_vision_pass").
+ * With --stagger MS stream i asks its first timed question i·MS ms after
+ * the round begins (streams whose questions arrive one after the other,
+ * joining the batch while others decode) instead of all at once.
  * Prints one JSON object per configuration and line. */
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +47,7 @@ typedef struct
   IbGenerateParams gp, warm_gp;
   gsize n_px; /* floats of a frame */
   gboolean new_frames; /* a frame of its own for every question */
+  int stagger_ms; /* stream i's first timed question i·stagger_ms late */
   int questions;
   double *latency_ms; /* [streams · questions] */
   double prefill_ms, decode_ms; /* summed over the timed answers */
@@ -73,6 +77,8 @@ stream_thread (gpointer data)
   static gint frame_count;
   int i;
 
+  if (s->timed && r->stagger_ms > 0)
+    g_usleep ((gulong) s->stream * r->stagger_ms * 1000);
   for (i = 0; i < s->n; i++) {
     const char *instr = instructions[(s->stream + i) % 4];
     gint64 t0;
@@ -229,12 +235,14 @@ mode_run (Run *r, const IbContextParams *cp, gboolean batched,
                "\"answers_per_minute\": %.2f, \"p50_ms\": %.1f, "
                "\"p95_ms\": %.1f, \"prefill_ms_mean\": %.1f, "
                "\"decode_ms_mean\": %.1f, \"peak_rss_mb\": %.1f, "
-               "\"new_frames\": %s, \"frames_per_vision_pass\": %.2f}\n",
+               "\"new_frames\": %s, \"stagger_ms\": %d, "
+               "\"frames_per_vision_pass\": %.2f}\n",
           batched ? "batched" : "one-at-a-time", streams,
           batched ? max_streams : 1, n, r->gp.max_new_tokens, wall,
           n / wall * 60.0, r->latency_ms[n / 2],
           r->latency_ms[MIN (n - 1, (n * 95) / 100)], r->prefill_ms / n,
           r->decode_ms / n, peak, r->new_frames ? "true" : "false",
+          r->stagger_ms,
           !batched ? 1.0 :
               s1.n_vision_passes > s0.n_vision_passes ?
                      (double) (s1.n_vision_frames - s0.n_vision_frames) /
@@ -258,7 +266,7 @@ main (int argc, char **argv)
 {
   char *model_dir = NULL, *precision = NULL, *device = NULL;
   char *streams_list = g_strdup ("1,2,4,8");
-  int questions = 4, tokens = 32, max_streams = 0, i;
+  int questions = 4, tokens = 32, max_streams = 0, stagger = 0, i;
   gboolean new_frames = FALSE;
   GOptionEntry entries[] = { { "model", 'm', 0, G_OPTION_ARG_FILENAME,
                                  &model_dir, "model directory", "DIR" },
@@ -272,6 +280,8 @@ main (int argc, char **argv)
     { "device", 'd', 0, G_OPTION_ARG_STRING, &device, "OpenCL device", "SPEC" },
     { "new-frames", 'n', 0, G_OPTION_ARG_NONE, &new_frames,
         "a frame of its own for every question", NULL },
+    { "stagger", 0, 0, G_OPTION_ARG_INT, &stagger,
+        "stream i asks its first question i·MS ms late", "MS" },
     { NULL } };
   GOptionContext *oc = g_option_context_new ("- many streams on one model");
   GError *error = NULL;
@@ -312,6 +322,7 @@ main (int argc, char **argv)
   r.pixels = pixels;
   r.n_px = n_px;
   r.new_frames = new_frames;
+  r.stagger_ms = MAX (stagger, 0);
   r.questions = questions;
   g_mutex_init (&r.ctx_lock);
   g_cond_init (&r.ctx_turn);
