@@ -24,7 +24,9 @@
  * With --new-frames every question is about a frame of its own (a live
  * scene: the vision encoder runs for every question, and the batch
  * encodes the frames of questions that join together in shared passes,
- * "frames_per_vision_pass").
+ * "frames_per_vision_pass"). Batched lines also count the steps that
+ * prefilled prompts, those that decoded others' rows at the same time,
+ * and the prompts per such step (LLaMA).
  * With --stagger MS stream i asks its first timed question i·MS ms after
  * the round begins (streams whose questions arrive one after the other,
  * joining the batch while others decode) instead of all at once.
@@ -236,7 +238,9 @@ mode_run (Run *r, const IbContextParams *cp, gboolean batched,
                "\"p95_ms\": %.1f, \"prefill_ms_mean\": %.1f, "
                "\"decode_ms_mean\": %.1f, \"peak_rss_mb\": %.1f, "
                "\"new_frames\": %s, \"stagger_ms\": %d, "
-               "\"frames_per_vision_pass\": %.2f}\n",
+               "\"frames_per_vision_pass\": %.2f, \"prefill_steps\": "
+               "%" G_GUINT64_FORMAT ", \"mixed_steps\": %" G_GUINT64_FORMAT
+               ", \"prompts_per_prefill_step\": %.2f}\n",
           batched ? "batched" : "one-at-a-time", streams,
           batched ? max_streams : 1, n, r->gp.max_new_tokens, wall,
           n / wall * 60.0, r->latency_ms[n / 2],
@@ -247,7 +251,13 @@ mode_run (Run *r, const IbContextParams *cp, gboolean batched,
               s1.n_vision_passes > s0.n_vision_passes ?
                      (double) (s1.n_vision_frames - s0.n_vision_frames) /
                   (s1.n_vision_passes - s0.n_vision_passes) :
-                     0.0);
+                     0.0,
+          s1.n_prefill_steps - s0.n_prefill_steps,
+          s1.n_mixed_steps - s0.n_mixed_steps,
+          s1.n_prefill_steps > s0.n_prefill_steps ?
+              (double) (s1.n_prefills - s0.n_prefills) /
+                  (s1.n_prefill_steps - s0.n_prefill_steps) :
+              0.0);
     g_clear_pointer (&r->latency_ms, g_free);
   }
   g_atomic_int_set (&sampling, 0);
