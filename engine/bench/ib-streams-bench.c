@@ -6,7 +6,7 @@
  *
  *   ib-streams-bench --model DIR [--streams 1,2,4,8] [--questions N]
  *                    [--tokens N] [--precision P] [--device SPEC]
- *                    [--new-frames] [--stagger MS]
+ *                    [--new-frames] [--stagger MS] [--batched-only]
  *
  * Each stream is a thread asking --questions questions back to back about
  * one frame (random pixels, fixed seed; the same for every stream), each
@@ -30,6 +30,8 @@
  * With --stagger MS stream i asks its first timed question i·MS ms after
  * the round begins (streams whose questions arrive one after the other,
  * joining the batch while others decode) instead of all at once.
+ * --batched-only skips the one-at-a-time mode (comparing two builds'
+ * batching).
  * Prints one JSON object per configuration and line. */
 #include <stdlib.h>
 #include <string.h>
@@ -277,7 +279,7 @@ main (int argc, char **argv)
   char *model_dir = NULL, *precision = NULL, *device = NULL;
   char *streams_list = g_strdup ("1,2,4,8");
   int questions = 4, tokens = 32, max_streams = 0, stagger = 0, i;
-  gboolean new_frames = FALSE;
+  gboolean new_frames = FALSE, batched_only = FALSE;
   GOptionEntry entries[] = { { "model", 'm', 0, G_OPTION_ARG_FILENAME,
                                  &model_dir, "model directory", "DIR" },
     { "streams", 's', 0, G_OPTION_ARG_STRING, &streams_list,
@@ -292,6 +294,8 @@ main (int argc, char **argv)
         "a frame of its own for every question", NULL },
     { "stagger", 0, 0, G_OPTION_ARG_INT, &stagger,
         "stream i asks its first question i·MS ms late", "MS" },
+    { "batched-only", 0, 0, G_OPTION_ARG_NONE, &batched_only,
+        "only the batched mode", NULL },
     { NULL } };
   GOptionContext *oc = g_option_context_new ("- many streams on one model");
   GError *error = NULL;
@@ -352,7 +356,7 @@ main (int argc, char **argv)
   for (i = 0; counts[i]; i++)
     max_streams = MAX (max_streams, atoi (counts[i]));
   if (max_streams >= 1 &&
-      mode_run (&r, &cp, FALSE, counts, max_streams, &error))
+      (batched_only || mode_run (&r, &cp, FALSE, counts, max_streams, &error)))
     mode_run (&r, &cp, TRUE, counts, max_streams, &error);
   g_strfreev (counts);
   g_free (pixels);
