@@ -11,4 +11,9 @@ G_BEGIN_DECLS
  * go on as usual. */
 void ib_batch_hold_setups (IbBatch *batch, int n);
 
+/* LLaMA: the next step waits until @n questions wait for their prompts'
+ * prefill (at most the slots), so that a test has them prefilled in the
+ * step of those decoding; then steps go on as usual. */
+void ib_batch_hold_prompts (IbBatch *batch, int n);
+
 G_END_DECLS

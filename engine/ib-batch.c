@@ -65,6 +65,7 @@ struct _IbBatch
   GPtrArray *decoding; /* Request *: between set-up and their last step */
   int n_posted; /* of decoding, those that posted a step */
   int hold_setups; /* test hook: set-ups wait for this many (0: none) */
+  int hold_prompts; /* test hook: steps wait for this many prompts */
   IbBatchStats stats;
 };
 
@@ -99,7 +100,8 @@ static gboolean
 step_ready (const IbBatch *b)
 {
   return (b->decoding->len > 0 || b->prompts.length > 0) &&
-      b->n_posted == (int) b->decoding->len;
+      b->n_posted == (int) b->decoding->len &&
+      (int) b->prompts.length >= b->hold_prompts;
 }
 
 /* With the device taken, unlocked: the frames of the @n questions that
@@ -233,6 +235,7 @@ run_prefill_step (IbBatch *b)
     jobs[n_p++] = &r->job;
     p_rows += len;
   }
+  b->hold_prompts = 0;
   b->stats.n_steps++;
   b->stats.n_rows += rows;
   b->stats.max_rows = MAX (b->stats.max_rows, rows);
@@ -650,5 +653,13 @@ ib_batch_hold_setups (IbBatch *batch, int n)
 {
   g_mutex_lock (&batch->lock);
   batch->hold_setups = n;
+  g_mutex_unlock (&batch->lock);
+}
+
+void
+ib_batch_hold_prompts (IbBatch *batch, int n)
+{
+  g_mutex_lock (&batch->lock);
+  batch->hold_prompts = n;
   g_mutex_unlock (&batch->lock);
 }

@@ -783,7 +783,10 @@ test_prefill_join (gconstpointer data)
     g_usleep (1000);
     ib_batch_get_stats (batch, &st);
   } while (st.n_steps < 3);
+  /* the three set up together, and the long answer's next step waits for
+   * their prompts */
   ib_batch_hold_setups (batch, 3);
+  ib_batch_hold_prompts (batch, 3);
   for (i = 1; i < 4; i++) {
     askers[i] = (Asker){ batch, &sets[i], qs[i - 1], 0, NULL, NULL };
     threads[i] = g_thread_new ("asker", ask, &askers[i]);
@@ -805,11 +808,13 @@ test_prefill_join (gconstpointer data)
                   "%" G_GUINT64_FORMAT " prompt rows",
       st.n_steps, st.n_prefill_steps, st.n_mixed_steps, st.n_prefills,
       st.max_prefills, st.n_prefill_rows);
-  /* every prompt prefilled in a step; the joiners' with the long answer's
-   * decoding rows: all three together, or over several steps when the
-   * prompt rows of one step do not hold them */
+  /* every prompt prefilled in a step (the long answer's alone); the
+   * joiners' with the long answer's decoding rows: all three together, or
+   * over two steps when the prompt rows of one step do not hold them */
   g_assert_cmpuint (st.n_prefills, ==, 4);
+  g_assert_cmpuint (st.n_prefill_steps, ==, st.n_mixed_steps + 1);
   if (tight) {
+    /* which fit together depends on their order of arrival */
     g_assert_cmpuint (st.n_mixed_steps, >=, 2);
     g_assert_cmpint (st.max_prefills, <, 3);
   } else {
