@@ -1038,15 +1038,23 @@ ib_context_step_prefill_many (IbContext *const *ctxs,
     IbAnswerJob *const *jobs, int n_prompts, IbClQueue *q, IbLlamaState *rows,
     GError **errors, GError **perrors)
 {
-  const IbModel *m = n > 0 ? ctxs[0]->model : pctxs[0]->model;
-  const gsize row_bytes = (gsize) vocab (m) * 4;
-  IbLlamaSeq *seqs = g_new (IbLlamaSeq, MAX (n, 1));
-  IbLlamaPrompt *prompts = g_new (IbLlamaPrompt, MAX (n_prompts, 1));
-  int *which = g_new (int, MAX (n, 1));
+  const IbModel *m;
+  gsize row_bytes;
+  IbLlamaSeq *seqs;
+  IbLlamaPrompt *prompts;
+  int *which;
   int n_seq = 0, i, row;
   gint64 t0 = g_get_monotonic_time ();
   gboolean ok = TRUE;
   GError *err = NULL;
+
+  if (n == 0 && n_prompts == 0)
+    return TRUE;
+  m = n > 0 ? ctxs[0]->model : pctxs[0]->model;
+  row_bytes = (gsize) vocab (m) * 4;
+  seqs = g_new (IbLlamaSeq, MAX (n, 1));
+  prompts = g_new (IbLlamaPrompt, MAX (n_prompts, 1));
+  which = g_new (int, MAX (n, 1));
 
   for (i = 0; i < n; i++) {
     if (!check_pos (ctxs[i], &errors[i])) {
