@@ -76,6 +76,7 @@ ib_batch_params_init (IbBatchParams *params)
   params->max_requests = 0;
   ib_context_params_init (&params->context);
   params->vision_pass_frames = 0;
+  params->prefill_rows = 0;
 }
 
 /* Under lock: waiting questions into free slots, oldest first. */
@@ -549,6 +550,13 @@ ib_batch_new (IbModel *model, const IbBatchParams *params, GError **error)
         params->vision_pass_frames, IB_BATCH_MAX_VISION_FRAMES);
     return NULL;
   }
+  if (params->prefill_rows < 0 ||
+      params->prefill_rows > IB_BATCH_MAX_PREFILL_ROWS) {
+    g_set_error (error, IB_ERROR, IB_ERROR_INVALID_ARG,
+        "batch: prefill_rows %d: it takes 0 (default) to %d",
+        params->prefill_rows, IB_BATCH_MAX_PREFILL_ROWS);
+    return NULL;
+  }
   if (params->max_requests < 0 ||
       params->max_requests > IB_BATCH_MAX_REQUESTS) {
     g_set_error (error, IB_ERROR, IB_ERROR_INVALID_ARG,
@@ -581,13 +589,25 @@ ib_batch_new (IbModel *model, const IbBatchParams *params, GError **error)
       !(b->vision = ib_vision_batch_new (model, pass, &scratch, &local)))
     goto fail;
   if (model->llama) {
-    /* every slot's beams decoding, and prompts prefilled in the same step:
-     * up to one slot's longest prompt of rows (whole prompts, any number
-     * of them), a logits row each */
+    /* every slot's beams decoding, and prompts prefilled in the same step
+     * (whole prompts, a logits row each) */
     const int dec = b->n_slots * params->context.max_beams;
-    const int rows = dec + ib_context_get_max_prompt_rows (b->ctx[0]);
+    const int one = ib_context_get_max_prompt_rows (b->ctx[0]);
     const int logit_rows = dec + b->n_slots;
-    b->prompt_rows = rows - dec;
+    int rows;
+    b->prompt_rows = params->prefill_rows > 0 ?
+        params->prefill_rows :
+        MAX (one, MIN (b->n_slots * one, IB_BATCH_PREFILL_ROWS));
+    if (b->prompt_rows < one) {
+      g_set_error (error, IB_ERROR, IB_ERROR_INVALID_ARG,
+          "batch: prefill_rows %d holds no whole prompt of the slots: they "
+          "take up to %d rows (max_frames %d x %d query tokens + "
+          "max_prompt_tokens %d)",
+          b->prompt_rows, one, params->context.max_frames,
+          model->cfg->n_query_tokens, params->context.max_prompt_tokens);
+      goto fail;
+    }
+    rows = dec + b->prompt_rows;
     if (!ib_llama_rows_scratch (model->llama, model->dev, rows,
             ib_context_get_n_ctx (b->ctx[0]), b->prompt_rows, &scratch,
             &local) ||

@@ -382,6 +382,24 @@ test_errors (void)
   g_assert_null (ib_batch_new (m, &bp, &error));
   g_assert_error (error, IB_ERROR, IB_ERROR_INVALID_ARG);
   g_clear_error (&error);
+  bp.vision_pass_frames = 0;
+
+  /* prompt rows: within the limit, and a slot's longest prompt at least
+   * (4 frames x 6 query tokens + 256 prompt tokens) */
+  bp.prefill_rows = IB_BATCH_MAX_PREFILL_ROWS + 1;
+  g_assert_null (ib_batch_new (m, &bp, &error));
+  g_assert_error (error, IB_ERROR, IB_ERROR_INVALID_ARG);
+  g_clear_error (&error);
+  bp.prefill_rows = 4 * 6 + 256 - 1;
+  g_assert_null (ib_batch_new (m, &bp, &error));
+  g_assert_error (error, IB_ERROR, IB_ERROR_INVALID_ARG);
+  g_assert_nonnull (strstr (error->message, "prefill_rows 279"));
+  g_clear_error (&error);
+  bp.prefill_rows = 4 * 6 + 256;
+  batch = ib_batch_new (m, &bp, &error);
+  g_assert_no_error (error);
+  ib_batch_free (batch);
+  bp.prefill_rows = 0;
 
   /* set up together with a question whose frames fail: it alone fails */
   bp.vision_pass_frames = 0;
@@ -735,7 +753,7 @@ test_prefill_logits (gconstpointer data)
  * while three questions of different kinds and prompt lengths (frames,
  * instructions) join at once; their prompts are prefilled together in the
  * long answer's steps, in one step when the slots' prompt rows hold them
- * (@tight FALSE) or over several (@tight: max_prompt_tokens 24 leaves room
+ * (@tight FALSE) or over several (@tight: prefill_rows 48 leaves room
  * for fewer), and every question gets exactly its ids
  * alone. */
 static void
@@ -773,8 +791,11 @@ test_prefill_join (gconstpointer data)
   ib_batch_params_init (&bp);
   bp.max_requests = 4;
   bp.context.max_beams = 5;
-  if (tight)
+  if (tight) {
+    /* one slot's longest prompt: 4 frames x 6 query tokens + 24 */
     bp.context.max_prompt_tokens = 24;
+    bp.prefill_rows = 48;
+  }
   batch = ib_batch_new (m, &bp, &error);
   g_assert_no_error (error);
   askers[0] = (Asker){ batch, &sets[0], &longq, 0, NULL, NULL };
