@@ -20,5 +20,9 @@ guint64 ib_batch_get_decoder_passes (IbBatch *batch);
  * sequences one of them took. */
 void ib_batch_get_qformer_passes (IbBatch *batch, guint64 *n_passes,
     int *max_pass);
+/* LLaMA: the next step waits until @n questions wait for their prompts'
+ * prefill (at most the slots), so that a test has them prefilled in the
+ * step of those decoding; then steps go on as usual. */
+void ib_batch_hold_prompts (IbBatch *batch, int n);
 
 G_END_DECLS

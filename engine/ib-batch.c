@@ -32,6 +32,7 @@ typedef struct
   /* progress, under batch->lock */
   int slot; /* -1 while waiting for one */
   gboolean set_up; /* frames, Q-Former and prefill done (or failed) */
+  gboolean prompt; /* LLaMA: set up but for the prefill, in b->prompts */
   gboolean posted; /* a step is asked for */
   const gint32 *tokens; /* the posted step: [n_beams] */
   int n_beams;
@@ -50,8 +51,10 @@ struct _IbBatch
   gboolean *busy; /* [n_slots], under lock */
   IbClQueue *q; /* the batched steps' */
   IbClArena *arena;
-  IbLlamaState *rows; /* LLaMA: activations of n_slots·max_beams rows */
-  IbT5State *t5_rows; /* T5: the same */
+  IbLlamaState *rows; /* LLaMA: activations of n_slots·max_beams decoding
+                       * rows and prompt_rows prompt rows */
+  int prompt_rows; /* LLaMA: the most prompt rows one step prefills */
+  IbT5State *t5_rows; /* T5: activations of n_slots·max_beams rows */
   IbClArena *t5_arena; /* t5_rows' */
   guint64 n_decoder_passes; /* language model passes of the steps */
   guint64 n_qformer_passes; /* the set-ups' shared Q-Former passes */
@@ -63,9 +66,11 @@ struct _IbBatch
   gboolean device_busy; /* a thread does device work (set-up or step) */
   GQueue waiting; /* Request *: no slot yet, in order of arrival */
   GQueue setup; /* Request *: a slot, to be set up */
+  GQueue prompts; /* Request *: LLaMA, set up, to be prefilled in a step */
   GPtrArray *decoding; /* Request *: between set-up and their last step */
   int n_posted; /* of decoding, those that posted a step */
   int hold_setups; /* test hook: set-ups wait for this many (0: none) */
+  int hold_prompts; /* test hook: steps wait for this many prompts */
   IbBatchStats stats;
 };
 
@@ -76,6 +81,7 @@ ib_batch_params_init (IbBatchParams *params)
   params->max_requests = 0;
   ib_context_params_init (&params->context);
   params->vision_pass_frames = 0;
+  params->prefill_rows = 0;
 }
 
 /* Under lock: waiting questions into free slots, oldest first. */
@@ -99,7 +105,9 @@ assign_slots (IbBatch *b)
 static gboolean
 step_ready (const IbBatch *b)
 {
-  return b->decoding->len > 0 && b->n_posted == (int) b->decoding->len;
+  return (b->decoding->len > 0 || b->prompts.length > 0) &&
+      b->n_posted == (int) b->decoding->len &&
+      (int) b->prompts.length >= b->hold_prompts;
 }
 
 /* With the device taken, unlocked: the Q-Former of the @n questions that
@@ -142,6 +150,10 @@ set_up (IbBatch *b, Request **reqs, int n, IbVisionBatchRun *run)
     if (r->candidates)
       r->best = ib_context_rank (ctxs[i], r->instruction, r->candidates,
           r->n_candidates, r->scores, &r->error);
+    else if (b->model->llama)
+      /* the prefill in the next batched step (run_prefill_step) */
+      r->prompt = ib_context_answer_prepare (ctxs[i], r->instruction, r->params,
+          &r->job, &r->error);
     else
       ib_context_answer_begin (ctxs[i], r->instruction, r->params, &r->job,
           &r->error);
@@ -207,6 +219,95 @@ run_step (IbBatch *b)
   g_free (reqs);
 }
 
+/* Under lock with the device taken, all decoding questions posted (LLaMA):
+ * one batched step over the decoding rows and the prompts of the oldest
+ * set-up questions that fit prompt_rows (at least one), which then decode
+ * from the next step on; the others' prompts wait for the next step. */
+static void
+run_prefill_step (IbBatch *b)
+{
+  const int n = b->decoding->len;
+  const int max_p = g_queue_get_length (&b->prompts);
+  Request **reqs = g_new (Request *, MAX (n, 1));
+  IbContext **ctxs = g_new (IbContext *, MAX (n, 1));
+  const gint32 **tokens = g_new (const gint32 *, MAX (n, 1));
+  const int **src = g_new (const int *, MAX (n, 1));
+  int *n_beams = g_new (int, MAX (n, 1));
+  float **logits = g_new (float *, MAX (n, 1));
+  GError **errors = g_new0 (GError *, MAX (n, 1));
+  Request **preqs = g_new (Request *, MAX (max_p, 1));
+  IbContext **pctxs = g_new (IbContext *, MAX (max_p, 1));
+  IbAnswerJob **jobs = g_new (IbAnswerJob *, MAX (max_p, 1));
+  GError **perrors = g_new0 (GError *, MAX (max_p, 1));
+  int i, rows = 0, n_p = 0, p_rows = 0;
+
+  for (i = 0; i < n; i++) {
+    Request *r = reqs[i] = g_ptr_array_index (b->decoding, i);
+    ctxs[i] = b->ctx[r->slot];
+    tokens[i] = r->tokens;
+    src[i] = r->has_src ? r->src : NULL;
+    n_beams[i] = r->n_beams;
+    logits[i] = r->logits;
+    rows += r->n_beams;
+  }
+  while (!g_queue_is_empty (&b->prompts)) {
+    Request *r = g_queue_peek_head (&b->prompts);
+    IbContext *c = b->ctx[r->slot];
+    const int len = ib_context_prompt_rows (c, &r->job);
+    if (n_p > 0 && p_rows + len > b->prompt_rows)
+      break;
+    g_queue_pop_head (&b->prompts);
+    preqs[n_p] = r;
+    pctxs[n_p] = c;
+    jobs[n_p++] = &r->job;
+    p_rows += len;
+  }
+  b->hold_prompts = 0;
+  b->stats.n_steps++;
+  b->stats.n_rows += rows;
+  b->stats.max_rows = MAX (b->stats.max_rows, rows);
+  b->stats.max_active = MAX (b->stats.max_active, n);
+  if (n_p > 0) {
+    b->stats.n_prefill_steps++;
+    b->stats.n_prefills += n_p;
+    b->stats.max_prefills = MAX (b->stats.max_prefills, n_p);
+    b->stats.n_prefill_rows += p_rows;
+    b->stats.n_mixed_steps += n > 0;
+  }
+  g_mutex_unlock (&b->lock);
+
+  ib_context_step_prefill_many (ctxs, tokens, src, n_beams, logits, n, pctxs,
+      jobs, n_p, b->q, b->rows, errors, perrors);
+
+  g_mutex_lock (&b->lock);
+  b->n_decoder_passes++;
+  for (i = 0; i < n; i++) {
+    reqs[i]->error = errors[i];
+    reqs[i]->posted = FALSE;
+    reqs[i]->has_src = FALSE;
+  }
+  b->n_posted -= n;
+  for (i = 0; i < n_p; i++) {
+    Request *r = preqs[i];
+    r->prompt = FALSE;
+    r->set_up = TRUE;
+    if ((r->error = perrors[i]) == NULL)
+      g_ptr_array_add (b->decoding, r);
+  }
+  g_cond_broadcast (&b->wake);
+  g_free (perrors);
+  g_free (jobs);
+  g_free (pctxs);
+  g_free (preqs);
+  g_free (errors);
+  g_free (logits);
+  g_free (n_beams);
+  g_free (src);
+  g_free (tokens);
+  g_free (ctxs);
+  g_free (reqs);
+}
+
 /* Under lock, by any asking thread after it changed the state: does the
  * device work there is while no other thread does it. Set-ups of the
  * questions that joined and batched steps take turns, so that neither a
@@ -243,6 +344,10 @@ work (IbBatch *b)
       b->n_qformer_passes += run.n_qformer_passes;
       b->max_qformer_pass = MAX (b->max_qformer_pass, run.max_qformer_pass);
       for (i = 0; i < n; i++) {
+        if (reqs[i]->prompt) {
+          g_queue_push_tail (&b->prompts, reqs[i]);
+          continue;
+        }
         reqs[i]->set_up = TRUE;
         if (reqs[i]->error == NULL && reqs[i]->candidates == NULL)
           g_ptr_array_add (b->decoding, reqs[i]);
@@ -252,7 +357,10 @@ work (IbBatch *b)
       setup_turn = !g_queue_is_empty (&b->setup);
     } else if (step_ready (b)) {
       b->device_busy = TRUE;
-      run_step (b);
+      if (b->model->llama)
+        run_prefill_step (b);
+      else
+        run_step (b);
       b->device_busy = FALSE;
       setup_turn = TRUE;
     } else {
@@ -491,6 +599,13 @@ ib_batch_new (IbModel *model, const IbBatchParams *params, GError **error)
         params->vision_pass_frames, IB_BATCH_MAX_VISION_FRAMES);
     return NULL;
   }
+  if (params->prefill_rows < 0 ||
+      params->prefill_rows > IB_BATCH_MAX_PREFILL_ROWS) {
+    g_set_error (error, IB_ERROR, IB_ERROR_INVALID_ARG,
+        "batch: prefill_rows %d: it takes 0 (default) to %d",
+        params->prefill_rows, IB_BATCH_MAX_PREFILL_ROWS);
+    return NULL;
+  }
   if (params->max_requests < 0 ||
       params->max_requests > IB_BATCH_MAX_REQUESTS) {
     g_set_error (error, IB_ERROR, IB_ERROR_INVALID_ARG,
@@ -504,6 +619,7 @@ ib_batch_new (IbModel *model, const IbBatchParams *params, GError **error)
   g_cond_init (&b->wake);
   g_queue_init (&b->waiting);
   g_queue_init (&b->setup);
+  g_queue_init (&b->prompts);
   b->decoding = g_ptr_array_new ();
   b->n_slots = params->max_requests;
   if (b->n_slots == 0 &&
@@ -522,13 +638,34 @@ ib_batch_new (IbModel *model, const IbBatchParams *params, GError **error)
       !(b->vision = ib_vision_batch_new (model, pass, &scratch, &local)))
     goto fail;
   if (model->llama) {
-    const int rows = b->n_slots * params->context.max_beams;
+    /* every slot's beams decoding, and prompts prefilled in the same step
+     * (whole prompts, a logits row each) */
+    const int dec = b->n_slots * params->context.max_beams;
+    const int one = ib_context_get_max_prompt_rows (b->ctx[0]);
+    const int logit_rows = dec + b->n_slots;
+    int rows;
+    b->prompt_rows = params->prefill_rows > 0 ?
+        params->prefill_rows :
+        MAX (one, MIN (b->n_slots * one, IB_BATCH_PREFILL_ROWS));
+    if (b->prompt_rows < one) {
+      g_set_error (error, IB_ERROR, IB_ERROR_INVALID_ARG,
+          "batch: prefill_rows %d holds no whole prompt of the slots: they "
+          "take up to %d rows (max_frames %d x %d query tokens + "
+          "max_prompt_tokens %d)",
+          b->prompt_rows, one, params->context.max_frames,
+          model->cfg->n_query_tokens, params->context.max_prompt_tokens);
+      goto fail;
+    }
+    rows = dec + b->prompt_rows;
     if (!ib_llama_rows_scratch (model->llama, model->dev, rows,
-            ib_context_get_n_ctx (b->ctx[0]), &scratch, &local) ||
+            ib_context_get_n_ctx (b->ctx[0]), b->prompt_rows, &scratch,
+            &local) ||
         !(b->arena = ib_cl_arena_new (model->dev,
-              ib_llama_rows_footprint (model->llama, model->dev, rows),
+              ib_llama_rows_footprint (model->llama, model->dev, rows,
+                  logit_rows),
               &local)) ||
-        !(b->rows = ib_llama_rows_new (model->llama, b->arena, rows, &local)))
+        !(b->rows = ib_llama_rows_new (model->llama, b->arena, rows, logit_rows,
+              &local)))
       goto fail;
   }
   if (model->t5 && !t5_rows_new (b, params, &scratch, &local))
@@ -609,5 +746,13 @@ ib_batch_get_qformer_passes (IbBatch *batch, guint64 *n_passes, int *max_pass)
   g_mutex_lock (&batch->lock);
   *n_passes = batch->n_qformer_passes;
   *max_pass = batch->max_qformer_pass;
+  g_mutex_unlock (&batch->lock);
+}
+
+void
+ib_batch_hold_prompts (IbBatch *batch, int n)
+{
+  g_mutex_lock (&batch->lock);
+  batch->hold_prompts = n;
   g_mutex_unlock (&batch->lock);
 }

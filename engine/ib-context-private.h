@@ -14,6 +14,8 @@ G_BEGIN_DECLS
 typedef struct
 {
   GArray *gen_prompt; /* gint32: the ids the decoding loop starts from */
+  GArray *prompt; /* gint32: the prompt's ids (placeholders included) */
+  int n_ph; /* placeholder ids in it (0: the soft tokens are prepended) */
   IbGenParams gp; /* eos_ids point into eos */
   gint32 eos[IB_MAX_EOS_IDS + 1];
   IbTimings t;
@@ -98,5 +100,27 @@ gboolean ib_context_step_many_t5 (IbContext *const *ctxs,
     const gint32 *const *tokens, const int *const *src, const int *n_beams,
     float *const *logits, int n, IbClQueue *q, IbT5State *rows,
     GError **errors);
+/* Prefill in the batched steps (LLaMA): ib_context_answer_begin without
+ * the prefill (checks, Q-Former, the prompt's ids into @job), then the
+ * prompts of several such contexts prefilled in one batched step together
+ * with the decoding step of others. */
+gboolean ib_context_answer_prepare (IbContext *ctx, const char *instruction,
+    const IbGenerateParams *params, IbAnswerJob *job, GError **error);
+/* The rows of @job's prompt (soft tokens included), after the prepare. */
+int ib_context_prompt_rows (const IbContext *ctx, const IbAnswerJob *job);
+/* The most rows a prompt of this context may have. */
+int ib_context_get_max_prompt_rows (const IbContext *ctx);
+/* ib_context_step_many's step (LLaMA only) with the prompts of the
+ * @n_prompts prepared @jobs on @pctxs prefilled in the same pass
+ * (ib_llama_step_many; @rows holds the decoding rows and the prompts'
+ * rows, and a logits row per prompt): afterwards each of them is where
+ * ib_context_answer_begin leaves it (logits in ib_context_get_logits, every
+ * beam's cache holding the prompt), bit for bit. perrors[i] gets prompt
+ * i's failure, errors[i] sequence i's; FALSE if any failed. */
+gboolean ib_context_step_prefill_many (IbContext *const *ctxs,
+    const gint32 *const *tokens, const int *const *src, const int *n_beams,
+    float *const *logits, int n, IbContext *const *pctxs,
+    IbAnswerJob *const *jobs, int n_prompts, IbClQueue *q, IbLlamaState *rows,
+    GError **errors, GError **perrors);
 
 G_END_DECLS

@@ -793,24 +793,23 @@ ib_generate_params_init_for_model (IbGenerateParams *p, const IbModel *model)
   p->early_stopping = g->early_stopping;
 }
 
-gboolean
-ib_context_answer_begin (IbContext *ctx, const char *instruction,
+/* ib_context_answer_begin up to the prefill: checks, Q-Former, the prompt's
+ * ids (job->prompt, job->n_ph), the decoding parameters. */
+static gboolean
+answer_prepare (IbContext *ctx, const char *instruction,
     const IbGenerateParams *params, IbAnswerJob *job, GError **error)
 {
   const IbModel *m;
   IbGenerateParams defaults;
-  GArray *ids;
   IbGenParams *gp = &job->gp;
   gint64 t0;
-  int n_ph;
-  gboolean ok = FALSE;
 
   g_return_val_if_fail (job != NULL, FALSE);
   memset (job, 0, sizeof (*job));
   g_return_val_if_fail (ctx != NULL, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
   m = ctx->model;
-  ids = g_array_new (FALSE, FALSE, sizeof (gint32));
+  job->prompt = g_array_new (FALSE, FALSE, sizeof (gint32));
   job->gen_prompt = g_array_new (FALSE, FALSE, sizeof (gint32));
   if (params == NULL) {
     ib_generate_params_init_for_model (&defaults, m);
@@ -819,12 +818,12 @@ ib_context_answer_begin (IbContext *ctx, const char *instruction,
   if (ctx->n_frames == 0) {
     g_set_error (error, IB_ERROR, IB_ERROR_INVALID_ARG,
         "no frames: call ib_context_set_frames first");
-    goto out;
+    return FALSE;
   }
   if (instruction == NULL || !g_utf8_validate (instruction, -1, NULL)) {
     g_set_error (error, IB_ERROR, IB_ERROR_INVALID_ARG,
         "the instruction must be valid UTF-8 text");
-    goto out;
+    return FALSE;
   }
   if (params->num_beams < 1 || params->num_beams > ctx->params.max_beams ||
       params->max_new_tokens < 1 ||
@@ -834,13 +833,13 @@ ib_context_answer_begin (IbContext *ctx, const char *instruction,
         "and 1 to %d new tokens",
         params->num_beams, params->max_new_tokens, ctx->params.max_beams,
         ctx->params.max_new_tokens);
-    goto out;
+    return FALSE;
   }
   if ((guint) params->early_stopping > IB_EARLY_STOPPING_NEVER) {
     g_set_error (error, IB_ERROR, IB_ERROR_INVALID_ARG,
         "early_stopping %d is not an IbEarlyStopping value",
         (int) params->early_stopping);
-    goto out;
+    return FALSE;
   }
 
   job->t.preprocess_ms = ctx->preprocess_ms;
@@ -848,17 +847,15 @@ ib_context_answer_begin (IbContext *ctx, const char *instruction,
   job->t.n_frames_reused = ctx->n_reused;
   t0 = g_get_monotonic_time ();
   if (!run_qformer (ctx, instruction, error))
-    goto out;
+    return FALSE;
   job->t.qformer_ms = ms_since (t0);
 
-  t0 = g_get_monotonic_time ();
-  n_ph = build_prompt (ctx, instruction, ids, error);
-  if (n_ph < 0 ||
-      !check_length (ctx, ids, n_ph, params->max_new_tokens, error) ||
-      !prefill (ctx, ids, n_ph, job->gen_prompt, error))
-    goto out;
-  job->t.prefill_ms = ms_since (t0);
-  job->t.n_prompt_tokens = ids->len;
+  job->n_ph = build_prompt (ctx, instruction, job->prompt, error);
+  if (job->n_ph < 0 ||
+      !check_length (ctx, job->prompt, job->n_ph, params->max_new_tokens,
+          error))
+    return FALSE;
+  job->t.n_prompt_tokens = job->prompt->len;
 
   ib_gen_params_init (gp);
   gp->max_new_tokens = params->max_new_tokens;
@@ -875,6 +872,22 @@ ib_context_answer_begin (IbContext *ctx, const char *instruction,
   gp->seed = params->seed;
   gp->n_eos = eos_ids (m, job->eos);
   gp->eos_ids = job->eos;
+  return TRUE;
+}
+
+gboolean
+ib_context_answer_begin (IbContext *ctx, const char *instruction,
+    const IbGenerateParams *params, IbAnswerJob *job, GError **error)
+{
+  IbGenParams *gp = &job->gp;
+  gint64 t0;
+
+  if (!answer_prepare (ctx, instruction, params, job, error))
+    return FALSE;
+  t0 = g_get_monotonic_time ();
+  if (!prefill (ctx, job->prompt, job->n_ph, job->gen_prompt, error))
+    return FALSE;
+  job->t.prefill_ms = ms_since (t0);
   /* every beam starts from the prompt's cache (beam 0's) */
   if (gp->num_beams > 1) {
     int *zeros = g_new0 (int, gp->num_beams);
@@ -884,13 +897,10 @@ ib_context_answer_begin (IbContext *ctx, const char *instruction,
         ib_cl_queue_finish (ctx->q, error);
     g_free (zeros);
     if (!zok)
-      goto out;
+      return FALSE;
   }
   job->t0 = g_get_monotonic_time ();
-  ok = TRUE;
-out:
-  g_array_unref (ids);
-  return ok;
+  return TRUE;
 }
 
 IbAnswer *
@@ -921,6 +931,9 @@ ib_answer_job_clear (IbAnswerJob *job)
   if (job->gen_prompt)
     g_array_unref (job->gen_prompt);
   job->gen_prompt = NULL;
+  if (job->prompt)
+    g_array_unref (job->prompt);
+  job->prompt = NULL;
 }
 
 float *
@@ -1084,6 +1097,114 @@ ib_context_step_many (IbContext *const *ctxs, const gint32 *const *tokens,
       ctxs[which[i]]->pos++;
   }
   g_free (which);
+  g_free (seqs);
+  return ok;
+}
+
+/* ---- prefill in the batched steps (LLaMA) ---- */
+
+gboolean
+ib_context_answer_prepare (IbContext *ctx, const char *instruction,
+    const IbGenerateParams *params, IbAnswerJob *job, GError **error)
+{
+  return answer_prepare (ctx, instruction, params, job, error);
+}
+
+int
+ib_context_get_max_prompt_rows (const IbContext *ctx)
+{
+  return ctx->n_enc;
+}
+
+int
+ib_context_prompt_rows (const IbContext *ctx, const IbAnswerJob *job)
+{
+  return (int) job->prompt->len + (job->n_ph ? 0 : ctx->n_frames * ctx->Q);
+}
+
+gboolean
+ib_context_step_prefill_many (IbContext *const *ctxs,
+    const gint32 *const *tokens, const int *const *src, const int *n_beams,
+    float *const *logits, int n, IbContext *const *pctxs,
+    IbAnswerJob *const *jobs, int n_prompts, IbClQueue *q, IbLlamaState *rows,
+    GError **errors, GError **perrors)
+{
+  const IbModel *m;
+  gsize row_bytes;
+  IbLlamaSeq *seqs;
+  IbLlamaPrompt *prompts;
+  int *which;
+  int n_seq = 0, i, row;
+  gint64 t0 = g_get_monotonic_time ();
+  gboolean ok = TRUE;
+  GError *err = NULL;
+
+  if (n == 0 && n_prompts == 0)
+    return TRUE;
+  m = n > 0 ? ctxs[0]->model : pctxs[0]->model;
+  row_bytes = (gsize) vocab (m) * 4;
+  seqs = g_new (IbLlamaSeq, MAX (n, 1));
+  prompts = g_new (IbLlamaPrompt, MAX (n_prompts, 1));
+  which = g_new (int, MAX (n, 1));
+
+  for (i = 0; i < n; i++) {
+    if (!check_pos (ctxs[i], &errors[i])) {
+      ok = FALSE;
+      continue;
+    }
+    if (src[i])
+      ib_llama_reorder (m->llama, q, ctxs[i]->ls, src[i], n_beams[i],
+          ctxs[i]->pos);
+    seqs[n_seq] =
+        (IbLlamaSeq){ ctxs[i]->ls, tokens[i], n_beams[i], ctxs[i]->pos };
+    which[n_seq++] = i;
+  }
+  for (i = 0; i < n_prompts; i++) {
+    IbContext *c = pctxs[i];
+    const int n_soft = c->n_frames * c->Q;
+    prompts[i] = (IbLlamaPrompt){ c->ls, (const gint32 *) jobs[i]->prompt->data,
+      (int) jobs[i]->prompt->len, jobs[i]->n_ph ? 0 : n_soft, c->soft, n_soft };
+  }
+  ib_llama_step_many (m->llama, q, rows, seqs, n_seq, prompts, n_prompts);
+  for (i = 0, row = 0; i < n_seq; row += seqs[i].n_beams, i++)
+    ib_cl_queue_download (q, ib_llama_state_logits (rows),
+        (gsize) row * row_bytes, logits[which[i]],
+        (gsize) seqs[i].n_beams * row_bytes);
+  for (i = 0; i < n_prompts; i++, row++) {
+    IbContext *c = pctxs[i];
+    const int beams = jobs[i]->gp.num_beams;
+    ib_cl_queue_download (q, ib_llama_state_logits (rows),
+        (gsize) row * row_bytes, c->logits, row_bytes);
+    /* every beam starts from the prompt's cache (beam 0's) */
+    if (beams > 1) {
+      int *zeros = g_new0 (int, beams);
+      ib_llama_reorder (m->llama, q, c->ls, zeros, beams,
+          ib_context_prompt_rows (c, jobs[i]));
+      g_free (zeros);
+    }
+  }
+  if (!ib_cl_queue_finish (q, &err)) {
+    for (i = 0; i < n_seq; i++)
+      errors[which[i]] = g_error_copy (err);
+    for (i = 0; i < n_prompts; i++)
+      perrors[i] = g_error_copy (err);
+    g_error_free (err);
+    ok = FALSE;
+    goto out;
+  }
+  for (i = 0; i < n_seq; i++)
+    ctxs[which[i]]->pos++;
+  for (i = 0; i < n_prompts; i++) {
+    IbContext *c = pctxs[i];
+    IbAnswerJob *job = jobs[i];
+    c->pos = ib_context_prompt_rows (c, job);
+    g_array_append_vals (job->gen_prompt, job->prompt->data, job->prompt->len);
+    job->t.prefill_ms = ms_since (t0);
+    job->t0 = g_get_monotonic_time ();
+  }
+out:
+  g_free (which);
+  g_free (prompts);
   g_free (seqs);
   return ok;
 }

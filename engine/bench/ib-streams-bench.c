@@ -6,7 +6,7 @@
  *
  *   ib-streams-bench --model DIR [--streams 1,2,4,8] [--questions N]
  *                    [--tokens N] [--precision P] [--device SPEC]
- *                    [--new-frames]
+ *                    [--new-frames] [--stagger MS] [--batched-only]
  *
  * Each stream is a thread asking --questions questions back to back about
  * one frame (random pixels, fixed seed; the same for every stream), each
@@ -24,7 +24,14 @@
  * With --new-frames every question is about a frame of its own (a live
  * scene: the vision encoder runs for every question, and the batch
  * encodes the frames of questions that join together in shared passes,
- * "frames_per_vision_pass").
+ * "frames_per_vision_pass"). Batched lines also count the steps that
+ * prefilled prompts, those that decoded others' rows at the same time,
+ * and the prompts per such step (LLaMA).
+ * With --stagger MS stream i asks its first timed question i·MS ms after
+ * the round begins (streams whose questions arrive one after the other,
+ * joining the batch while others decode) instead of all at once.
+ * --batched-only skips the one-at-a-time mode (comparing two builds'
+ * batching).
  * Prints one JSON object per configuration and line. */
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +51,7 @@ typedef struct
   IbGenerateParams gp, warm_gp;
   gsize n_px; /* floats of a frame */
   gboolean new_frames; /* a frame of its own for every question */
+  int stagger_ms; /* stream i's first timed question i·stagger_ms late */
   int questions;
   double *latency_ms; /* [streams · questions] */
   double prefill_ms, decode_ms; /* summed over the timed answers */
@@ -73,6 +81,8 @@ stream_thread (gpointer data)
   static gint frame_count;
   int i;
 
+  if (s->timed && r->stagger_ms > 0)
+    g_usleep ((gulong) s->stream * r->stagger_ms * 1000);
   for (i = 0; i < s->n; i++) {
     const char *instr = instructions[(s->stream + i) % 4];
     gint64 t0;
@@ -229,17 +239,27 @@ mode_run (Run *r, const IbContextParams *cp, gboolean batched,
                "\"answers_per_minute\": %.2f, \"p50_ms\": %.1f, "
                "\"p95_ms\": %.1f, \"prefill_ms_mean\": %.1f, "
                "\"decode_ms_mean\": %.1f, \"peak_rss_mb\": %.1f, "
-               "\"new_frames\": %s, \"frames_per_vision_pass\": %.2f}\n",
+               "\"new_frames\": %s, \"stagger_ms\": %d, "
+               "\"frames_per_vision_pass\": %.2f, \"prefill_steps\": "
+               "%" G_GUINT64_FORMAT ", \"mixed_steps\": %" G_GUINT64_FORMAT
+               ", \"prompts_per_prefill_step\": %.2f}\n",
           batched ? "batched" : "one-at-a-time", streams,
           batched ? max_streams : 1, n, r->gp.max_new_tokens, wall,
           n / wall * 60.0, r->latency_ms[n / 2],
           r->latency_ms[MIN (n - 1, (n * 95) / 100)], r->prefill_ms / n,
           r->decode_ms / n, peak, r->new_frames ? "true" : "false",
+          r->stagger_ms,
           !batched ? 1.0 :
               s1.n_vision_passes > s0.n_vision_passes ?
                      (double) (s1.n_vision_frames - s0.n_vision_frames) /
                   (s1.n_vision_passes - s0.n_vision_passes) :
-                     0.0);
+                     0.0,
+          s1.n_prefill_steps - s0.n_prefill_steps,
+          s1.n_mixed_steps - s0.n_mixed_steps,
+          s1.n_prefill_steps > s0.n_prefill_steps ?
+              (double) (s1.n_prefills - s0.n_prefills) /
+                  (s1.n_prefill_steps - s0.n_prefill_steps) :
+              0.0);
     g_clear_pointer (&r->latency_ms, g_free);
   }
   g_atomic_int_set (&sampling, 0);
@@ -258,8 +278,8 @@ main (int argc, char **argv)
 {
   char *model_dir = NULL, *precision = NULL, *device = NULL;
   char *streams_list = g_strdup ("1,2,4,8");
-  int questions = 4, tokens = 32, max_streams = 0, i;
-  gboolean new_frames = FALSE;
+  int questions = 4, tokens = 32, max_streams = 0, stagger = 0, i;
+  gboolean new_frames = FALSE, batched_only = FALSE;
   GOptionEntry entries[] = { { "model", 'm', 0, G_OPTION_ARG_FILENAME,
                                  &model_dir, "model directory", "DIR" },
     { "streams", 's', 0, G_OPTION_ARG_STRING, &streams_list,
@@ -272,6 +292,10 @@ main (int argc, char **argv)
     { "device", 'd', 0, G_OPTION_ARG_STRING, &device, "OpenCL device", "SPEC" },
     { "new-frames", 'n', 0, G_OPTION_ARG_NONE, &new_frames,
         "a frame of its own for every question", NULL },
+    { "stagger", 0, 0, G_OPTION_ARG_INT, &stagger,
+        "stream i asks its first question i·MS ms late", "MS" },
+    { "batched-only", 0, 0, G_OPTION_ARG_NONE, &batched_only,
+        "only the batched mode", NULL },
     { NULL } };
   GOptionContext *oc = g_option_context_new ("- many streams on one model");
   GError *error = NULL;
@@ -312,6 +336,7 @@ main (int argc, char **argv)
   r.pixels = pixels;
   r.n_px = n_px;
   r.new_frames = new_frames;
+  r.stagger_ms = MAX (stagger, 0);
   r.questions = questions;
   g_mutex_init (&r.ctx_lock);
   g_cond_init (&r.ctx_turn);
@@ -331,7 +356,7 @@ main (int argc, char **argv)
   for (i = 0; counts[i]; i++)
     max_streams = MAX (max_streams, atoi (counts[i]));
   if (max_streams >= 1 &&
-      mode_run (&r, &cp, FALSE, counts, max_streams, &error))
+      (batched_only || mode_run (&r, &cp, FALSE, counts, max_streams, &error)))
     mode_run (&r, &cp, TRUE, counts, max_streams, &error);
   g_strfreev (counts);
   g_free (pixels);

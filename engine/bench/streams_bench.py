@@ -7,7 +7,8 @@ latency, peak resident memory, the batched/one-at-a-time throughput ratio
 and memory relative to one stream. A benchmark, never a test.
 
   streams_bench.py [--build BUILD] [--streams 1,2,4,8] [--questions N]
-                   [--tokens N] [--precision P] [MODEL_DIR ...]
+                   [--tokens N] [--precision P] [--stagger MS]
+                   [MODEL_DIR ...]
 
 Without MODEL_DIR: the default model. Runs the checkpoints one after the
 other (never two large loads at once)."""
@@ -25,6 +26,8 @@ def run(binary, model, args):
         cmd += ["--model", model]
     if args.precision:
         cmd += ["--precision", args.precision]
+    if args.stagger:
+        cmd += ["--stagger", str(args.stagger)]
     env = dict(os.environ, OMP_WAIT_POLICY="passive")
     out = subprocess.run(cmd, env=env, check=True, capture_output=True,
                          text=True)
@@ -64,6 +67,8 @@ def main():
     ap.add_argument("--questions", type=int, default=4)
     ap.add_argument("--tokens", type=int, default=32)
     ap.add_argument("--precision")
+    ap.add_argument("--stagger", type=int, default=0,
+                    help="stream i asks its first question i*MS ms late")
     args = ap.parse_args()
     binary = os.path.join(args.build, "engine", "bench", "ib-streams-bench")
     print(f"{args.questions} questions per stream, {args.tokens} tokens per "

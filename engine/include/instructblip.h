@@ -300,6 +300,11 @@ typedef struct
                            * through the vision encoder in passes of up to
                            * this many; 0 (default): IB_BATCH_VISION_FRAMES,
                            * at most the slots' max_frames together */
+  int prefill_rows; /* LLaMA: the prompt rows one batched step prefills
+                     * (whole prompts; at least one slot's longest:
+                     * max_frames x query tokens + max_prompt_tokens);
+                     * 0 (default): every slot's longest prompt, at most
+                     * IB_BATCH_PREFILL_ROWS (but one prompt) */
 } IbBatchParams;
 
 /* The most slots max_requests = 0 picks, and the most it takes. */
@@ -308,6 +313,9 @@ typedef struct
 /* Frames of one shared vision pass: the default, and the most. */
 #define IB_BATCH_VISION_FRAMES 8
 #define IB_BATCH_MAX_VISION_FRAMES 64
+/* Prompt rows of one batched step: the default's cap, and the most. */
+#define IB_BATCH_PREFILL_ROWS 1024
+#define IB_BATCH_MAX_PREFILL_ROWS 16384
 
 typedef struct _IbBatch IbBatch;
 
@@ -327,6 +335,11 @@ typedef struct
   int max_vision_frames; /* most frames in one pass */
   guint64 n_frames_shared; /* frames of a question copied from another's
                             * encoding of the same frame */
+  guint64 n_prefill_steps; /* LLaMA: steps that prefilled prompts */
+  guint64 n_mixed_steps; /* of them, those that also decoded questions */
+  guint64 n_prefills; /* prompts prefilled in steps */
+  int max_prefills; /* most prompts prefilled in one step */
+  guint64 n_prefill_rows; /* prompt rows over all steps */
 } IbBatchStats;
 
 void ib_batch_params_init (IbBatchParams *params);

@@ -154,8 +154,11 @@ ib_llama_get_vocab (const IbLlama *llm)
 
 #define N_FIXED 10
 
+/* @caches FALSE: a batched step's rows (n_ctx rows, n_beams logits rows),
+ * whose attention scores are its sequences' own */
 static void
-state_sizes (const IbLlama *llm, int n_ctx, int n_beams, gsize s[N_FIXED + 1])
+state_sizes (const IbLlama *llm, int n_ctx, int n_beams, gboolean caches,
+    gsize s[N_FIXED + 1])
 {
   const gsize C = n_ctx, H = llm->H, F = llm->F;
 
@@ -163,7 +166,7 @@ state_sizes (const IbLlama *llm, int n_ctx, int n_beams, gsize s[N_FIXED + 1])
   s[1] = C * H;
   s[2] = C * H;
   s[3] = C * 3 * H;
-  s[4] = (gsize) llm->cfg.n_heads * C * C;
+  s[4] = caches ? (gsize) llm->cfg.n_heads * C * C : 1;
   s[5] = C * H;
   s[6] = C * 2 * F;
   s[7] = C * F;
@@ -179,7 +182,7 @@ footprint (const IbLlama *llm, const IbClDevice *dev, int n_ctx, int n_beams,
   gsize s[N_FIXED + 1], total = 0;
   int i;
 
-  state_sizes (llm, n_ctx, n_beams, s);
+  state_sizes (llm, n_ctx, n_beams, caches, s);
   for (i = 0; i < N_FIXED; i++)
     total += ib_cl_arena_footprint (dev, s[i] * 4);
   if (caches)
@@ -196,9 +199,10 @@ ib_llama_state_footprint (const IbLlama *llm, const IbClDevice *dev, int n_ctx,
 }
 
 gsize
-ib_llama_rows_footprint (const IbLlama *llm, const IbClDevice *dev, int rows)
+ib_llama_rows_footprint (const IbLlama *llm, const IbClDevice *dev, int rows,
+    int logit_rows)
 {
-  return footprint (llm, dev, rows, rows, FALSE);
+  return footprint (llm, dev, rows, logit_rows, FALSE);
 }
 
 static IbLlamaState *
@@ -220,7 +224,7 @@ state_new (const IbLlama *llm, IbClArena *arena, int n_ctx, int n_beams,
   st->kv.width = llm->H;
   st->kv.k = g_new0 (IbClBuffer *, st->n_layers);
   st->kv.v = g_new0 (IbClBuffer *, st->n_layers);
-  state_sizes (llm, n_ctx, n_beams, s);
+  state_sizes (llm, n_ctx, n_beams, caches, s);
   for (i = 0; i < N_FIXED; i++)
     if (!(*slots[i] = ib_cl_arena_alloc (arena, s[i] * 4, error)))
       goto fail;
@@ -248,9 +252,9 @@ ib_llama_state_new (const IbLlama *llm, IbClArena *arena, int n_ctx,
 
 IbLlamaState *
 ib_llama_rows_new (const IbLlama *llm, IbClArena *arena, int rows,
-    GError **error)
+    int logit_rows, GError **error)
 {
-  return state_new (llm, arena, rows, rows, FALSE, error);
+  return state_new (llm, arena, rows, logit_rows, FALSE, error);
 }
 
 void
@@ -319,19 +323,25 @@ ib_llama_product_scratch (const IbLlama *llm, IbClDevice *dev, int n_ctx,
 
 gboolean
 ib_llama_rows_scratch (const IbLlama *llm, IbClDevice *dev, int rows, int n_ctx,
-    gsize *need, GError **error)
+    int prompt_rows, gsize *need, GError **error)
 {
   const LlamaLayer *y = &llm->layers[0];
   IbAttention dec = { llm->cfg.n_heads, llm->hd, 1.0f / sqrtf ((float) llm->hd),
     NULL, 0, NULL, 0, IB_CL_DTYPE_F32 };
+  IbAttention pre = dec;
 
+  /* the prompts' attention as ib_llama_prefill's (attention_block) */
+  pre.precision = ib_cl_weight_get_storage (y->qkv);
   /* ib_cl_linear_segments: every segment at most @rows rows */
   return ib_cl_linear_scratch (y->qkv, rows, need, error) &&
       ib_cl_linear_scratch (y->o, rows, need, error) &&
       ib_cl_linear_scratch (y->gate_up, rows, need, error) &&
       ib_cl_linear_scratch (y->down, rows, need, error) &&
       ib_cl_linear_scratch (llm->lm_head, rows, need, error) &&
-      ib_attention_scratch (dev, &dec, 1, n_ctx, need, error);
+      ib_attention_scratch (dev, &dec, 1, n_ctx, need, error) &&
+      (prompt_rows <= 0 ||
+          ib_attention_scratch (dev, &pre, prompt_rows, prompt_rows, need,
+              error));
 }
 
 /* One decoder layer over @n rows of st->x, which sit at positions
@@ -454,19 +464,25 @@ ib_llama_decode (const IbLlama *llm, IbClQueue *q, IbLlamaState *st,
   ib_cl_linear (q, st->h, llm->lm_head, NULL, st->logits, n_beams);
 }
 
-/* ib_llama_decode's layer on the rows of several sequences: attention per
- * beam row in its sequence's cache, products over all rows. */
+/* ib_llama_decode's layer on the rows of several sequences, and
+ * ib_llama_prefill's on the rows of several prompts after them: products
+ * over all rows, attention per beam row in its sequence's cache and per
+ * prompt in its own (causal, as ib_llama_prefill's). */
 static void
 layer_many (const IbLlama *llm, const LlamaLayer *y, int layer, IbClQueue *q,
-    IbLlamaState *st, const IbLlamaSeq *seqs, int n, const int *seg, int rows)
+    IbLlamaState *st, const IbLlamaSeq *seqs, int n,
+    const IbLlamaPrompt *prompts, int n_prompts, const int *seg, int rows)
 {
   const int H = llm->H, heads = llm->cfg.n_heads, hd = llm->hd;
+  const int n_seg = n + n_prompts;
   IbAttention att = { heads, hd, 1.0f / sqrtf ((float) hd), NULL, 0, NULL, -1 };
+  IbAttention pre = { heads, hd, 1.0f / sqrtf ((float) hd), NULL, 0, NULL, 0,
+    ib_cl_weight_get_storage (y->qkv) };
   int s, b, row = 0;
 
   ib_cl_rmsnorm (q, st->x, y->attn_norm, st->h, rows, H,
       (float) llm->cfg.norm_eps);
-  ib_cl_linear_segments (q, st->h, y->qkv, NULL, st->qkv, seg, n);
+  ib_cl_linear_segments (q, st->h, y->qkv, NULL, st->qkv, seg, n_seg);
   /* the queries and keys of every row, each at its position (q and k are
    * the first 2H of a row: 2·heads heads) */
   ib_cl_rope_rows (q, st->qkv, 0, rows, 2 * heads, hd, 3 * H, st->pos,
@@ -490,23 +506,39 @@ layer_many (const IbLlama *llm, const LlamaLayer *y, int layer, IbClQueue *q,
           (IbClMatrix){ st->ctx, (gsize) row * H, H, 0 });
     }
   }
-  ib_cl_linear_segments (q, st->ctx, y->o, st->x, st->x, seg, n);
+  for (s = 0; s < n_prompts; row += seg[n + s], s++) {
+    IbLlamaState *ps = prompts[s].st;
+    const int len = seg[n + s];
+    const gsize r0 = (gsize) row * 3 * H;
+    /* beam 0's cache from position 0, as ib_llama_prefill's */
+    ib_cl_copy_rows (q, st->qkv, r0 + H, 3 * H, ps->kv.k[layer], 0, H, len, H);
+    ib_cl_copy_rows (q, st->qkv, r0 + 2 * H, 3 * H, ps->kv.v[layer], 0, H, len,
+        H);
+    ib_attention (q, &pre, (IbClMatrix){ st->qkv, r0, 3 * H, 0 },
+        (IbClMatrix){ ps->kv.k[layer], 0, H, 0 },
+        (IbClMatrix){ ps->kv.v[layer], 0, H, 0 }, len, len, ps->scores,
+        (IbClMatrix){ st->ctx, (gsize) row * H, H, 0 });
+  }
+  ib_cl_linear_segments (q, st->ctx, y->o, st->x, st->x, seg, n_seg);
   /* the MLP */
   ib_cl_rmsnorm (q, st->x, y->mlp_norm, st->h, rows, H,
       (float) llm->cfg.norm_eps);
-  ib_cl_linear_segments (q, st->h, y->gate_up, NULL, st->gu, seg, n);
+  ib_cl_linear_segments (q, st->h, y->gate_up, NULL, st->gu, seg, n_seg);
   ib_cl_gated (q, IB_CL_ACT_SILU, st->gu, st->act, rows, llm->F);
-  ib_cl_linear_segments (q, st->act, y->down, st->x, st->x, seg, n);
+  ib_cl_linear_segments (q, st->act, y->down, st->x, st->x, seg, n_seg);
 }
 
-void
-ib_llama_decode_many (const IbLlama *llm, IbClQueue *q, IbLlamaState *rows,
-    const IbLlamaSeq *seqs, int n)
+/* Checks the step's sequences and prompts against their states and @rows;
+ * their rows into @seg, the total into *@total, the logits rows into
+ * *@logit_rows. */
+static gboolean
+check_many (const IbLlama *llm, IbClQueue *q, const IbLlamaState *rows,
+    const IbLlamaSeq *seqs, int n, const IbLlamaPrompt *prompts, int n_prompts,
+    int *seg, int *total, int *logit_rows)
 {
-  int *seg = g_new (int, MAX (n, 1));
-  gint32 *ids = NULL, *pos = NULL;
-  int s, total = 0, i, b;
+  int s;
 
+  *total = *logit_rows = 0;
   for (s = 0; s < n; s++) {
     const IbLlamaSeq *sq = &seqs[s];
     if (sq->n_beams > sq->st->n_beams || sq->pos >= sq->st->n_ctx ||
@@ -516,44 +548,115 @@ ib_llama_decode_many (const IbLlama *llm, IbClQueue *q, IbLlamaState *rows,
               "batched decode: sequence %d at position %d with %d beams; "
               "its state holds %d positions and %d beams",
               s, sq->pos, sq->n_beams, sq->st->n_ctx, sq->st->n_beams));
-      goto out;
+      return FALSE;
     }
     if (!ib_check_ids (q, sq->ids, sq->n_beams, llm->V))
-      goto out;
+      return FALSE;
     seg[s] = sq->n_beams;
-    total += sq->n_beams;
+    *total += sq->n_beams;
   }
-  if (total == 0)
-    goto out;
-  if (total > rows->n_beams) {
+  *logit_rows = *total;
+  for (s = 0; s < n_prompts; s++) {
+    const IbLlamaPrompt *p = &prompts[s];
+    const int len = p->first_id_row + p->n_ids;
+    if (p->n_soft > len || p->n_ids < 0 || len < 1 || len > p->st->n_ctx ||
+        p->st->kv.spare == NULL) {
+      ib_cl_queue_take_error (q,
+          g_error_new (IB_ERROR, IB_ERROR_INVALID_ARG,
+              "batched prefill: prompt %d of %d positions (%d soft); its "
+              "state holds %d positions",
+              s, len, p->n_soft, p->st->n_ctx));
+      return FALSE;
+    }
+    if (!ib_check_ids (q, p->ids, p->n_ids, llm->V))
+      return FALSE;
+    seg[n + s] = len;
+    *total += len;
+    (*logit_rows)++;
+  }
+  if (*total > rows->n_ctx || *logit_rows > rows->n_beams) {
     ib_cl_queue_take_error (q,
         g_error_new (IB_ERROR, IB_ERROR_INVALID_ARG,
-            "batched decode of %d rows; the batch holds %d", total,
-            rows->n_beams));
-    goto out;
+            "batched step of %d rows (%d with logits); the batch holds %d "
+            "(%d)",
+            *total, *logit_rows, rows->n_ctx, rows->n_beams));
+    return FALSE;
   }
-  ids = g_new (gint32, total);
+  return TRUE;
+}
+
+void
+ib_llama_step_many (const IbLlama *llm, IbClQueue *q, IbLlamaState *rows,
+    const IbLlamaSeq *seqs, int n, const IbLlamaPrompt *prompts, int n_prompts)
+{
+  const int H = llm->H;
+  int *seg = g_new (int, MAX (n + n_prompts, 1));
+  int *lseg = NULL;
+  gint32 *ids = NULL, *pos = NULL;
+  int s, total, logit_rows, i, b, row;
+
+  if (!check_many (llm, q, rows, seqs, n, prompts, n_prompts, seg, &total,
+          &logit_rows) ||
+      total == 0)
+    goto out;
+  /* every row's id (a prompt's soft rows: 0, replaced below) and position:
+   * the decoding rows first, then each prompt's from position 0 */
+  ids = g_new0 (gint32, total);
   pos = g_new (gint32, total);
-  for (s = 0, total = 0; s < n; total += seqs[s].n_beams, s++) {
-    memcpy (ids + total, seqs[s].ids, sizeof (gint32) * seqs[s].n_beams);
+  for (s = 0, row = 0; s < n; row += seqs[s].n_beams, s++) {
+    memcpy (ids + row, seqs[s].ids, sizeof (gint32) * seqs[s].n_beams);
     for (b = 0; b < seqs[s].n_beams; b++)
-      pos[total + b] = seqs[s].pos;
+      pos[row + b] = seqs[s].pos;
+  }
+  for (s = 0; s < n_prompts; row += seg[n + s], s++) {
+    memcpy (ids + row + prompts[s].first_id_row, prompts[s].ids,
+        sizeof (gint32) * prompts[s].n_ids);
+    for (i = 0; i < seg[n + s]; i++)
+      pos[row + i] = i;
   }
   /* waited for below: ids and pos are freed at the end */
   ib_cl_queue_upload (q, rows->ids, 0, ids, (gsize) total * 4);
   ib_cl_queue_upload (q, rows->pos, 0, pos, (gsize) total * 4);
   ib_cl_embed (q, llm->embed, llm->embed_dtype, llm->V, rows->ids, rows->x,
-      total, llm->H);
+      total, H);
+  /* the soft tokens take each prompt's first rows (ib_context's prefill:
+   * HF placeholder rows or prepended) */
+  for (s = 0, row = logit_rows - n_prompts; s < n_prompts;
+       row += seg[n + s], s++)
+    ib_cl_copy_rows (q, prompts[s].soft, 0, H, rows->x, (gsize) row * H, H,
+        prompts[s].n_soft, H);
   ib_cl_queue_wait (q);
   for (i = 0; i < llm->cfg.n_layers; i++)
-    layer_many (llm, &llm->layers[i], i, q, rows, seqs, n, seg, total);
-  ib_cl_rmsnorm (q, rows->x, llm->norm, rows->h, total, llm->H,
+    layer_many (llm, &llm->layers[i], i, q, rows, seqs, n, prompts, n_prompts,
+        seg, total);
+  /* logits of every decoding row and of each prompt's last position (moved
+   * up to the row after the previous one's: a row not read any more) */
+  lseg = g_new (int, MAX (n + n_prompts, 1));
+  memcpy (lseg, seg, sizeof (int) * n);
+  for (s = 0, row = logit_rows - n_prompts; s < n_prompts;
+       row += seg[n + s], s++) {
+    const int to = logit_rows - n_prompts + s, last = row + seg[n + s] - 1;
+    if (last != to)
+      ib_cl_copy_rows (q, rows->x, (gsize) last * H, H, rows->x, (gsize) to * H,
+          H, 1, H);
+    lseg[n + s] = 1;
+  }
+  ib_cl_rmsnorm (q, rows->x, llm->norm, rows->h, logit_rows, H,
       (float) llm->cfg.norm_eps);
-  ib_cl_linear_segments (q, rows->h, llm->lm_head, NULL, rows->logits, seg, n);
+  ib_cl_linear_segments (q, rows->h, llm->lm_head, NULL, rows->logits, lseg,
+      n + n_prompts);
 out:
+  g_free (lseg);
   g_free (pos);
   g_free (ids);
   g_free (seg);
+}
+
+void
+ib_llama_decode_many (const IbLlama *llm, IbClQueue *q, IbLlamaState *rows,
+    const IbLlamaSeq *seqs, int n)
+{
+  ib_llama_step_many (llm, q, rows, seqs, n, NULL, 0);
 }
 
 void

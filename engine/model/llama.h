@@ -65,16 +65,33 @@ typedef struct
   int pos; /* the position of this step (the cache holds < pos) */
 } IbLlamaSeq;
 
-/* Activations for @rows rows of one batched step, without caches. */
+/* A prompt prefilled in a batched step (ib_llama_step_many): its rows are
+ * @n_soft soft tokens from @soft [n_soft, hidden] in rows 0 .. n_soft, and
+ * @ids embedded from row @first_id_row (0 when the soft tokens replace
+ * placeholder ids, n_soft when they are prepended), as ib_llama_embed and
+ * ib_context's prefill lay them out. */
+typedef struct
+{
+  IbLlamaState *st; /* the sequence's caches: beam 0 from position 0 */
+  const gint32 *ids;
+  int n_ids;
+  int first_id_row;
+  const IbClBuffer *soft;
+  int n_soft;
+} IbLlamaPrompt;
+
+/* Activations for @rows rows of one batched step (decoding rows and prompt
+ * rows), logits for @logit_rows of them, without caches. */
 gsize ib_llama_rows_footprint (const IbLlama *llm, const IbClDevice *dev,
-    int rows);
+    int rows, int logit_rows);
 IbLlamaState *ib_llama_rows_new (const IbLlama *llm, IbClArena *arena, int rows,
-    GError **error);
+    int logit_rows, GError **error);
 /* Adds to *@need the product scratch of one batched step of @rows rows
- * whose sequences' caches hold up to @n_ctx positions (the queue that runs
- * ib_llama_decode_many reserves it). */
+ * whose sequences' caches hold up to @n_ctx positions and whose prompts
+ * have up to @prompt_rows rows (0: none; the queue that runs
+ * ib_llama_step_many reserves it). */
 gboolean ib_llama_rows_scratch (const IbLlama *llm, IbClDevice *dev, int rows,
-    int n_ctx, gsize *need, GError **error);
+    int n_ctx, int prompt_rows, gsize *need, GError **error);
 
 /* One step of @n sequences on @rows (from ib_llama_rows_new): logits of
  * sequence s's beams in consecutive rows of ib_llama_state_logits (@rows),
@@ -82,6 +99,16 @@ gboolean ib_llama_rows_scratch (const IbLlama *llm, IbClDevice *dev, int rows,
  * ib_llama_decode gives the sequence alone (ib_cl_linear_segments). */
 void ib_llama_decode_many (const IbLlama *llm, IbClQueue *q, IbLlamaState *rows,
     const IbLlamaSeq *seqs, int n);
+
+/* The same step with the prefill of @n_prompts prompts in the same pass:
+ * their rows after the decoding rows, products over all rows (one segment
+ * per sequence and per prompt), attention per prompt in its own cache
+ * with its own causal mask. The logits of each prompt's last position
+ * follow the sequences' rows, one row per prompt, bit for bit those
+ * ib_llama_prefill gives the prompt alone; its caches hold what
+ * ib_llama_prefill leaves there. */
+void ib_llama_step_many (const IbLlama *llm, IbClQueue *q, IbLlamaState *rows,
+    const IbLlamaSeq *seqs, int n, const IbLlamaPrompt *prompts, int n_prompts);
 
 int ib_llama_get_vocab (const IbLlama *llm);
 

@@ -25,6 +25,7 @@ typedef struct
   guint64 seed;
   double repetition_penalty;
   double length_penalty;
+  int min_new_tokens; /* 0: none */
 } Question;
 
 /* The fixture settings as make_fixtures.py runs them (test-answer.c), then
@@ -124,6 +125,7 @@ params_for (const Question *q, IbGenerateParams *p)
   p->seed = q->seed;
   p->repetition_penalty = q->repetition_penalty;
   p->length_penalty = q->length_penalty;
+  p->min_new_tokens = q->min_new_tokens;
   if (q->do_sample) {
     p->temperature = 0.8;
     /* beam sampling draws 2·beams distinct ids: no truncation */
@@ -382,6 +384,24 @@ test_errors (void)
   g_assert_null (ib_batch_new (m, &bp, &error));
   g_assert_error (error, IB_ERROR, IB_ERROR_INVALID_ARG);
   g_clear_error (&error);
+  bp.vision_pass_frames = 0;
+
+  /* prompt rows: within the limit, and a slot's longest prompt at least
+   * (4 frames x 6 query tokens + 256 prompt tokens) */
+  bp.prefill_rows = IB_BATCH_MAX_PREFILL_ROWS + 1;
+  g_assert_null (ib_batch_new (m, &bp, &error));
+  g_assert_error (error, IB_ERROR, IB_ERROR_INVALID_ARG);
+  g_clear_error (&error);
+  bp.prefill_rows = 4 * 6 + 256 - 1;
+  g_assert_null (ib_batch_new (m, &bp, &error));
+  g_assert_error (error, IB_ERROR, IB_ERROR_INVALID_ARG);
+  g_assert_nonnull (strstr (error->message, "prefill_rows 279"));
+  g_clear_error (&error);
+  bp.prefill_rows = 4 * 6 + 256;
+  batch = ib_batch_new (m, &bp, &error);
+  g_assert_no_error (error);
+  ib_batch_free (batch);
+  bp.prefill_rows = 0;
 
   /* set up together with a question whose frames fail: it alone fails */
   bp.vision_pass_frames = 0;
@@ -604,12 +624,293 @@ test_shared_vision (gconstpointer data)
   fixture_close (&fx);
 }
 
+/* ---- prompts prefilled in the batched steps (LLaMA) ---- */
+
+typedef struct
+{
+  const char *name;
+  IbPrecision precision;
+  IbGemmBackend gemm;
+} PrefillCase;
+
+static IbModel *
+load_with_gemm (const char *dir, IbPrecision precision, IbGemmBackend gemm)
+{
+  IbModelParams mp;
+  GError *error = NULL;
+  IbModel *m;
+
+  if (gemm == IB_GEMM_AUTO)
+    return ibt_load_model (dir, precision);
+  ib_model_params_init (&mp);
+  mp.precision = precision;
+  mp.gemm = gemm;
+  m = ib_model_load (dir, &mp, &error);
+  g_assert_no_error (error);
+  return m;
+}
+
+/* A context on the first @n_frames of @fx's frames. */
+static IbContext *
+context_on (IbModel *m, Fixture *fx, int n_frames)
+{
+  GError *error = NULL;
+  IbContext *ctx = ib_context_new (m, NULL, &error);
+
+  g_assert_no_error (error);
+  g_assert_true (
+      ib_context_set_pixel_values (ctx, fx->pixels, n_frames, &error));
+  return ctx;
+}
+
+/* The logits of prompts prefilled together in one step with another
+ * question's decoding row, and those of the next step, against each prompt
+ * prefilled alone (ib_context_answer_begin) and the decoding row stepped
+ * alone: equal bit for bit (memcmp), for prompts of different lengths
+ * (frames and instructions) and a beam search prompt whose beams all start
+ * from its cache. */
+static void
+test_prefill_logits (gconstpointer data)
+{
+  const PrefillCase *c = data;
+  static const char *const instr[] = { "where?",
+    "describe the video in detail, frame by frame, with every object",
+    "what color is the ball?" };
+  const int beams[] = { 1, 3, 1 };
+  char *dir = fixture_dir (c->name);
+  IbModel *m = load_with_gemm (dir, c->precision, c->gemm);
+  IbContext *alone[3], *pctx[3], *dec[2];
+  IbAnswerJob ajob[3], pjob[3], djob[2];
+  IbAnswerJob *pjobs[3];
+  IbGenerateParams p;
+  GError *error = NULL, *errors[3] = { NULL }, *perrors[3] = { NULL };
+  IbClQueue *q;
+  IbClArena *arena;
+  IbLlamaState *rows;
+  gsize scratch = 0, V;
+  int frames[3], i, n_rows;
+  float *want[3], *dlog[2], *step[2];
+  Fixture fx;
+
+  g_free (dir);
+  if (m == NULL)
+    return;
+  fixture_open (&fx, c->name);
+  V = ib_llama_get_vocab (m->llama);
+  frames[0] = 1;
+  frames[1] = fx.n_frames;
+  frames[2] = MAX (fx.n_frames / 2, 1);
+
+  /* alone: each prompt's logits after its prefill */
+  for (i = 0; i < 3; i++) {
+    ib_generate_params_init (&p);
+    p.num_beams = beams[i];
+    alone[i] = context_on (m, &fx, frames[i]);
+    g_assert_true (
+        ib_context_answer_begin (alone[i], instr[i], &p, &ajob[i], &error));
+    g_assert_no_error (error);
+    want[i] = g_memdup2 (ib_context_get_logits (alone[i]), V * 4);
+  }
+  /* a question decoding, twice: one to step with the prompts, one alone */
+  for (i = 0; i < 2; i++) {
+    dec[i] = context_on (m, &fx, fx.n_frames);
+    g_assert_true (
+        ib_context_answer_begin (dec[i], fx.prompt, NULL, &djob[i], &error));
+    dlog[i] = g_new (float, V);
+    step[i] = g_new (float, 3 * V);
+  }
+
+  /* the batch's rows: one decoding row, the three prompts */
+  n_rows = 1;
+  for (i = 0; i < 3; i++) {
+    ib_generate_params_init (&p);
+    p.num_beams = beams[i];
+    pctx[i] = context_on (m, &fx, frames[i]);
+    g_assert_true (
+        ib_context_answer_prepare (pctx[i], instr[i], &p, &pjob[i], &error));
+    pjobs[i] = &pjob[i];
+    n_rows += ib_context_prompt_rows (pctx[i], &pjob[i]);
+  }
+  g_assert_true (ib_llama_rows_scratch (m->llama, m->dev, n_rows,
+      ib_context_get_n_ctx (pctx[0]), n_rows, &scratch, &error));
+  q = ib_cl_queue_new (m->dev, &error);
+  g_assert_no_error (error);
+  g_assert_true (ib_cl_queue_reserve_scratch (q, scratch, &error));
+  arena = ib_cl_arena_new (m->dev,
+      ib_llama_rows_footprint (m->llama, m->dev, n_rows, 4), &error);
+  g_assert_no_error (error);
+  rows = ib_llama_rows_new (m->llama, arena, n_rows, 4, &error);
+  g_assert_no_error (error);
+
+  {
+    const gint32 tok = 5;
+    const gint32 *tokens[1] = { &tok };
+    const int *src[1] = { NULL };
+    const int nb[1] = { 1 };
+    float *lg[1] = { dlog[0] };
+    g_assert_true (ib_context_step_prefill_many (&dec[0], tokens, src, nb, lg,
+        1, pctx, pjobs, 3, q, rows, errors, perrors));
+    lg[0] = dlog[1];
+    g_assert_true (ib_context_step_many (&dec[1], tokens, src, nb, lg, 1, q,
+        rows, errors));
+  }
+  g_assert_cmpmem (dlog[0], V * 4, dlog[1], V * 4);
+  for (i = 0; i < 3; i++) {
+    g_assert_no_error (perrors[i]);
+    g_assert_cmpmem (ib_context_get_logits (pctx[i]), V * 4, want[i], V * 4);
+    g_assert_cmpmem (pjob[i].gen_prompt->data, pjob[i].gen_prompt->len * 4,
+        ajob[i].gen_prompt->data, ajob[i].gen_prompt->len * 4);
+  }
+  /* the next step of each prompt, every beam from the prompt's cache */
+  for (i = 0; i < 3; i++) {
+    const gint32 toks[3] = { 7, 11, 3 };
+    const gint32 *tokens[1] = { toks };
+    const int *src[1] = { NULL };
+    const int nb[1] = { beams[i] };
+    float *lg[1] = { step[0] };
+    g_assert_true (ib_context_step_many (&pctx[i], tokens, src, nb, lg, 1, q,
+        rows, errors));
+    lg[0] = step[1];
+    g_assert_true (ib_context_step_many (&alone[i], tokens, src, nb, lg, 1, q,
+        rows, errors));
+    g_assert_cmpmem (step[0], beams[i] * V * 4, step[1], beams[i] * V * 4);
+  }
+
+  for (i = 0; i < 3; i++) {
+    ib_answer_job_clear (&ajob[i]);
+    ib_answer_job_clear (&pjob[i]);
+    ib_context_free (alone[i]);
+    ib_context_free (pctx[i]);
+    g_free (want[i]);
+  }
+  for (i = 0; i < 2; i++) {
+    ib_answer_job_clear (&djob[i]);
+    ib_context_free (dec[i]);
+    g_free (dlog[i]);
+    g_free (step[i]);
+  }
+  ib_llama_state_free (rows);
+  ib_cl_arena_free (arena);
+  ib_cl_queue_free (q);
+  ib_model_unref (m);
+  fixture_close (&fx);
+}
+
+/* Questions joining mid-decode through the batch: a long answer decodes
+ * while three questions of different kinds and prompt lengths (frames,
+ * instructions) join at once; their prompts are prefilled together in the
+ * long answer's steps, in one step when the slots' prompt rows hold them
+ * (@tight FALSE) or over several (@tight: prefill_rows 48 leaves room
+ * for fewer), and every question gets exactly its ids
+ * alone. */
+static void
+test_prefill_join (gconstpointer data)
+{
+  const gboolean tight = GPOINTER_TO_INT (data);
+  const char *name = "vicuna-tiny-video";
+  const Question *qs[3] = { &questions[6], &questions[2], &questions[5] };
+  const Question longq = { NULL, NULL, 120, 1, FALSE, 0, 1.0, 1.0, 120 };
+  char *dir = fixture_dir (name);
+  IbModel *m = ibt_load_model (dir, IB_PRECISION_F32);
+  IbAnswer *alone[4];
+  Asker askers[4];
+  GThread *threads[4];
+  Fixture fx, sets[4];
+  IbBatchParams bp;
+  IbBatchStats st;
+  GError *error = NULL;
+  IbBatch *batch;
+  int i;
+
+  g_free (dir);
+  if (m == NULL)
+    return;
+  fixture_open (&fx, name);
+  for (i = 0; i < 4; i++)
+    sets[i] = fx;
+  sets[1].n_frames = 1;
+  sets[3].n_frames = MAX (fx.n_frames / 2, 1);
+  alone[0] = answer_alone (m, &longq, fx.prompt, fx.pixels, fx.n_frames);
+  for (i = 0; i < 3; i++)
+    alone[i + 1] =
+        answer_alone (m, qs[i], fx.prompt, fx.pixels, sets[i + 1].n_frames);
+
+  ib_batch_params_init (&bp);
+  bp.max_requests = 4;
+  bp.context.max_beams = 5;
+  if (tight) {
+    /* one slot's longest prompt: 4 frames x 6 query tokens + 24 */
+    bp.context.max_prompt_tokens = 24;
+    bp.prefill_rows = 48;
+  }
+  batch = ib_batch_new (m, &bp, &error);
+  g_assert_no_error (error);
+  askers[0] = (Asker){ batch, &sets[0], &longq, 0, NULL, NULL };
+  threads[0] = g_thread_new ("long", ask, &askers[0]);
+  do {
+    g_usleep (1000);
+    ib_batch_get_stats (batch, &st);
+  } while (st.n_steps < 3);
+  /* the three set up together, and the long answer's next step waits for
+   * their prompts */
+  ib_batch_hold_setups (batch, 3);
+  ib_batch_hold_prompts (batch, 3);
+  for (i = 1; i < 4; i++) {
+    askers[i] = (Asker){ batch, &sets[i], qs[i - 1], 0, NULL, NULL };
+    threads[i] = g_thread_new ("asker", ask, &askers[i]);
+  }
+  for (i = 0; i < 4; i++) {
+    g_thread_join (threads[i]);
+    g_assert_no_error (askers[i].error);
+    assert_ids (askers[i].answer, alone[i]->token_ids, alone[i]->n_tokens,
+        i == 0                 ? "long" :
+            qs[i - 1]->setting ? qs[i - 1]->setting :
+                                 "other");
+    ib_answer_free (askers[i].answer);
+    ib_answer_free (alone[i]);
+  }
+  ib_batch_get_stats (batch, &st);
+  g_test_message ("%" G_GUINT64_FORMAT " steps, %" G_GUINT64_FORMAT
+                  " prefilling (%" G_GUINT64_FORMAT " with decoding rows), "
+                  "%" G_GUINT64_FORMAT " prompts, at most %d in one step, "
+                  "%" G_GUINT64_FORMAT " prompt rows",
+      st.n_steps, st.n_prefill_steps, st.n_mixed_steps, st.n_prefills,
+      st.max_prefills, st.n_prefill_rows);
+  /* every prompt prefilled in a step (the long answer's alone); the
+   * joiners' with the long answer's decoding rows: all three together, or
+   * over two steps when the prompt rows of one step do not hold them */
+  g_assert_cmpuint (st.n_prefills, ==, 4);
+  g_assert_cmpuint (st.n_prefill_steps, ==, st.n_mixed_steps + 1);
+  if (tight) {
+    /* which fit together depends on their order of arrival */
+    g_assert_cmpuint (st.n_mixed_steps, >=, 2);
+    g_assert_cmpint (st.max_prefills, <, 3);
+  } else {
+    g_assert_cmpuint (st.n_mixed_steps, ==, 1);
+    g_assert_cmpint (st.max_prefills, ==, 3);
+  }
+  ib_batch_free (batch);
+  ib_model_unref (m);
+  fixture_close (&fx);
+}
+
 int
 main (int argc, char **argv)
 {
   static const SharedCase shared[] = { { "vicuna-tiny", 16 },
     { "vicuna-tiny", 2 }, { "vicuna-tiny-video", 16 },
     { "vicuna-tiny-video", 5 }, { "t5-tiny", 16 }, { "t5-tiny", 2 } };
+  /* the own kernels (fp32, fp16), oneDNN (bf16, q8 on CPU devices) and
+   * CLBlast */
+  static const PrefillCase prefill[] = {
+    { "vicuna-tiny", IB_PRECISION_F32, IB_GEMM_AUTO },
+    { "vicuna-tiny-video", IB_PRECISION_F32, IB_GEMM_AUTO },
+    { "vicuna-tiny-video", IB_PRECISION_F16, IB_GEMM_AUTO },
+    { "vicuna-tiny-video", IB_PRECISION_BF16, IB_GEMM_AUTO },
+    { "vicuna-tiny-video", IB_PRECISION_Q8, IB_GEMM_AUTO },
+    { "vicuna-tiny-video", IB_PRECISION_F32, IB_GEMM_CLBLAST },
+    { "vicuna-tiny-video", IB_PRECISION_F16, IB_GEMM_CLBLAST },
+  };
 
   g_test_init (&argc, &argv, NULL);
   g_test_add_data_func ("/batch/alone-equal/vicuna", "vicuna-tiny",
@@ -618,6 +919,17 @@ main (int argc, char **argv)
       test_alone_equal);
   g_test_add_data_func ("/batch/alone-equal/t5", "t5-tiny", test_alone_equal);
   g_test_add_func ("/batch/fair", test_fair);
+  for (gsize i = 0; i < G_N_ELEMENTS (prefill); i++) {
+    char *path = g_strdup_printf ("/batch/prefill-logits/%s/%s/%s",
+        prefill[i].name, ib_precision_to_string (prefill[i].precision),
+        ib_gemm_backend_to_string (prefill[i].gemm));
+    g_test_add_data_func (path, &prefill[i], test_prefill_logits);
+    g_free (path);
+  }
+  g_test_add_data_func ("/batch/prefill-join/together", GINT_TO_POINTER (0),
+      test_prefill_join);
+  g_test_add_data_func ("/batch/prefill-join/one-per-step", GINT_TO_POINTER (1),
+      test_prefill_join);
   g_test_add_func ("/batch/errors", test_errors);
   for (gsize i = 0; i < G_N_ELEMENTS (shared); i++) {
     char *path = g_strdup_printf ("/batch/shared-vision/%s/pass-%d",
