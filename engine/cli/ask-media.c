@@ -87,6 +87,11 @@ frame_new (int width, int height, int bpp, IbPixelFormat format)
   return f;
 }
 
+/* Every decoding is bounded: a JPEG decoding that takes this long, or a
+ * GStreamer pass where no frame arrives for this long (a demuxer that
+ * never finishes, as some GIF demuxers do), fails. */
+static gint64 stall_us = ASK_MEDIA_STALL_US;
+
 /* ---- JPEG ------------------------------------------------------------- */
 
 #ifdef HAVE_LIBJPEG
@@ -95,6 +100,8 @@ typedef struct
   struct jpeg_error_mgr mgr; /* first: libjpeg casts cinfo->err to this */
   jmp_buf jump;
   char message[JMSG_LENGTH_MAX];
+  struct jpeg_progress_mgr progress;
+  gint64 deadline; /* monotonic time the decoding must end by */
 } JpegError;
 
 static void
@@ -114,6 +121,24 @@ jpeg_emit_message (j_common_ptr cinfo, int level)
 {
   if (level < 0 && cinfo->err->msg_code == JWRN_JPEG_EOF)
     cinfo->err->error_exit (cinfo);
+}
+
+/* Called by libjpeg between rows and scans: a decoding that takes longer
+ * than the stall limit is an error. A small damaged progressive file can
+ * claim tens of megapixels and keep libjpeg (and Pillow) busy for minutes
+ * (fuzz-image-jpeg found a 144-byte one). */
+static void
+jpeg_progress (j_common_ptr cinfo)
+{
+  JpegError *e = (JpegError *) (void *) cinfo->err;
+
+  if (g_get_monotonic_time () > e->deadline) {
+    g_snprintf (e->message, sizeof e->message,
+        "decoding takes more than %.1f s (a damaged file, or one too large "
+        "for its data)",
+        stall_us / (double) G_USEC_PER_SEC);
+    longjmp (e->jump, 1);
+  }
 }
 
 /* Reads the scanlines of a started decompression into @f. */
@@ -147,6 +172,9 @@ decode_jpeg (const char *path, const guint8 *bytes, gsize len, GError **error)
     goto out;
   }
   jpeg_create_decompress (&cinfo);
+  jerr.deadline = g_get_monotonic_time () + stall_us;
+  jerr.progress.progress_monitor = jpeg_progress;
+  cinfo.progress = &jerr.progress;
   jpeg_mem_src (&cinfo, bytes, len);
   jpeg_read_header (&cinfo, TRUE);
   if (cinfo.jpeg_color_space == JCS_CMYK ||
@@ -203,11 +231,8 @@ typedef struct
   gint progress; /* atomic: frames and samples so far, for the stall check */
 } Pass;
 
-/* Every wait on GStreamer is bounded: a pass fails when no frame arrives
- * for this long (a demuxer that never finishes, as some GIF demuxers do),
- * and a pipeline that does not stop within ASK_MEDIA_STOP_US is left
- * behind (the program exits after the error). */
-static gint64 stall_us = ASK_MEDIA_STALL_US;
+/* A pipeline that does not stop within ASK_MEDIA_STOP_US is left behind
+ * (the program exits after the error). */
 #define ASK_MEDIA_STOP_US (5 * G_USEC_PER_SEC)
 
 void

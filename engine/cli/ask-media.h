@@ -51,7 +51,8 @@ AskFrames *ask_frames_load (const char *const *files, int n_files,
 void ask_frames_free (AskFrames *frames);
 
 /* A decoding pass fails with ASK_MEDIA_ERROR_DECODE "decoding stalled"
- * when no frame arrives for this long (default 30 s). */
+ * when no frame arrives for this long (default 30 s), and a JPEG decoding
+ * that takes longer with "decoding takes more than". */
 #define ASK_MEDIA_STALL_US (30 * G_USEC_PER_SEC)
 
 /* Tests: sets that bound (<= 0: the default). */
