@@ -402,9 +402,10 @@ fifo_writer (gpointer data)
   return NULL;
 }
 
-/* 144 damaged bytes of a progressive JPEG claiming 12679x4100 pixels:
- * libjpeg (and Pillow) took minutes over them (fuzz-image-jpeg, a timeout).
- * The decoding is bounded by the stall limit now. */
+/* 144 damaged bytes of a progressive JPEG claiming 12679x4100 pixels: the
+ * fuzzer's decoding of them under ASan on a loaded machine took 127 s
+ * (0.4 s in a normal build, as in Pillow). Every JPEG decoding is bounded
+ * by the stall limit: with a limit of 1 us this one cannot finish. */
 static void
 test_jpeg_slow (void)
 {
@@ -433,12 +434,12 @@ test_jpeg_slow (void)
   files[0] = path;
   g_assert_true (
       g_file_set_contents (path, (const char *) jpeg, sizeof (jpeg), NULL));
-  ask_media_set_stall_timeout (G_USEC_PER_SEC / 2);
+  ask_media_set_stall_timeout (1);
   g_assert_null (ask_frames_load (files, 1, 4, &error));
   ask_media_set_stall_timeout (0);
   g_assert_error (error, ASK_MEDIA_ERROR, ASK_MEDIA_ERROR_DECODE);
   g_test_message ("%s", error->message);
-  g_assert_nonnull (strstr (error->message, "decoding takes more than 0.5 s"));
+  g_assert_nonnull (strstr (error->message, "decoding takes more than 0.0 s"));
   g_clear_error (&error);
   g_remove (path);
   g_free (path);
