@@ -344,6 +344,77 @@ ib_cl_softmax (IbClQueue *q, IbClBuffer *x, int batch, int rows, int cols,
   run_rows (&l, (size_t) batch * rows);
 }
 
+void
+ib_cl_attention_rows (IbClQueue *q, const IbClAttentionRows *a, IbClMatrix qm,
+    int rows, IbClBuffer *scores, IbClMatrix ctx)
+{
+  const char *op = "attention rows";
+  const int width = a->n_heads * a->head_dim;
+  int r, longest = 0;
+  IbClLaunch l;
+
+  if (ib_cl_queue_failed (q) || rows <= 0)
+    return;
+  if (a->n_heads <= 0 || a->head_dim <= 0 || a->kv_ld < width ||
+      qm.ld < width || ctx.ld < width) {
+    invalid (q, op,
+        "bad shape: %d heads x %d with row strides %d (q), %d (keys, "
+        "values), %d (ctx)",
+        a->n_heads, a->head_dim, qm.ld, a->kv_ld, ctx.ld);
+    return;
+  }
+  if (!check_floats (q, op, "query", qm.buf, qm.offset,
+          count3 (rows - 1, qm.ld, 1) + width) ||
+      !check_floats (q, op, "context", ctx.buf, ctx.offset,
+          count3 (rows - 1, ctx.ld, 1) + width) ||
+      !check_elems (q, op, "row table", a->table, 0,
+          count3 (a->table_row + rows, IB_ATT_ROW_INTS, 1), 4))
+    return;
+  for (r = 0; r < rows; r++) {
+    const gint32 *e =
+        a->host_table + (gsize) (a->table_row + r) * IB_ATT_ROW_INTS;
+    const int n = e[IB_ATT_ROW_LEN];
+    gsize keys;
+    if (n <= 0 || e[IB_ATT_ROW_K] < 0 || e[IB_ATT_ROW_V] < 0) {
+      invalid (q, op, "row %d: %d keys at offsets %d, %d", a->table_row + r, n,
+          e[IB_ATT_ROW_K], e[IB_ATT_ROW_V]);
+      return;
+    }
+    keys = count3 (n - 1, a->kv_ld, 1) + width;
+    if (!check_floats (q, op, "keys", a->k, e[IB_ATT_ROW_K], keys) ||
+        !check_floats (q, op, "values", a->v, e[IB_ATT_ROW_V], keys) ||
+        (a->bias &&
+            (e[IB_ATT_ROW_BIAS] < 0 ||
+                !check_floats (q, op, "bias", a->bias, e[IB_ATT_ROW_BIAS],
+                    count3 (a->n_heads, n, 1)))))
+      return;
+    longest = MAX (longest, n);
+  }
+  if (!check_floats (q, op, "scores", scores, 0,
+          count3 (rows, a->n_heads, longest)) ||
+      !ib_cl_launch_begin (&l, q, "attention_rows_f32"))
+    return;
+  ib_cl_launch_mem (&l, qm.buf);
+  ib_cl_launch_int (&l, (gint32) qm.offset);
+  ib_cl_launch_int (&l, qm.ld);
+  ib_cl_launch_mem (&l, a->k);
+  ib_cl_launch_mem (&l, a->v);
+  ib_cl_launch_int (&l, a->kv_ld);
+  ib_cl_launch_mem (&l, a->table);
+  ib_cl_launch_int (&l, a->table_row);
+  ib_cl_launch_mem_opt (&l, a->bias);
+  ib_cl_launch_mem (&l, scores);
+  ib_cl_launch_int (&l, longest);
+  ib_cl_launch_mem (&l, ctx.buf);
+  ib_cl_launch_int (&l, (gint32) ctx.offset);
+  ib_cl_launch_int (&l, ctx.ld);
+  ib_cl_launch_int (&l, a->n_heads);
+  ib_cl_launch_int (&l, a->head_dim);
+  ib_cl_launch_float (&l, a->scale);
+  ib_cl_launch_int (&l, a->bias ? IB_HAS_BIAS : 0);
+  run_rows (&l, (size_t) rows * a->n_heads);
+}
+
 /* kernels/rope.cl IbRopeFreqs */
 typedef struct
 {

@@ -106,6 +106,29 @@ void ib_cl_im2col_patch (IbClQueue *q, const IbClBuffer *img, IbClBuffer *out,
 void ib_cl_convert_to_f32 (IbClQueue *q, const IbClBuffer *in, IbClDtype dtype,
     IbClBuffer *out, gsize n);
 
+/* Keys and values of the rows of one ib_cl_attention_rows launch. */
+typedef struct
+{
+  const IbClBuffer *k, *v; /* every row's keys and values (may be one) */
+  int kv_ld; /* floats between two positions of K and of V */
+  const IbClBuffer *table; /* int32 [rows][IB_ATT_ROW_INTS] on the device */
+  const gint32 *host_table; /* the same entries on the host (checks) */
+  int table_row; /* the launch's first row's entry */
+  const IbClBuffer *bias; /* per-row [heads, len] additive bias, or NULL */
+  int n_heads, head_dim;
+  float scale;
+} IbClAttentionRows;
+
+/* Decode attention of @rows query rows of @qm (row r at offset +
+ * r·ld, head h h·head_dim floats in), each with its own keys, values,
+ * length and bias (table entry table_row + r, kernel-defs.h IB_ATT_ROW_*),
+ * in one launch: ctx row r (ctx offset + r·ld) is, bit for bit, what
+ * ib_cl_gemm_batched (own kernels, fp32), ib_cl_softmax and
+ * ib_cl_gemm_batched give that row alone. @scores: scratch of at least
+ * rows·n_heads·(longest row) floats. */
+void ib_cl_attention_rows (IbClQueue *q, const IbClAttentionRows *a,
+    IbClMatrix qm, int rows, IbClBuffer *scores, IbClMatrix ctx);
+
 /* Row-wise log-softmax in place over [rows, cols] (vocabulary rows):
  * x - max - log Σ exp(x - max), in torch's order. */
 void ib_cl_log_softmax (IbClQueue *q, IbClBuffer *x, int rows, int cols);

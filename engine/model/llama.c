@@ -7,6 +7,7 @@
 
 #include "attention.h"
 #include "kvcache.h"
+#include "kernel-defs.h" /* IB_ATT_ROW_* */
 #include "ib-error.h"
 
 typedef struct
@@ -44,6 +45,8 @@ struct _IbLlamaState
   IbClBuffer *gu; /* [n_ctx, 2F] */
   IbClBuffer *act; /* [n_ctx, F] */
   IbClBuffer *logits; /* [beams, V] */
+  IbClBuffer *att; /* int32 [beams, IB_ATT_ROW_INTS]: the batched step's
+                    * attention rows (ib_cl_attention_rows) */
   IbKvCache kv; /* per layer K, V [beams, n_ctx, H] */
   int n_layers;
 };
@@ -152,7 +155,7 @@ ib_llama_get_vocab (const IbLlama *llm)
   return llm->V;
 }
 
-#define N_FIXED 10
+#define N_FIXED 11
 
 static void
 state_sizes (const IbLlama *llm, int n_ctx, int n_beams, gsize s[N_FIXED + 1])
@@ -169,7 +172,8 @@ state_sizes (const IbLlama *llm, int n_ctx, int n_beams, gsize s[N_FIXED + 1])
   s[7] = C * F;
   s[8] = (gsize) n_beams * llm->V;
   s[9] = MAX (C, (gsize) n_beams);
-  s[10] = (gsize) n_beams * C * H; /* one K or V cache */
+  s[10] = (gsize) n_beams * IB_ATT_ROW_INTS;
+  s[11] = (gsize) n_beams * C * H; /* one K or V cache */
 }
 
 static gsize
@@ -207,7 +211,7 @@ state_new (const IbLlama *llm, IbClArena *arena, int n_ctx, int n_beams,
 {
   IbLlamaState *st = g_new0 (IbLlamaState, 1);
   IbClBuffer **slots[N_FIXED] = { &st->ids, &st->x, &st->h, &st->qkv,
-    &st->scores, &st->ctx, &st->gu, &st->act, &st->logits, &st->pos };
+    &st->scores, &st->ctx, &st->gu, &st->act, &st->logits, &st->pos, &st->att };
   gsize s[N_FIXED + 1];
   int i;
 
@@ -454,14 +458,23 @@ ib_llama_decode (const IbLlama *llm, IbClQueue *q, IbLlamaState *st,
   ib_cl_linear (q, st->h, llm->lm_head, NULL, st->logits, n_beams);
 }
 
-/* ib_llama_decode's layer on the rows of several sequences: attention per
- * beam row in its sequence's cache, products over all rows. */
+static float
+att_scale (const IbLlama *llm)
+{
+  return 1.0f / sqrtf ((float) llm->hd);
+}
+
+/* ib_llama_decode's layer on the rows of several sequences: attention of
+ * each beam row in its sequence's cache (@att: the rows' table, uploaded
+ * to st->att: one launch per sequence; NULL: ib_attention per row),
+ * products over all rows. */
 static void
 layer_many (const IbLlama *llm, const LlamaLayer *y, int layer, IbClQueue *q,
-    IbLlamaState *st, const IbLlamaSeq *seqs, int n, const int *seg, int rows)
+    IbLlamaState *st, const IbLlamaSeq *seqs, int n, const int *seg, int rows,
+    const gint32 *att)
 {
   const int H = llm->H, heads = llm->cfg.n_heads, hd = llm->hd;
-  IbAttention att = { heads, hd, 1.0f / sqrtf ((float) hd), NULL, 0, NULL, -1 };
+  IbAttention a = { heads, hd, att_scale (llm), NULL, 0, NULL, -1 };
   int s, b, row = 0;
 
   ib_cl_rmsnorm (q, st->x, y->attn_norm, st->h, rows, H,
@@ -481,9 +494,19 @@ layer_many (const IbLlama *llm, const LlamaLayer *y, int layer, IbClQueue *q,
         (int) beam_stride, sq->n_beams, H);
     ib_cl_copy_rows (q, st->qkv, r0 + 2 * H, 3 * H, sq->st->kv.v[layer], c0,
         (int) beam_stride, sq->n_beams, H);
+    if (att) {
+      /* one launch for the sequence's beams (rows row ..) */
+      const IbClAttentionRows ar = { sq->st->kv.k[layer], sq->st->kv.v[layer],
+        H, st->att, att, row, NULL, heads, hd, att_scale (llm) };
+      ib_cl_attention_rows (q, &ar, (IbClMatrix){ st->qkv, r0, 3 * H, 0 },
+          sq->n_beams, sq->st->scores,
+          (IbClMatrix){ st->ctx, (gsize) row * H, H, 0 });
+      row += sq->n_beams;
+      continue;
+    }
     for (b = 0; b < sq->n_beams; b++, row++) {
       gsize r = (gsize) row * 3 * H;
-      ib_attention (q, &att, (IbClMatrix){ st->qkv, r, 3 * H, 0 },
+      ib_attention (q, &a, (IbClMatrix){ st->qkv, r, 3 * H, 0 },
           (IbClMatrix){ sq->st->kv.k[layer], b * beam_stride, H, 0 },
           (IbClMatrix){ sq->st->kv.v[layer], b * beam_stride, H, 0 }, 1,
           sq->pos + 1, sq->st->scores,
@@ -504,7 +527,7 @@ ib_llama_decode_many (const IbLlama *llm, IbClQueue *q, IbLlamaState *rows,
     const IbLlamaSeq *seqs, int n)
 {
   int *seg = g_new (int, MAX (n, 1));
-  gint32 *ids = NULL, *pos = NULL;
+  gint32 *ids = NULL, *pos = NULL, *att = NULL;
   int s, total = 0, i, b;
 
   for (s = 0; s < n; s++) {
@@ -542,15 +565,29 @@ ib_llama_decode_many (const IbLlama *llm, IbClQueue *q, IbLlamaState *rows,
   /* waited for below: ids and pos are freed at the end */
   ib_cl_queue_upload (q, rows->ids, 0, ids, (gsize) total * 4);
   ib_cl_queue_upload (q, rows->pos, 0, pos, (gsize) total * 4);
+  if (ib_attention_rows_supported (q)) {
+    /* row r: beam b of its sequence, keys 0 .. pos at b · beam_stride */
+    att = g_new0 (gint32, (gsize) total * IB_ATT_ROW_INTS);
+    for (s = 0, total = 0; s < n; total += seqs[s].n_beams, s++)
+      for (b = 0; b < seqs[s].n_beams; b++) {
+        gint32 *e = att + (gsize) (total + b) * IB_ATT_ROW_INTS;
+        e[IB_ATT_ROW_K] = e[IB_ATT_ROW_V] =
+            (gint32) (b * seqs[s].st->kv.beam_stride);
+        e[IB_ATT_ROW_LEN] = seqs[s].pos + 1;
+      }
+    ib_cl_queue_upload (q, rows->att, 0, att,
+        (gsize) total * IB_ATT_ROW_INTS * 4);
+  }
   ib_cl_embed (q, llm->embed, llm->embed_dtype, llm->V, rows->ids, rows->x,
       total, llm->H);
   ib_cl_queue_wait (q);
   for (i = 0; i < llm->cfg.n_layers; i++)
-    layer_many (llm, &llm->layers[i], i, q, rows, seqs, n, seg, total);
+    layer_many (llm, &llm->layers[i], i, q, rows, seqs, n, seg, total, att);
   ib_cl_rmsnorm (q, rows->x, llm->norm, rows->h, total, llm->H,
       (float) llm->cfg.norm_eps);
   ib_cl_linear_segments (q, rows->h, llm->lm_head, NULL, rows->logits, seg, n);
 out:
+  g_free (att);
   g_free (pos);
   g_free (ids);
   g_free (seg);

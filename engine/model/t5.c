@@ -7,6 +7,7 @@
 
 #include "attention.h"
 #include "kvcache.h"
+#include "kernel-defs.h" /* IB_ATT_ROW_* */
 #include "ib-error.h"
 
 typedef struct
@@ -66,6 +67,8 @@ struct _IbT5State
   IbClBuffer *act; /* [n_enc, F] */
   IbClBuffer *enc_out; /* [n_enc, d] */
   IbClBuffer *logits; /* [beams, V] */
+  IbClBuffer *att; /* int32 [2, beams, IB_ATT_ROW_INTS]: the batched step's
+                    * self- and cross-attention rows (ib_cl_attention_rows) */
   IbClBuffer **ckv; /* per decoder layer [n_enc, 2I] */
   IbKvCache kv; /* per decoder layer K, V [beams, n_dec, I] */
   int n_dec_layers;
@@ -234,7 +237,7 @@ ib_t5_get_vocab (const IbT5 *t5)
   return t5->V;
 }
 
-#define N_FIXED 11
+#define N_FIXED 12
 
 static void
 state_sizes (const IbT5 *t5, int n_enc, int n_dec, int n_beams,
@@ -254,8 +257,9 @@ state_sizes (const IbT5 *t5, int n_enc, int n_dec, int n_beams,
   s[8] = rows * F;
   s[9] = E * d;
   s[10] = (gsize) n_beams * t5->V;
-  s[11] = E * 2 * I; /* cross k|v per decoder layer */
-  s[12] = (gsize) n_beams * D * I; /* self k or v cache per layer */
+  s[11] = (gsize) 2 * n_beams * IB_ATT_ROW_INTS;
+  s[12] = E * 2 * I; /* cross k|v per decoder layer */
+  s[13] = (gsize) n_beams * D * I; /* self k or v cache per layer */
 }
 
 gsize
@@ -279,7 +283,7 @@ state_new (const IbT5 *t5, IbClArena *arena, int n_enc, int n_dec, int n_beams,
   IbT5State *st = g_new0 (IbT5State, 1);
   IbClBuffer **slots[N_FIXED] = { &st->ids, &st->x, &st->h, &st->qkv,
     &st->scores, &st->bias, &st->ctx, &st->ff, &st->act, &st->enc_out,
-    &st->logits };
+    &st->logits, &st->att };
   gsize s[N_FIXED + 2];
   int i;
 
@@ -563,7 +567,7 @@ ffn_many (const IbT5 *t5, const Ffn *f, IbClQueue *q, IbT5State *st,
  * rows) to its own encoder output, products over all rows. */
 static void
 layer_many (const IbT5 *t5, int i, IbClQueue *q, IbT5State *st,
-    const IbT5Seq *seqs, int n, const int *seg, int rows)
+    const IbT5Seq *seqs, int n, const int *seg, int rows, const gint32 *att)
 {
   const T5Block *blk = &t5->dec[i];
   const int d = t5->d, I = t5->inner;
@@ -584,6 +588,16 @@ layer_many (const IbT5 *t5, int i, IbClQueue *q, IbT5State *st,
         (int) beam_stride, sq->n_beams, I);
     ib_cl_copy_rows (q, st->qkv, r0 + 2 * I, 3 * I, sq->st->kv.v[i], c0,
         (int) beam_stride, sq->n_beams, I);
+    if (att) {
+      /* one launch for the sequence's beams (rows row ..) */
+      const IbClAttentionRows ar = { sq->st->kv.k[i], sq->st->kv.v[i], I,
+        st->att, att, row, sq->st->bias, t5->heads, t5->dkv, 1.0f };
+      ib_cl_attention_rows (q, &ar, (IbClMatrix){ st->qkv, r0, 3 * I, 0 },
+          sq->n_beams, sq->st->scores,
+          (IbClMatrix){ st->ctx, (gsize) row * I, I, 0 });
+      row += sq->n_beams;
+      continue;
+    }
     for (b = 0; b < sq->n_beams; b++, row++)
       ib_attention (q, &self,
           (IbClMatrix){ st->qkv, (gsize) row * 3 * I, 3 * I, 0 },
@@ -599,6 +613,15 @@ layer_many (const IbT5 *t5, int i, IbClQueue *q, IbT5State *st,
   for (s = 0, row = 0; s < n; row += seqs[s].n_beams, s++) {
     const IbT5Seq *sq = &seqs[s];
     IbAttention cross = { t5->heads, t5->dkv, 1.0f, NULL, 0, NULL, -1 };
+    if (att) {
+      /* the cross rows' entries follow the self rows' (rows of them) */
+      const IbClAttentionRows ar = { sq->st->ckv[i], sq->st->ckv[i], 2 * I,
+        st->att, att, rows + row, NULL, t5->heads, t5->dkv, 1.0f };
+      ib_cl_attention_rows (q, &ar,
+          (IbClMatrix){ st->qkv, (gsize) row * I, I, 0 }, sq->n_beams,
+          sq->st->scores, (IbClMatrix){ st->ctx, (gsize) row * I, I, 0 });
+      continue;
+    }
     ib_attention (q, &cross, (IbClMatrix){ st->qkv, (gsize) row * I, I, 0 },
         (IbClMatrix){ sq->st->ckv[i], 0, 2 * I, 0 },
         (IbClMatrix){ sq->st->ckv[i], I, 2 * I, 0 }, sq->n_beams, sq->st->n_enc,
@@ -614,8 +637,8 @@ ib_t5_decode_many (const IbT5 *t5, IbClQueue *q, IbT5State *rows,
     const IbT5Seq *seqs, int n)
 {
   int *seg = g_new (int, MAX (n, 1));
-  gint32 *ids = NULL;
-  int s, total = 0, i;
+  gint32 *ids = NULL, *att = NULL;
+  int s, total = 0, i, b;
 
   for (s = 0; s < n; s++) {
     const IbT5Seq *sq = &seqs[s];
@@ -648,6 +671,25 @@ ib_t5_decode_many (const IbT5 *t5, IbClQueue *q, IbT5State *rows,
     memcpy (ids + total, seqs[s].ids, sizeof (gint32) * seqs[s].n_beams);
   /* waited for below: ids are freed at the end */
   ib_cl_queue_upload (q, rows->ids, 0, ids, (gsize) total * 4);
+  if (ib_attention_rows_supported (q)) {
+    /* self row r: beam b of its sequence, keys 0 .. pos at b · beam_stride
+     * in its cache, the sequence's bias; cross row total + r: the
+     * sequence's encoder keys and values (k|v rows of ckv) */
+    const int n_rows = total;
+    att = g_new0 (gint32, (gsize) 2 * n_rows * IB_ATT_ROW_INTS);
+    for (s = 0, total = 0; s < n; total += seqs[s].n_beams, s++)
+      for (b = 0; b < seqs[s].n_beams; b++) {
+        gint32 *e = att + (gsize) (total + b) * IB_ATT_ROW_INTS;
+        gint32 *c = e + (gsize) n_rows * IB_ATT_ROW_INTS;
+        e[IB_ATT_ROW_K] = e[IB_ATT_ROW_V] =
+            (gint32) (b * seqs[s].st->kv.beam_stride);
+        e[IB_ATT_ROW_LEN] = seqs[s].pos + 1;
+        c[IB_ATT_ROW_V] = t5->inner;
+        c[IB_ATT_ROW_LEN] = seqs[s].st->n_enc;
+      }
+    ib_cl_queue_upload (q, rows->att, 0, att,
+        (gsize) 2 * total * IB_ATT_ROW_INTS * 4);
+  }
   ib_cl_embed (q, t5->shared, t5->shared_dtype, t5->V, rows->ids, rows->x,
       total, t5->d);
   /* each sequence's causal relative position bias of its new position
@@ -659,11 +701,12 @@ ib_t5_decode_many (const IbT5 *t5, IbClQueue *q, IbT5State *rows,
         t5->cfg.relative_attention_max_distance);
   ib_cl_queue_wait (q);
   for (i = 0; i < t5->cfg.n_decoder_layers; i++)
-    layer_many (t5, i, q, rows, seqs, n, seg, total);
+    layer_many (t5, i, q, rows, seqs, n, seg, total, att);
   ib_cl_rmsnorm (q, rows->x, t5->dec_norm, rows->h, total, t5->d,
       (float) t5->cfg.norm_eps);
   ib_cl_linear_segments (q, rows->h, t5->lm_head, NULL, rows->logits, seg, n);
 out:
+  g_free (att);
   g_free (ids);
   g_free (seg);
 }
