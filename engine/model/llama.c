@@ -321,6 +321,14 @@ ib_llama_product_scratch (const IbLlama *llm, IbClDevice *dev, int n_ctx,
       ib_attention_scratch (dev, &dec, 1, n_ctx, need, error);
 }
 
+/* attention_rows' scores (ib_cl_attention_rows) */
+static gboolean
+rows_attention_scratch (const IbLlama *llm, int rows, int n_ctx, gsize *need)
+{
+  ib_cl_attention_rows_scratch (rows, llm->cfg.n_heads, n_ctx, need);
+  return TRUE;
+}
+
 gboolean
 ib_llama_rows_scratch (const IbLlama *llm, IbClDevice *dev, int rows, int n_ctx,
     gsize *need, GError **error)
@@ -335,7 +343,8 @@ ib_llama_rows_scratch (const IbLlama *llm, IbClDevice *dev, int rows, int n_ctx,
       ib_cl_linear_scratch (y->gate_up, rows, need, error) &&
       ib_cl_linear_scratch (y->down, rows, need, error) &&
       ib_cl_linear_scratch (llm->lm_head, rows, need, error) &&
-      ib_attention_scratch (dev, &dec, 1, n_ctx, need, error);
+      ib_attention_scratch (dev, &dec, 1, n_ctx, need, error) &&
+      rows_attention_scratch (llm, rows, n_ctx, need);
 }
 
 /* One decoder layer over @n rows of st->x, which sit at positions
@@ -464,10 +473,44 @@ att_scale (const IbLlama *llm)
   return 1.0f / sqrtf ((float) llm->hd);
 }
 
+/* The self-attention of the rows of several sequences in their own caches
+ * (@att: the rows' table, uploaded to st->att), IB_ATT_MAX_SEQS sequences
+ * per launch, each row's new key and value appended by the launch. */
+static void
+attention_rows (const IbLlama *llm, int layer, IbClQueue *q, IbLlamaState *st,
+    const IbLlamaSeq *seqs, int n, const gint32 *att)
+{
+  const int H = llm->H;
+  int s0, s, row = 0;
+
+  for (s0 = 0; s0 < n; s0 += IB_ATT_MAX_SEQS) {
+    IbClAttentionRows ar = { { NULL } };
+    int rows = 0;
+    ar.n_seqs = MIN (n - s0, IB_ATT_MAX_SEQS);
+    for (s = 0; s < ar.n_seqs; s++) {
+      ar.k[s] = seqs[s0 + s].st->kv.k[layer];
+      ar.v[s] = seqs[s0 + s].st->kv.v[layer];
+      rows += seqs[s0 + s].n_beams;
+    }
+    ar.kv_ld = H;
+    ar.table = st->att;
+    ar.host_table = att;
+    ar.table_row = row;
+    ar.n_heads = llm->cfg.n_heads;
+    ar.head_dim = llm->hd;
+    ar.scale = att_scale (llm);
+    ar.append_k = H;
+    ar.append_v = 2 * H;
+    ib_cl_attention_rows (q, &ar,
+        (IbClMatrix){ st->qkv, (gsize) row * 3 * H, 3 * H, 0 }, rows,
+        (IbClMatrix){ st->ctx, (gsize) row * H, H, 0 });
+    row += rows;
+  }
+}
+
 /* ib_llama_decode's layer on the rows of several sequences: attention of
- * each beam row in its sequence's cache (@att: the rows' table, uploaded
- * to st->att: one launch per sequence; NULL: ib_attention per row),
- * products over all rows. */
+ * each beam row in its sequence's cache (@att non-NULL: attention_rows;
+ * NULL: ib_attention per row), products over all rows. */
 static void
 layer_many (const IbLlama *llm, const LlamaLayer *y, int layer, IbClQueue *q,
     IbLlamaState *st, const IbLlamaSeq *seqs, int n, const int *seg, int rows,
@@ -484,7 +527,9 @@ layer_many (const IbLlama *llm, const LlamaLayer *y, int layer, IbClQueue *q,
    * the first 2H of a row: 2·heads heads) */
   ib_cl_rope_rows (q, st->qkv, 0, rows, 2 * heads, hd, 3 * H, st->pos,
       (float) llm->cfg.rope_theta);
-  for (s = 0; s < n; s++) {
+  if (att)
+    attention_rows (llm, layer, q, st, seqs, n, att);
+  for (s = 0; s < n && att == NULL; s++) {
     const IbLlamaSeq *sq = &seqs[s];
     const gsize beam_stride = (gsize) sq->st->n_ctx * H;
     const gsize r0 = (gsize) row * 3 * H, c0 = (gsize) sq->pos * H;
@@ -494,16 +539,6 @@ layer_many (const IbLlama *llm, const LlamaLayer *y, int layer, IbClQueue *q,
         (int) beam_stride, sq->n_beams, H);
     ib_cl_copy_rows (q, st->qkv, r0 + 2 * H, 3 * H, sq->st->kv.v[layer], c0,
         (int) beam_stride, sq->n_beams, H);
-    if (att) {
-      /* one launch for the sequence's beams (rows row ..) */
-      const IbClAttentionRows ar = { sq->st->kv.k[layer], sq->st->kv.v[layer],
-        H, st->att, att, row, NULL, heads, hd, att_scale (llm) };
-      ib_cl_attention_rows (q, &ar, (IbClMatrix){ st->qkv, r0, 3 * H, 0 },
-          sq->n_beams, sq->st->scores,
-          (IbClMatrix){ st->ctx, (gsize) row * H, H, 0 });
-      row += sq->n_beams;
-      continue;
-    }
     for (b = 0; b < sq->n_beams; b++, row++) {
       gsize r = (gsize) row * 3 * H;
       ib_attention (q, &a, (IbClMatrix){ st->qkv, r, 3 * H, 0 },
@@ -574,6 +609,7 @@ ib_llama_decode_many (const IbLlama *llm, IbClQueue *q, IbLlamaState *rows,
         e[IB_ATT_ROW_K] = e[IB_ATT_ROW_V] =
             (gint32) (b * seqs[s].st->kv.beam_stride);
         e[IB_ATT_ROW_LEN] = seqs[s].pos + 1;
+        e[IB_ATT_ROW_SEQ] = s % IB_ATT_MAX_SEQS;
       }
     ib_cl_queue_upload (q, rows->att, 0, att,
         (gsize) total * IB_ATT_ROW_INTS * 4);

@@ -426,6 +426,15 @@ ib_t5_product_scratch (const IbT5 *t5, IbClDevice *dev, int n_enc, int n_dec,
       ib_attention_scratch (dev, &dec, 1, MAX (n_dec, n_enc), need, error);
 }
 
+/* attention_rows' scores (ib_cl_attention_rows) */
+static gboolean
+rows_attention_scratch (const IbT5 *t5, int rows, int n_enc, int n_dec,
+    gsize *need)
+{
+  ib_cl_attention_rows_scratch (rows, t5->heads, MAX (n_enc, n_dec), need);
+  return TRUE;
+}
+
 gboolean
 ib_t5_rows_scratch (const IbT5 *t5, IbClDevice *dev, int rows, int n_beams,
     int n_enc, int n_dec, gsize *need, GError **error)
@@ -443,6 +452,7 @@ ib_t5_rows_scratch (const IbT5 *t5, IbClDevice *dev, int rows, int n_beams,
       ib_cl_linear_scratch (d->ffn.wi, rows, need, error) &&
       ib_cl_linear_scratch (d->ffn.wo, rows, need, error) &&
       ib_cl_linear_scratch (t5->lm_head, rows, need, error) &&
+      rows_attention_scratch (t5, rows, n_enc, n_dec, need) &&
       ib_attention_scratch (dev, &dec, 1, MAX (n_dec, n_enc), need, error) &&
       ib_attention_scratch (dev, &dec, n_beams, n_enc, need, error);
 }
@@ -561,10 +571,50 @@ ffn_many (const IbT5 *t5, const Ffn *f, IbClQueue *q, IbT5State *st,
   ib_cl_linear_segments (q, st->act, f->wo, st->x, st->x, seg, n);
 }
 
+/* The self- (@cross FALSE: each row's new key and value appended to its
+ * cache, its sequence's position bias) or cross-attention (to each
+ * sequence's encoder output) of decoder layer @i on the rows of several
+ * sequences: @att is the rows' table (uploaded to st->att: self rows, then
+ * cross rows), IB_ATT_MAX_SEQS sequences per launch. */
+static void
+attention_rows (const IbT5 *t5, int i, IbClQueue *q, IbT5State *st,
+    const IbT5Seq *seqs, int n, int rows, const gint32 *att, gboolean cross)
+{
+  const int I = t5->inner, ld = cross ? I : 3 * I;
+  int s0, s, row = 0;
+
+  for (s0 = 0; s0 < n; s0 += IB_ATT_MAX_SEQS) {
+    IbClAttentionRows ar = { { NULL } };
+    int n_rows = 0;
+    ar.n_seqs = MIN (n - s0, IB_ATT_MAX_SEQS);
+    for (s = 0; s < ar.n_seqs; s++) {
+      const IbT5State *ss = seqs[s0 + s].st;
+      ar.k[s] = cross ? ss->ckv[i] : ss->kv.k[i];
+      ar.v[s] = cross ? ss->ckv[i] : ss->kv.v[i];
+      ar.bias[s] = cross ? NULL : ss->bias;
+      n_rows += seqs[s0 + s].n_beams;
+    }
+    ar.kv_ld = cross ? 2 * I : I;
+    ar.table = st->att;
+    ar.host_table = att;
+    ar.table_row = (cross ? rows : 0) + row;
+    ar.n_heads = t5->heads;
+    ar.head_dim = t5->dkv;
+    ar.scale = 1.0f;
+    ar.append_k = cross ? -1 : I;
+    ar.append_v = cross ? -1 : 2 * I;
+    ib_cl_attention_rows (q, &ar,
+        (IbClMatrix){ st->qkv, (gsize) row * ld, ld, 0 }, n_rows,
+        (IbClMatrix){ st->ctx, (gsize) row * I, I, 0 });
+    row += n_rows;
+  }
+}
+
 /* ib_t5_decode's decoder layer @i on the rows of several sequences (@rows
  * state): self-attention per beam row in its sequence's cache with its
  * sequence's position bias, cross-attention per sequence (its beams'
- * rows) to its own encoder output, products over all rows. */
+ * rows) to its own encoder output (@att non-NULL: attention_rows; NULL:
+ * ib_attention per row and per sequence), products over all rows. */
 static void
 layer_many (const IbT5 *t5, int i, IbClQueue *q, IbT5State *st,
     const IbT5Seq *seqs, int n, const int *seg, int rows, const gint32 *att)
@@ -576,7 +626,9 @@ layer_many (const IbT5 *t5, int i, IbClQueue *q, IbT5State *st,
 
   ib_cl_rmsnorm (q, st->x, blk->self.ln, st->h, rows, d, eps);
   ib_cl_linear_segments (q, st->h, blk->self.qkv, NULL, st->qkv, seg, n);
-  for (s = 0, row = 0; s < n; s++) {
+  if (att)
+    attention_rows (t5, i, q, st, seqs, n, rows, att, FALSE);
+  for (s = 0, row = 0; s < n && att == NULL; s++) {
     const IbT5Seq *sq = &seqs[s];
     const gsize beam_stride = (gsize) sq->st->n_dec * I;
     IbAttention self = { t5->heads, t5->dkv, 1.0f, sq->st->bias, t5->heads,
@@ -588,16 +640,6 @@ layer_many (const IbT5 *t5, int i, IbClQueue *q, IbT5State *st,
         (int) beam_stride, sq->n_beams, I);
     ib_cl_copy_rows (q, st->qkv, r0 + 2 * I, 3 * I, sq->st->kv.v[i], c0,
         (int) beam_stride, sq->n_beams, I);
-    if (att) {
-      /* one launch for the sequence's beams (rows row ..) */
-      const IbClAttentionRows ar = { sq->st->kv.k[i], sq->st->kv.v[i], I,
-        st->att, att, row, sq->st->bias, t5->heads, t5->dkv, 1.0f };
-      ib_cl_attention_rows (q, &ar, (IbClMatrix){ st->qkv, r0, 3 * I, 0 },
-          sq->n_beams, sq->st->scores,
-          (IbClMatrix){ st->ctx, (gsize) row * I, I, 0 });
-      row += sq->n_beams;
-      continue;
-    }
     for (b = 0; b < sq->n_beams; b++, row++)
       ib_attention (q, &self,
           (IbClMatrix){ st->qkv, (gsize) row * 3 * I, 3 * I, 0 },
@@ -610,18 +652,11 @@ layer_many (const IbT5 *t5, int i, IbClQueue *q, IbT5State *st,
 
   ib_cl_rmsnorm (q, st->x, blk->cross.ln, st->h, rows, d, eps);
   ib_cl_linear_segments (q, st->h, blk->cross.q, NULL, st->qkv, seg, n);
-  for (s = 0, row = 0; s < n; row += seqs[s].n_beams, s++) {
+  if (att)
+    attention_rows (t5, i, q, st, seqs, n, rows, att, TRUE);
+  for (s = 0, row = 0; s < n && att == NULL; row += seqs[s].n_beams, s++) {
     const IbT5Seq *sq = &seqs[s];
     IbAttention cross = { t5->heads, t5->dkv, 1.0f, NULL, 0, NULL, -1 };
-    if (att) {
-      /* the cross rows' entries follow the self rows' (rows of them) */
-      const IbClAttentionRows ar = { sq->st->ckv[i], sq->st->ckv[i], 2 * I,
-        st->att, att, rows + row, NULL, t5->heads, t5->dkv, 1.0f };
-      ib_cl_attention_rows (q, &ar,
-          (IbClMatrix){ st->qkv, (gsize) row * I, I, 0 }, sq->n_beams,
-          sq->st->scores, (IbClMatrix){ st->ctx, (gsize) row * I, I, 0 });
-      continue;
-    }
     ib_attention (q, &cross, (IbClMatrix){ st->qkv, (gsize) row * I, I, 0 },
         (IbClMatrix){ sq->st->ckv[i], 0, 2 * I, 0 },
         (IbClMatrix){ sq->st->ckv[i], I, 2 * I, 0 }, sq->n_beams, sq->st->n_enc,
@@ -686,6 +721,7 @@ ib_t5_decode_many (const IbT5 *t5, IbClQueue *q, IbT5State *rows,
         e[IB_ATT_ROW_LEN] = seqs[s].pos + 1;
         c[IB_ATT_ROW_V] = t5->inner;
         c[IB_ATT_ROW_LEN] = seqs[s].st->n_enc;
+        e[IB_ATT_ROW_SEQ] = c[IB_ATT_ROW_SEQ] = s % IB_ATT_MAX_SEQS;
       }
     ib_cl_queue_upload (q, rows->att, 0, att,
         (gsize) 2 * total * IB_ATT_ROW_INTS * 4);
