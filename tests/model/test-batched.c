@@ -345,29 +345,30 @@ test_t5_decode_many (gconstpointer data)
 }
 
 #define N_PROMPT 5
+#define L_SEQ 10 /* more than IB_ATT_MAX_SEQS: two attention launches */
+#define L_JOIN(s) ((s) / 4)
 
-/* The LLaMA decoder's batched step: three sequences (1, 3 and 2 beams,
- * prompts of N_PROMPT, N_PROMPT + 2 and N_PROMPT + 4 tokens) joining at
- * steps 0, 1 and 2 (each step's rows at different positions), decoded
- * N_DEC - 1 steps each, with a beam reorder, each step once alone per
- * sequence (ib_llama_decode) and once batched: the logits bit for bit
- * equal. */
+/* The LLaMA decoder's batched step: L_SEQ sequences (1 to 3 beams, prompts
+ * of N_PROMPT + 2·s tokens: rows at different positions) joining four at a
+ * time at steps 0, 1 and 2 (all of them in step 2), decoded N_DEC - 1
+ * steps each, with a beam reorder, each step once alone per sequence
+ * (ib_llama_decode) and once batched: the logits bit for bit equal. */
 static void
 test_llama_decode_many (gconstpointer data)
 {
   const Case *c = data;
-  static const int beams[N_SEQ] = { 1, 3, 2 };
-  const int n_ctx = N_PROMPT + 2 * (N_SEQ - 1) + N_DEC;
+  static const int beams[L_SEQ] = { 1, 3, 2, 1, 1, 2, 1, 3, 1, 2 };
+  const int n_ctx = N_PROMPT + 2 * (L_SEQ - 1) + N_DEC;
   const IbModelConfig *cfg;
   Fixture f;
   GError *error = NULL;
   IbLlama *llm;
   IbClQueue *q;
   IbClArena *arena;
-  IbLlamaState *alone[N_SEQ], *batched[N_SEQ], *rows;
-  IbLlamaSeq seqs[N_SEQ];
-  gint32 prompt[N_PROMPT + 2 * N_SEQ], tokens[N_SEQ][MAX_BEAMS];
-  int n_prompt[N_SEQ], V, s, b, i, p, step, row, total = 0;
+  IbLlamaState *alone[L_SEQ], *batched[L_SEQ], *rows;
+  IbLlamaSeq seqs[L_SEQ];
+  gint32 prompt[N_PROMPT + 2 * L_SEQ], tokens[L_SEQ][MAX_BEAMS];
+  int n_prompt[L_SEQ], V, s, b, i, p, step, row, total = 0;
   gsize need = 0, bytes;
 
   if (!fixture_open (&f, c))
@@ -378,7 +379,7 @@ test_llama_decode_many (gconstpointer data)
   V = ib_llama_get_vocab (llm);
   for (i = 0; i < (int) G_N_ELEMENTS (prompt); i++)
     prompt[i] = (i * 11 + 3) % V;
-  for (s = 0; s < N_SEQ; s++) {
+  for (s = 0; s < L_SEQ; s++) {
     n_prompt[s] = N_PROMPT + 2 * s;
     total += beams[s];
   }
@@ -389,13 +390,13 @@ test_llama_decode_many (gconstpointer data)
   q = ib_cl_queue_new (f.dev, &error);
   g_assert_no_error (error);
   g_assert_true (ib_cl_queue_reserve_scratch (q, need, &error));
-  bytes = 2 * N_SEQ * ib_llama_state_footprint (llm, f.dev, n_ctx, MAX_BEAMS) +
+  bytes = 2 * L_SEQ * ib_llama_state_footprint (llm, f.dev, n_ctx, MAX_BEAMS) +
       ib_llama_rows_footprint (llm, f.dev, total);
   arena = ib_cl_arena_new (f.dev, bytes, &error);
   g_assert_no_error (error);
   rows = ib_llama_rows_new (llm, arena, total, &error);
   g_assert_no_error (error);
-  for (s = 0; s < N_SEQ; s++) {
+  for (s = 0; s < L_SEQ; s++) {
     IbLlamaState **st[2] = { &alone[s], &batched[s] };
     /* every beam starts from the prompt's cache (beam search's start) */
     int src[MAX_BEAMS] = { 0, 0, 0 };
@@ -409,17 +410,18 @@ test_llama_decode_many (gconstpointer data)
   }
   g_assert_true (ib_cl_queue_finish (q, &error));
 
-  for (step = 0; step < N_DEC - 1 + N_SEQ - 1; step++) {
-    float *want[N_SEQ], *got;
+  for (step = 0; step < N_DEC - 1 + L_JOIN (L_SEQ - 1); step++) {
+    float *want[L_SEQ], *got;
     int n = 0;
-    /* sequence s decodes its step - s'th token, from step s on */
-    for (s = 0; s < N_SEQ; s++) {
-      if (step - s < 0 || step - s >= N_DEC - 1)
+    /* sequence s decodes its token t = step - L_JOIN (s), from its join */
+    for (s = 0; s < L_SEQ; s++) {
+      const int t = step - L_JOIN (s);
+      if (t < 0 || t >= N_DEC - 1)
         continue;
-      p = n_prompt[s] + step - s;
+      p = n_prompt[s] + t;
       for (b = 0; b < beams[s]; b++)
         tokens[s][b] = (s * 7 + b * 3 + p * 5 + 1) % V;
-      if (step - s == 2 && beams[s] > 1) {
+      if (t == 2 && beams[s] > 1) {
         /* beam search swapping beams: every beam takes over beam 1's */
         int src[MAX_BEAMS] = { 1, 1, 1 };
         ib_llama_reorder (llm, q, alone[s], src, beams[s], p);
@@ -440,7 +442,7 @@ test_llama_decode_many (gconstpointer data)
     g_free (got);
   }
 
-  for (s = 0; s < N_SEQ; s++) {
+  for (s = 0; s < L_SEQ; s++) {
     ib_llama_state_free (alone[s]);
     ib_llama_state_free (batched[s]);
   }
