@@ -39,6 +39,16 @@ G_BEGIN_DECLS
   /* row kernels (rows.cl): the largest work-group per row; RoPE (rope.cl): \
    * the most frequencies a head takes (head_dim / 2) */  \
   X (IB_ROW_GROUP_MAX, 256, "largest row work-group")                          \
+  /* attention_rows_f32: one int32 entry per query row, fields at these   \
+   * indices; the caches of up to IB_ATT_MAX_SEQS sequences per launch */    \
+  X (IB_ATT_ROW_INTS, 5, "ints per row of the attention row table")            \
+  X (IB_ATT_ROW_K, 0, "the row's first key (float offset)")                    \
+  X (IB_ATT_ROW_V, 1, "the row's first value (float offset)")                  \
+  X (IB_ATT_ROW_LEN, 2, "the row's number of keys")                            \
+  X (IB_ATT_ROW_SEQ, 4, "the row's sequence among the launch's buffers")       \
+  X (IB_ATT_MAX_SEQS, 8, "sequences (cache buffers) per attention launch")     \
+  X (IB_ATT_APPEND, 16, "flag: append the row's new key and value first")      \
+  X (IB_ATT_ROW_BIAS, 3, "the row's [heads, len] bias (float offset)")         \
   X (IB_ROPE_MAX_HALF, 128, "largest head_dim / 2 for RoPE")
 
 #define IB_CL_KERNEL_DEF_ENUM(name, value, what) name = value,

@@ -3,6 +3,7 @@
  * one kernel per call. */
 #include "ops.h"
 #include "queue-private.h"
+#include "gemm-priv.h" /* ib_cl_queue_scratch */
 
 #include <math.h>
 #include <stdarg.h>
@@ -342,6 +343,99 @@ ib_cl_softmax (IbClQueue *q, IbClBuffer *x, int batch, int rows, int cols,
   ib_cl_launch_int (&l, causal_offset < 0 ? -1 : causal_offset);
   ib_cl_launch_int (&l, flags);
   run_rows (&l, (size_t) batch * rows);
+}
+
+void
+ib_cl_attention_rows_scratch (int rows, int n_heads, int max_len, gsize *need)
+{
+  *need = MAX (*need, (gsize) rows * n_heads * max_len * 4);
+}
+
+void
+ib_cl_attention_rows (IbClQueue *q, const IbClAttentionRows *a, IbClMatrix qm,
+    int rows, IbClMatrix ctx)
+{
+  const char *op = "attention rows";
+  const int width = a->n_heads * a->head_dim;
+  const gboolean append = a->append_k >= 0 && a->append_v >= 0;
+  int r, i, longest = 0;
+  IbClBuffer *scores;
+  IbClLaunch l;
+
+  if (ib_cl_queue_failed (q) || rows <= 0)
+    return;
+  if (a->n_heads <= 0 || a->head_dim <= 0 || a->kv_ld < width ||
+      qm.ld < width || ctx.ld < width || a->n_seqs <= 0 ||
+      a->n_seqs > IB_ATT_MAX_SEQS ||
+      (append &&
+          (a->append_k + width > qm.ld || a->append_v + width > qm.ld))) {
+    invalid (q, op,
+        "bad shape: %d heads x %d with row strides %d (q), %d (keys, "
+        "values), %d (ctx), new keys and values at %d and %d, %d sequences "
+        "(at most %d)",
+        a->n_heads, a->head_dim, qm.ld, a->kv_ld, ctx.ld, a->append_k,
+        a->append_v, a->n_seqs, IB_ATT_MAX_SEQS);
+    return;
+  }
+  if (!check_floats (q, op, "query", qm.buf, qm.offset,
+          count3 (rows - 1, qm.ld, 1) + width) ||
+      !check_floats (q, op, "context", ctx.buf, ctx.offset,
+          count3 (rows - 1, ctx.ld, 1) + width) ||
+      !check_elems (q, op, "row table", a->table, 0,
+          count3 (a->table_row + rows, IB_ATT_ROW_INTS, 1), 4))
+    return;
+  for (r = 0; r < rows; r++) {
+    const gint32 *e =
+        a->host_table + (gsize) (a->table_row + r) * IB_ATT_ROW_INTS;
+    const int n = e[IB_ATT_ROW_LEN], s = e[IB_ATT_ROW_SEQ];
+    gsize keys;
+    if (n <= 0 || e[IB_ATT_ROW_K] < 0 || e[IB_ATT_ROW_V] < 0 || s < 0 ||
+        s >= a->n_seqs || (a->bias[0] != NULL) != (a->bias[s] != NULL) ||
+        (a->bias[s] && e[IB_ATT_ROW_BIAS] < 0)) {
+      invalid (q, op,
+          "row %d: %d keys at offsets %d, %d, bias at %d, sequence %d of %d",
+          a->table_row + r, n, e[IB_ATT_ROW_K], e[IB_ATT_ROW_V],
+          e[IB_ATT_ROW_BIAS], s, a->n_seqs);
+      return;
+    }
+    keys = count3 (n - 1, a->kv_ld, 1) + width;
+    if (!check_floats (q, op, "keys", a->k[s], e[IB_ATT_ROW_K], keys) ||
+        !check_floats (q, op, "values", a->v[s], e[IB_ATT_ROW_V], keys) ||
+        (a->bias[s] &&
+            !check_floats (q, op, "bias", a->bias[s], e[IB_ATT_ROW_BIAS],
+                count3 (a->n_heads, n, 1))))
+      return;
+    longest = MAX (longest, n);
+  }
+  scores = ib_cl_queue_scratch (q, count3 (rows, a->n_heads, longest) * 4);
+  if (scores == NULL || !ib_cl_launch_begin (&l, q, "attention_rows_f32"))
+    return;
+  ib_cl_launch_mem (&l, qm.buf);
+  ib_cl_launch_int (&l, (gint32) qm.offset);
+  ib_cl_launch_int (&l, qm.ld);
+  /* the unused sequences' arguments repeat sequence 0's buffers */
+  for (i = 0; i < IB_ATT_MAX_SEQS; i++)
+    ib_cl_launch_mem (&l, a->k[i < a->n_seqs ? i : 0]);
+  for (i = 0; i < IB_ATT_MAX_SEQS; i++)
+    ib_cl_launch_mem (&l, a->v[i < a->n_seqs ? i : 0]);
+  for (i = 0; i < IB_ATT_MAX_SEQS; i++)
+    ib_cl_launch_mem_opt (&l, a->bias[i < a->n_seqs ? i : 0]);
+  ib_cl_launch_int (&l, a->kv_ld);
+  ib_cl_launch_mem (&l, a->table);
+  ib_cl_launch_int (&l, a->table_row);
+  ib_cl_launch_mem (&l, scores);
+  ib_cl_launch_int (&l, longest);
+  ib_cl_launch_mem (&l, ctx.buf);
+  ib_cl_launch_int (&l, (gint32) ctx.offset);
+  ib_cl_launch_int (&l, ctx.ld);
+  ib_cl_launch_int (&l, a->n_heads);
+  ib_cl_launch_int (&l, a->head_dim);
+  ib_cl_launch_float (&l, a->scale);
+  ib_cl_launch_int (&l, append ? a->append_k : 0);
+  ib_cl_launch_int (&l, append ? a->append_v : 0);
+  ib_cl_launch_int (&l,
+      (a->bias[0] ? IB_HAS_BIAS : 0) | (append ? IB_ATT_APPEND : 0));
+  run_rows (&l, (size_t) rows * a->n_heads);
 }
 
 /* kernels/rope.cl IbRopeFreqs */

@@ -13,6 +13,7 @@
 #pragma once
 
 #include "gemm.h"
+#include "kernel-defs.h" /* IB_ATT_* */
 
 G_BEGIN_DECLS
 
@@ -105,6 +106,40 @@ void ib_cl_im2col_patch (IbClQueue *q, const IbClBuffer *img, IbClBuffer *out,
  * copy). */
 void ib_cl_convert_to_f32 (IbClQueue *q, const IbClBuffer *in, IbClDtype dtype,
     IbClBuffer *out, gsize n);
+
+/* The sequences of one ib_cl_attention_rows launch and its row table. */
+typedef struct
+{
+  /* sequence i's keys, values and bias (or NULL: none; all or none), i <
+   * n_seqs <= IB_ATT_MAX_SEQS (kernel-defs.h) */
+  const IbClBuffer *k[IB_ATT_MAX_SEQS], *v[IB_ATT_MAX_SEQS],
+      *bias[IB_ATT_MAX_SEQS];
+  int n_seqs;
+  int kv_ld; /* floats between two positions of K and of V */
+  const IbClBuffer *table; /* int32 [rows][IB_ATT_ROW_INTS] on the device */
+  const gint32 *host_table; /* the same entries on the host (checks) */
+  int table_row; /* the launch's first row's entry */
+  int n_heads, head_dim;
+  float scale;
+  /* >= 0: the columns of each query row holding its new key and value,
+   * written to its cache at position len - 1 first; < 0: none */
+  int append_k, append_v;
+} IbClAttentionRows;
+
+/* Decode attention of @rows query rows of @qm (row r at offset + r·ld,
+ * head h h·head_dim floats in), each with its own keys, values, length and
+ * bias (table entry table_row + r, kernel-defs.h IB_ATT_ROW_*), in one
+ * launch: ctx row r (ctx offset + r·ld) is, bit for bit, what
+ * ib_cl_gemm_batched (own kernels, fp32), ib_cl_softmax and
+ * ib_cl_gemm_batched give that row alone. Takes the queue's scratch
+ * (ib_cl_attention_rows_scratch) for the scores. */
+void ib_cl_attention_rows (IbClQueue *q, const IbClAttentionRows *a,
+    IbClMatrix qm, int rows, IbClMatrix ctx);
+
+/* Raises *@need to the queue scratch of ib_cl_attention_rows over up to
+ * @rows rows of @n_heads heads and up to @max_len keys. */
+void ib_cl_attention_rows_scratch (int rows, int n_heads, int max_len,
+    gsize *need);
 
 /* Row-wise log-softmax in place over [rows, cols] (vocabulary rows):
  * x - max - log Σ exp(x - max), in torch's order. */

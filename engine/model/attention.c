@@ -38,3 +38,11 @@ ib_attention_scratch (IbClDevice *dev, const IbAttention *a, int lq_max,
       ib_cl_gemm_batched_scratch (dev, a->precision, FALSE, lq_max, a->head_dim,
           lk_max, 1.0f, a->n_heads, FALSE, need, error);
 }
+
+gboolean
+ib_attention_rows_supported (IbClQueue *q)
+{
+  /* as ib_cl_gemm_batched chooses for fp32 products */
+  return ib_cl_device_get_gemm (ib_cl_queue_get_device (q)) !=
+      IB_CL_GEMM_CLBLAST;
+}

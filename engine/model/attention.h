@@ -29,6 +29,13 @@ void ib_attention (IbClQueue *q, const IbAttention *a, IbClMatrix qm,
     IbClMatrix km, IbClMatrix vm, int lq, int lk, IbClBuffer *scores,
     IbClMatrix ctx);
 
+/* TRUE where ib_cl_attention_rows gives decode rows what ib_attention
+ * (fp32 precision) gives them one by one: where the batched products are
+ * the project's own kernels (not CLBlast's, whose blocking depends on the
+ * shape). The batched decode steps then attend all of a sequence's rows in
+ * one launch. */
+gboolean ib_attention_rows_supported (IbClQueue *q);
+
 /* Raises *@need to the queue scratch ib_attention needs for up to @lq_max
  * queries and @lk_max keys (ib_cl_gemm_batched_scratch). */
 gboolean ib_attention_scratch (IbClDevice *dev, const IbAttention *a,

@@ -7,6 +7,7 @@
 
 #include "attention.h"
 #include "kvcache.h"
+#include "kernel-defs.h" /* IB_ATT_ROW_* */
 #include "ib-error.h"
 
 typedef struct
@@ -44,6 +45,8 @@ struct _IbLlamaState
   IbClBuffer *gu; /* [n_ctx, 2F] */
   IbClBuffer *act; /* [n_ctx, F] */
   IbClBuffer *logits; /* [beams, V] */
+  IbClBuffer *att; /* int32 [beams, IB_ATT_ROW_INTS]: the batched step's
+                    * attention rows (ib_cl_attention_rows) */
   IbKvCache kv; /* per layer K, V [beams, n_ctx, H] */
   int n_layers;
 };
@@ -152,7 +155,7 @@ ib_llama_get_vocab (const IbLlama *llm)
   return llm->V;
 }
 
-#define N_FIXED 10
+#define N_FIXED 11
 
 /* @caches FALSE: a batched step's rows (n_ctx rows, n_beams logits rows),
  * whose attention scores are its sequences' own */
@@ -172,7 +175,8 @@ state_sizes (const IbLlama *llm, int n_ctx, int n_beams, gboolean caches,
   s[7] = C * F;
   s[8] = (gsize) n_beams * llm->V;
   s[9] = MAX (C, (gsize) n_beams);
-  s[10] = (gsize) n_beams * C * H; /* one K or V cache */
+  s[10] = (gsize) n_beams * IB_ATT_ROW_INTS;
+  s[11] = (gsize) n_beams * C * H; /* one K or V cache */
 }
 
 static gsize
@@ -211,7 +215,7 @@ state_new (const IbLlama *llm, IbClArena *arena, int n_ctx, int n_beams,
 {
   IbLlamaState *st = g_new0 (IbLlamaState, 1);
   IbClBuffer **slots[N_FIXED] = { &st->ids, &st->x, &st->h, &st->qkv,
-    &st->scores, &st->ctx, &st->gu, &st->act, &st->logits, &st->pos };
+    &st->scores, &st->ctx, &st->gu, &st->act, &st->logits, &st->pos, &st->att };
   gsize s[N_FIXED + 1];
   int i;
 
@@ -321,6 +325,14 @@ ib_llama_product_scratch (const IbLlama *llm, IbClDevice *dev, int n_ctx,
       ib_attention_scratch (dev, &dec, 1, n_ctx, need, error);
 }
 
+/* attention_rows' scores (ib_cl_attention_rows) */
+static gboolean
+rows_attention_scratch (const IbLlama *llm, int rows, int n_ctx, gsize *need)
+{
+  ib_cl_attention_rows_scratch (rows, llm->cfg.n_heads, n_ctx, need);
+  return TRUE;
+}
+
 gboolean
 ib_llama_rows_scratch (const IbLlama *llm, IbClDevice *dev, int rows, int n_ctx,
     int prompt_rows, gsize *need, GError **error)
@@ -339,6 +351,7 @@ ib_llama_rows_scratch (const IbLlama *llm, IbClDevice *dev, int rows, int n_ctx,
       ib_cl_linear_scratch (y->down, rows, need, error) &&
       ib_cl_linear_scratch (llm->lm_head, rows, need, error) &&
       ib_attention_scratch (dev, &dec, 1, n_ctx, need, error) &&
+      rows_attention_scratch (llm, rows, n_ctx, need) &&
       (prompt_rows <= 0 ||
           ib_attention_scratch (dev, &pre, prompt_rows, prompt_rows, need,
               error));
@@ -464,19 +477,62 @@ ib_llama_decode (const IbLlama *llm, IbClQueue *q, IbLlamaState *st,
   ib_cl_linear (q, st->h, llm->lm_head, NULL, st->logits, n_beams);
 }
 
+static float
+att_scale (const IbLlama *llm)
+{
+  return 1.0f / sqrtf ((float) llm->hd);
+}
+
+/* The self-attention of the rows of several sequences in their own caches
+ * (@att: the rows' table, uploaded to st->att), IB_ATT_MAX_SEQS sequences
+ * per launch, each row's new key and value appended by the launch. */
+static void
+attention_rows (const IbLlama *llm, int layer, IbClQueue *q, IbLlamaState *st,
+    const IbLlamaSeq *seqs, int n, const gint32 *att)
+{
+  const int H = llm->H;
+  int s0, s, row = 0;
+
+  for (s0 = 0; s0 < n; s0 += IB_ATT_MAX_SEQS) {
+    IbClAttentionRows ar = { { NULL } };
+    int rows = 0;
+    ar.n_seqs = MIN (n - s0, IB_ATT_MAX_SEQS);
+    for (s = 0; s < ar.n_seqs; s++) {
+      ar.k[s] = seqs[s0 + s].st->kv.k[layer];
+      ar.v[s] = seqs[s0 + s].st->kv.v[layer];
+      rows += seqs[s0 + s].n_beams;
+    }
+    ar.kv_ld = H;
+    ar.table = st->att;
+    ar.host_table = att;
+    ar.table_row = row;
+    ar.n_heads = llm->cfg.n_heads;
+    ar.head_dim = llm->hd;
+    ar.scale = att_scale (llm);
+    ar.append_k = H;
+    ar.append_v = 2 * H;
+    ib_cl_attention_rows (q, &ar,
+        (IbClMatrix){ st->qkv, (gsize) row * 3 * H, 3 * H, 0 }, rows,
+        (IbClMatrix){ st->ctx, (gsize) row * H, H, 0 });
+    row += rows;
+  }
+}
+
 /* ib_llama_decode's layer on the rows of several sequences, and
  * ib_llama_prefill's on the rows of several prompts after them: products
- * over all rows, attention per beam row in its sequence's cache and per
- * prompt in its own (causal, as ib_llama_prefill's). */
+ * over all rows, attention of each beam row in its sequence's cache (@att
+ * non-NULL: attention_rows; NULL: ib_attention per row) and of each prompt
+ * in its own (causal, as ib_llama_prefill's). */
 static void
 layer_many (const IbLlama *llm, const LlamaLayer *y, int layer, IbClQueue *q,
     IbLlamaState *st, const IbLlamaSeq *seqs, int n,
-    const IbLlamaPrompt *prompts, int n_prompts, const int *seg, int rows)
+    const IbLlamaPrompt *prompts, int n_prompts, const int *seg, int rows,
+    const gint32 *att)
 {
   const int H = llm->H, heads = llm->cfg.n_heads, hd = llm->hd;
   const int n_seg = n + n_prompts;
-  IbAttention att = { heads, hd, 1.0f / sqrtf ((float) hd), NULL, 0, NULL, -1 };
-  IbAttention pre = { heads, hd, 1.0f / sqrtf ((float) hd), NULL, 0, NULL, 0,
+  IbAttention a = { heads, hd, att_scale (llm), NULL, 0, NULL, -1 };
+  IbAttention pre = { heads, hd, att_scale (llm), NULL, 0, NULL, 0,
     ib_cl_weight_get_storage (y->qkv) };
   int s, b, row = 0;
 
@@ -487,7 +543,12 @@ layer_many (const IbLlama *llm, const LlamaLayer *y, int layer, IbClQueue *q,
    * the first 2H of a row: 2·heads heads) */
   ib_cl_rope_rows (q, st->qkv, 0, rows, 2 * heads, hd, 3 * H, st->pos,
       (float) llm->cfg.rope_theta);
-  for (s = 0; s < n; s++) {
+  if (att) {
+    attention_rows (llm, layer, q, st, seqs, n, att);
+    for (s = 0; s < n; s++)
+      row += seqs[s].n_beams;
+  }
+  for (s = 0; s < n && att == NULL; s++) {
     const IbLlamaSeq *sq = &seqs[s];
     const gsize beam_stride = (gsize) sq->st->n_ctx * H;
     const gsize r0 = (gsize) row * 3 * H, c0 = (gsize) sq->pos * H;
@@ -499,7 +560,7 @@ layer_many (const IbLlama *llm, const LlamaLayer *y, int layer, IbClQueue *q,
         (int) beam_stride, sq->n_beams, H);
     for (b = 0; b < sq->n_beams; b++, row++) {
       gsize r = (gsize) row * 3 * H;
-      ib_attention (q, &att, (IbClMatrix){ st->qkv, r, 3 * H, 0 },
+      ib_attention (q, &a, (IbClMatrix){ st->qkv, r, 3 * H, 0 },
           (IbClMatrix){ sq->st->kv.k[layer], b * beam_stride, H, 0 },
           (IbClMatrix){ sq->st->kv.v[layer], b * beam_stride, H, 0 }, 1,
           sq->pos + 1, sq->st->scores,
@@ -592,7 +653,7 @@ ib_llama_step_many (const IbLlama *llm, IbClQueue *q, IbLlamaState *rows,
   const int H = llm->H;
   int *seg = g_new (int, MAX (n + n_prompts, 1));
   int *lseg = NULL;
-  gint32 *ids = NULL, *pos = NULL;
+  gint32 *ids = NULL, *pos = NULL, *att = NULL;
   int s, total, logit_rows, i, b, row;
 
   if (!check_many (llm, q, rows, seqs, n, prompts, n_prompts, seg, &total,
@@ -617,6 +678,20 @@ ib_llama_step_many (const IbLlama *llm, IbClQueue *q, IbLlamaState *rows,
   /* waited for below: ids and pos are freed at the end */
   ib_cl_queue_upload (q, rows->ids, 0, ids, (gsize) total * 4);
   ib_cl_queue_upload (q, rows->pos, 0, pos, (gsize) total * 4);
+  if (ib_attention_rows_supported (q)) {
+    /* row r: beam b of its sequence, keys 0 .. pos at b · beam_stride */
+    att = g_new0 (gint32, (gsize) total * IB_ATT_ROW_INTS);
+    for (s = 0, row = 0; s < n; row += seqs[s].n_beams, s++)
+      for (b = 0; b < seqs[s].n_beams; b++) {
+        gint32 *e = att + (gsize) (row + b) * IB_ATT_ROW_INTS;
+        e[IB_ATT_ROW_K] = e[IB_ATT_ROW_V] =
+            (gint32) (b * seqs[s].st->kv.beam_stride);
+        e[IB_ATT_ROW_LEN] = seqs[s].pos + 1;
+        e[IB_ATT_ROW_SEQ] = s % IB_ATT_MAX_SEQS;
+      }
+    ib_cl_queue_upload (q, rows->att, 0, att,
+        (gsize) MAX (row, 1) * IB_ATT_ROW_INTS * 4);
+  }
   ib_cl_embed (q, llm->embed, llm->embed_dtype, llm->V, rows->ids, rows->x,
       total, H);
   /* the soft tokens take each prompt's first rows (ib_context's prefill:
@@ -628,7 +703,7 @@ ib_llama_step_many (const IbLlama *llm, IbClQueue *q, IbLlamaState *rows,
   ib_cl_queue_wait (q);
   for (i = 0; i < llm->cfg.n_layers; i++)
     layer_many (llm, &llm->layers[i], i, q, rows, seqs, n, prompts, n_prompts,
-        seg, total);
+        seg, total, att);
   /* logits of every decoding row and of each prompt's last position (moved
    * up to the row after the previous one's: a row not read any more) */
   lseg = g_new (int, MAX (n + n_prompts, 1));
@@ -646,6 +721,7 @@ ib_llama_step_many (const IbLlama *llm, IbClQueue *q, IbLlamaState *rows,
   ib_cl_linear_segments (q, rows->h, llm->lm_head, NULL, rows->logits, lseg,
       n + n_prompts);
 out:
+  g_free (att);
   g_free (lseg);
   g_free (pos);
   g_free (ids);

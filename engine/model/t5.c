@@ -7,6 +7,7 @@
 
 #include "attention.h"
 #include "kvcache.h"
+#include "kernel-defs.h" /* IB_ATT_ROW_* */
 #include "ib-error.h"
 
 typedef struct
@@ -66,6 +67,8 @@ struct _IbT5State
   IbClBuffer *act; /* [n_enc, F] */
   IbClBuffer *enc_out; /* [n_enc, d] */
   IbClBuffer *logits; /* [beams, V] */
+  IbClBuffer *att; /* int32 [2, beams, IB_ATT_ROW_INTS]: the batched step's
+                    * self- and cross-attention rows (ib_cl_attention_rows) */
   IbClBuffer **ckv; /* per decoder layer [n_enc, 2I] */
   IbKvCache kv; /* per decoder layer K, V [beams, n_dec, I] */
   int n_dec_layers;
@@ -234,7 +237,7 @@ ib_t5_get_vocab (const IbT5 *t5)
   return t5->V;
 }
 
-#define N_FIXED 11
+#define N_FIXED 12
 
 static void
 state_sizes (const IbT5 *t5, int n_enc, int n_dec, int n_beams,
@@ -254,8 +257,9 @@ state_sizes (const IbT5 *t5, int n_enc, int n_dec, int n_beams,
   s[8] = rows * F;
   s[9] = E * d;
   s[10] = (gsize) n_beams * t5->V;
-  s[11] = E * 2 * I; /* cross k|v per decoder layer */
-  s[12] = (gsize) n_beams * D * I; /* self k or v cache per layer */
+  s[11] = (gsize) 2 * n_beams * IB_ATT_ROW_INTS;
+  s[12] = E * 2 * I; /* cross k|v per decoder layer */
+  s[13] = (gsize) n_beams * D * I; /* self k or v cache per layer */
 }
 
 gsize
@@ -279,7 +283,7 @@ state_new (const IbT5 *t5, IbClArena *arena, int n_enc, int n_dec, int n_beams,
   IbT5State *st = g_new0 (IbT5State, 1);
   IbClBuffer **slots[N_FIXED] = { &st->ids, &st->x, &st->h, &st->qkv,
     &st->scores, &st->bias, &st->ctx, &st->ff, &st->act, &st->enc_out,
-    &st->logits };
+    &st->logits, &st->att };
   gsize s[N_FIXED + 2];
   int i;
 
@@ -422,6 +426,15 @@ ib_t5_product_scratch (const IbT5 *t5, IbClDevice *dev, int n_enc, int n_dec,
       ib_attention_scratch (dev, &dec, 1, MAX (n_dec, n_enc), need, error);
 }
 
+/* attention_rows' scores (ib_cl_attention_rows) */
+static gboolean
+rows_attention_scratch (const IbT5 *t5, int rows, int n_enc, int n_dec,
+    gsize *need)
+{
+  ib_cl_attention_rows_scratch (rows, t5->heads, MAX (n_enc, n_dec), need);
+  return TRUE;
+}
+
 gboolean
 ib_t5_rows_scratch (const IbT5 *t5, IbClDevice *dev, int rows, int n_beams,
     int n_enc, int n_dec, gsize *need, GError **error)
@@ -439,6 +452,7 @@ ib_t5_rows_scratch (const IbT5 *t5, IbClDevice *dev, int rows, int n_beams,
       ib_cl_linear_scratch (d->ffn.wi, rows, need, error) &&
       ib_cl_linear_scratch (d->ffn.wo, rows, need, error) &&
       ib_cl_linear_scratch (t5->lm_head, rows, need, error) &&
+      rows_attention_scratch (t5, rows, n_enc, n_dec, need) &&
       ib_attention_scratch (dev, &dec, 1, MAX (n_dec, n_enc), need, error) &&
       ib_attention_scratch (dev, &dec, n_beams, n_enc, need, error);
 }
@@ -557,13 +571,53 @@ ffn_many (const IbT5 *t5, const Ffn *f, IbClQueue *q, IbT5State *st,
   ib_cl_linear_segments (q, st->act, f->wo, st->x, st->x, seg, n);
 }
 
+/* The self- (@cross FALSE: each row's new key and value appended to its
+ * cache, its sequence's position bias) or cross-attention (to each
+ * sequence's encoder output) of decoder layer @i on the rows of several
+ * sequences: @att is the rows' table (uploaded to st->att: self rows, then
+ * cross rows), IB_ATT_MAX_SEQS sequences per launch. */
+static void
+attention_rows (const IbT5 *t5, int i, IbClQueue *q, IbT5State *st,
+    const IbT5Seq *seqs, int n, int rows, const gint32 *att, gboolean cross)
+{
+  const int I = t5->inner, ld = cross ? I : 3 * I;
+  int s0, s, row = 0;
+
+  for (s0 = 0; s0 < n; s0 += IB_ATT_MAX_SEQS) {
+    IbClAttentionRows ar = { { NULL } };
+    int n_rows = 0;
+    ar.n_seqs = MIN (n - s0, IB_ATT_MAX_SEQS);
+    for (s = 0; s < ar.n_seqs; s++) {
+      const IbT5State *ss = seqs[s0 + s].st;
+      ar.k[s] = cross ? ss->ckv[i] : ss->kv.k[i];
+      ar.v[s] = cross ? ss->ckv[i] : ss->kv.v[i];
+      ar.bias[s] = cross ? NULL : ss->bias;
+      n_rows += seqs[s0 + s].n_beams;
+    }
+    ar.kv_ld = cross ? 2 * I : I;
+    ar.table = st->att;
+    ar.host_table = att;
+    ar.table_row = (cross ? rows : 0) + row;
+    ar.n_heads = t5->heads;
+    ar.head_dim = t5->dkv;
+    ar.scale = 1.0f;
+    ar.append_k = cross ? -1 : I;
+    ar.append_v = cross ? -1 : 2 * I;
+    ib_cl_attention_rows (q, &ar,
+        (IbClMatrix){ st->qkv, (gsize) row * ld, ld, 0 }, n_rows,
+        (IbClMatrix){ st->ctx, (gsize) row * I, I, 0 });
+    row += n_rows;
+  }
+}
+
 /* ib_t5_decode's decoder layer @i on the rows of several sequences (@rows
  * state): self-attention per beam row in its sequence's cache with its
  * sequence's position bias, cross-attention per sequence (its beams'
- * rows) to its own encoder output, products over all rows. */
+ * rows) to its own encoder output (@att non-NULL: attention_rows; NULL:
+ * ib_attention per row and per sequence), products over all rows. */
 static void
 layer_many (const IbT5 *t5, int i, IbClQueue *q, IbT5State *st,
-    const IbT5Seq *seqs, int n, const int *seg, int rows)
+    const IbT5Seq *seqs, int n, const int *seg, int rows, const gint32 *att)
 {
   const T5Block *blk = &t5->dec[i];
   const int d = t5->d, I = t5->inner;
@@ -572,7 +626,9 @@ layer_many (const IbT5 *t5, int i, IbClQueue *q, IbT5State *st,
 
   ib_cl_rmsnorm (q, st->x, blk->self.ln, st->h, rows, d, eps);
   ib_cl_linear_segments (q, st->h, blk->self.qkv, NULL, st->qkv, seg, n);
-  for (s = 0, row = 0; s < n; s++) {
+  if (att)
+    attention_rows (t5, i, q, st, seqs, n, rows, att, FALSE);
+  for (s = 0, row = 0; s < n && att == NULL; s++) {
     const IbT5Seq *sq = &seqs[s];
     const gsize beam_stride = (gsize) sq->st->n_dec * I;
     IbAttention self = { t5->heads, t5->dkv, 1.0f, sq->st->bias, t5->heads,
@@ -596,7 +652,9 @@ layer_many (const IbT5 *t5, int i, IbClQueue *q, IbT5State *st,
 
   ib_cl_rmsnorm (q, st->x, blk->cross.ln, st->h, rows, d, eps);
   ib_cl_linear_segments (q, st->h, blk->cross.q, NULL, st->qkv, seg, n);
-  for (s = 0, row = 0; s < n; row += seqs[s].n_beams, s++) {
+  if (att)
+    attention_rows (t5, i, q, st, seqs, n, rows, att, TRUE);
+  for (s = 0, row = 0; s < n && att == NULL; row += seqs[s].n_beams, s++) {
     const IbT5Seq *sq = &seqs[s];
     IbAttention cross = { t5->heads, t5->dkv, 1.0f, NULL, 0, NULL, -1 };
     ib_attention (q, &cross, (IbClMatrix){ st->qkv, (gsize) row * I, I, 0 },
@@ -614,8 +672,8 @@ ib_t5_decode_many (const IbT5 *t5, IbClQueue *q, IbT5State *rows,
     const IbT5Seq *seqs, int n)
 {
   int *seg = g_new (int, MAX (n, 1));
-  gint32 *ids = NULL;
-  int s, total = 0, i;
+  gint32 *ids = NULL, *att = NULL;
+  int s, total = 0, i, b;
 
   for (s = 0; s < n; s++) {
     const IbT5Seq *sq = &seqs[s];
@@ -648,6 +706,26 @@ ib_t5_decode_many (const IbT5 *t5, IbClQueue *q, IbT5State *rows,
     memcpy (ids + total, seqs[s].ids, sizeof (gint32) * seqs[s].n_beams);
   /* waited for below: ids are freed at the end */
   ib_cl_queue_upload (q, rows->ids, 0, ids, (gsize) total * 4);
+  if (ib_attention_rows_supported (q)) {
+    /* self row r: beam b of its sequence, keys 0 .. pos at b · beam_stride
+     * in its cache, the sequence's bias; cross row total + r: the
+     * sequence's encoder keys and values (k|v rows of ckv) */
+    const int n_rows = total;
+    att = g_new0 (gint32, (gsize) 2 * n_rows * IB_ATT_ROW_INTS);
+    for (s = 0, total = 0; s < n; total += seqs[s].n_beams, s++)
+      for (b = 0; b < seqs[s].n_beams; b++) {
+        gint32 *e = att + (gsize) (total + b) * IB_ATT_ROW_INTS;
+        gint32 *c = e + (gsize) n_rows * IB_ATT_ROW_INTS;
+        e[IB_ATT_ROW_K] = e[IB_ATT_ROW_V] =
+            (gint32) (b * seqs[s].st->kv.beam_stride);
+        e[IB_ATT_ROW_LEN] = seqs[s].pos + 1;
+        c[IB_ATT_ROW_V] = t5->inner;
+        c[IB_ATT_ROW_LEN] = seqs[s].st->n_enc;
+        e[IB_ATT_ROW_SEQ] = c[IB_ATT_ROW_SEQ] = s % IB_ATT_MAX_SEQS;
+      }
+    ib_cl_queue_upload (q, rows->att, 0, att,
+        (gsize) 2 * total * IB_ATT_ROW_INTS * 4);
+  }
   ib_cl_embed (q, t5->shared, t5->shared_dtype, t5->V, rows->ids, rows->x,
       total, t5->d);
   /* each sequence's causal relative position bias of its new position
@@ -659,11 +737,12 @@ ib_t5_decode_many (const IbT5 *t5, IbClQueue *q, IbT5State *rows,
         t5->cfg.relative_attention_max_distance);
   ib_cl_queue_wait (q);
   for (i = 0; i < t5->cfg.n_decoder_layers; i++)
-    layer_many (t5, i, q, rows, seqs, n, seg, total);
+    layer_many (t5, i, q, rows, seqs, n, seg, total, att);
   ib_cl_rmsnorm (q, rows->x, t5->dec_norm, rows->h, total, t5->d,
       (float) t5->cfg.norm_eps);
   ib_cl_linear_segments (q, rows->h, t5->lm_head, NULL, rows->logits, seg, n);
 out:
+  g_free (att);
   g_free (ids);
   g_free (seg);
 }

@@ -44,19 +44,16 @@ ib_softmax_in (const __global float *xr, const __global float *br,
   return v;
 }
 
-__kernel void
-softmax_f32 (__global float *x, int rows, int cols, float scale,
-    const __global float *bias, int bias_batch, const __global float *mask,
-    int causal_offset, int flags)
+/* The softmax of one row @xr of @cols entries, of which the first @n are
+ * kept (the others become 0), by the work-group (scratch: IB_ROW_GROUP_MAX
+ * floats of local memory). softmax_f32 and attention_rows_f32 share it, so
+ * a row gets the same bits from both. */
+void
+ib_softmax_row (__global float *xr, const __global float *br,
+    const __global float *mask, int n, int cols, float scale, int flags,
+    __local float *scratch)
 {
-  __local float scratch[IB_ROW_GROUP_MAX];
-  const int g = get_group_id (0);
   const int lid = get_local_id (0), L = get_local_size (0);
-  const int b = g / rows, r = g % rows;
-  __global float *xr = x + (size_t) g * cols;
-  const __global float *br =
-      bias + ((size_t) (b % bias_batch) * rows + r) * cols;
-  const int n = causal_offset >= 0 ? min (cols, r + causal_offset + 1) : cols;
   const int nv = n / 16;
   float16 acc;
   float m, s;
@@ -93,4 +90,20 @@ softmax_f32 (__global float *x, int rows, int cols, float scale,
     xr[i] *= s;
   for (int i = n + lid; i < cols; i += L)
     xr[i] = 0.0f;
+}
+
+__kernel void
+softmax_f32 (__global float *x, int rows, int cols, float scale,
+    const __global float *bias, int bias_batch, const __global float *mask,
+    int causal_offset, int flags)
+{
+  __local float scratch[IB_ROW_GROUP_MAX];
+  const int g = get_group_id (0);
+  const int b = g / rows, r = g % rows;
+  __global float *xr = x + (size_t) g * cols;
+  const __global float *br =
+      bias + ((size_t) (b % bias_batch) * rows + r) * cols;
+  const int n = causal_offset >= 0 ? min (cols, r + causal_offset + 1) : cols;
+
+  ib_softmax_row (xr, br, mask, n, cols, scale, flags, scratch);
 }

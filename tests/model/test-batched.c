@@ -1,13 +1,14 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The batched passes of IbBatch bit for bit as the passes they replace:
  * the Q-Former over many (frame, instruction) sequences against each
- * sequence alone, and the T5 decoder over the beams of several sequences
- * against each sequence's own step; on every GEMM path (own kernels,
+ * sequence alone, and the T5 and LLaMA decoders over the beams of several
+ * sequences against each sequence's own step; on every GEMM path (own kernels,
  * CLBlast, fp16 and the GPU path, oneDNN bf16). */
 #include <string.h>
 
 #include "device-private.h"
 #include "ib-checkpoint.h"
+#include "llama.h"
 #include "ops.h"
 #include "qformer.h"
 #include "t5.h"
@@ -242,8 +243,10 @@ test_qformer_many (gconstpointer data)
 #define MAX_BEAMS 3
 
 /* Three sequences (1, 3 and 2 beams, encoder inputs of different lengths)
- * decoded N_DEC - 1 steps, with a beam reorder, each step once alone per
- * sequence and once batched: the logits bit for bit equal. */
+ * joining at steps 0, 1 and 2 (so each step's rows are at different
+ * decoder positions), decoded up to N_DEC - 1 steps each, with a beam
+ * reorder, each step once alone per sequence and once batched: the logits
+ * bit for bit equal. */
 static void
 test_t5_decode_many (gconstpointer data)
 {
@@ -258,7 +261,7 @@ test_t5_decode_many (gconstpointer data)
   IbT5State *alone[N_SEQ], *batched[N_SEQ], *rows;
   IbT5Seq seqs[N_SEQ];
   gint32 *ids, tokens[N_SEQ][MAX_BEAMS];
-  int n_ids, n_enc[N_SEQ], V, s, b, p, row, total = 0;
+  int n_ids, n_enc[N_SEQ], V, s, b, p, step, row, total = 0;
   gsize need = 0, bytes = 0;
 
   if (!fixture_open (&f, c))
@@ -298,9 +301,14 @@ test_t5_decode_many (gconstpointer data)
   }
   g_assert_true (ib_cl_queue_finish (q, &error));
 
-  for (p = 0; p < N_DEC - 1; p++) {
+  for (step = 0; step < N_DEC - 1 + N_SEQ - 1; step++) {
     float *want[N_SEQ], *got;
+    int n = 0;
+    /* sequence s decodes position step - s, from step s to N_DEC - 2 */
     for (s = 0; s < N_SEQ; s++) {
+      p = step - s;
+      if (p < 0 || p >= N_DEC - 1)
+        continue;
       for (b = 0; b < beams[s]; b++)
         tokens[s][b] = (s * 7 + b * 3 + p * 5 + 1) % V;
       if (p == 2 && beams[s] > 1) {
@@ -310,15 +318,15 @@ test_t5_decode_many (gconstpointer data)
         ib_t5_reorder (t5, q, batched[s], src, beams[s], p);
       }
       ib_t5_decode (t5, q, alone[s], tokens[s], beams[s], p);
-      want[s] =
+      want[n] =
           download (q, ib_t5_state_logits (alone[s]), 0, (gsize) beams[s] * V);
-      seqs[s] = (IbT5Seq){ batched[s], tokens[s], beams[s], p };
+      seqs[n++] = (IbT5Seq){ batched[s], tokens[s], beams[s], p };
     }
-    ib_t5_decode_many (t5, q, rows, seqs, N_SEQ);
+    ib_t5_decode_many (t5, q, rows, seqs, n);
     got = download (q, ib_t5_state_logits (rows), 0, (gsize) total * V);
-    for (s = 0, row = 0; s < N_SEQ; row += beams[s], s++) {
-      g_assert_cmpmem (got + (gsize) row * V, (gsize) beams[s] * V * 4, want[s],
-          (gsize) beams[s] * V * 4);
+    for (s = 0, row = 0; s < n; row += seqs[s].n_beams, s++) {
+      g_assert_cmpmem (got + (gsize) row * V, (gsize) seqs[s].n_beams * V * 4,
+          want[s], (gsize) seqs[s].n_beams * V * 4);
       g_free (want[s]);
     }
     g_free (got);
@@ -333,6 +341,115 @@ test_t5_decode_many (gconstpointer data)
   ib_cl_queue_free (q);
   ib_t5_free (t5);
   g_free (ids);
+  fixture_close (&f);
+}
+
+#define N_PROMPT 5
+#define L_SEQ 10 /* more than IB_ATT_MAX_SEQS: two attention launches */
+#define L_JOIN(s) ((s) / 4)
+
+/* The LLaMA decoder's batched step: L_SEQ sequences (1 to 3 beams, prompts
+ * of N_PROMPT + 2·s tokens: rows at different positions) joining four at a
+ * time at steps 0, 1 and 2 (all of them in step 2), decoded N_DEC - 1
+ * steps each, with a beam reorder, each step once alone per sequence
+ * (ib_llama_decode) and once batched: the logits bit for bit equal. */
+static void
+test_llama_decode_many (gconstpointer data)
+{
+  const Case *c = data;
+  static const int beams[L_SEQ] = { 1, 3, 2, 1, 1, 2, 1, 3, 1, 2 };
+  const int n_ctx = N_PROMPT + 2 * (L_SEQ - 1) + N_DEC;
+  const IbModelConfig *cfg;
+  Fixture f;
+  GError *error = NULL;
+  IbLlama *llm;
+  IbClQueue *q;
+  IbClArena *arena;
+  IbLlamaState *alone[L_SEQ], *batched[L_SEQ], *rows;
+  IbLlamaSeq seqs[L_SEQ];
+  gint32 prompt[N_PROMPT + 2 * L_SEQ], tokens[L_SEQ][MAX_BEAMS];
+  int n_prompt[L_SEQ], V, s, b, i, p, step, row, total = 0;
+  gsize need = 0, bytes;
+
+  if (!fixture_open (&f, c))
+    return;
+  cfg = ib_checkpoint_get_config (f.ckpt);
+  llm = ib_llama_new (&f.loader, &cfg->text, &error);
+  g_assert_no_error (error);
+  V = ib_llama_get_vocab (llm);
+  for (i = 0; i < (int) G_N_ELEMENTS (prompt); i++)
+    prompt[i] = (i * 11 + 3) % V;
+  for (s = 0; s < L_SEQ; s++) {
+    n_prompt[s] = N_PROMPT + 2 * s;
+    total += beams[s];
+  }
+  g_assert_true (
+      ib_llama_product_scratch (llm, f.dev, n_ctx, MAX_BEAMS, &need, &error));
+  g_assert_true (
+      ib_llama_rows_scratch (llm, f.dev, total, n_ctx, 0, &need, &error));
+  q = ib_cl_queue_new (f.dev, &error);
+  g_assert_no_error (error);
+  g_assert_true (ib_cl_queue_reserve_scratch (q, need, &error));
+  bytes = 2 * L_SEQ * ib_llama_state_footprint (llm, f.dev, n_ctx, MAX_BEAMS) +
+      ib_llama_rows_footprint (llm, f.dev, total, total);
+  arena = ib_cl_arena_new (f.dev, bytes, &error);
+  g_assert_no_error (error);
+  rows = ib_llama_rows_new (llm, arena, total, total, &error);
+  g_assert_no_error (error);
+  for (s = 0; s < L_SEQ; s++) {
+    IbLlamaState **st[2] = { &alone[s], &batched[s] };
+    /* every beam starts from the prompt's cache (beam search's start) */
+    int src[MAX_BEAMS] = { 0, 0, 0 };
+    for (b = 0; b < 2; b++) {
+      *st[b] = ib_llama_state_new (llm, arena, n_ctx, MAX_BEAMS, &error);
+      g_assert_no_error (error);
+      ib_llama_embed (llm, q, *st[b], prompt, n_prompt[s], 0);
+      ib_llama_prefill (llm, q, *st[b], n_prompt[s]);
+      ib_llama_reorder (llm, q, *st[b], src, beams[s], n_prompt[s]);
+    }
+  }
+  g_assert_true (ib_cl_queue_finish (q, &error));
+
+  for (step = 0; step < N_DEC - 1 + L_JOIN (L_SEQ - 1); step++) {
+    float *want[L_SEQ], *got;
+    int n = 0;
+    /* sequence s decodes its token t = step - L_JOIN (s), from its join */
+    for (s = 0; s < L_SEQ; s++) {
+      const int t = step - L_JOIN (s);
+      if (t < 0 || t >= N_DEC - 1)
+        continue;
+      p = n_prompt[s] + t;
+      for (b = 0; b < beams[s]; b++)
+        tokens[s][b] = (s * 7 + b * 3 + p * 5 + 1) % V;
+      if (t == 2 && beams[s] > 1) {
+        /* beam search swapping beams: every beam takes over beam 1's */
+        int src[MAX_BEAMS] = { 1, 1, 1 };
+        ib_llama_reorder (llm, q, alone[s], src, beams[s], p);
+        ib_llama_reorder (llm, q, batched[s], src, beams[s], p);
+      }
+      ib_llama_decode (llm, q, alone[s], tokens[s], beams[s], p);
+      want[n] = download (q, ib_llama_state_logits (alone[s]), 0,
+          (gsize) beams[s] * V);
+      seqs[n++] = (IbLlamaSeq){ batched[s], tokens[s], beams[s], p };
+    }
+    ib_llama_decode_many (llm, q, rows, seqs, n);
+    got = download (q, ib_llama_state_logits (rows), 0, (gsize) total * V);
+    for (s = 0, row = 0; s < n; row += seqs[s].n_beams, s++) {
+      g_assert_cmpmem (got + (gsize) row * V, (gsize) seqs[s].n_beams * V * 4,
+          want[s], (gsize) seqs[s].n_beams * V * 4);
+      g_free (want[s]);
+    }
+    g_free (got);
+  }
+
+  for (s = 0; s < L_SEQ; s++) {
+    ib_llama_state_free (alone[s]);
+    ib_llama_state_free (batched[s]);
+  }
+  ib_llama_state_free (rows);
+  ib_cl_arena_free (arena);
+  ib_cl_queue_free (q);
+  ib_llama_free (llm);
   fixture_close (&f);
 }
 
@@ -363,6 +480,10 @@ main (int argc, char **argv)
     if (g_str_has_prefix (c->name, "t5")) {
       path = g_strconcat ("/batched/t5-decode-many/", tail, NULL);
       g_test_add_data_func (path, c, test_t5_decode_many);
+      g_free (path);
+    } else {
+      path = g_strconcat ("/batched/llama-decode-many/", tail, NULL);
+      g_test_add_data_func (path, c, test_llama_decode_many);
       g_free (path);
     }
     g_free (tail);

@@ -808,6 +808,146 @@ static const CopyCase copy_cases[] = {
   { 17, 20, 0, 33, 257, 19 },
 };
 
+/* ib_cl_attention_rows: three decode rows of two sequences (two beams of
+ * one, one of the other; 37 and 5 keys, head_dim 20: partial blocks of 16)
+ * with per-sequence biases at different offsets, each row's new key and
+ * value appended from its qkv row, against the formula in double; the
+ * appended keys and values exact; bad table entries are errors. */
+#define AR_HEADS 2
+#define AR_HD 20
+#define AR_W (AR_HEADS * AR_HD)
+#define AR_CTX 40
+#define AR_ROWS 3
+
+static void
+test_attention_rows (void)
+{
+  static const int len[AR_ROWS] = { 37, 37, 5 }, seq[AR_ROWS] = { 0, 0, 1 };
+  static const int beam[AR_ROWS] = { 0, 1, 0 }, bias_off[2] = { 0, 3 };
+  const gsize cache = 2 * AR_CTX * AR_W, nq = AR_ROWS * 3 * AR_W;
+  const float scale = 0.25f;
+  float *kv[2][2], *bias[2], *qkv, *out;
+  GRand *saved;
+  gint32 table[AR_ROWS * IB_ATT_ROW_INTS] = { 0 };
+  IbClBuffer *bkv[2][2], *bb[2], *bq, *bt, *bc;
+  IbClAttentionRows a = { { NULL } };
+  double ref[AR_ROWS * AR_W];
+  GError *error = NULL;
+  gsize need = 0;
+  int r, h, j, d, s, x;
+
+  if (!have_device ())
+    return;
+  /* its own random numbers: the later tests' inputs stay as they were */
+  saved = rng;
+  rng = g_rand_new_with_seed (16);
+  qkv = rand_floats (nq, -1.0f, 1.0f);
+  for (s = 0; s < 2; s++) {
+    for (x = 0; x < 2; x++) {
+      kv[s][x] = rand_floats (cache, -1.0f, 1.0f);
+      bkv[s][x] = buffer_with (kv[s][x], cache * 4);
+    }
+    bias[s] = rand_floats (bias_off[s] + AR_HEADS * AR_CTX, -2.0f, 2.0f);
+    bb[s] = buffer_with (bias[s], (bias_off[s] + AR_HEADS * AR_CTX) * 4);
+    a.k[s] = bkv[s][0];
+    a.v[s] = bkv[s][1];
+    a.bias[s] = bb[s];
+  }
+  g_rand_free (rng);
+  rng = saved;
+  for (r = 0; r < AR_ROWS; r++) {
+    gint32 *e = table + r * IB_ATT_ROW_INTS;
+    e[IB_ATT_ROW_K] = e[IB_ATT_ROW_V] = beam[r] * AR_CTX * AR_W;
+    e[IB_ATT_ROW_LEN] = len[r];
+    e[IB_ATT_ROW_BIAS] = bias_off[seq[r]];
+    e[IB_ATT_ROW_SEQ] = seq[r];
+  }
+  /* the reference: the new key and value at len - 1, then the formula */
+  for (r = 0; r < AR_ROWS; r++) {
+    const float *row = qkv + r * 3 * AR_W;
+    float *k = kv[seq[r]][0] + beam[r] * AR_CTX * AR_W;
+    float *v = kv[seq[r]][1] + beam[r] * AR_CTX * AR_W;
+    memcpy (k + (len[r] - 1) * AR_W, row + AR_W, AR_W * 4);
+    memcpy (v + (len[r] - 1) * AR_W, row + 2 * AR_W, AR_W * 4);
+    for (h = 0; h < AR_HEADS; h++) {
+      double p[AR_CTX], m = -INFINITY, sum = 0.0;
+      for (j = 0; j < len[r]; j++) {
+        double dot = 0.0;
+        for (d = 0; d < AR_HD; d++)
+          dot += (double) row[h * AR_HD + d] * k[j * AR_W + h * AR_HD + d];
+        p[j] = scale * dot + bias[seq[r]][bias_off[seq[r]] + h * len[r] + j];
+        m = MAX (m, p[j]);
+      }
+      for (j = 0; j < len[r]; j++)
+        sum += (p[j] = exp (p[j] - m));
+      for (d = 0; d < AR_HD; d++) {
+        double c = 0.0;
+        for (j = 0; j < len[r]; j++)
+          c += p[j] / sum * v[j * AR_W + h * AR_HD + d];
+        ref[r * AR_W + h * AR_HD + d] = c;
+      }
+    }
+  }
+  bq = buffer_with (qkv, nq * 4);
+  bt = buffer_with (table, sizeof table);
+  bc = buffer_with (NULL, AR_ROWS * AR_W * 4);
+  ib_cl_attention_rows_scratch (AR_ROWS, AR_HEADS, AR_CTX, &need);
+  g_assert_true (ib_cl_queue_reserve_scratch (q, need, &error));
+  g_assert_no_error (error);
+  a.n_seqs = 2;
+  a.kv_ld = AR_W;
+  a.table = bt;
+  a.host_table = table;
+  a.n_heads = AR_HEADS;
+  a.head_dim = AR_HD;
+  a.scale = scale;
+  a.append_k = AR_W;
+  a.append_v = 2 * AR_W;
+  ib_cl_attention_rows (q, &a, (IbClMatrix){ bq, 0, 3 * AR_W, 0 }, AR_ROWS,
+      (IbClMatrix){ bc, 0, AR_W, 0 });
+  out = download_floats (bc, AR_ROWS * AR_W);
+  check_rel ("attention rows", out, ref, AR_ROWS * AR_W, 1e-5);
+  g_free (out);
+  for (s = 0; s < 2; s++)
+    for (x = 0; x < 2; x++) {
+      out = download_floats (bkv[s][x], cache);
+      check_exact ("appended keys and values", out, kv[s][x], cache);
+      g_free (out);
+    }
+
+  /* a row naming a third sequence; keys past the end of the cache */
+  table[2 * IB_ATT_ROW_INTS + IB_ATT_ROW_SEQ] = 2;
+  ib_cl_attention_rows (q, &a, (IbClMatrix){ bq, 0, 3 * AR_W, 0 }, AR_ROWS,
+      (IbClMatrix){ bc, 0, AR_W, 0 });
+  g_assert_false (ib_cl_queue_finish (q, &error));
+  g_assert_error (error, IB_CL_ERROR, IB_CL_ERROR_INVALID_ARG);
+  g_test_message ("expected error: %s", error->message);
+  g_clear_error (&error);
+  table[2 * IB_ATT_ROW_INTS + IB_ATT_ROW_SEQ] = 1;
+  table[2 * IB_ATT_ROW_INTS + IB_ATT_ROW_K] = AR_CTX * AR_W;
+  table[2 * IB_ATT_ROW_INTS + IB_ATT_ROW_LEN] = AR_CTX + 1;
+  ib_cl_attention_rows (q, &a, (IbClMatrix){ bq, 0, 3 * AR_W, 0 }, AR_ROWS,
+      (IbClMatrix){ bc, 0, AR_W, 0 });
+  g_assert_false (ib_cl_queue_finish (q, &error));
+  g_assert_error (error, IB_CL_ERROR, IB_CL_ERROR_INVALID_ARG);
+  g_test_message ("expected error: %s", error->message);
+  g_clear_error (&error);
+
+  for (s = 0; s < 2; s++) {
+    for (x = 0; x < 2; x++) {
+      ib_cl_buffer_free (bkv[s][x]);
+      g_free (kv[s][x]);
+    }
+    ib_cl_buffer_free (bb[s]);
+    g_free (bias[s]);
+  }
+  ib_cl_buffer_free (bq);
+  ib_cl_buffer_free (bt);
+  ib_cl_buffer_free (bc);
+  g_free (qkv);
+  report_worst ("attention rows");
+}
+
 static void
 test_copy_rows (void)
 {
@@ -1170,6 +1310,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ops/add", test_add);
   g_test_add_func ("/ops/add_bias", test_add_bias);
   g_test_add_func ("/ops/softmax", test_softmax);
+  g_test_add_func ("/ops/attention-rows", test_attention_rows);
   g_test_add_func ("/ops/rope", test_rope);
   g_test_add_func ("/ops/rope-rows", test_rope_rows);
   g_test_add_func ("/ops/t5_position_bias", test_t5_bias);
