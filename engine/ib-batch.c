@@ -163,60 +163,92 @@ set_up (IbBatch *b, Request **reqs, int n, IbVisionBatchRun *run)
   g_free (ctxs);
 }
 
-/* Under lock with the device taken, all decoding questions posted: one
- * batched step. The set of decoding questions cannot change meanwhile
- * (each waits for its step). */
-static void
-run_step (IbBatch *b)
+/* The decoding questions' side of one batched step. */
+typedef struct
 {
-  const int n = b->decoding->len;
-  Request **reqs = g_new (Request *, n);
-  IbContext **ctxs = g_new (IbContext *, n);
-  const gint32 **tokens = g_new (const gint32 *, n);
-  const int **src = g_new (const int *, n);
-  int *n_beams = g_new (int, n);
-  float **logits = g_new (float *, n);
-  GError **errors = g_new0 (GError *, n);
+  int n;
+  Request **reqs;
+  IbContext **ctxs;
+  const gint32 **tokens;
+  const int **src;
+  int *n_beams;
+  float **logits;
+  GError **errors;
+} Step;
+
+/* Under lock: the decoding questions into @st, the step in the stats. */
+static void
+step_gather (IbBatch *b, Step *st)
+{
+  const int n = b->decoding->len, m = MAX (n, 1);
   int i, rows = 0;
 
+  st->n = n;
+  st->reqs = g_new (Request *, m);
+  st->ctxs = g_new (IbContext *, m);
+  st->tokens = g_new (const gint32 *, m);
+  st->src = g_new (const int *, m);
+  st->n_beams = g_new (int, m);
+  st->logits = g_new (float *, m);
+  st->errors = g_new0 (GError *, m);
   for (i = 0; i < n; i++) {
-    Request *r = reqs[i] = g_ptr_array_index (b->decoding, i);
-    ctxs[i] = b->ctx[r->slot];
-    tokens[i] = r->tokens;
-    src[i] = r->has_src ? r->src : NULL;
-    n_beams[i] = r->n_beams;
-    logits[i] = r->logits;
+    Request *r = st->reqs[i] = g_ptr_array_index (b->decoding, i);
+    st->ctxs[i] = b->ctx[r->slot];
+    st->tokens[i] = r->tokens;
+    st->src[i] = r->has_src ? r->src : NULL;
+    st->n_beams[i] = r->n_beams;
+    st->logits[i] = r->logits;
     rows += r->n_beams;
   }
   b->stats.n_steps++;
   b->stats.n_rows += rows;
   b->stats.max_rows = MAX (b->stats.max_rows, rows);
   b->stats.max_active = MAX (b->stats.max_active, n);
+}
+
+/* Under lock after the step: each decoding question's outcome. */
+static void
+step_scatter (IbBatch *b, Step *st)
+{
+  int i;
+
+  for (i = 0; i < st->n; i++) {
+    st->reqs[i]->error = st->errors[i];
+    st->reqs[i]->posted = FALSE;
+    st->reqs[i]->has_src = FALSE;
+  }
+  b->n_posted -= st->n;
+  g_free (st->errors);
+  g_free (st->logits);
+  g_free (st->n_beams);
+  g_free (st->src);
+  g_free (st->tokens);
+  g_free (st->ctxs);
+  g_free (st->reqs);
+}
+
+/* Under lock with the device taken, all decoding questions posted: one
+ * batched step. The set of decoding questions cannot change meanwhile
+ * (each waits for its step). */
+static void
+run_step (IbBatch *b)
+{
+  Step st;
+
+  step_gather (b, &st);
   g_mutex_unlock (&b->lock);
 
   if (b->t5_rows)
-    ib_context_step_many_t5 (ctxs, tokens, src, n_beams, logits, n, b->q,
-        b->t5_rows, errors);
+    ib_context_step_many_t5 (st.ctxs, st.tokens, st.src, st.n_beams, st.logits,
+        st.n, b->q, b->t5_rows, st.errors);
   else
-    ib_context_step_many (ctxs, tokens, src, n_beams, logits, n, b->q, b->rows,
-        errors);
+    ib_context_step_many (st.ctxs, st.tokens, st.src, st.n_beams, st.logits,
+        st.n, b->q, b->rows, st.errors);
 
   g_mutex_lock (&b->lock);
-  b->n_decoder_passes += b->t5_rows || b->rows ? 1 : n;
-  for (i = 0; i < n; i++) {
-    reqs[i]->error = errors[i];
-    reqs[i]->posted = FALSE;
-    reqs[i]->has_src = FALSE;
-  }
-  b->n_posted -= n;
+  b->n_decoder_passes += b->t5_rows || b->rows ? 1 : st.n;
+  step_scatter (b, &st);
   g_cond_broadcast (&b->wake);
-  g_free (errors);
-  g_free (logits);
-  g_free (n_beams);
-  g_free (src);
-  g_free (tokens);
-  g_free (ctxs);
-  g_free (reqs);
 }
 
 /* Under lock with the device taken, all decoding questions posted (LLaMA):
@@ -226,30 +258,15 @@ run_step (IbBatch *b)
 static void
 run_prefill_step (IbBatch *b)
 {
-  const int n = b->decoding->len;
-  const int max_p = g_queue_get_length (&b->prompts);
-  Request **reqs = g_new (Request *, MAX (n, 1));
-  IbContext **ctxs = g_new (IbContext *, MAX (n, 1));
-  const gint32 **tokens = g_new (const gint32 *, MAX (n, 1));
-  const int **src = g_new (const int *, MAX (n, 1));
-  int *n_beams = g_new (int, MAX (n, 1));
-  float **logits = g_new (float *, MAX (n, 1));
-  GError **errors = g_new0 (GError *, MAX (n, 1));
-  Request **preqs = g_new (Request *, MAX (max_p, 1));
-  IbContext **pctxs = g_new (IbContext *, MAX (max_p, 1));
-  IbAnswerJob **jobs = g_new (IbAnswerJob *, MAX (max_p, 1));
-  GError **perrors = g_new0 (GError *, MAX (max_p, 1));
-  int i, rows = 0, n_p = 0, p_rows = 0;
+  const int max_p = MAX ((int) g_queue_get_length (&b->prompts), 1);
+  Request **preqs = g_new (Request *, max_p);
+  IbContext **pctxs = g_new (IbContext *, max_p);
+  IbAnswerJob **jobs = g_new (IbAnswerJob *, max_p);
+  GError **perrors = g_new0 (GError *, max_p);
+  int i, n_p = 0, p_rows = 0;
+  Step st;
 
-  for (i = 0; i < n; i++) {
-    Request *r = reqs[i] = g_ptr_array_index (b->decoding, i);
-    ctxs[i] = b->ctx[r->slot];
-    tokens[i] = r->tokens;
-    src[i] = r->has_src ? r->src : NULL;
-    n_beams[i] = r->n_beams;
-    logits[i] = r->logits;
-    rows += r->n_beams;
-  }
+  step_gather (b, &st);
   while (!g_queue_is_empty (&b->prompts)) {
     Request *r = g_queue_peek_head (&b->prompts);
     IbContext *c = b->ctx[r->slot];
@@ -263,30 +280,21 @@ run_prefill_step (IbBatch *b)
     p_rows += len;
   }
   b->hold_prompts = 0;
-  b->stats.n_steps++;
-  b->stats.n_rows += rows;
-  b->stats.max_rows = MAX (b->stats.max_rows, rows);
-  b->stats.max_active = MAX (b->stats.max_active, n);
   if (n_p > 0) {
     b->stats.n_prefill_steps++;
     b->stats.n_prefills += n_p;
     b->stats.max_prefills = MAX (b->stats.max_prefills, n_p);
     b->stats.n_prefill_rows += p_rows;
-    b->stats.n_mixed_steps += n > 0;
+    b->stats.n_mixed_steps += st.n > 0;
   }
   g_mutex_unlock (&b->lock);
 
-  ib_context_step_prefill_many (ctxs, tokens, src, n_beams, logits, n, pctxs,
-      jobs, n_p, b->q, b->rows, errors, perrors);
+  ib_context_step_prefill_many (st.ctxs, st.tokens, st.src, st.n_beams,
+      st.logits, st.n, pctxs, jobs, n_p, b->q, b->rows, st.errors, perrors);
 
   g_mutex_lock (&b->lock);
   b->n_decoder_passes++;
-  for (i = 0; i < n; i++) {
-    reqs[i]->error = errors[i];
-    reqs[i]->posted = FALSE;
-    reqs[i]->has_src = FALSE;
-  }
-  b->n_posted -= n;
+  step_scatter (b, &st);
   for (i = 0; i < n_p; i++) {
     Request *r = preqs[i];
     r->prompt = FALSE;
@@ -299,13 +307,6 @@ run_prefill_step (IbBatch *b)
   g_free (jobs);
   g_free (pctxs);
   g_free (preqs);
-  g_free (errors);
-  g_free (logits);
-  g_free (n_beams);
-  g_free (src);
-  g_free (tokens);
-  g_free (ctxs);
-  g_free (reqs);
 }
 
 /* Under lock, by any asking thread after it changed the state: does the

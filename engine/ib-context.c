@@ -1001,6 +1001,36 @@ check_pos (IbContext *ctx, GError **error)
   return TRUE;
 }
 
+/* The end of a batched step of @n_seq sequences, sequence i being context
+ * ctxs[which[i]] with n_beams[which[i]] rows of @buf's logits after the
+ * previous one's: the logits downloaded, the queue finished, and then each
+ * context one position further, or the queue's error to each. */
+static gboolean
+finish_step_many (IbClQueue *q, IbClBuffer *buf, IbContext *const *ctxs,
+    const int *which, const int *n_beams, int n_seq, float *const *logits,
+    GError **errors)
+{
+  const gsize row_bytes = (gsize) vocab (ctxs[which[0]]->model) * 4;
+  GError *err = NULL;
+  gsize off = 0;
+  int i;
+
+  if (n_seq == 0)
+    return TRUE;
+  for (i = 0; i < n_seq; off += n_beams[which[i]] * row_bytes, i++)
+    ib_cl_queue_download (q, buf, off, logits[which[i]],
+        n_beams[which[i]] * row_bytes);
+  if (!ib_cl_queue_finish (q, &err)) {
+    for (i = 0; i < n_seq; i++)
+      errors[which[i]] = g_error_copy (err);
+    g_error_free (err);
+    return FALSE;
+  }
+  for (i = 0; i < n_seq; i++)
+    ctxs[which[i]]->pos++;
+  return TRUE;
+}
+
 gboolean
 ib_context_step_many_t5 (IbContext *const *ctxs, const gint32 *const *tokens,
     const int *const *src, const int *n_beams, float *const *logits, int n,
@@ -1008,9 +1038,8 @@ ib_context_step_many_t5 (IbContext *const *ctxs, const gint32 *const *tokens,
 {
   const IbModel *m;
   IbT5Seq *seqs;
-  int *which, n_seq = 0, i, row;
+  int *which, n_seq = 0, i;
   gboolean ok = TRUE;
-  GError *err = NULL;
 
   if (n == 0)
     return TRUE;
@@ -1028,19 +1057,9 @@ ib_context_step_many_t5 (IbContext *const *ctxs, const gint32 *const *tokens,
     which[n_seq++] = i;
   }
   ib_t5_decode_many (m->t5, q, rows, seqs, n_seq);
-  for (i = 0, row = 0; i < n_seq; row += seqs[i].n_beams, i++)
-    ib_cl_queue_download (q, ib_t5_state_logits (rows),
-        (gsize) row * vocab (m) * 4, logits[which[i]],
-        (gsize) seqs[i].n_beams * vocab (m) * 4);
-  if (!ib_cl_queue_finish (q, &err)) {
-    for (i = 0; i < n_seq; i++)
-      errors[which[i]] = g_error_copy (err);
-    g_error_free (err);
+  if (!finish_step_many (q, ib_t5_state_logits (rows), ctxs, which, n_beams,
+          n_seq, logits, errors))
     ok = FALSE;
-  } else {
-    for (i = 0; i < n_seq; i++)
-      ctxs[which[i]]->pos++;
-  }
   g_free (which);
   g_free (seqs);
   return ok;
@@ -1053,9 +1072,8 @@ ib_context_step_many (IbContext *const *ctxs, const gint32 *const *tokens,
 {
   const IbModel *m;
   IbLlamaSeq *seqs;
-  int *which, n_seq = 0, i, row;
+  int *which, n_seq = 0, i;
   gboolean ok = TRUE;
-  GError *err = NULL;
 
   if (n == 0)
     return TRUE;
@@ -1083,19 +1101,9 @@ ib_context_step_many (IbContext *const *ctxs, const gint32 *const *tokens,
     which[n_seq++] = i;
   }
   ib_llama_decode_many (m->llama, q, rows, seqs, n_seq);
-  for (i = 0, row = 0; i < n_seq; row += seqs[i].n_beams, i++)
-    ib_cl_queue_download (q, ib_llama_state_logits (rows),
-        (gsize) row * vocab (m) * 4, logits[which[i]],
-        (gsize) seqs[i].n_beams * vocab (m) * 4);
-  if (!ib_cl_queue_finish (q, &err)) {
-    for (i = 0; i < n_seq; i++)
-      errors[which[i]] = g_error_copy (err);
-    g_error_free (err);
+  if (!finish_step_many (q, ib_llama_state_logits (rows), ctxs, which, n_beams,
+          n_seq, logits, errors))
     ok = FALSE;
-  } else {
-    for (i = 0; i < n_seq; i++)
-      ctxs[which[i]]->pos++;
-  }
   g_free (which);
   g_free (seqs);
   return ok;
