@@ -1079,7 +1079,8 @@ ib_context_step_many (IbContext *const *ctxs, const gint32 *const *tokens,
     return TRUE;
   m = ctxs[0]->model;
   if (m->t5) {
-    /* no batched T5 decoder: each sequence its own step */
+    /* T5 without its rows (ib_context_step_many_t5 batches): each sequence
+     * its own step */
     for (i = 0; i < n; i++)
       if ((src[i] && !gen_reorder (ctxs[i], src[i], n_beams[i], &errors[i])) ||
           !gen_step (ctxs[i], tokens[i], n_beams[i], logits[i], &errors[i]))
