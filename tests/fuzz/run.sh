@@ -13,7 +13,8 @@
 #
 # Options: --seconds N, --runs N (executions per target, instead of time),
 # --jobs N (targets run at once, default 1), --build DIR (default
-# build-fuzz), --keep-corpus (reuse <build>/fuzz-corpus from earlier runs).
+# build-fuzz), --keep-corpus (reuse <build>/fuzz-corpus from earlier runs),
+# --max-len N (longest input; default 65536, tokenizer.json 8192).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$PWD
@@ -23,6 +24,7 @@ runs=
 jobs=1
 build=build-fuzz
 keep=0
+max_len_opt=
 targets=()
 while [ $# -gt 0 ]; do
   case $1 in
@@ -32,6 +34,7 @@ while [ $# -gt 0 ]; do
     --jobs) jobs=$2; shift ;;
     --build) build=$2; shift ;;
     --keep-corpus) keep=1 ;;
+    --max-len) max_len_opt=$2; shift ;;
     -h|--help) sed -n '3,17p' "$0"; exit 0 ;;
     -*) echo "run.sh: unknown option $1" >&2; exit 2 ;;
     *) targets+=("$1") ;;
@@ -96,6 +99,7 @@ run_one() {
   # tokenizer.json: the small seeds only (seeds.py), big ones cut
   local max_len=65536
   [ "$t" != fuzz-tokenizer-load ] || max_len=8192
+  [ -z "$max_len_opt" ] || max_len=$max_len_opt
   ASAN_OPTIONS=$asan \
     "$build/tests/fuzz/$t" "${budget[@]}" "${dict[@]}" -max_len=$max_len \
     -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
