@@ -229,7 +229,43 @@ typedef struct
   GPtrArray *frames; /* Frame *, the kept frames in order */
   GstElement *convert;
   gint progress; /* atomic: frames and samples so far, for the stall check */
+  /* the streaming threads' copy (run_pass): a reference for each callback
+   * GStreamer holds, released when it drops the callback; once closed
+   * (results taken, under lock) the callbacks do nothing, as decodebin
+   * can still add a pad from a streaming thread after its pipeline went
+   * to NULL (fuzz-image: a use after free, and typefind left in PAUSED) */
+  gint ref;
+  GMutex lock;
+  gboolean closed;
 } Pass;
+
+static Pass *
+pass_ref (Pass *p)
+{
+  g_atomic_int_inc (&p->ref);
+  return p;
+}
+
+static void
+pass_unref (gpointer data)
+{
+  Pass *p = data;
+
+  if (!g_atomic_int_dec_and_test (&p->ref))
+    return;
+  g_ptr_array_unref (p->frames);
+  g_free ((gpointer) p->keep);
+  gst_clear_object (&p->convert);
+  g_mutex_clear (&p->lock);
+  g_free (p);
+}
+
+static void
+pass_unref_closure (gpointer data, GClosure *closure)
+{
+  (void) closure;
+  pass_unref (data);
+}
 
 /* A pipeline that does not stop within ASK_MEDIA_STOP_US is left behind
  * (the program exits after the error). */
@@ -245,10 +281,17 @@ static void
 on_pad_added (GstElement *decodebin, GstPad *pad, gpointer user)
 {
   Pass *p = user;
-  GstCaps *caps = gst_pad_get_current_caps (pad);
-  GstPad *sinkpad = gst_element_get_static_pad (p->convert, "sink");
+  GstCaps *caps;
+  GstPad *sinkpad;
 
   (void) decodebin;
+  g_mutex_lock (&p->lock);
+  if (p->closed) {
+    g_mutex_unlock (&p->lock);
+    return;
+  }
+  caps = gst_pad_get_current_caps (pad);
+  sinkpad = gst_element_get_static_pad (p->convert, "sink");
   if (caps == NULL)
     caps = gst_pad_query_caps (pad, NULL);
   if (!gst_caps_is_empty (caps) &&
@@ -258,6 +301,7 @@ on_pad_added (GstElement *decodebin, GstPad *pad, gpointer user)
       !gst_pad_is_linked (sinkpad) &&
       gst_pad_link (pad, sinkpad) == GST_PAD_LINK_OK)
     p->linked = TRUE;
+  g_mutex_unlock (&p->lock);
   gst_object_unref (sinkpad);
   gst_caps_unref (caps);
 }
@@ -266,16 +310,22 @@ static GstPadProbeReturn
 count_probe (GstPad *pad, GstPadProbeInfo *info, gpointer user)
 {
   Pass *p = user;
-  guint64 i = p->n_seen++;
+  GstPadProbeReturn ret = GST_PAD_PROBE_DROP;
+  guint64 i;
 
   (void) pad;
   (void) info;
-  g_atomic_int_inc (&p->progress);
-  if (p->next_keep < p->n_keep && p->keep[p->next_keep] == i) {
-    p->next_keep++;
-    return GST_PAD_PROBE_OK;
+  g_mutex_lock (&p->lock);
+  if (!p->closed) {
+    i = p->n_seen++;
+    g_atomic_int_inc (&p->progress);
+    if (p->next_keep < p->n_keep && p->keep[p->next_keep] == i) {
+      p->next_keep++;
+      ret = GST_PAD_PROBE_OK;
+    }
   }
-  return GST_PAD_PROBE_DROP;
+  g_mutex_unlock (&p->lock);
+  return ret;
 }
 
 /* copies a sample's frame, rows packed */
@@ -323,6 +373,7 @@ on_new_sample (GstAppSink *sink, gpointer user)
 {
   Pass *p = user;
   GstSample *sample = gst_app_sink_pull_sample (sink);
+  gboolean done;
   Frame *f;
 
   if (sample == NULL)
@@ -334,8 +385,16 @@ on_new_sample (GstAppSink *sink, gpointer user)
         (NULL));
     return GST_FLOW_ERROR;
   }
+  g_mutex_lock (&p->lock);
+  if (p->closed) {
+    g_mutex_unlock (&p->lock);
+    frame_free (f);
+    return GST_FLOW_FLUSHING;
+  }
   g_ptr_array_add (p->frames, f);
-  if (p->stop_early && p->frames->len == p->n_keep)
+  done = p->stop_early && p->frames->len == p->n_keep;
+  g_mutex_unlock (&p->lock);
+  if (done)
     gst_element_post_message (GST_ELEMENT (sink),
         gst_message_new_application (GST_OBJECT (sink),
             gst_structure_new_empty ("ask-media-done")));
@@ -454,8 +513,10 @@ wait_pass (GstBus *bus, Pass *p)
 }
 
 /* Runs one pass over @path, keeping the frames @p asks for. The streaming
- * threads work on a copy of @p, so that a pipeline that cannot be stopped
- * never writes to the caller's memory. */
+ * threads work on a reference-counted copy of @p, closed when its results
+ * are taken, so that a pipeline that cannot be stopped (or a decodebin
+ * that adds a pad after going to NULL) never writes to freed memory or to
+ * the caller's. */
 static gboolean run_pass_on (const char *path, Pass *p, gboolean *stopped,
     GError **error);
 
@@ -465,22 +526,26 @@ run_pass (const char *path, Pass *p, GError **error)
   Pass *own = g_new0 (Pass, 1);
   gboolean ok, stopped = TRUE;
 
+  own->ref = 1;
+  g_mutex_init (&own->lock);
   own->keep = g_memdup2 (p->keep, p->n_keep * sizeof (guint64));
   own->n_keep = p->n_keep;
   own->stop_early = p->stop_early;
   own->frames = g_ptr_array_new_with_free_func (frame_free);
   ok = run_pass_on (path, own, &stopped, error);
-  if (!stopped)
-    return FALSE; /* own stays with the streaming threads */
-  p->n_seen = own->n_seen;
-  p->linked = own->linked;
-  p->next_keep = own->next_keep;
-  while (own->frames->len > 0)
-    g_ptr_array_add (p->frames, g_ptr_array_steal_index (own->frames, 0));
-  g_ptr_array_unref (own->frames);
-  g_free ((gpointer) own->keep);
-  g_free (own);
-  return ok;
+  g_mutex_lock (&own->lock);
+  own->closed = TRUE;
+  if (stopped) {
+    p->n_seen = own->n_seen;
+    p->linked = own->linked;
+    p->next_keep = own->next_keep;
+    while (own->frames->len > 0)
+      g_ptr_array_add (p->frames, g_ptr_array_steal_index (own->frames, 0));
+  }
+  g_mutex_unlock (&own->lock);
+  /* the streaming threads' references keep it while they may call */
+  pass_unref (own);
+  return stopped && ok;
 }
 
 static gboolean
@@ -497,7 +562,11 @@ run_pass_on (const char *path, Pass *p, gboolean *stopped, GError **error)
   GstPad *pad;
   gboolean ok = FALSE;
 
+  /* the pass's own reference: on_pad_added may still use it after the
+   * pipeline is gone */
   p->convert = gst_element_factory_make ("videoconvert", NULL);
+  if (p->convert)
+    gst_object_ref_sink (p->convert);
   if (!src || !dec || !p->convert || !sink) {
     g_set_error (error, ASK_MEDIA_ERROR, ASK_MEDIA_ERROR_DECODE,
         "GStreamer elements filesrc, decodebin, videoconvert or appsink are "
@@ -515,15 +584,18 @@ run_pass_on (const char *path, Pass *p, gboolean *stopped, GError **error)
   caps = gst_caps_from_string ("video/x-raw, format = (string) { RGB, RGBA }");
   g_object_set (sink, "caps", caps, "sync", FALSE, "qos", FALSE, NULL);
   cb.new_sample = on_new_sample;
-  gst_app_sink_set_callbacks (GST_APP_SINK (sink), &cb, p, NULL);
+  gst_app_sink_set_callbacks (GST_APP_SINK (sink), &cb, pass_ref (p),
+      pass_unref);
   if (!gst_element_link (src, dec) || !gst_element_link (p->convert, sink)) {
     g_set_error (error, ASK_MEDIA_ERROR, ASK_MEDIA_ERROR_DECODE,
         "%s: cannot link the decoding pipeline", path);
     goto out;
   }
-  g_signal_connect (dec, "pad-added", G_CALLBACK (on_pad_added), p);
+  g_signal_connect_data (dec, "pad-added", G_CALLBACK (on_pad_added),
+      pass_ref (p), pass_unref_closure, 0);
   pad = gst_element_get_static_pad (p->convert, "sink");
-  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, count_probe, p, NULL);
+  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, count_probe, pass_ref (p),
+      pass_unref);
   gst_object_unref (pad);
 
   bus = gst_element_get_bus (pipeline);
@@ -571,8 +643,6 @@ out:
         (int) (ASK_MEDIA_STOP_US / G_USEC_PER_SEC));
     ok = FALSE;
   }
-  if (*stopped)
-    p->convert = NULL;
   return ok;
 }
 
