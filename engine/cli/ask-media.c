@@ -524,6 +524,7 @@ static gboolean
 run_pass (const char *path, Pass *p, GError **error)
 {
   Pass *own = g_new0 (Pass, 1);
+  GstElement *convert;
   gboolean ok, stopped = TRUE;
 
   own->ref = 1;
@@ -542,7 +543,12 @@ run_pass (const char *path, Pass *p, GError **error)
     while (own->frames->len > 0)
       g_ptr_array_add (p->frames, g_ptr_array_steal_index (own->frames, 0));
   }
+  /* no callback uses it once closed; its pad's probe holds a reference to
+   * the pass: dropped here, the cycle is broken */
+  convert = own->convert;
+  own->convert = NULL;
   g_mutex_unlock (&own->lock);
+  gst_clear_object (&convert);
   /* the streaming threads' references keep it while they may call */
   pass_unref (own);
   return stopped && ok;
