@@ -214,6 +214,85 @@ out:
 
 /* ---- GStreamer -------------------------------------------------------- */
 
+/*
+ * GStreamer's decoders allocate a frame of whatever size a file's header
+ * claims, even after its caps are refused (a damaged 277-byte JPEG
+ * claiming 58917 x 60131 pixels: jpegdec allocated 3.5 GB). This program's
+ * GStreamer memory comes from an allocator that refuses any single block
+ * larger than the largest frame accepted (ASK_MEDIA_MAX_PIXELS at 8 bytes a
+ * pixel); the decoder then fails with an error. It is the process's
+ * default allocator, set once: instructblip-ask owns its process (the
+ * element and the library never do this).
+ */
+#define ASK_MEDIA_MAX_BLOCK ((gsize) ASK_MEDIA_MAX_PIXELS * 8)
+
+typedef struct
+{
+  GstAllocator parent;
+  GstAllocator *sysmem;
+} AskBoundedAllocator;
+
+typedef struct
+{
+  GstAllocatorClass parent_class;
+} AskBoundedAllocatorClass;
+
+static GType ask_bounded_allocator_get_type (void);
+G_DEFINE_TYPE (AskBoundedAllocator, ask_bounded_allocator, GST_TYPE_ALLOCATOR)
+
+static GstMemory *
+bounded_alloc (GstAllocator *allocator, gsize size,
+    GstAllocationParams *params)
+{
+  AskBoundedAllocator *self = (AskBoundedAllocator *) allocator;
+  gsize extra = params ? params->prefix + params->padding : 0;
+
+  if (size > ASK_MEDIA_MAX_BLOCK || extra > ASK_MEDIA_MAX_BLOCK - size)
+    return NULL;
+  return gst_allocator_alloc (self->sysmem, size, params);
+}
+
+static void
+bounded_free (GstAllocator *allocator, GstMemory *memory)
+{
+  /* every block is the system allocator's, freed by it */
+  (void) allocator;
+  (void) memory;
+  g_assert_not_reached ();
+}
+
+static void
+ask_bounded_allocator_class_init (AskBoundedAllocatorClass *klass)
+{
+  GstAllocatorClass *aclass = GST_ALLOCATOR_CLASS (klass);
+
+  aclass->alloc = bounded_alloc;
+  aclass->free = bounded_free;
+}
+
+static void
+ask_bounded_allocator_init (AskBoundedAllocator *self)
+{
+  self->sysmem = gst_allocator_find (GST_ALLOCATOR_SYSMEM);
+  GST_ALLOCATOR (self)->mem_type = GST_ALLOCATOR_SYSMEM;
+}
+
+static void
+install_bounded_allocator (void)
+{
+  static gsize once;
+
+  if (g_once_init_enter (&once)) {
+    GstAllocator *a = g_object_new (ask_bounded_allocator_get_type (), NULL);
+
+    gst_object_ref_sink (a);
+    gst_allocator_register ("AskBoundedMemory", gst_object_ref (a));
+    gst_allocator_set_default (a);
+    g_once_init_leave (&once, 1);
+  }
+}
+
+
 /* One decoding pass: filesrc ! decodebin ! videoconvert ! appsink, RGB or
  * RGBA. A probe in front of videoconvert counts every decoded frame and
  * drops those not in @keep, so unwanted frames are never converted. */
@@ -226,6 +305,7 @@ typedef struct
   guint next_keep;
   guint64 n_seen; /* frames that reached videoconvert */
   gboolean linked; /* a video stream was found */
+  gint too_wide, too_high; /* a stream refused for its size (size_ok) */
   GPtrArray *frames; /* Frame *, the kept frames in order */
   GstElement *convert;
   gint progress; /* atomic: frames and samples so far, for the stall check */
@@ -328,6 +408,47 @@ count_probe (GstPad *pad, GstPadProbeInfo *info, gpointer user)
   return ret;
 }
 
+/* TRUE (and recorded in @p) if @caps give frames too large (size_ok) */
+static gboolean
+caps_size_refused (Pass *p, GstCaps *caps)
+{
+  GstStructure *s;
+  gint w = 0, h = 0;
+
+  if (caps == NULL || gst_caps_get_size (caps) == 0)
+    return FALSE;
+  s = gst_caps_get_structure (caps, 0);
+  if (!gst_structure_get_int (s, "width", &w) ||
+      !gst_structure_get_int (s, "height", &h) || size_ok (w, h))
+    return FALSE;
+  g_mutex_lock (&p->lock);
+  p->too_wide = w;
+  p->too_high = h;
+  g_mutex_unlock (&p->lock);
+  return TRUE;
+}
+
+/* Raw video whose frames are too large (size_ok) is refused where it
+ * reaches videoconvert's sink pad, which accepts caps only after an
+ * ACCEPT_CAPS query, answered here; the error then names the size. A
+ * decoder inside decodebin allocates its first frame even when its caps
+ * are refused: the bounded allocator (below) stops that. */
+static GstPadProbeReturn
+accept_caps_probe (GstPad *pad, GstPadProbeInfo *info, gpointer user)
+{
+  GstQuery *query = GST_PAD_PROBE_INFO_QUERY (info);
+  GstCaps *caps;
+
+  (void) pad;
+  if (GST_QUERY_TYPE (query) != GST_QUERY_ACCEPT_CAPS)
+    return GST_PAD_PROBE_OK;
+  gst_query_parse_accept_caps (query, &caps);
+  if (!caps_size_refused (user, caps))
+    return GST_PAD_PROBE_OK;
+  gst_query_set_accept_caps_result (query, FALSE);
+  return GST_PAD_PROBE_HANDLED;
+}
+
 /* copies a sample's frame, rows packed */
 static Frame *
 frame_from_sample (GstSample *sample)
@@ -401,14 +522,41 @@ on_new_sample (GstAppSink *sink, gpointer user)
   return GST_FLOW_OK;
 }
 
-/* the bus error of a failed pass as an ASK_MEDIA_ERROR */
+/* TRUE if a stream of @p was refused for its frame size (accept_caps_probe) */
+static gboolean
+pass_refused_size (Pass *p)
+{
+  gboolean refused;
+
+  g_mutex_lock (&p->lock);
+  refused = p->too_wide > 0 || p->too_high > 0;
+  g_mutex_unlock (&p->lock);
+  return refused;
+}
+
+/* the bus error of a failed pass as an ASK_MEDIA_ERROR (the size error
+ * first, whatever the bus says, if a stream was refused for its size) */
 static void
-set_gst_error (const char *path, const Pass *p, GstMessage *msg, GError **error)
+set_gst_error (const char *path, Pass *p, GstMessage *msg, GError **error)
 {
   GError *gerr = NULL;
   char *debug = NULL;
   int code = ASK_MEDIA_ERROR_DECODE;
+  gint too_wide, too_high;
+  gboolean linked;
 
+  g_mutex_lock (&p->lock);
+  too_wide = p->too_wide;
+  too_high = p->too_high;
+  linked = p->linked;
+  g_mutex_unlock (&p->lock);
+  if (too_wide > 0 || too_high > 0) {
+    g_set_error (error, ASK_MEDIA_ERROR, code,
+        "%s: frames of %dx%d pixels; images and videos may have 1 to %d "
+        "pixels a side and at most %d in all",
+        path, too_wide, too_high, IB_IMAGE_MAX_DIM, ASK_MEDIA_MAX_PIXELS);
+    return;
+  }
   if (msg == NULL) {
     g_set_error (error, ASK_MEDIA_ERROR, code,
         "%s: GStreamer could not start decoding", path);
@@ -424,7 +572,7 @@ set_gst_error (const char *path, const Pass *p, GstMessage *msg, GError **error)
           GST_STREAM_ERROR_CODEC_NOT_FOUND))
     g_set_error (error, ASK_MEDIA_ERROR, ASK_MEDIA_ERROR_DECODE,
         "%s: no GStreamer decoder for this format (%s)", path, gerr->message);
-  else if (!p->linked)
+  else if (!linked)
     g_set_error (error, ASK_MEDIA_ERROR, ASK_MEDIA_ERROR_NOT_MEDIA,
         "%s: no video stream: not an image or video (%s)", path, gerr->message);
   else if (gerr->domain == GST_RESOURCE_ERROR)
@@ -446,12 +594,42 @@ typedef struct
   gboolean done;
 } Stopper;
 
+/* Sets every element in @bin, at any depth, to NULL, whatever the others do */
+static void
+set_each_null (GstBin *bin)
+{
+  GstIterator *it = gst_bin_iterate_recurse (bin);
+  GValue v = G_VALUE_INIT;
+  GstIteratorResult r;
+
+  while ((r = gst_iterator_next (it, &v)) != GST_ITERATOR_DONE &&
+      r != GST_ITERATOR_ERROR) {
+    if (r == GST_ITERATOR_RESYNC) {
+      gst_iterator_resync (it);
+      continue;
+    }
+    gst_element_set_state (g_value_get_object (&v), GST_STATE_NULL);
+    g_value_reset (&v);
+  }
+  g_value_unset (&v);
+  gst_iterator_free (it);
+}
+
 static gpointer
 stop_thread (gpointer data)
 {
   Stopper *st = data;
 
-  gst_element_set_state (st->pipeline, GST_STATE_NULL);
+  /* A bin stops at the first child that fails to go down (a decoder
+   * failing in its PAUSED to READY), leaving the others, decodebin's
+   * typefind among them, in PAUSED when the pipeline is dropped (fuzz-image:
+   * GStreamer's CRITICAL "Trying to dispose element typefind, but it is in
+   * PAUSED"). Then every element is set to NULL on its own. */
+  if (gst_element_set_state (st->pipeline, GST_STATE_NULL) ==
+      GST_STATE_CHANGE_FAILURE) {
+    set_each_null (GST_BIN (st->pipeline));
+    gst_element_set_state (st->pipeline, GST_STATE_NULL);
+  }
   gst_object_unref (st->pipeline);
   g_mutex_lock (&st->lock);
   st->done = TRUE;
@@ -602,6 +780,8 @@ run_pass_on (const char *path, Pass *p, gboolean *stopped, GError **error)
   pad = gst_element_get_static_pad (p->convert, "sink");
   gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, count_probe, pass_ref (p),
       pass_unref);
+  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_QUERY_BOTH, accept_caps_probe,
+      pass_ref (p), pass_unref);
   gst_object_unref (pad);
 
   bus = gst_element_get_bus (pipeline);
@@ -612,6 +792,10 @@ run_pass_on (const char *path, Pass *p, gboolean *stopped, GError **error)
     goto out;
   }
   msg = wait_pass (bus, p);
+  if (msg == NULL && pass_refused_size (p)) {
+    set_gst_error (path, p, NULL, error);
+    goto out;
+  }
   if (msg == NULL) {
     g_set_error (error, ASK_MEDIA_ERROR, ASK_MEDIA_ERROR_DECODE,
         "%s: decoding stalled: no frame for %.1f s after %" G_GUINT64_FORMAT
@@ -623,6 +807,10 @@ run_pass_on (const char *path, Pass *p, gboolean *stopped, GError **error)
   }
   if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR) {
     set_gst_error (path, p, msg, error);
+    goto out;
+  }
+  if (pass_refused_size (p)) {
+    set_gst_error (path, p, NULL, error);
     goto out;
   }
   if (!p->linked || p->n_seen == 0) {
@@ -806,7 +994,13 @@ load_file (const char *path, gboolean alone, int video_frames,
       !check_png_size (path, magic, error))
     return FALSE;
 #ifdef HAVE_LIBJPEG
-  if (magic[0] == 0xff && magic[1] == 0xd8 && magic[2] == 0xff) {
+  /* Every file that starts with a JPEG start-of-image marker, not only
+   * those Pillow takes for JPEG (FF D8 FF): GStreamer's typefinder takes
+   * the others for JPEG too, and jpegdec loops forever on some of them
+   * (fuzz-image: 31 streaming threads spinning in its handle_frame) or
+   * allocates what a damaged header claims; libjpeg decodes them, or
+   * fails, within the checks above. */
+  if (magic[0] == 0xff && magic[1] == 0xd8) {
     Frame *f = load_jpeg (path, error);
     if (f == NULL)
       return FALSE;
@@ -868,6 +1062,7 @@ ask_frames_load (const char *const *files, int n_files, int video_frames,
     g_clear_error (&init_error);
     goto out;
   }
+  install_bounded_allocator ();
   res->n_source_frames = 1;
   for (i = 0; i < n_files; i++)
     if (!load_file (files[i], n_files == 1, video_frames, frames, res, error))

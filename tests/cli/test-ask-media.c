@@ -4,10 +4,12 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <glib/gstdio.h>
+#include <gst/gst.h>
 
 #include "ask-media.h"
 #include "ask-test-util.h"
@@ -406,6 +408,40 @@ fifo_writer (gpointer data)
  * fuzzer's decoding of them under ASan on a loaded machine took 127 s
  * (0.4 s in a normal build, as in Pillow). Every JPEG decoding is bounded
  * by the stall limit: with a limit of 1 us this one cannot finish. */
+/* A damaged 277-byte file (FF D8 E6 ...) that GStreamer takes for a JPEG of
+ * 58917x60131 pixels (fuzz-image): jpegdec allocated 3.5 GB for the frame
+ * before anything could refuse its caps. Files starting FF D8 now go to
+ * libjpeg, whose header check refuses the size, and the CLI's GStreamer
+ * memory is bounded for the decoders that remain: the decoding fails at
+ * once, and this process never grows by gigabytes. */
+static void
+test_decoder_huge (void)
+{
+  char *path = ask_test_path ("fuzz", "regressions", "fuzz-image",
+      "jpegdec-huge-frame.bin", NULL);
+  const char *files[1] = { path };
+  struct rusage before, after;
+  GError *error = NULL;
+  GstMemory *mem;
+
+  g_assert_cmpint (getrusage (RUSAGE_SELF, &before), ==, 0);
+  g_assert_null (ask_frames_load (files, 1, 4, &error));
+  g_assert_cmpint (getrusage (RUSAGE_SELF, &after), ==, 0);
+  g_assert_nonnull (error);
+  g_test_message ("%s", error->message);
+  g_assert_error (error, ASK_MEDIA_ERROR, ASK_MEDIA_ERROR_DECODE);
+  g_clear_error (&error);
+  /* ru_maxrss in KiB: the peak grew by less than 256 MiB */
+  g_assert_cmpint (after.ru_maxrss - before.ru_maxrss, <, 256 * 1024);
+  /* the allocator behind it: frame-sized blocks, never 2 GiB (an untouched
+   * block would not show in the resident size above) */
+  mem = gst_allocator_alloc (NULL, 1 << 20, NULL);
+  g_assert_nonnull (mem);
+  gst_memory_unref (mem);
+  g_assert_null (gst_allocator_alloc (NULL, (gsize) 2 << 30, NULL));
+  g_free (path);
+}
+
 static void
 test_jpeg_slow (void)
 {
@@ -533,6 +569,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/media/png-huge", test_png_huge);
   g_test_add_func ("/cli/media/jpeg-huge", test_jpeg_huge);
   g_test_add_func ("/cli/media/jpeg-slow", test_jpeg_slow);
+  g_test_add_func ("/cli/media/decoder-huge", test_decoder_huge);
   g_test_add_func ("/cli/media/stall", test_stall);
   g_test_add_func ("/cli/media/gif", test_gif);
   ret = g_test_run ();

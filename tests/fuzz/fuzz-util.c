@@ -13,13 +13,22 @@
 static gchar *scratch;
 static GHashTable *paths; /* name -> full path */
 
+/* the sanitizers' runtime (every fuzz build has one) */
+void __sanitizer_print_stack_trace (void);
+
+/* criticals and errors, which are fatal (G_BREAKPOINT: libFuzzer saves no
+ * input for a SIGTRAP), are printed with the stack that logged them */
 static GLogWriterOutput
 quiet_writer (GLogLevelFlags level, const GLogField *fields, gsize n_fields,
     gpointer user_data)
 {
-  if (level & (G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_ERROR))
-    return g_log_writer_standard_streams (level, fields, n_fields, user_data);
-  return G_LOG_WRITER_HANDLED;
+  GLogWriterOutput out;
+
+  if (!(level & (G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_ERROR)))
+    return G_LOG_WRITER_HANDLED;
+  out = g_log_writer_standard_streams (level, fields, n_fields, user_data);
+  __sanitizer_print_stack_trace ();
+  return out;
 }
 
 void
