@@ -14,6 +14,7 @@ ib_model_params_init (IbModelParams *params)
   params->precision = IB_PRECISION_AUTO;
   params->image_resize = IB_IMAGE_RESIZE_AUTO;
   params->gemm = IB_GEMM_AUTO;
+  params->weight_cache_map = TRUE;
 }
 
 static const char *const gemm_names[] = { "auto", "clblast", "own" };
@@ -186,7 +187,7 @@ ib_model_load (const char *dir, const IbModelParams *params, GError **error)
   loader.cfg = m->cfg;
   if (params->weight_cache_dir)
     loader.cache = ib_weight_cache_open (params->weight_cache_dir, dir,
-        loader.st, m->dev, loader.storage);
+        loader.st, m->dev, loader.storage, params->weight_cache_map);
   /* from a valid cache entry nothing is read from the checkpoint */
   if (!ib_weight_cache_reading (loader.cache))
     ib_loader_read_ahead (&loader, m->cfg);

@@ -466,6 +466,7 @@ gst_instruct_blip_start (GstBaseTransform *trans)
   /* the element's enum lists the engine's values in the engine's order */
   mp.image_resize = (IbImageResize) self->image_resize;
   cache_dir = g_strdup (self->weight_cache_dir);
+  mp.weight_cache_map = self->weight_cache_map;
   GST_OBJECT_UNLOCK (self);
   mp.device = device;
   mp.weight_cache_dir = cache_dir;

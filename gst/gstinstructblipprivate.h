@@ -51,6 +51,7 @@ struct _GstInstructBlip
   char *model_path, *instruction, *candidates, *device, *instance_id;
   char *device_name;
   char *weight_cache_dir; /* NULL: no packed-weights cache */
+  gboolean weight_cache_map; /* IbModelParams.weight_cache_map */
   guint num_frames, max_pending;
   GstClockTime interval, drain_timeout;
   GstInstructBlipProcessingMode mode;

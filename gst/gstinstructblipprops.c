@@ -19,6 +19,7 @@
 #define DEFAULT_PRECISION GST_INSTRUCT_BLIP_PRECISION_AUTO
 #define DEFAULT_IMAGE_RESIZE GST_INSTRUCT_BLIP_IMAGE_RESIZE_AUTO
 #define DEFAULT_POST_MESSAGES TRUE
+#define DEFAULT_WEIGHT_CACHE_MAP TRUE
 #define DEFAULT_DRAIN_TIMEOUT (30 * GST_SECOND)
 #define DEFAULT_SEED 0
 
@@ -48,6 +49,7 @@ enum
   PROP_PRECISION,
   PROP_IMAGE_RESIZE,
   PROP_WEIGHT_CACHE_DIR,
+  PROP_WEIGHT_CACHE_MAP,
   PROP_MODEL_INSTANCE_ID,
   PROP_POST_MESSAGES,
   PROP_DRAIN_TIMEOUT,
@@ -334,6 +336,9 @@ gst_instruct_blip_set_property (GObject *object, guint prop_id,
     case PROP_POST_MESSAGES:
       self->post_messages = g_value_get_boolean (value);
       break;
+    case PROP_WEIGHT_CACHE_MAP:
+      self->weight_cache_map = g_value_get_boolean (value);
+      break;
     case PROP_DRAIN_TIMEOUT:
       self->drain_timeout = g_value_get_uint64 (value);
       break;
@@ -413,6 +418,9 @@ gst_instruct_blip_get_property (GObject *object, guint prop_id, GValue *value,
       break;
     case PROP_POST_MESSAGES:
       g_value_set_boolean (value, self->post_messages);
+      break;
+    case PROP_WEIGHT_CACHE_MAP:
+      g_value_set_boolean (value, self->weight_cache_map);
       break;
     case PROP_DRAIN_TIMEOUT:
       g_value_set_uint64 (value, self->drain_timeout);
@@ -575,6 +583,15 @@ gst_instruct_blip_install_properties (GObjectClass *oc)
           "empty (default): off. A damaged entry or an unwritable directory "
           "costs one warning, never the load",
           NULL, RW_READY));
+  g_object_class_install_property (oc, PROP_WEIGHT_CACHE_MAP,
+      g_param_spec_boolean ("weight-cache-map", "Map the weight cache",
+          "On CPU devices, use a valid packed-weights cache entry in place, "
+          "mapped from the page cache (no copy, shared between processes: "
+          "the fastest start). An entry is never rewritten, only replaced "
+          "or removed, which a mapping survives; truncating one in place "
+          "while the model runs would crash the process. FALSE: read the "
+          "weights into memory of their own",
+          DEFAULT_WEIGHT_CACHE_MAP, RW_READY));
   g_object_class_install_property (oc, PROP_MODEL_INSTANCE_ID,
       g_param_spec_string ("model-instance-id", "Model instance id",
           "Elements with the same id in one process share one loaded model "
@@ -617,6 +634,7 @@ gst_instruct_blip_init_properties (GstInstructBlip *self)
   self->precision = DEFAULT_PRECISION;
   self->image_resize = DEFAULT_IMAGE_RESIZE;
   self->post_messages = DEFAULT_POST_MESSAGES;
+  self->weight_cache_map = DEFAULT_WEIGHT_CACHE_MAP;
   self->drain_timeout = DEFAULT_DRAIN_TIMEOUT;
   self->seed = DEFAULT_SEED;
   ib_generate_params_init (&self->gen_base);

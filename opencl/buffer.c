@@ -136,6 +136,47 @@ ib_cl_buffer_new_take_host (IbClDevice *dev, gpointer host, gsize size,
   return buf;
 }
 
+gboolean
+ib_cl_buffer_maps_in_place (IbClDevice *dev)
+{
+  return shares_host_memory (dev);
+}
+
+IbClBuffer *
+ib_cl_buffer_new_mapped (IbClDevice *dev, GBytes *map, gsize offset, gsize size,
+    GError **error)
+{
+  gsize map_size;
+  const guint8 *base = g_bytes_get_data (map, &map_size);
+  gboolean in_place = shares_host_memory (dev);
+  IbClBuffer *buf;
+  cl_int st = CL_SUCCESS;
+
+  g_return_val_if_fail (offset <= map_size && size <= map_size - offset, NULL);
+  if (!check_size (dev, size, error))
+    return NULL;
+  buf = g_new0 (IbClBuffer, 1);
+  buf->size = size;
+  if (IB_CL_FAULT (IB_CL_FAULT_ALLOC))
+    st = CL_MEM_OBJECT_ALLOCATION_FAILURE;
+  else
+    buf->mem = clCreateBuffer (ib_cl_device_get_context (dev),
+        CL_MEM_READ_ONLY |
+            (in_place ? CL_MEM_USE_HOST_PTR : CL_MEM_COPY_HOST_PTR),
+        MAX (size, 4), (gpointer) (base + offset), &st);
+  if (st != CL_SUCCESS) {
+    ib_cl_set_error (error, st, "clCreateBuffer");
+    g_free (buf);
+    return NULL;
+  }
+  if (in_place) {
+    buf->keep = g_bytes_ref (map);
+    if (ib_cl_device_get_info (dev)->is_cpu)
+      buf->data = (guint8 *) (base + offset);
+  }
+  return buf;
+}
+
 void
 ib_cl_buffer_free (IbClBuffer *buf)
 {
@@ -144,6 +185,8 @@ ib_cl_buffer_free (IbClBuffer *buf)
   if (buf->mem)
     clReleaseMemObject (buf->mem);
   ib_cl_host_free (buf->host);
+  if (buf->keep)
+    g_bytes_unref (buf->keep);
   g_free (buf);
 }
 

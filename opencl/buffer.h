@@ -11,6 +11,7 @@ typedef struct
   cl_mem mem;
   gsize size; /* bytes */
   gpointer host; /* owned zero-copy backing store, or NULL */
+  GBytes *keep; /* the mapped file the buffer uses in place, or NULL */
   guint8 *data; /* the bytes in host memory on CPU devices: @host, or
                  * inside the parent buffer for arena allocations; NULL on
                  * other devices. Valid for host code once the queue is
@@ -33,6 +34,18 @@ IbClBuffer *ib_cl_buffer_new (IbClDevice *dev, gsize size, GError **error);
  * once. On failure @host is freed too. (transfer full) */
 IbClBuffer *ib_cl_buffer_new_take_host (IbClDevice *dev, gpointer host,
     gsize size, GError **error);
+
+/* A read-only buffer holding the @size bytes at @offset in @map (a mapped
+ * file, page-aligned @offset). On devices that share host memory the
+ * buffer uses them in place and keeps a reference to @map: nothing is
+ * copied and no memory is allocated for them (they stay in the page cache,
+ * shared with every process that maps the same file); elsewhere they are
+ * copied to the device. (transfer full) */
+IbClBuffer *ib_cl_buffer_new_mapped (IbClDevice *dev, GBytes *map, gsize offset,
+    gsize size, GError **error);
+
+/* TRUE when ib_cl_buffer_new_mapped uses the bytes in place on @dev. */
+gboolean ib_cl_buffer_maps_in_place (IbClDevice *dev);
 
 void ib_cl_buffer_free (IbClBuffer *buf);
 

@@ -85,8 +85,8 @@ IbClDnnlWeight *
 ib_cl_dnnl_weight_new_packed (IbClDevice *dev G_GNUC_UNUSED,
     int n G_GNUC_UNUSED, int k G_GNUC_UNUSED, IbClDtype storage,
     gboolean has_bias G_GNUC_UNUSED, const void *desc G_GNUC_UNUSED,
-    gsize desc_len G_GNUC_UNUSED, IbClWeightBlock *blocks G_GNUC_UNUSED,
-    guint *n_blocks, GError **error)
+    gsize desc_len G_GNUC_UNUSED, const IbClMappedBlocks *src G_GNUC_UNUSED,
+    IbClWeightBlock *blocks G_GNUC_UNUSED, guint *n_blocks, GError **error)
 {
   *n_blocks = 0;
   ib_cl_dnnl_check (storage, NULL, error);

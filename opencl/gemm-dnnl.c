@@ -689,10 +689,58 @@ weight_blocks (const IbClDnnlWeight *w, IbClWeightBlock *blocks,
   }
 }
 
+/* @wt's blocks (weight_blocks' order) used in place in @src's mapped file;
+ * the column sums, which oneDNN reads from the host only, are copied. */
+static gboolean
+map_blocks (IbClDnnlWeight *wt, IbClDevice *dev, const IbClMappedBlocks *src,
+    gboolean has_bias, GError **error)
+{
+  const gsize row_bytes = (gsize) wt->n * 4;
+  guint i = 0;
+
+  if ((wt->data_buf = ib_cl_packed_block (dev, src, i++, wt->data_bytes,
+           error)) == NULL)
+    return FALSE;
+  wt->data = wt->data_buf->data;
+  if (has_bias) {
+    if ((wt->bias_buf = ib_cl_packed_block (dev, src, i++, row_bytes, error)) ==
+        NULL)
+      return FALSE;
+    wt->bias = (float *) wt->bias_buf->data;
+  }
+  if (wt->storage == IB_CL_DTYPE_Q8) {
+    if ((wt->scale_buf =
+                ib_cl_packed_block (dev, src, i++, row_bytes, error)) == NULL)
+      return FALSE;
+    wt->scale = (float *) wt->scale_buf->data;
+    if (i >= src->n_blocks || src->blocks[i].size != row_bytes) {
+      g_set_error (error, IB_CL_ERROR, IB_CL_ERROR_INVALID_ARG,
+          "packed [%d, %d] weight: no column sums of %" G_GSIZE_FORMAT " bytes",
+          wt->n, wt->k, row_bytes);
+      return FALSE;
+    }
+    wt->colsum = host_alloc_aligned (row_bytes);
+    if (wt->colsum == NULL) {
+      g_set_error (error, IB_CL_ERROR, IB_CL_ERROR_NO_MEMORY,
+          "out of host memory for a packed [%d, %d] weight", wt->n, wt->k);
+      return FALSE;
+    }
+    memcpy (wt->colsum, src->blocks[i++].data, row_bytes);
+  }
+  if (i != src->n_blocks) {
+    g_set_error (error, IB_CL_ERROR, IB_CL_ERROR_INVALID_ARG,
+        "packed [%d, %d] weight: %u blocks, %u expected", wt->n, wt->k,
+        src->n_blocks, i);
+    return FALSE;
+  }
+  return TRUE;
+}
+
 IbClDnnlWeight *
 ib_cl_dnnl_weight_new_packed (IbClDevice *dev, int n, int k, IbClDtype storage,
     gboolean has_bias, const void *desc, gsize desc_len,
-    IbClWeightBlock *blocks, guint *n_blocks, GError **error)
+    const IbClMappedBlocks *src, IbClWeightBlock *blocks, guint *n_blocks,
+    GError **error)
 {
   IbClDnnlWeight *wt = NULL;
   dnnl_memory_desc_t any, stored;
@@ -724,23 +772,28 @@ ib_cl_dnnl_weight_new_packed (IbClDevice *dev, int n, int k, IbClDtype storage,
     goto out;
   }
   wt->data_bytes = dnnl_memory_desc_get_size (&wt->md);
-  wt->data = host_alloc_aligned (wt->data_bytes);
-  if (storage == IB_CL_DTYPE_Q8) {
-    wt->scale = host_alloc_aligned ((gsize) n * 4);
-    wt->colsum = host_alloc_aligned ((gsize) n * 4);
+  if (src != NULL) {
+    if (!map_blocks (wt, dev, src, has_bias, error))
+      goto out;
+  } else {
+    wt->data = host_alloc_aligned (wt->data_bytes);
+    if (storage == IB_CL_DTYPE_Q8) {
+      wt->scale = host_alloc_aligned ((gsize) n * 4);
+      wt->colsum = host_alloc_aligned ((gsize) n * 4);
+    }
+    if (has_bias)
+      wt->bias = host_alloc_aligned ((gsize) n * 4);
+    if (wt->data == NULL ||
+        (storage == IB_CL_DTYPE_Q8 &&
+            (wt->scale == NULL || wt->colsum == NULL)) ||
+        (has_bias && wt->bias == NULL)) {
+      g_set_error (error, IB_CL_ERROR, IB_CL_ERROR_NO_MEMORY,
+          "out of host memory for a packed [%d, %d] weight", n, k);
+      goto out;
+    }
+    if (!wrap_buffers (wt, dev, error))
+      goto out;
   }
-  if (has_bias)
-    wt->bias = host_alloc_aligned ((gsize) n * 4);
-  if (wt->data == NULL ||
-      (storage == IB_CL_DTYPE_Q8 &&
-          (wt->scale == NULL || wt->colsum == NULL)) ||
-      (has_bias && wt->bias == NULL)) {
-    g_set_error (error, IB_CL_ERROR, IB_CL_ERROR_NO_MEMORY,
-        "out of host memory for a packed [%d, %d] weight", n, k);
-    goto out;
-  }
-  if (!wrap_buffers (wt, dev, error))
-    goto out;
   wt->kp = blocked_kp (wt);
   dnnl_primitive_desc_destroy (pd);
   if (wt->data_buf->data == NULL) {

@@ -40,9 +40,25 @@ gboolean ib_cl_dnnl_weight_export (const IbClDnnlWeight *w, GByteArray *desc,
 /* oneDNN's version and instruction set ("none" without oneDNN). */
 char *ib_cl_dnnl_layout_key (void);
 gboolean ib_cl_dnnl_weight_has_bias (const IbClDnnlWeight *w);
+/* The blocks of a packed weight in a mapped file (ib_cl_weight_new_mapped),
+ * in the order ib_cl_weight_export gives them; NULL: new memory. */
+typedef struct
+{
+  GBytes *map;
+  const IbClWeightBlock *blocks; /* inside @map */
+  guint n_blocks;
+} IbClMappedBlocks;
+
+/* A block of @size bytes of a packed weight as a read-only buffer: new
+ * host memory the caller fills (@src NULL), or block @i of @src in place
+ * (its size checked). */
+IbClBuffer *ib_cl_packed_block (IbClDevice *dev, const IbClMappedBlocks *src,
+    guint i, gsize size, GError **error);
+
 IbClDnnlWeight *ib_cl_dnnl_weight_new_packed (IbClDevice *dev, int n, int k,
     IbClDtype storage, gboolean has_bias, const void *desc, gsize desc_len,
-    IbClWeightBlock *blocks, guint *n_blocks, GError **error);
+    const IbClMappedBlocks *src, IbClWeightBlock *blocks, guint *n_blocks,
+    GError **error);
 
 gsize ib_cl_dnnl_weight_get_bytes (const IbClDnnlWeight *w);
 /* C rows [c_off/n, +m) = A · Wᵀ + bias (+ R); offsets in floats. m == 1

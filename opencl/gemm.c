@@ -319,15 +319,47 @@ out:
   return ok;
 }
 
-IbClWeight *
-ib_cl_weight_new_packed (IbClDevice *dev, const void *desc, gsize desc_len,
+IbClBuffer *
+ib_cl_packed_block (IbClDevice *dev, const IbClMappedBlocks *src, guint i,
+    gsize size, GError **error)
+{
+  gsize map_size;
+  const guint8 *base;
+  gpointer host;
+
+  if (src == NULL) {
+    if ((host = ib_cl_host_alloc (size)) == NULL) {
+      g_set_error (error, IB_CL_ERROR, IB_CL_ERROR_NO_MEMORY,
+          "out of host memory for a packed weight block of %" G_GSIZE_FORMAT
+          " bytes",
+          size);
+      return NULL;
+    }
+    return ib_cl_buffer_new_take_host (dev, host, size, error);
+  }
+  base = g_bytes_get_data (src->map, &map_size);
+  if (i >= src->n_blocks || src->blocks[i].size != size ||
+      src->blocks[i].data < base ||
+      (gsize) (src->blocks[i].data - base) > map_size - size) {
+    g_set_error (error, IB_CL_ERROR, IB_CL_ERROR_INVALID_ARG,
+        "packed weight block %u: %" G_GSIZE_FORMAT " bytes expected in the "
+        "mapped file",
+        i, size);
+    return NULL;
+  }
+  return ib_cl_buffer_new_mapped (dev, src->map,
+      (gsize) (src->blocks[i].data - base), size, error);
+}
+
+static IbClWeight *
+new_packed (IbClDevice *dev, const void *desc, gsize desc_len,
+    const IbClMappedBlocks *src,
     IbClWeightBlock blocks[IB_CL_WEIGHT_MAX_BLOCKS], guint *n_blocks,
     GError **error)
 {
   IbClWeight *wt = NULL;
   PackedDesc d;
   gsize bytes;
-  gpointer host;
 
   *n_blocks = 0;
   if (desc_len < sizeof (d)) {
@@ -371,7 +403,7 @@ ib_cl_weight_new_packed (IbClDevice *dev, const void *desc, gsize desc_len,
   }
   if (d.storage == IB_CL_DTYPE_BF16 || d.storage == IB_CL_DTYPE_Q8) {
     wt->dnnl = ib_cl_dnnl_weight_new_packed (dev, d.n, d.k, d.storage,
-        d.has_bias != 0, (const guint8 *) desc + sizeof (d), d.dnnl_bytes,
+        d.has_bias != 0, (const guint8 *) desc + sizeof (d), d.dnnl_bytes, src,
         blocks, n_blocks, error);
     if (wt->dnnl == NULL)
       goto fail;
@@ -383,18 +415,20 @@ ib_cl_weight_new_packed (IbClDevice *dev, const void *desc, gsize desc_len,
     goto fail;
   }
   bytes = (gsize) wt->n_padded * wt->k * ib_cl_dtype_size (wt->storage);
-  if ((host = ib_cl_host_alloc (bytes)) == NULL)
-    goto oom;
-  wt->w = ib_cl_buffer_new_take_host (dev, host, bytes, error);
+  wt->w = ib_cl_packed_block (dev, src, 0, bytes, error);
   if (wt->w == NULL)
     goto fail;
   if (d.has_bias) {
-    if ((host = ib_cl_host_alloc ((gsize) wt->n_padded * 4)) == NULL)
-      goto oom;
     wt->bias =
-        ib_cl_buffer_new_take_host (dev, host, (gsize) wt->n_padded * 4, error);
+        ib_cl_packed_block (dev, src, 1, (gsize) wt->n_padded * 4, error);
     if (wt->bias == NULL)
       goto fail;
+  }
+  if (src && src->n_blocks != (d.has_bias ? 2u : 1u)) {
+    g_set_error (error, IB_CL_ERROR, IB_CL_ERROR_INVALID_ARG,
+        "packed [%d, %d] weight: %u blocks, %u expected", d.n, d.k,
+        src->n_blocks, d.has_bias ? 2u : 1u);
+    goto fail;
   }
   if (wt->w->data == NULL || (wt->bias && wt->bias->data == NULL)) {
     host_blocks_error (dev, error);
@@ -405,13 +439,29 @@ ib_cl_weight_new_packed (IbClDevice *dev, const void *desc, gsize desc_len,
     blocks[(*n_blocks)++] = (IbClWeightBlock){ wt->bias->data, wt->bias->size };
   return wt;
 
-oom:
-  g_set_error (error, IB_CL_ERROR, IB_CL_ERROR_NO_MEMORY,
-      "out of host memory for a packed [%d, %d] weight", d.n, d.k);
 fail:
   *n_blocks = 0;
   ib_cl_weight_free (wt);
   return NULL;
+}
+
+IbClWeight *
+ib_cl_weight_new_packed (IbClDevice *dev, const void *desc, gsize desc_len,
+    IbClWeightBlock blocks[IB_CL_WEIGHT_MAX_BLOCKS], guint *n_blocks,
+    GError **error)
+{
+  return new_packed (dev, desc, desc_len, NULL, blocks, n_blocks, error);
+}
+
+IbClWeight *
+ib_cl_weight_new_mapped (IbClDevice *dev, const void *desc, gsize desc_len,
+    GBytes *map, const IbClWeightBlock *mapped, guint n_mapped,
+    IbClWeightBlock blocks[IB_CL_WEIGHT_MAX_BLOCKS], guint *n_blocks,
+    GError **error)
+{
+  const IbClMappedBlocks src = { map, mapped, n_mapped };
+
+  return new_packed (dev, desc, desc_len, &src, blocks, n_blocks, error);
 }
 
 gboolean

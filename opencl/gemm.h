@@ -97,6 +97,17 @@ IbClWeight *ib_cl_weight_new_packed (IbClDevice *dev, const void *desc,
     gsize desc_len, IbClWeightBlock blocks[IB_CL_WEIGHT_MAX_BLOCKS],
     guint *n_blocks, GError **error);
 
+/* The same weight using the exported bytes where they lie in @map, a
+ * mapped file (@mapped[0 .. @n_mapped): its blocks in export order, at
+ * page-aligned offsets), in place on devices whose buffers are host memory
+ * (ib_cl_buffer_new_mapped: the weight keeps a reference to @map), copied
+ * elsewhere. The block sizes must be those @desc implies. @blocks: where
+ * the weight's bytes are (for checking them). (transfer full) */
+IbClWeight *ib_cl_weight_new_mapped (IbClDevice *dev, const void *desc,
+    gsize desc_len, GBytes *map, const IbClWeightBlock *mapped, guint n_mapped,
+    IbClWeightBlock blocks[IB_CL_WEIGHT_MAX_BLOCKS], guint *n_blocks,
+    GError **error);
+
 /* C[m,n] = A[m,k] · Wᵀ + bias (+ R[m,n] when @residual is not NULL).
  * A, R and C are row-major and dense; C may be R (in-place residual) but
  * never A. m == 1 runs the GEMV kernel. */

@@ -34,6 +34,7 @@ typedef struct
   double repetition_penalty, length_penalty, temperature, top_p;
   gboolean do_sample, no_sample, json, verbose;
   char *weight_cache; /* directory, or NULL: off */
+  gboolean weight_cache_copy; /* read entries into memory, never map them */
 } AskOptions;
 
 static AskOptions opts = { NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
@@ -134,6 +135,11 @@ static const GOptionEntry entries[] = {
       "~/.cache/gst-instructblip/weights) after a load and start from there "
       "the next time (GBs per model and precision; off by default)",
       "DIR" },
+  { "weight-cache-copy", 0, 0, G_OPTION_ARG_NONE, &opts.weight_cache_copy,
+      "Read the cached weights into memory of their own instead of using the "
+      "entry in place, mapped (CPU devices; a mapped entry truncated while "
+      "in use would crash the program)",
+      NULL },
   { "json", 0, 0, G_OPTION_ARG_NONE, &opts.json,
       "Print {\"text\": ..., \"token_ids\": [...], \"timings\": {...}}", NULL },
   { "verbose", 'v', 0, G_OPTION_ARG_NONE, &opts.verbose,
@@ -473,6 +479,7 @@ session_load (Session *s, const char *model_dir, char **files, int n_files,
   if (opts.gemm != NULL)
     ib_gemm_backend_from_string (opts.gemm, &mp.gemm);
   mp.weight_cache_dir = opts.weight_cache;
+  mp.weight_cache_map = !opts.weight_cache_copy;
   if (opts.resize != NULL)
     mp.image_resize = g_str_equal (opts.resize, "torchvision") ?
         IB_IMAGE_RESIZE_TORCHVISION :

@@ -241,8 +241,7 @@ static GType ask_bounded_allocator_get_type (void);
 G_DEFINE_TYPE (AskBoundedAllocator, ask_bounded_allocator, GST_TYPE_ALLOCATOR)
 
 static GstMemory *
-bounded_alloc (GstAllocator *allocator, gsize size,
-    GstAllocationParams *params)
+bounded_alloc (GstAllocator *allocator, gsize size, GstAllocationParams *params)
 {
   AskBoundedAllocator *self = (AskBoundedAllocator *) allocator;
   gsize extra = params ? params->prefix + params->padding : 0;

@@ -126,6 +126,16 @@ typedef struct
                                  * 7B); a damaged or unwritable one costs
                                  * one warning, never the load. See
                                  * docs/performance.md. */
+  gboolean weight_cache_map; /* TRUE (default): on CPU devices a valid
+                              * entry is mapped and its weights used in
+                              * place, from the page cache (shared by
+                              * every process using it; nothing to
+                              * allocate or copy). An entry is never
+                              * rewritten, only replaced or removed,
+                              * which a mapping survives; truncating
+                              * one in place while a model uses it
+                              * raises SIGBUS. FALSE: the weights are
+                              * read into memory of their own. */
 } IbModelParams;
 
 typedef struct _IbModel IbModel;

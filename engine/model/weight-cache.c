@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -73,6 +74,8 @@ struct _IbWeightCache
   int direct_fd; /* reading: the entry with O_DIRECT, or -1 */
   guint64 end; /* writing: first free byte */
   GHashTable *records; /* name -> Record * */
+  gboolean may_map; /* asked to map entries, on a device that can use them */
+  GBytes *map; /* reading: the entry mapped, or NULL (read into memory) */
   GPtrArray *order; /* writing: the records in order */
   gboolean warned;
 };
@@ -95,6 +98,8 @@ record_free (gpointer p)
 static void
 stop (IbWeightCache *c)
 {
+  /* the weights made from the mapping keep their references to it */
+  g_clear_pointer (&c->map, g_bytes_unref);
   if (c->fd >= 0)
     close (c->fd);
   if (c->direct_fd >= 0)
@@ -394,8 +399,8 @@ index_parse (IbWeightCache *c, const guint8 *data, gsize len, guint64 limit)
       bl->offset = get_u64 (&cur);
       bl->size = get_u64 (&cur);
       bl->n_chunks = get_u32 (&cur);
-      if (bl->offset < HEADER_LEN || bl->size > limit ||
-          bl->offset > limit - bl->size ||
+      if (bl->offset < HEADER_LEN || bl->offset % BLOCK_ALIGN != 0 ||
+          bl->size > limit || bl->offset > limit - bl->size ||
           bl->n_chunks != n_chunks_of (bl->size) ||
           (gsize) bl->n_chunks * 8 > cur.left) {
         cur.bad = TRUE;
@@ -416,6 +421,48 @@ index_parse (IbWeightCache *c, const guint8 *data, gsize len, guint64 limit)
 }
 
 /* ---- opening ------------------------------------------------------------ */
+
+typedef struct
+{
+  void *addr;
+  gsize len;
+} Mapping;
+
+static void
+unmap (gpointer data)
+{
+  Mapping *m = data;
+
+  munmap (m->addr, m->len);
+  g_free (m);
+}
+
+/* Maps the whole entry (read-only, shared with the page cache): its blocks
+ * then become the device buffers in place (ib_cl_weight_new_mapped). A
+ * warm start so allocates nothing for the weights: on this project's
+ * machine, the first write to each fresh page of 8 GB (host faults behind
+ * a VM's free-page reporting) was most of a 6 s start. Entries are only
+ * ever replaced by renaming a new file over them, never rewritten, and a
+ * removed entry stays valid while mapped; a file truncated in place while
+ * a model uses it would raise SIGBUS, which is why mapping can be turned
+ * off (IbModelParams.weight_cache_map). A failed mapping reads instead. */
+static void
+map_entry (IbWeightCache *c, guint64 size)
+{
+  Mapping *m;
+  void *addr;
+
+  if (size > G_MAXSIZE)
+    return;
+  addr = mmap (NULL, (gsize) size, PROT_READ, MAP_SHARED, c->fd, 0);
+  if (addr == MAP_FAILED)
+    return;
+  madvise (addr, (gsize) size, MADV_WILLNEED);
+  m = g_new (Mapping, 1);
+  m->addr = addr;
+  m->len = (gsize) size;
+  c->map = g_bytes_new_with_free_func (addr, (gsize) size, unmap, m);
+}
 
 /* Opens an existing entry for reading: TRUE if it is valid; FALSE with
  * *@damaged set when it exists but cannot be used (*@why says why). */
@@ -485,6 +532,8 @@ open_entry (IbWeightCache *c, gboolean *damaged, char **why)
     goto out;
   }
   posix_fadvise (c->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+  if (c->may_map)
+    map_entry (c, size);
 #ifdef O_DIRECT
   c->direct_fd = open (c->path, O_RDONLY | O_CLOEXEC | O_DIRECT);
 #endif
@@ -537,13 +586,15 @@ start_writing (IbWeightCache *c)
 
 IbWeightCache *
 ib_weight_cache_open (const char *dir, const char *model_dir,
-    const IbSafetensors *st, IbClDevice *dev, IbClDtype storage)
+    const IbSafetensors *st, IbClDevice *dev, IbClDtype storage, gboolean map)
 {
   IbWeightCache *c = g_new0 (IbWeightCache, 1);
   gboolean damaged;
   char *why = NULL;
 
   c->fd = c->direct_fd = -1;
+  c->may_map = map && ib_cl_buffer_maps_in_place (dev) &&
+      ib_cl_device_get_info (dev)->is_cpu;
   c->dir = g_strdup (dir);
   c->records =
       g_hash_table_new_full (g_str_hash, g_str_equal, NULL, record_free);
@@ -600,6 +651,7 @@ typedef struct
   const Record *r;
   const IbClWeightBlock *dst;
   guint first[IB_CL_WEIGHT_MAX_BLOCKS + 1]; /* first chunk of each block */
+  gboolean in_place; /* @dst is the mapped entry: check, do not read */
   gint next; /* next chunk to read (atomic) */
   gint failed; /* atomic */
   GMutex lock;
@@ -666,7 +718,8 @@ read_worker (gpointer data)
     ci = i - j->first[b];
     off = (gsize) ci * CHUNK;
     len = MIN (CHUNK, bl->size - off);
-    if (!read_chunk (j, j->dst[b].data + off, len, bl->offset + off, &why)) {
+    if (!j->in_place &&
+        !read_chunk (j, j->dst[b].data + off, len, bl->offset + off, &why)) {
       job_fail (j, why);
       break;
     }
@@ -678,7 +731,8 @@ read_worker (gpointer data)
   return NULL;
 }
 
-/* @r's blocks into @dst, checked; several threads for large records. */
+/* @r's blocks into @dst, checked (or, @dst being the mapped entry, only
+ * checked); several threads for large records. */
 static gboolean
 read_record (IbWeightCache *c, const Record *r, const IbClWeightBlock *dst)
 {
@@ -686,6 +740,7 @@ read_record (IbWeightCache *c, const Record *r, const IbClWeightBlock *dst)
   GThread *threads[READ_THREADS];
   guint b, n_threads = 0, i;
 
+  j.in_place = c->map != NULL;
   j.fd = c->fd;
   j.direct_fd = c->direct_fd;
   j.r = r;
@@ -708,6 +763,15 @@ read_record (IbWeightCache *c, const Record *r, const IbClWeightBlock *dst)
     return FALSE;
   }
   return TRUE;
+}
+
+/* where @bl lies in the mapped entry (index_parse keeps blocks inside it) */
+static IbClWeightBlock
+mapped_block (IbWeightCache *c, const Block *bl)
+{
+  const guint8 *base = g_bytes_get_data (c->map, NULL);
+
+  return (IbClWeightBlock){ (guint8 *) base + bl->offset, (gsize) bl->size };
 }
 
 static const Record *
@@ -736,7 +800,14 @@ ib_weight_cache_get_weight (IbWeightCache *c, IbClDevice *dev, const char *name)
 
   if (r == NULL)
     return NULL;
-  if (r->desc)
+  if (r->desc && c->map) {
+    IbClWeightBlock mapped[IB_CL_WEIGHT_MAX_BLOCKS];
+    for (b = 0; b < r->n_blocks; b++)
+      mapped[b] = mapped_block (c, &r->blocks[b]);
+    w = ib_cl_weight_new_mapped (dev, g_bytes_get_data (r->desc, NULL),
+        g_bytes_get_size (r->desc), c->map, mapped, r->n_blocks, dst, &n,
+        &error);
+  } else if (r->desc)
     w = ib_cl_weight_new_packed (dev, g_bytes_get_data (r->desc, NULL),
         g_bytes_get_size (r->desc), dst, &n, &error);
   if (w == NULL) {
@@ -775,6 +846,21 @@ ib_weight_cache_get_buffer (IbWeightCache *c, IbClDevice *dev, const char *name,
     warn_off (c, "record %s has another size than %" G_GSIZE_FORMAT " bytes",
         name, size);
     return NULL;
+  }
+  if (c->map) {
+    dst = mapped_block (c, &r->blocks[0]);
+    buf = ib_cl_buffer_new_mapped (dev, c->map, (gsize) r->blocks[0].offset,
+        size, &error);
+    if (buf == NULL) {
+      warn_off (c, "record %s: %s", name, error->message);
+      g_error_free (error);
+      return NULL;
+    }
+    if (!read_record (c, r, &dst)) {
+      ib_cl_buffer_free (buf);
+      return NULL;
+    }
+    return buf;
   }
   dst.size = size;
   dst.data = ib_cl_host_alloc (size);

@@ -23,8 +23,11 @@
  * disk among them) removes the temporary file.
  *
  * Reading checks the footer, the key and the index before using the entry,
- * and every chunk's XXH64 as it arrives (bounded pread on several threads,
- * never mapped). A missing or stale entry is a miss (no message); an
+ * and every chunk's XXH64: on CPU devices the entry is mapped and its
+ * blocks are the device buffers, checked in place (nothing allocated for
+ * the weights: a warm start is bounded by hashing the page cache); else,
+ * or with mapping off, bounded pread on several threads into new memory,
+ * each chunk checked as it arrives. A missing or stale entry is a miss (no message); an
  * unusable directory, a damaged or truncated entry or a failed write is
  * reported once per load with g_warning, and the weights are then read
  * from the checkpoint as without the cache (a damaged entry is removed, so
@@ -39,10 +42,12 @@ G_BEGIN_DECLS
 typedef struct _IbWeightCache IbWeightCache;
 
 /* The entry for loading @st (from @model_dir) as @storage on @dev, in
- * @dir (created if missing). Never fails: without a usable directory the
- * cache is off (one warning). (transfer full) */
+ * @dir (created if missing). With @map, a valid entry is mapped and its
+ * weights used in place on CPU devices (map_entry); else, and on other
+ * devices, they are read into new memory. Never fails: without a usable
+ * directory the cache is off (one warning). (transfer full) */
 IbWeightCache *ib_weight_cache_open (const char *dir, const char *model_dir,
-    const IbSafetensors *st, IbClDevice *dev, IbClDtype storage);
+    const IbSafetensors *st, IbClDevice *dev, IbClDtype storage, gboolean map);
 void ib_weight_cache_free (IbWeightCache *c);
 
 /* TRUE while the weights come from a valid entry. */

@@ -61,6 +61,9 @@ remove_tree (const char *dir)
   g_free (cmd);
 }
 
+/* IbModelParams.weight_cache_map for load() */
+static gboolean map_entries = TRUE;
+
 /* The model in @dir at @p with the cache in @cache (NULL: off); NULL and
  * the test skipped where the device has no such precision. */
 static IbModel *
@@ -74,6 +77,7 @@ load (const char *dir, IbPrecision p, const char *cache)
   mp.precision = p;
   mp.device = "cpu";
   mp.weight_cache_dir = cache;
+  mp.weight_cache_map = map_entries;
   m = ib_model_load (dir, &mp, &error);
   if (m == NULL &&
       (g_error_matches (error, IB_ERROR, IB_ERROR_NO_DEVICE) ||
@@ -190,6 +194,19 @@ load_and_check (const char *dir, IbPrecision p, const char *cache,
   return hit;
 }
 
+/* whether this process maps @path (/proc/self/maps names mapped files) */
+static gboolean
+is_mapped (const char *path)
+{
+  char *maps = NULL;
+  gboolean found;
+
+  g_assert_true (g_file_get_contents ("/proc/self/maps", &maps, NULL, NULL));
+  found = strstr (maps, path) != NULL;
+  g_free (maps);
+  return found;
+}
+
 static void
 expect_one_warning (void)
 {
@@ -208,9 +225,10 @@ test_hit (gconstpointer data)
   char *cache = g_build_filename (tmp, "cache", NULL);
   char *st = g_build_filename (dir, "model.safetensors", NULL);
   IbModel *m = load (dir, c->precision, NULL);
-  GArray *want;
+  GArray *want, *ids;
   guint entries;
   GStatBuf sb;
+  char *entry;
 
   if (m == NULL)
     goto out;
@@ -246,6 +264,31 @@ test_hit (gconstpointer data)
   }
   g_assert_true (load_and_check (dir, c->precision, cache, want));
   g_assert_cmpuint (count_files (cache, &entries), ==, 1);
+
+  /* read into memory instead of mapped: the same ids, nothing mapped */
+  map_entries = FALSE;
+  m = load (dir, c->precision, cache);
+  g_assert_true (m->weights_from_cache);
+  entry = entry_path (cache);
+  g_assert_false (is_mapped (entry));
+  ids = answer (m);
+  assert_same_ids (ids, want);
+  g_array_unref (ids);
+  ib_model_unref (m);
+  map_entries = TRUE;
+
+  /* mapped (the default, CPU devices): the entry stays mapped while the
+   * model lives, also after it is removed, and answers the same */
+  m = load (dir, c->precision, cache);
+  g_assert_true (m->weights_from_cache);
+  g_assert_true (is_mapped (entry));
+  g_assert_cmpint (g_unlink (entry), ==, 0);
+  ids = answer (m);
+  assert_same_ids (ids, want);
+  g_array_unref (ids);
+  ib_model_unref (m);
+  g_assert_false (is_mapped (entry));
+  g_free (entry);
   g_array_unref (want);
 out:
   remove_tree (tmp);

@@ -46,6 +46,7 @@ GST_START_TEST (test_properties)
     { "precision", G_TYPE_NONE, "auto", GST_PARAM_MUTABLE_READY },
     { "model-instance-id", G_TYPE_STRING, NULL, GST_PARAM_MUTABLE_READY },
     { "weight-cache-dir", G_TYPE_STRING, NULL, GST_PARAM_MUTABLE_READY },
+    { "weight-cache-map", G_TYPE_BOOLEAN, "true", GST_PARAM_MUTABLE_READY },
     { "post-messages", G_TYPE_BOOLEAN, "true", GST_PARAM_MUTABLE_PLAYING },
     { "drain-timeout", G_TYPE_UINT64, "30000000000",
         GST_PARAM_MUTABLE_PLAYING },
