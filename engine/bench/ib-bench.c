@@ -116,6 +116,7 @@ main (int argc, char **argv)
 {
   char *model_dir = NULL, *precision = NULL, *device = NULL;
   char *weight_cache = NULL;
+  gboolean weight_cache_copy = FALSE;
   int frames = 1, tokens = 8, beams = 1, runs = 3, overlap = 0, i;
   GOptionEntry entries[] = { { "model", 'm', 0, G_OPTION_ARG_FILENAME,
                                  &model_dir, "model directory", "DIR" },
@@ -126,6 +127,10 @@ main (int argc, char **argv)
     { "precision", 'p', 0, G_OPTION_ARG_STRING, &precision,
         "fp32, fp16, bf16, q8 or auto", "P" },
     { "device", 'd', 0, G_OPTION_ARG_STRING, &device, "OpenCL device", "SPEC" },
+    { "weight-cache-copy", 0, 0, G_OPTION_ARG_NONE, &weight_cache_copy,
+        "read cache entries into memory (IbModelParams.weight_cache_map "
+        "FALSE)",
+        NULL },
     { "weight-cache", 0, 0, G_OPTION_ARG_FILENAME, &weight_cache,
         "packed-weights cache directory (IbModelParams.weight_cache_dir)",
         "DIR" },
@@ -165,6 +170,7 @@ main (int argc, char **argv)
   if (device)
     mp.device = device;
   mp.weight_cache_dir = weight_cache;
+  mp.weight_cache_map = !weight_cache_copy;
   if (precision && !ib_precision_from_string (precision, &mp.precision)) {
     g_printerr ("ib-bench: --precision is fp32, fp16, bf16, q8 or auto\n");
     ret = 2;

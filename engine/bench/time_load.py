@@ -4,7 +4,7 @@
 
   time_load.py --bench build/engine/bench/ib-bench --model /work/bigdata/ib-mid
   time_load.py ... --warm            (leave the shards in the page cache)
-  time_load.py ... --weight-cache DIR [--drop-caches]
+  time_load.py ... --weight-cache DIR [--weight-cache-copy] [--drop-caches]
                      (with the packed-weights cache; cold evicts its files
                      too; --drop-caches empties the whole page cache first:
                      echo 3 > /proc/sys/vm/drop_caches, needs root)
@@ -47,6 +47,8 @@ def main():
     ap.add_argument("--warm", action="store_true")
     ap.add_argument("--weight-cache", help="packed-weights cache directory")
     ap.add_argument("--drop-caches", action="store_true")
+    ap.add_argument("--weight-cache-copy", action="store_true",
+                    help="read the entry into memory instead of mapping it")
     a = ap.parse_args()
 
     files = shards(a.model)
@@ -63,13 +65,16 @@ def main():
     r = subprocess.run(
         ["/usr/bin/time", "-v", a.bench, "--model", a.model, "--precision",
          a.precision, "--runs", "1", "--tokens", "1", "--frames", "1"]
-        + (["--weight-cache", a.weight_cache] if a.weight_cache else []),
+        + (["--weight-cache", a.weight_cache] if a.weight_cache else [])
+        + (["--weight-cache-copy"] if a.weight_cache_copy else []),
         capture_output=True, text=True, check=True)
     out = json.loads(r.stdout)
     peak_kb = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)",
                             r.stderr).group(1))
     print(json.dumps({
         "model": a.model, "cold": not a.warm, "precision": a.precision,
+        "weight_cache_read": ("copy" if a.weight_cache_copy else "map")
+        if a.weight_cache else None,
         "weight_bytes": total, "load_s": out["load_s"],
         "load_cpu_s": out.get("load_cpu_s"),
         "load_sys_s": out.get("load_sys_s"),
