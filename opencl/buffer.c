@@ -100,18 +100,19 @@ ib_cl_buffer_new (IbClDevice *dev, gsize size, GError **error)
   return buf;
 }
 
-IbClBuffer *
-ib_cl_buffer_new_take_host (IbClDevice *dev, gpointer host, gsize size,
+/* A read-only buffer over the host bytes @host: used in place on devices
+ * that share host memory (then *@in_place), copied to the device
+ * elsewhere. NULL with @error on failure (@host untouched). */
+static IbClBuffer *
+new_read_only (IbClDevice *dev, gpointer host, gsize size, gboolean *in_place,
     GError **error)
 {
   IbClBuffer *buf;
   cl_int st = CL_SUCCESS;
-  gboolean zero_copy = shares_host_memory (dev);
 
-  if (!check_size (dev, size, error)) {
-    ib_cl_host_free (host);
+  *in_place = shares_host_memory (dev);
+  if (!check_size (dev, size, error))
     return NULL;
-  }
   buf = g_new0 (IbClBuffer, 1);
   buf->size = size;
   if (IB_CL_FAULT (IB_CL_FAULT_ALLOC))
@@ -119,19 +120,28 @@ ib_cl_buffer_new_take_host (IbClDevice *dev, gpointer host, gsize size,
   else
     buf->mem = clCreateBuffer (ib_cl_device_get_context (dev),
         CL_MEM_READ_ONLY |
-            (zero_copy ? CL_MEM_USE_HOST_PTR : CL_MEM_COPY_HOST_PTR),
+            (*in_place ? CL_MEM_USE_HOST_PTR : CL_MEM_COPY_HOST_PTR),
         MAX (size, 4), host, &st);
   if (st != CL_SUCCESS) {
     ib_cl_set_error (error, st, "clCreateBuffer");
-    ib_cl_host_free (host);
     g_free (buf);
     return NULL;
   }
-  if (zero_copy) {
+  if (*in_place && ib_cl_device_get_info (dev)->is_cpu)
+    buf->data = host;
+  return buf;
+}
+
+IbClBuffer *
+ib_cl_buffer_new_take_host (IbClDevice *dev, gpointer host, gsize size,
+    GError **error)
+{
+  gboolean in_place;
+  IbClBuffer *buf = new_read_only (dev, host, size, &in_place, error);
+
+  if (buf && in_place)
     buf->host = host;
-    if (ib_cl_device_get_info (dev)->is_cpu)
-      buf->data = host;
-  } else
+  else
     ib_cl_host_free (host);
   return buf;
 }
@@ -148,32 +158,13 @@ ib_cl_buffer_new_mapped (IbClDevice *dev, GBytes *map, gsize offset, gsize size,
 {
   gsize map_size;
   const guint8 *base = g_bytes_get_data (map, &map_size);
-  gboolean in_place = shares_host_memory (dev);
+  gboolean in_place;
   IbClBuffer *buf;
-  cl_int st = CL_SUCCESS;
 
   g_return_val_if_fail (offset <= map_size && size <= map_size - offset, NULL);
-  if (!check_size (dev, size, error))
-    return NULL;
-  buf = g_new0 (IbClBuffer, 1);
-  buf->size = size;
-  if (IB_CL_FAULT (IB_CL_FAULT_ALLOC))
-    st = CL_MEM_OBJECT_ALLOCATION_FAILURE;
-  else
-    buf->mem = clCreateBuffer (ib_cl_device_get_context (dev),
-        CL_MEM_READ_ONLY |
-            (in_place ? CL_MEM_USE_HOST_PTR : CL_MEM_COPY_HOST_PTR),
-        MAX (size, 4), (gpointer) (base + offset), &st);
-  if (st != CL_SUCCESS) {
-    ib_cl_set_error (error, st, "clCreateBuffer");
-    g_free (buf);
-    return NULL;
-  }
-  if (in_place) {
+  buf = new_read_only (dev, (gpointer) (base + offset), size, &in_place, error);
+  if (buf && in_place)
     buf->keep = g_bytes_ref (map);
-    if (ib_cl_device_get_info (dev)->is_cpu)
-      buf->data = (guint8 *) (base + offset);
-  }
   return buf;
 }
 
