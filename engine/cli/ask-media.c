@@ -448,6 +448,113 @@ accept_caps_probe (GstPad *pad, GstPadProbeInfo *info, gpointer user)
   return GST_PAD_PROBE_HANDLED;
 }
 
+/* The frame size a JPEG's frame header (SOFn) claims, walking its segments
+ * by their lengths as decoders do (bytes between segments are skipped as
+ * decoders skip them to resync): TRUE with *@w, *@h when a frame header
+ * comes before the first scan. */
+static gboolean
+jpeg_frame_size (const guint8 *d, gsize n, guint *w, guint *h)
+{
+  gsize i = 2;
+
+  if (n < 4 || d[0] != 0xff || d[1] != 0xd8)
+    return FALSE;
+  while (i + 4 <= n) {
+    guint8 m;
+
+    if (d[i] != 0xff || d[i + 1] == 0xff) { /* garbage or fill bytes */
+      i++;
+      continue;
+    }
+    m = d[i + 1];
+    if (m == 0x00 || m == 0x01 || m == 0xd8 || (m >= 0xd0 && m <= 0xd7)) {
+      i += 2; /* markers without a length */
+      continue;
+    }
+    if (m == 0xd9 || m == 0xda)
+      return FALSE; /* end of image, start of scan */
+    if (m >= 0xc0 && m <= 0xcf && m != 0xc4 && m != 0xc8 && m != 0xcc) {
+      if (i + 9 > n)
+        return FALSE;
+      *h = (guint) d[i + 5] << 8 | d[i + 6];
+      *w = (guint) d[i + 7] << 8 | d[i + 8];
+      return TRUE;
+    }
+    i += 2 + ((gsize) d[i + 2] << 8 | d[i + 3]);
+  }
+  return FALSE;
+}
+
+/* A JPEG frame whose header claims more pixels than size_ok allows never
+ * reaches the decoder: a damaged 1.8 KB MJPEG AVI claiming 58917x60131
+ * pixels cost jpegdec 1.3 s of CPU per frame before failing (fuzz-image),
+ * its output refused anyway. The pass fails at once with the size. */
+static GstPadProbeReturn
+jpeg_size_probe (GstPad *pad, GstPadProbeInfo *info, gpointer user)
+{
+  Pass *p = user;
+  GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER (info);
+  GstMapInfo map;
+  guint w = 0, h = 0;
+  gboolean refused;
+  GstObject *parent;
+
+  if (!gst_buffer_map (buf, &map, GST_MAP_READ))
+    return GST_PAD_PROBE_OK;
+  refused = jpeg_frame_size (map.data, map.size, &w, &h) && !size_ok (w, h);
+  gst_buffer_unmap (buf, &map);
+  if (!refused)
+    return GST_PAD_PROBE_OK;
+  g_mutex_lock (&p->lock);
+  p->too_wide = (gint) w;
+  p->too_high = (gint) h;
+  g_mutex_unlock (&p->lock);
+  parent = gst_pad_get_parent (pad);
+  if (parent) {
+    GError *err = g_error_new (GST_STREAM_ERROR, GST_STREAM_ERROR_DECODE,
+        "a JPEG frame of %ux%u pixels", w, h);
+    gst_element_post_message (GST_ELEMENT (parent),
+        gst_message_new_error (parent, err, NULL));
+    g_error_free (err);
+    gst_object_unref (parent);
+  }
+  return GST_PAD_PROBE_DROP;
+}
+
+/* An element decodebin adds: a JPEG decoder's input is checked
+ * (jpeg_size_probe). */
+static void
+on_element_added (GstBin *bin, GstBin *sub_bin, GstElement *element,
+    gpointer user)
+{
+  Pass *p = user;
+  GstElementFactory *f = gst_element_get_factory (element);
+  GstPad *sink;
+  GstCaps *caps, *jpeg;
+  gboolean closed, takes_jpeg;
+
+  (void) bin;
+  (void) sub_bin;
+  g_mutex_lock (&p->lock);
+  closed = p->closed;
+  g_mutex_unlock (&p->lock);
+  if (closed || f == NULL ||
+      !gst_element_factory_list_is_type (f, GST_ELEMENT_FACTORY_TYPE_DECODER))
+    return;
+  sink = gst_element_get_static_pad (element, "sink");
+  if (sink == NULL)
+    return;
+  caps = gst_pad_get_pad_template_caps (sink);
+  jpeg = gst_caps_from_string ("image/jpeg");
+  takes_jpeg = gst_caps_can_intersect (caps, jpeg);
+  gst_caps_unref (jpeg);
+  gst_caps_unref (caps);
+  if (takes_jpeg)
+    gst_pad_add_probe (sink, GST_PAD_PROBE_TYPE_BUFFER, jpeg_size_probe,
+        pass_ref (p), pass_unref);
+  gst_object_unref (sink);
+}
+
 /* copies a sample's frame, rows packed */
 static Frame *
 frame_from_sample (GstSample *sample)
@@ -781,6 +888,8 @@ run_pass_on (const char *path, Pass *p, gboolean *stopped, GError **error)
       pass_unref);
   gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_QUERY_BOTH, accept_caps_probe,
       pass_ref (p), pass_unref);
+  g_signal_connect_data (pipeline, "deep-element-added",
+      G_CALLBACK (on_element_added), pass_ref (p), pass_unref_closure, 0);
   gst_object_unref (pad);
 
   bus = gst_element_get_bus (pipeline);

@@ -442,6 +442,46 @@ test_decoder_huge (void)
   g_free (path);
 }
 
+/* CPU seconds this process has used */
+static double
+cpu_seconds (void)
+{
+  struct rusage ru;
+
+  g_assert_cmpint (getrusage (RUSAGE_SELF, &ru), ==, 0);
+  return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec +
+      (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+/* A damaged 1.8 KB MJPEG AVI (fuzz-image) whose frame header claims
+ * 58917x60131 pixels: jpegdec spent 1.3 s of CPU decoding it before failing
+ * (a CPU bomb: as many seconds as the file has such frames). The frame is
+ * refused before the decoder sees it: the size error, and a small fraction
+ * of that CPU. */
+static void
+test_mjpeg_huge (void)
+{
+  char *path = ask_test_path ("fuzz", "regressions", "fuzz-image",
+      "mjpeg-huge-frame.avi", NULL);
+  const char *files[1] = { path };
+  GError *error = NULL;
+  double cpu = cpu_seconds ();
+
+  g_assert_null (ask_frames_load (files, 1, 4, &error));
+  cpu = cpu_seconds () - cpu;
+  g_assert_nonnull (error);
+  g_test_message ("%s (%.3f CPU-s)", error->message, cpu);
+  g_assert_error (error, ASK_MEDIA_ERROR, ASK_MEDIA_ERROR_DECODE);
+  /* (jpegdec read another height from this damaged header: 60131) */
+  g_assert_nonnull (strstr (error->message, "frames of 58917x"));
+  g_clear_error (&error);
+  /* not a timing test but a bound on the work: 0.5-1.3 CPU-s without the
+   * check (jpegdec decoding), 0.004-0.015 with it (0.2: room for
+   * sanitizer builds and loaded machines) */
+  g_assert_cmpfloat (cpu, <, 0.2);
+  g_free (path);
+}
+
 static void
 test_jpeg_slow (void)
 {
@@ -570,6 +610,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/media/jpeg-huge", test_jpeg_huge);
   g_test_add_func ("/cli/media/jpeg-slow", test_jpeg_slow);
   g_test_add_func ("/cli/media/decoder-huge", test_decoder_huge);
+  g_test_add_func ("/cli/media/mjpeg-huge", test_mjpeg_huge);
   g_test_add_func ("/cli/media/stall", test_stall);
   g_test_add_func ("/cli/media/gif", test_gif);
   ret = g_test_run ();
