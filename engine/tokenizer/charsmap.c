@@ -132,6 +132,10 @@ ib_charsmap_lookup (const IbCharsmap *m, const char *key, gsize key_len,
       end = idx;
       while (end < m->norm_len && m->normalized[end] != '\0')
         end++;
+      /* the strings are UTF-8 (checked when loaded), but a hostile trie may
+       * point inside a character: no replacement then (fuzz-charsmap) */
+      if (!g_utf8_validate (m->normalized + idx, (gssize) (end - idx), NULL))
+        return NULL;
       *out_len = end - idx;
       return m->normalized + idx;
     }

@@ -16,19 +16,18 @@ static GHashTable *paths; /* name -> full path */
 /* the sanitizers' runtime (every fuzz build has one) */
 void __sanitizer_print_stack_trace (void);
 
-/* criticals and errors, which are fatal (G_BREAKPOINT: libFuzzer saves no
- * input for a SIGTRAP), are printed with the stack that logged them */
+/* Criticals and errors are findings: printed with the stack that logged
+ * them, then an abort, on which libFuzzer saves the input (GLib's own fatal
+ * path, G_BREAKPOINT, raises SIGTRAP, which leaves no input). */
 static GLogWriterOutput
 quiet_writer (GLogLevelFlags level, const GLogField *fields, gsize n_fields,
     gpointer user_data)
 {
-  GLogWriterOutput out;
-
   if (!(level & (G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_ERROR)))
     return G_LOG_WRITER_HANDLED;
-  out = g_log_writer_standard_streams (level, fields, n_fields, user_data);
+  g_log_writer_standard_streams (level, fields, n_fields, user_data);
   __sanitizer_print_stack_trace ();
-  return out;
+  abort ();
 }
 
 void
