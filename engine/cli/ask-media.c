@@ -407,6 +407,16 @@ count_probe (GstPad *pad, GstPadProbeInfo *info, gpointer user)
   return ret;
 }
 
+/* records in @p that a stream was refused for frames of @w x @h */
+static void
+refuse_size (Pass *p, gint w, gint h)
+{
+  g_mutex_lock (&p->lock);
+  p->too_wide = w;
+  p->too_high = h;
+  g_mutex_unlock (&p->lock);
+}
+
 /* TRUE (and recorded in @p) if @caps give frames too large (size_ok) */
 static gboolean
 caps_size_refused (Pass *p, GstCaps *caps)
@@ -420,10 +430,7 @@ caps_size_refused (Pass *p, GstCaps *caps)
   if (!gst_structure_get_int (s, "width", &w) ||
       !gst_structure_get_int (s, "height", &h) || size_ok (w, h))
     return FALSE;
-  g_mutex_lock (&p->lock);
-  p->too_wide = w;
-  p->too_high = h;
-  g_mutex_unlock (&p->lock);
+  refuse_size (p, w, h);
   return TRUE;
 }
 
@@ -505,10 +512,7 @@ jpeg_size_probe (GstPad *pad, GstPadProbeInfo *info, gpointer user)
   gst_buffer_unmap (buf, &map);
   if (!refused)
     return GST_PAD_PROBE_OK;
-  g_mutex_lock (&p->lock);
-  p->too_wide = (gint) w;
-  p->too_high = (gint) h;
-  g_mutex_unlock (&p->lock);
+  refuse_size (p, (gint) w, (gint) h);
   parent = gst_pad_get_parent (pad);
   if (parent) {
     GError *err = g_error_new (GST_STREAM_ERROR, GST_STREAM_ERROR_DECODE,
@@ -936,8 +940,10 @@ run_pass_on (const char *path, Pass *p, gboolean *stopped, GError **error)
     goto out;
   }
   msg = wait_pass (bus, p);
-  if (msg == NULL && pass_refused_size (p)) {
-    set_gst_error (path, p, NULL, error);
+  /* a refused size is the error, however the pass ended */
+  if (pass_refused_size (p) ||
+      (msg != NULL && GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR)) {
+    set_gst_error (path, p, msg, error);
     goto out;
   }
   if (msg == NULL) {
@@ -947,14 +953,6 @@ run_pass_on (const char *path, Pass *p, gboolean *stopped, GError **error)
         "finish)",
         path, stall_us / (double) G_USEC_PER_SEC,
         (guint64) g_atomic_int_get (&p->progress));
-    goto out;
-  }
-  if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR) {
-    set_gst_error (path, p, msg, error);
-    goto out;
-  }
-  if (pass_refused_size (p)) {
-    set_gst_error (path, p, NULL, error);
     goto out;
   }
   if (!p->linked || p->n_seen == 0) {
