@@ -302,7 +302,7 @@ typedef struct
   gboolean stop_early; /* stop after the last kept frame */
   /* written by the streaming threads, read after the pipeline stopped */
   guint next_keep;
-  guint64 n_seen; /* frames that reached videoconvert */
+  guint64 n_seen; /* frames of the stream taken (on_pad_added) */
   gboolean linked; /* a video stream was found */
   gint too_wide, too_high; /* a stream refused for its size (size_ok) */
   GPtrArray *frames; /* Frame *, the kept frames in order */
@@ -356,33 +356,144 @@ ask_media_set_stall_timeout (gint64 us)
   stall_us = us > 0 ? us : ASK_MEDIA_STALL_US;
 }
 
+/* the appsink of raw frames, after videoconvert */
+#define ASK_RAW_SINK "ask-raw"
+
+static GstPadProbeReturn count_probe (GstPad *pad, GstPadProbeInfo *info,
+    gpointer user);
+#ifdef HAVE_LIBJPEG
+static GstPadProbeReturn jpeg_size_probe (GstPad *pad, GstPadProbeInfo *info,
+    gpointer user);
+static GstFlowReturn on_new_jpeg_sample (GstAppSink *sink, gpointer user);
+
+/* TRUE if @caps are JPEG frames */
+static gboolean
+caps_are_jpeg (GstCaps *caps)
+{
+  return caps != NULL && !gst_caps_is_empty (caps) &&
+      gst_structure_has_name (gst_caps_get_structure (caps, 0), "image/jpeg");
+}
+
+/* decodebin stops at JPEG frames (MJPEG in AVI, Matroska, QuickTime,
+ * multipart): they are decoded here, by libjpeg as Pillow decodes them,
+ * within the stall limit (decode_jpeg), and only the frames kept. GStreamer
+ * 1.22's jpegdec spins for ever on some damaged frames (an 805x36 gray frame
+ * in a 1.8 KB AVI, fuzz-image): its streaming thread could then never be
+ * stopped. */
+static gboolean
+on_autoplug_continue (GstElement *decodebin, GstPad *pad, GstCaps *caps,
+    gpointer user)
+{
+  (void) decodebin;
+  (void) pad;
+  (void) user;
+  return !caps_are_jpeg (caps);
+}
+
+/* takes videoconvert and its appsink (ASK_RAW_SINK) out of @pipeline */
+static void
+drop_raw_branch (Pass *p, GstElement *pipeline)
+{
+  GstElement *raw = gst_bin_get_by_name (GST_BIN (pipeline), ASK_RAW_SINK);
+  GstElement *branch[2] = { p->convert, raw };
+  int i;
+
+  for (i = 0; i < 2; i++) {
+    if (branch[i] == NULL)
+      continue;
+    gst_element_set_locked_state (branch[i], TRUE);
+    gst_element_set_state (branch[i], GST_STATE_NULL);
+    gst_bin_remove (GST_BIN (pipeline), branch[i]);
+  }
+  gst_clear_object (&raw);
+}
+
+/* A sink for the JPEG frames of @pad, added to @pipeline: every frame's
+ * size checked (jpeg_size_probe), the kept ones decoded (on_new_jpeg_sample). */
+static gboolean
+link_jpeg_sink (Pass *p, GstElement *pipeline, GstPad *pad)
+{
+  GstElement *sink = gst_element_factory_make ("appsink", NULL);
+  GstAppSinkCallbacks cb = { 0 };
+  GstPad *sinkpad;
+  gboolean ok;
+
+  if (sink == NULL)
+    return FALSE;
+  /* the raw branch would never end (the pipeline's EOS waits for every
+   * sink): it goes */
+  drop_raw_branch (p, pipeline);
+  g_object_set (sink, "sync", FALSE, "qos", FALSE, NULL);
+  cb.new_sample = on_new_jpeg_sample;
+  gst_app_sink_set_callbacks (GST_APP_SINK (sink), &cb, pass_ref (p),
+      pass_unref);
+  sinkpad = gst_element_get_static_pad (sink, "sink");
+  gst_pad_add_probe (sinkpad, GST_PAD_PROBE_TYPE_BUFFER, jpeg_size_probe,
+      pass_ref (p), pass_unref);
+  gst_pad_add_probe (sinkpad, GST_PAD_PROBE_TYPE_BUFFER, count_probe,
+      pass_ref (p), pass_unref);
+  if (!gst_bin_add (GST_BIN (pipeline), sink)) {
+    gst_object_unref (sinkpad);
+    return FALSE;
+  }
+  ok = gst_element_sync_state_with_parent (sink) &&
+      gst_pad_link (pad, sinkpad) == GST_PAD_LINK_OK;
+  gst_object_unref (sinkpad);
+  return ok;
+}
+#endif
+
+/* the first video stream decodebin exposes goes to videoconvert (raw
+ * video) or to a JPEG sink of its own (link_jpeg_sink) */
 static void
 on_pad_added (GstElement *decodebin, GstPad *pad, gpointer user)
 {
   Pass *p = user;
   GstCaps *caps;
   GstPad *sinkpad;
+  gboolean take;
 
-  (void) decodebin;
-  g_mutex_lock (&p->lock);
-  if (p->closed) {
-    g_mutex_unlock (&p->lock);
-    return;
-  }
   caps = gst_pad_get_current_caps (pad);
-  sinkpad = gst_element_get_static_pad (p->convert, "sink");
   if (caps == NULL)
     caps = gst_pad_query_caps (pad, NULL);
-  if (!gst_caps_is_empty (caps) &&
-      g_str_has_prefix (gst_structure_get_name (
-                            gst_caps_get_structure (caps, 0)),
-          "video/") &&
-      !gst_pad_is_linked (sinkpad) &&
-      gst_pad_link (pad, sinkpad) == GST_PAD_LINK_OK)
+  take = !gst_caps_is_empty (caps) &&
+      (g_str_has_prefix (gst_structure_get_name (
+                             gst_caps_get_structure (caps, 0)),
+           "video/")
+#ifdef HAVE_LIBJPEG
+          || caps_are_jpeg (caps)
+#endif
+      );
+  g_mutex_lock (&p->lock);
+  /* one stream: the first taken */
+  take = take && !p->closed && !p->linked;
+  if (take)
     p->linked = TRUE;
   g_mutex_unlock (&p->lock);
-  gst_object_unref (sinkpad);
+  if (!take) {
+    gst_caps_unref (caps);
+    return;
+  }
+#ifdef HAVE_LIBJPEG
+  if (caps_are_jpeg (caps)) {
+    GstObject *pipeline = gst_element_get_parent (decodebin);
+    gboolean ok = pipeline && link_jpeg_sink (p, GST_ELEMENT (pipeline), pad);
+
+    if (pipeline)
+      gst_object_unref (pipeline);
+    gst_caps_unref (caps);
+    if (!ok)
+      GST_ELEMENT_ERROR (decodebin, CORE, PAD, ("cannot take its JPEG frames"),
+          (NULL));
+    return;
+  }
+#endif
   gst_caps_unref (caps);
+  sinkpad = gst_element_get_static_pad (p->convert, "sink");
+  if (gst_pad_link (pad, sinkpad) != GST_PAD_LINK_OK)
+    GST_ELEMENT_ERROR (decodebin, CORE, PAD, ("cannot convert its frames"),
+        (NULL));
+  gst_object_unref (sinkpad);
 }
 
 static GstPadProbeReturn
@@ -492,10 +603,12 @@ jpeg_frame_size (const guint8 *d, gsize n, guint *w, guint *h)
   return FALSE;
 }
 
-/* A JPEG frame whose header claims more pixels than size_ok allows never
- * reaches the decoder: a damaged 1.8 KB MJPEG AVI claiming 58917x60131
- * pixels cost jpegdec 1.3 s of CPU per frame before failing (fuzz-image),
- * its output refused anyway. The pass fails at once with the size. */
+/* A JPEG frame whose header claims more pixels than size_ok allows is
+ * never decoded: a damaged 1.8 KB MJPEG AVI claiming 58917x60131 pixels
+ * cost jpegdec 1.3 s of CPU per frame before failing (fuzz-image), its
+ * output refused anyway. On the JPEG sink (link_jpeg_sink), and on any JPEG
+ * decoder decodebin plugs (on_element_added: builds without libjpeg). The
+ * pass fails at once with the size. */
 static GstPadProbeReturn
 jpeg_size_probe (GstPad *pad, GstPadProbeInfo *info, gpointer user)
 {
@@ -599,12 +712,32 @@ out:
   return f;
 }
 
+/* hands a decoded frame to @p; FALSE if the pass is closed */
+static gboolean
+pass_add_frame (GstElement *sink, Pass *p, Frame *f)
+{
+  gboolean done;
+
+  g_mutex_lock (&p->lock);
+  if (p->closed) {
+    g_mutex_unlock (&p->lock);
+    frame_free (f);
+    return FALSE;
+  }
+  g_ptr_array_add (p->frames, f);
+  done = p->stop_early && p->frames->len == p->n_keep;
+  g_mutex_unlock (&p->lock);
+  if (done)
+    gst_element_post_message (sink,
+        gst_message_new_application (GST_OBJECT (sink),
+            gst_structure_new_empty ("ask-media-done")));
+  return TRUE;
+}
+
 static GstFlowReturn
 on_new_sample (GstAppSink *sink, gpointer user)
 {
-  Pass *p = user;
   GstSample *sample = gst_app_sink_pull_sample (sink);
-  gboolean done;
   Frame *f;
 
   if (sample == NULL)
@@ -616,21 +749,40 @@ on_new_sample (GstAppSink *sink, gpointer user)
         (NULL));
     return GST_FLOW_ERROR;
   }
-  g_mutex_lock (&p->lock);
-  if (p->closed) {
-    g_mutex_unlock (&p->lock);
-    frame_free (f);
-    return GST_FLOW_FLUSHING;
-  }
-  g_ptr_array_add (p->frames, f);
-  done = p->stop_early && p->frames->len == p->n_keep;
-  g_mutex_unlock (&p->lock);
-  if (done)
-    gst_element_post_message (GST_ELEMENT (sink),
-        gst_message_new_application (GST_OBJECT (sink),
-            gst_structure_new_empty ("ask-media-done")));
-  return GST_FLOW_OK;
+  return pass_add_frame (GST_ELEMENT (sink), user, f) ? GST_FLOW_OK :
+                                                        GST_FLOW_FLUSHING;
 }
+
+#ifdef HAVE_LIBJPEG
+/* a kept JPEG frame (link_jpeg_sink), decoded within the stall limit */
+static GstFlowReturn
+on_new_jpeg_sample (GstAppSink *sink, gpointer user)
+{
+  Pass *p = user;
+  GstSample *sample = gst_app_sink_pull_sample (sink);
+  GstBuffer *buf;
+  GstMapInfo map;
+  GError *err = NULL;
+  Frame *f = NULL;
+
+  if (sample == NULL)
+    return GST_FLOW_EOS;
+  buf = gst_sample_get_buffer (sample);
+  if (buf != NULL && gst_buffer_map (buf, &map, GST_MAP_READ)) {
+    f = decode_jpeg ("a video frame", map.data, map.size, &err);
+    gst_buffer_unmap (buf, &map);
+  }
+  gst_sample_unref (sample);
+  if (f == NULL) {
+    GST_ELEMENT_ERROR (sink, STREAM, DECODE,
+        ("%s", err ? err->message : "cannot read a JPEG frame"), (NULL));
+    g_clear_error (&err);
+    return GST_FLOW_ERROR;
+  }
+  return pass_add_frame (GST_ELEMENT (sink), p, f) ? GST_FLOW_OK :
+                                                     GST_FLOW_FLUSHING;
+}
+#endif
 
 /* TRUE if a stream of @p was refused for its frame size (accept_caps_probe) */
 static gboolean
@@ -884,7 +1036,7 @@ run_pass_on (const char *path, Pass *p, gboolean *stopped, GError **error)
   GstElement *pipeline = gst_pipeline_new ("ask-media");
   GstElement *src = gst_element_factory_make ("filesrc", NULL);
   GstElement *dec = gst_element_factory_make ("decodebin", NULL);
-  GstElement *sink = gst_element_factory_make ("appsink", NULL);
+  GstElement *sink = gst_element_factory_make ("appsink", ASK_RAW_SINK);
   GstAppSinkCallbacks cb = { 0 };
   GstCaps *caps = NULL;
   GstBus *bus = NULL;
@@ -923,6 +1075,10 @@ run_pass_on (const char *path, Pass *p, gboolean *stopped, GError **error)
   }
   g_signal_connect_data (dec, "pad-added", G_CALLBACK (on_pad_added),
       pass_ref (p), pass_unref_closure, 0);
+#ifdef HAVE_LIBJPEG
+  g_signal_connect (dec, "autoplug-continue", G_CALLBACK (on_autoplug_continue),
+      NULL);
+#endif
   pad = gst_element_get_static_pad (p->convert, "sink");
   gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, count_probe, pass_ref (p),
       pass_unref);

@@ -188,9 +188,9 @@ test_jpeg (void)
 /* [f0, x, f1, x, f2, x, f3, x] with x a negative of f0: sampling 4 frames
  * must give exactly the parity frames */
 static char *
-write_video (void)
+write_video_as (const char *name, const char *encoder)
 {
-  char *path = tmp_path ("clip.mkv");
+  char *path = tmp_path (name);
   guint8 *junk = g_malloc (W * H * 3);
   const guint8 *frames[8];
   GError *error = NULL;
@@ -201,10 +201,16 @@ write_video (void)
   for (i = 0; i < 8; i++)
     frames[i] = i % 2 ? junk : parity_rgb[i / 2];
   g_assert_true (
-      ask_test_encode (path, "RGB", W, H, frames, 8, "matroskamux", &error));
+      ask_test_encode (path, "RGB", W, H, frames, 8, encoder, &error));
   g_assert_no_error (error);
   g_free (junk);
   return path;
+}
+
+static char *
+write_video (void)
+{
+  return write_video_as ("clip.mkv", "matroskamux");
 }
 
 static void
@@ -247,6 +253,52 @@ test_video (void)
   f = load (files, 1, 12);
   assert_indices (f, twelve, 12);
   assert_frame (&f->frames[1], IB_PIXEL_FORMAT_RGB, W, H, parity_rgb[0]);
+  ask_frames_free (f);
+  g_remove (path);
+  g_free (path);
+}
+
+/* MJPEG (JPEG frames in AVI): decodebin stops at the JPEG frames and the
+ * kept ones are decoded as JPEG images are (libjpeg, as Pillow): each
+ * sampled frame is exactly what the same frame, encoded alone as a .jpg,
+ * decodes to (test_jpeg holds that path to Pillow's pixels). */
+static void
+test_mjpeg (void)
+{
+  static const int four[] = { 0, 2, 4, 6 };
+  char *path;
+  const char *files[1];
+  AskFrames *f;
+  int i;
+
+  if (!ask_media_has_exact_jpeg ()) {
+    g_test_skip ("built without libjpeg: MJPEG goes through jpegdec");
+    return;
+  }
+  path = write_video_as ("clip-mjpeg.avi", "videoconvert ! jpegenc ! avimux");
+  files[0] = path;
+  f = load (files, 1, 4);
+  assert_indices (f, four, 4);
+  for (i = 0; i < 4; i++) {
+    char *name = g_strdup_printf ("alone%d.jpg", i);
+    char *jpg = tmp_path (name);
+    const char *one[1] = { jpg };
+    const guint8 *frame[1] = { parity_rgb[i] };
+    GError *error = NULL;
+    AskFrames *alone;
+
+    g_assert_true (ask_test_encode (jpg, "RGB", W, H, frame, 1,
+        "videoconvert ! jpegenc", &error));
+    g_assert_no_error (error);
+    alone = load (one, 1, 4);
+    g_assert_false (alone->is_video);
+    assert_frame (&f->frames[i], IB_PIXEL_FORMAT_RGB, W, H,
+        alone->frames[0].data);
+    ask_frames_free (alone);
+    g_remove (jpg);
+    g_free (jpg);
+    g_free (name);
+  }
   ask_frames_free (f);
   g_remove (path);
   g_free (path);
@@ -482,6 +534,42 @@ test_mjpeg_huge (void)
   g_free (path);
 }
 
+/* A damaged 1.8 KB MJPEG AVI (fuzz-image) with an 805x36 gray frame on
+ * which GStreamer 1.22's jpegdec spins for ever: its streaming thread could
+ * not be stopped, and each such file left a thread at 100 % CPU behind the
+ * CLI's error. Its frames are decoded by libjpeg within the stall limit
+ * now: a decoding error, and a small fraction of a second of CPU (the
+ * spinning thread took the whole 5 s wait, and went on after it). */
+static void
+test_mjpeg_spin (void)
+{
+  char *path = ask_test_path ("fuzz", "regressions", "fuzz-image",
+      "jpegdec-spin-frame.avi", NULL);
+  const char *files[1] = { path };
+  GError *error = NULL;
+  double cpu;
+
+  if (!ask_media_has_exact_jpeg ()) {
+    g_test_skip ("built without libjpeg: MJPEG goes through jpegdec");
+    g_free (path);
+    return;
+  }
+  cpu = cpu_seconds ();
+  g_assert_null (ask_frames_load (files, 1, 4, &error));
+  g_assert_nonnull (error);
+  g_test_message ("%s", error->message);
+  g_assert_error (error, ASK_MEDIA_ERROR, ASK_MEDIA_ERROR_DECODE);
+  g_assert_null (strstr (error->message, "did not stop"));
+  g_assert_nonnull (strstr (error->message, "JPEG"));
+  g_clear_error (&error);
+  /* and nothing left running: the CPU a second later is that of the call */
+  g_usleep (G_USEC_PER_SEC / 2);
+  cpu = cpu_seconds () - cpu;
+  g_test_message ("%.3f CPU-s", cpu);
+  g_assert_cmpfloat (cpu, <, 0.3);
+  g_free (path);
+}
+
 static void
 test_jpeg_slow (void)
 {
@@ -605,12 +693,14 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/media/png-gray", test_png_gray);
   g_test_add_func ("/cli/media/jpeg", test_jpeg);
   g_test_add_func ("/cli/media/video", test_video);
+  g_test_add_func ("/cli/media/mjpeg", test_mjpeg);
   g_test_add_func ("/cli/media/errors", test_errors);
   g_test_add_func ("/cli/media/png-huge", test_png_huge);
   g_test_add_func ("/cli/media/jpeg-huge", test_jpeg_huge);
   g_test_add_func ("/cli/media/jpeg-slow", test_jpeg_slow);
   g_test_add_func ("/cli/media/decoder-huge", test_decoder_huge);
   g_test_add_func ("/cli/media/mjpeg-huge", test_mjpeg_huge);
+  g_test_add_func ("/cli/media/mjpeg-spin", test_mjpeg_spin);
   g_test_add_func ("/cli/media/stall", test_stall);
   g_test_add_func ("/cli/media/gif", test_gif);
   ret = g_test_run ();
