@@ -390,12 +390,12 @@ on_autoplug_continue (GstElement *decodebin, GstPad *pad, GstCaps *caps,
   return !caps_are_jpeg (caps);
 }
 
-/* takes videoconvert and its appsink (ASK_RAW_SINK) out of @pipeline */
+/* takes @convert and its appsink (ASK_RAW_SINK) out of @pipeline */
 static void
-drop_raw_branch (Pass *p, GstElement *pipeline)
+drop_raw_branch (GstElement *convert, GstElement *pipeline)
 {
   GstElement *raw = gst_bin_get_by_name (GST_BIN (pipeline), ASK_RAW_SINK);
-  GstElement *branch[2] = { p->convert, raw };
+  GstElement *branch[2] = { convert, raw };
   int i;
 
   for (i = 0; i < 2; i++) {
@@ -408,10 +408,11 @@ drop_raw_branch (Pass *p, GstElement *pipeline)
   gst_clear_object (&raw);
 }
 
-/* A sink for the JPEG frames of @pad, added to @pipeline: every frame's
- * size checked (jpeg_size_probe), the kept ones decoded (on_new_jpeg_sample). */
+/* A sink for the JPEG frames of @pad, added to @pipeline in place of the
+ * raw branch (@convert on): every frame's size checked (jpeg_size_probe),
+ * the kept ones decoded (on_new_jpeg_sample). */
 static gboolean
-link_jpeg_sink (Pass *p, GstElement *pipeline, GstPad *pad)
+link_jpeg_sink (Pass *p, GstElement *pipeline, GstElement *convert, GstPad *pad)
 {
   GstElement *sink = gst_element_factory_make ("appsink", NULL);
   GstAppSinkCallbacks cb = { 0 };
@@ -422,7 +423,7 @@ link_jpeg_sink (Pass *p, GstElement *pipeline, GstPad *pad)
     return FALSE;
   /* the raw branch would never end (the pipeline's EOS waits for every
    * sink): it goes */
-  drop_raw_branch (p, pipeline);
+  drop_raw_branch (convert, pipeline);
   g_object_set (sink, "sync", FALSE, "qos", FALSE, NULL);
   cb.new_sample = on_new_jpeg_sample;
   gst_app_sink_set_callbacks (GST_APP_SINK (sink), &cb, pass_ref (p),
@@ -450,6 +451,7 @@ on_pad_added (GstElement *decodebin, GstPad *pad, gpointer user)
 {
   Pass *p = user;
   GstCaps *caps;
+  GstElement *convert = NULL;
   GstPad *sinkpad;
   gboolean take;
 
@@ -467,8 +469,13 @@ on_pad_added (GstElement *decodebin, GstPad *pad, gpointer user)
   g_mutex_lock (&p->lock);
   /* one stream: the first taken */
   take = take && !p->closed && !p->linked;
-  if (take)
+  if (take) {
     p->linked = TRUE;
+    /* ours while the lock is not held: closing the pass drops p->convert
+     * (and the lock cannot be held below: adding an element calls
+     * on_element_added) */
+    convert = gst_object_ref (p->convert);
+  }
   g_mutex_unlock (&p->lock);
   if (!take) {
     gst_caps_unref (caps);
@@ -477,10 +484,12 @@ on_pad_added (GstElement *decodebin, GstPad *pad, gpointer user)
 #ifdef HAVE_LIBJPEG
   if (caps_are_jpeg (caps)) {
     GstObject *pipeline = gst_element_get_parent (decodebin);
-    gboolean ok = pipeline && link_jpeg_sink (p, GST_ELEMENT (pipeline), pad);
+    gboolean ok =
+        pipeline && link_jpeg_sink (p, GST_ELEMENT (pipeline), convert, pad);
 
     if (pipeline)
       gst_object_unref (pipeline);
+    gst_object_unref (convert);
     gst_caps_unref (caps);
     if (!ok)
       GST_ELEMENT_ERROR (decodebin, CORE, PAD, ("cannot take its JPEG frames"),
@@ -489,11 +498,12 @@ on_pad_added (GstElement *decodebin, GstPad *pad, gpointer user)
   }
 #endif
   gst_caps_unref (caps);
-  sinkpad = gst_element_get_static_pad (p->convert, "sink");
+  sinkpad = gst_element_get_static_pad (convert, "sink");
   if (gst_pad_link (pad, sinkpad) != GST_PAD_LINK_OK)
     GST_ELEMENT_ERROR (decodebin, CORE, PAD, ("cannot convert its frames"),
         (NULL));
   gst_object_unref (sinkpad);
+  gst_object_unref (convert);
 }
 
 static GstPadProbeReturn
